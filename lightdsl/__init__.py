@@ -1,0 +1,3 @@
+"""lightdsl: a declarative language for deep-learning experiments."""
+
+__version__ = "0.1.0"
