@@ -1,0 +1,86 @@
+"""Check stage: AST -> diagnostics and a resolved :class:`Program` (no torch here).
+
+Names, duplicates, arity, keywords, types and ranges of every vocabulary entry, undefined and
+unused names, trainability, static shapes from the data through the model into the loss.
+All problems are collected in the reporter; nothing is raised.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .. import nodes as n
+from ..diagnostics import Reporter
+from .data import DataInfo, check_data
+from .flow import FlowChecker
+from .models import ModelInfo, check_model, hyper_defaults
+from .train import Run, TrainChecker
+
+
+@dataclass
+class Program:
+    """A checked spec: its runs (train blocks) by name, and every model and data block."""
+
+    spec: n.Spec
+    runs: dict[str, Run] = field(default_factory=dict)
+    models: dict[str, ModelInfo] = field(default_factory=dict)
+    data: dict[str, DataInfo] = field(default_factory=dict)
+
+
+def check(spec: n.Spec, reporter: Reporter) -> Program:
+    """Run every check over a parsed spec; problems go to ``reporter``."""
+    spec_dir = os.path.dirname(os.path.abspath(reporter.source.path))
+    program = Program(spec)
+    models = _unique(spec.models, "model", reporter)
+    for model in models.values():
+        info = check_model(model, hyper_defaults(model, reporter), reporter)
+        FlowChecker(info, reporter).run(None)  # names in forward, even if no run uses it
+        program.models[model.name.id] = info
+    program.data = {name: check_data(d, reporter, spec_dir)
+                    for name, d in _unique(spec.data, "data", reporter).items()}
+    trains = TrainChecker(models, program.data, reporter)
+    for train in _unique_trains(spec.trains, reporter):
+        program.runs[train.run_name] = trains.check(train)
+    _warn_unused(spec, trains, reporter)
+    return program
+
+
+def _unique(definitions, kind: str, reporter: Reporter) -> dict:
+    found: dict = {}
+    for definition in definitions:
+        name = definition.name
+        if name.id in found:
+            first = found[name.id].name.span.line
+            reporter.error("duplicate", name.span, f'{kind} "{name.id}" is already defined at '
+                           f"line {first}")
+        else:
+            found[name.id] = definition
+    return found
+
+
+def _unique_trains(trains: list[n.TrainDef], reporter: Reporter) -> list[n.TrainDef]:
+    seen: dict[str, n.TrainDef] = {}
+    for train in trains:
+        if train.run_name in seen:
+            where = train.name.span if train.name else train.keyword_span
+            what = f'train "{train.run_name}"' if train.name else "an unnamed train block"
+            reporter.error("duplicate", where, f"there is already {what} at line "
+                           f"{seen[train.run_name].span.line}",
+                           hint="name the runs: train fast { ... }  train full { ... }")
+        else:
+            seen[train.run_name] = train
+    return list(seen.values())
+
+
+def _warn_unused(spec: n.Spec, trains: TrainChecker, reporter: Reporter) -> None:
+    if not spec.trains:
+        return
+    for model in spec.models:
+        if model.name.id not in trains.used_models:
+            reporter.warning("unused", model.name.span, f'model "{model.name.id}" is not used '
+                             "by any train block")
+    for data in spec.data:
+        if data.name.id not in trains.used_data:
+            reporter.warning("unused", data.name.span, f'data "{data.name.id}" is not used by '
+                             "any train block")

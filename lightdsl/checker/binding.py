@@ -1,0 +1,149 @@
+"""Binding calls and settings to vocabulary entries: arity, unknown keywords, types, ranges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import nodes as n
+from ..diagnostics import Reporter, did_you_mean
+from ..evaluate import INVALID, contains_invalid, evaluate
+from ..vocab.registry import REGISTRY, Entry
+from ..vocab.types import Choice, OneOf, Symbol, Tensor, TensorList, show
+
+
+class Bound:
+    """An entry with its arguments bound: ``values`` by name, ``nodes`` the expressions given."""
+
+    def __init__(self, entry: Entry, values: dict[str, Any], nodes: dict[str, n.Node],
+                 span):
+        self.entry, self.values, self.nodes, self.span = entry, values, nodes, span
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    def span_of(self, arg: str | None):
+        """Where an argument was written, or the whole call."""
+        node = self.nodes.get(arg) if arg else None
+        return node.span if node is not None else self.span
+
+    def __repr__(self) -> str:
+        return f"Bound({self.entry.kind} {self.entry.name}, {self.values})"
+
+
+def lookup(kind: str, name: n.Name, reporter: Reporter, what: str | None = None) -> Entry | None:
+    """The entry called ``name`` of ``kind``, or an 'unknown ...; did you mean' error."""
+    found = REGISTRY.get(kind, name.id)
+    if found is None:
+        suggestion = did_you_mean(name.id, REGISTRY.names(kind))
+        reporter.error("unknown-name", name.span, f'unknown {what or kind} "{name.id}"'
+                       + suggestion, hint=None if suggestion else _known_list(kind))
+    return found
+
+
+def _known_list(kind: str) -> str | None:
+    names = REGISTRY.names(kind)
+    return f"known: {', '.join(names)}" if len(names) <= 20 else None
+
+
+def bind_call(entry: Entry, call: n.Call, env: dict[str, Any], reporter: Reporter) -> Bound:
+    """Bind a call's positional and keyword arguments to the entry's parameters."""
+    given: dict[str, n.Node] = {}
+    params = entry.args
+    if len(call.args) > len(params):
+        extra = call.args[len(params)]
+        reporter.error("arity", extra.span, f"{entry.name} takes at most {len(params)} "
+                       f"argument{'s' if len(params) != 1 else ''} "
+                       f"({_signature(entry)}), but {len(call.args)} were given")
+    for param, arg in zip(params, call.args):
+        given[param.name] = arg
+    for keyword in call.keywords:
+        _bind_keyword(entry, keyword, given, reporter)
+    return _finish(entry, given, env, reporter, call.span, call.func.span)
+
+
+def _bind_keyword(entry: Entry, keyword: n.Keyword, given: dict, reporter: Reporter) -> None:
+    name = keyword.name.id
+    if entry.arg(name) is None:
+        reporter.error("unknown-keyword", keyword.name.span,
+                       f'{entry.name} has no argument "{name}"'
+                       + did_you_mean(name, entry.arg_names),
+                       hint=f"{entry.name}({_signature(entry)})")
+    elif name in given:
+        reporter.error("duplicate", keyword.name.span,
+                       f'argument "{name}" of {entry.name} is given twice')
+    else:
+        given[name] = keyword.value
+
+
+def bind_settings(entry: Entry, settings: list[n.Setting], env: dict[str, Any],
+                  reporter: Reporter, block: str, span) -> Bound:
+    """Bind ``name = value`` settings of a block like keyword arguments of ``entry``."""
+    given: dict[str, n.Node] = {}
+    for setting in settings:
+        name = setting.name.id
+        if entry.arg(name) is None:
+            reporter.error("unknown-setting", setting.name.span,
+                           f'unknown setting "{name}" in a {block} block'
+                           + did_you_mean(name, entry.arg_names))
+        elif name in given:
+            reporter.error("duplicate", setting.name.span,
+                           f'"{name}" is set twice in this {block} block')
+        else:
+            given[name] = setting.value
+    return _finish(entry, given, env, reporter, span, None, settings=True)
+
+
+def _finish(entry, given, env, reporter, span, name_span, settings=False) -> Bound:
+    """Evaluate given values, check types and ranges, fill defaults, report missing ones."""
+    values: dict[str, Any] = {}
+    for param in entry.args:
+        node = given.get(param.name)
+        if node is None:
+            if param.required and not settings:
+                reporter.error("arity", name_span or span,
+                               f'{entry.name} is missing its argument "{param.name}"',
+                               hint=f"{entry.name}({_signature(entry)})")
+            values[param.name] = INVALID if param.required else param.default
+            continue
+        if isinstance(param.type, (Tensor, TensorList)):
+            values[param.name] = node  # checked by shape inference
+            continue
+        values[param.name] = _checked_value(entry, param, node, env, reporter, settings)
+    bound = Bound(entry, values, given, span)
+    _cross_checks(bound, reporter)
+    return bound
+
+
+def _checked_value(entry, param, node, env, reporter, settings) -> Any:
+    value = evaluate(node, env, reporter)
+    if contains_invalid(value):
+        return INVALID
+    problem = param.type.problem(value)
+    if problem and isinstance(value, (str, Symbol)):
+        problem += did_you_mean(str(value), _choices(param.type))
+    if problem:
+        owner = f'"{param.name}"' if settings else f'argument "{param.name}" of {entry.name}'
+        reporter.error("type", node.span, f"{owner}: {problem}")
+        return INVALID
+    return value
+
+
+def _cross_checks(bound: Bound, reporter: Reporter) -> None:
+    if bound.entry.validate is None or any(v is INVALID for v in bound.values.values()):
+        return
+    for arg, message in bound.entry.validate(bound.values):
+        reporter.error("value", bound.span_of(arg), message)
+
+
+def _signature(entry: Entry) -> str:
+    parts = [a.name if a.required else f"{a.name}={show(a.default)}" for a in entry.args]
+    return ", ".join(parts)
+
+
+def _choices(type_) -> list[str]:
+    if isinstance(type_, Choice):
+        return list(type_.options)
+    if isinstance(type_, OneOf):
+        return [o for t in type_.types for o in _choices(t)]
+    return []

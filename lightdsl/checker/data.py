@@ -1,0 +1,161 @@
+"""Checks of ``data`` blocks: sources, inline data, splits, transforms and loader settings.
+
+The result, :class:`DataInfo`, tells the train checks the per-sample input shape and what the
+labels are, as far as that is known without loading anything.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import nodes as n
+from ..diagnostics import Reporter
+from ..evaluate import INVALID
+from ..vocab.registry import REGISTRY
+from ..vocab.shapes import Labels, Shape, numel
+from ..vocab.types import CallValue, Symbol
+from .binding import Bound, bind_call, bind_settings, lookup
+from .models import tensor_shape
+
+
+@dataclass
+class DataInfo:
+    node: n.DataDef
+    settings: Bound
+    source: Bound | None = None  # None for inline data
+    val: Bound | None = None
+    test: Bound | None = None
+    transforms: list[Bound] = field(default_factory=list)
+    sample_shape: Shape = None
+    labels: Labels = field(default_factory=Labels)
+
+    @property
+    def name(self) -> str:
+        return self.node.name.id
+
+    @property
+    def has_val(self) -> bool:
+        return self.val is not None
+
+
+def check_data(data: n.DataDef, reporter: Reporter, spec_dir: str) -> DataInfo:
+    entry = REGISTRY.get("settings", "data")
+    settings = bind_settings(entry, data.settings, {}, reporter, "data", data.span)
+    info = DataInfo(data, settings)
+    values = settings.values
+    if values["source"] is not None and values["source"] is not INVALID:
+        info.source = _source(values["source"], settings.span_of("source"), "source", reporter,
+                              spec_dir)
+        if info.source:
+            info.sample_shape, info.labels = _sample(info.source)
+        _no_inline_with_source(settings, reporter)
+    else:
+        _inline(info, reporter)
+    for key in ("val", "test"):
+        value = values[key]
+        if isinstance(value, (Symbol, CallValue)):
+            setattr(info, key, _source(value, settings.span_of(key), key, reporter, spec_dir,
+                                       split_ok=True))
+    _override_classes(info)
+    for call in data.calls:
+        _transform(call, info, reporter)
+    return info
+
+
+def _source(value, span, key: str, reporter: Reporter, spec_dir: str,
+            split_ok=False) -> Bound | None:
+    if isinstance(value, Symbol):  # a bare name: a source without arguments, e.g. `digits`
+        value = CallValue(value.name, n.Call(span=span, func=n.Name(span=span, id=value.name)))
+    call = value.node
+    if split_ok and call.func.id == "split":
+        return bind_call(REGISTRY.get("split", "split"), call, {}, reporter)
+    entry = lookup("source", call.func, reporter, "data source")
+    if entry is None:
+        return None
+    bound = bind_call(entry, call, {}, reporter)
+    _warn_missing_files(bound, reporter, spec_dir)
+    return bound
+
+
+def _warn_missing_files(bound: Bound, reporter: Reporter, spec_dir: str) -> None:
+    if bound.values.get("download") is True:
+        return  # the loader will fetch what is missing
+    for key in bound.entry.extra.get("paths", []):
+        path = bound.values.get(key)
+        if isinstance(path, str) and not os.path.exists(os.path.join(spec_dir, path)):
+            reporter.warning("missing-file", bound.span_of(key), f'"{path}" does not exist '
+                             "(relative paths are resolved from the spec's folder)")
+
+
+def _sample(bound: Bound) -> tuple[Shape, Labels]:
+    if any(v is INVALID for v in bound.values.values()):
+        return None, Labels()
+    return bound.entry.extra["sample"](bound.values)
+
+
+def _no_inline_with_source(settings: Bound, reporter: Reporter) -> None:
+    for key in ("inputs", "labels"):
+        if key in settings.nodes:
+            reporter.error("structure", settings.nodes[key].span,
+                           f'"{key}" cannot be combined with "source"; use one or the other')
+
+
+def _inline(info: DataInfo, reporter: Reporter) -> None:
+    settings = info.settings
+    inputs, labels = settings.values["inputs"], settings.values["labels"]
+    if "inputs" not in settings.nodes:
+        reporter.error("structure", info.node.name.span, f"data {info.name} has no data: set "
+                       "`source = ...` or inline `inputs = [...]` and `labels = [...]`")
+        return
+    input_shape = _inline_shape(inputs, "inputs", settings, reporter)
+    info.sample_shape = input_shape[1:] if input_shape else None
+    if "labels" not in settings.nodes or labels is INVALID:
+        return
+    label_shape = _inline_shape(labels, "labels", settings, reporter)
+    if input_shape and label_shape and label_shape[0] != input_shape[0]:
+        reporter.error("value", settings.nodes["labels"].span, f"{label_shape[0]} labels for "
+                       f"{input_shape[0]} inputs; give one label per input")
+    if label_shape:
+        info.labels = _inline_labels(labels, label_shape)
+
+
+def _inline_shape(value: Any, key: str, settings: Bound, reporter: Reporter):
+    if value is INVALID:
+        return None
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return (len(value),)  # class names as labels
+    shape = tensor_shape(value)
+    if shape is None or shape == ():
+        reporter.error("type", settings.nodes[key].span, f'"{key}" must be a non-empty, '
+                       "rectangular list (of lists) of numbers")
+    return shape
+
+
+def _inline_labels(labels: list, shape) -> Labels:
+    flat = labels if len(shape) == 1 else []
+    if flat and all(isinstance(v, str) for v in flat):
+        return Labels("class", (None,), len(set(flat)))
+    if flat and all(isinstance(v, int) and not isinstance(v, bool) for v in flat):
+        return Labels("class", (None,), max(flat) + 1)
+    return Labels("float", (None, *shape[1:]))
+
+
+def _override_classes(info: DataInfo) -> None:
+    classes = info.settings.values.get("num_classes")
+    if isinstance(classes, int) and not isinstance(classes, bool):
+        info.labels = Labels("class", info.labels.shape or (None,), classes)
+
+
+def _transform(call: n.Call, info: DataInfo, reporter: Reporter) -> None:
+    entry = lookup("transform", call.func, reporter)
+    if entry is None:
+        return
+    bound = bind_call(entry, call, {}, reporter)
+    info.transforms.append(bound)
+    if entry.extra.get("reshape") == "flatten" and info.sample_shape is not None:
+        info.sample_shape = (numel(info.sample_shape),)
+    if entry.extra.get("labels") == "one_hot":
+        classes = bound.values.get("num_classes") or info.labels.num_classes
+        info.labels = Labels("float", (None, classes), classes)

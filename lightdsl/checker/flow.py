@@ -1,0 +1,207 @@
+"""Static shape inference through a model: the ``layers`` sequence or the ``forward`` dataflow.
+
+Also the name checks of ``forward`` (undefined and unused variables, unreachable statements),
+which need no shapes: with an unknown input shape every rule stays quiet but names are checked.
+After a shape error the shape becomes unknown, so one mistake is reported once.
+"""
+
+from __future__ import annotations
+
+from .. import nodes as n
+from ..diagnostics import Reporter, did_you_mean
+from ..evaluate import INVALID
+from ..vocab.functions import matmul_shape
+from ..vocab.registry import REGISTRY
+from ..vocab.shapes import Shape, ShapeError, broadcast
+from ..vocab.types import Tensor, TensorList
+from .binding import Bound, bind_call
+from .models import ModelInfo
+
+
+class FlowChecker:
+    """Infers a model's output shape from its input shape, reporting what does not fit."""
+
+    def __init__(self, info: ModelInfo, reporter: Reporter):
+        self.info, self.reporter = info, reporter
+        self.used: set[str] = set()
+
+    def run(self, input_shape: Shape) -> Shape:
+        if self.info.node.layers_blocks:
+            shape = self._sequence(input_shape)
+        elif self.info.node.forwards:
+            shape = ForwardFlow(self, self.info.node.forwards[0]).run(input_shape)
+        else:
+            return None
+        self._warn_unused()
+        return shape
+
+    def _sequence(self, shape: Shape) -> Shape:
+        block = self.info.node.layers_blocks[0]
+        for item, bound in zip(block.items, self.info.sequence):
+            name = item.id if isinstance(item, n.Name) else None
+            if name in self.info.layers:
+                self.used.add(name)
+            shape = self.apply(bound, [shape], item.span) if bound else None
+        return shape
+
+    def apply(self, bound: Bound, inputs: list[Shape], call_span) -> Shape:
+        """Apply an entry's shape rule; report its complaint where the fix belongs."""
+        if bound.entry.shape is None or any(v is INVALID for v in bound.values.values()):
+            return None
+        try:
+            return bound.entry.shape(inputs, bound.values)
+        except ShapeError as error:
+            where = bound.span_of(error.arg)
+            hint = None
+            if where.line != call_span.line:
+                hint = f"the layer is used at line {call_span.line}"
+            self.reporter.error("shape", where, error.message, hint=hint)
+            return None
+
+    def _warn_unused(self) -> None:
+        model = self.info.node
+        for param in model.params:
+            if param.name.id not in self.used:
+                self.reporter.warning("unused", param.name.span,
+                                      f'param "{param.name.id}" is never used')
+        for layer in model.layers:
+            if layer.name.id not in self.used:
+                self.reporter.warning("unused", layer.name.span,
+                                      f'layer "{layer.name.id}" is never used')
+
+
+class ForwardFlow:
+    """Walks one ``forward`` body in order, tracking variables and their shapes."""
+
+    def __init__(self, flow: FlowChecker, forward: n.ForwardDef):
+        self.flow, self.forward, self.reporter = flow, forward, flow.reporter
+        self.info = flow.info
+        self.variables: dict[str, Shape] = {}
+        self.defined_at: dict[str, n.Name] = {}
+        self.read: set[str] = set()
+
+    def run(self, input_shape: Shape) -> Shape:
+        if len(self.forward.inputs) != 1:
+            self.reporter.error("arity", self.forward.span, "forward must take exactly one input "
+                                f"(the batch's inputs), not {len(self.forward.inputs)}")
+        for name in self.forward.inputs:
+            self._define(name, input_shape if len(self.forward.inputs) == 1 else None)
+        output, returned = None, False
+        for statement in self.forward.body:
+            if returned:
+                self.reporter.error("unreachable", statement.span, "code after return never runs")
+                break
+            if isinstance(statement, n.Assign):
+                self._define(statement.target, self.shape_of(statement.value))
+            else:
+                output, returned = self.shape_of(statement.value), True
+        if not returned:
+            self.reporter.error("structure", self.forward.span, "forward must end with `return`")
+        self._warn_unread()
+        return output
+
+    def _define(self, name: n.Name, shape: Shape) -> None:
+        members = {**self.info.params, **self.info.layers}
+        if name.id in members or name.id in self.info.hypers:
+            self.reporter.error("duplicate", name.span, f'"{name.id}" already names a param, '
+                                "layer or hyperparameter of this model; choose another name")
+        self.variables[name.id] = shape
+        self.defined_at[name.id] = name
+
+    def _warn_unread(self) -> None:
+        for name, node in self.defined_at.items():
+            if name not in self.read:
+                self.reporter.warning("unused", node.span, f'"{name}" is never used')
+
+    def shape_of(self, expr: n.Expr) -> Shape:
+        """The shape of an expression in forward (None when unknown or wrong)."""
+        if isinstance(expr, n.Number):
+            return ()
+        if isinstance(expr, n.Name):
+            return self._name(expr)
+        if isinstance(expr, n.Neg):
+            return self.shape_of(expr.operand)
+        if isinstance(expr, n.BinOp):
+            return self._bin_op(expr)
+        if isinstance(expr, n.Call):
+            return self._call(expr)
+        what = "a list" if isinstance(expr, n.ListExpr) else "a constant"
+        self.reporter.error("type", expr.span, f"{what} is not a tensor; forward computes "
+                            "with tensors, numbers, params and layers")
+        return None
+
+    def _name(self, name: n.Name) -> Shape:
+        if name.id in self.variables:
+            self.read.add(name.id)
+            return self.variables[name.id]
+        if name.id in self.info.params:
+            self.flow.used.add(name.id)
+            return self.info.params[name.id].shape
+        if name.id in self.info.hypers:
+            return ()
+        if name.id in self.info.layers:
+            self.reporter.error("type", name.span, f'"{name.id}" is a layer; call it with an '
+                                f"input: {name.id}(x)")
+            return None
+        known = [*self.variables, *self.info.params, *self.info.hypers]
+        self.reporter.error("undefined", name.span, f'undefined variable "{name.id}"'
+                            + did_you_mean(name.id, known))
+        return None
+
+    def _bin_op(self, expr: n.BinOp) -> Shape:
+        left, right = self.shape_of(expr.left), self.shape_of(expr.right)
+        try:
+            if expr.op == "@":
+                return matmul_shape([left, right], {})
+            return broadcast(left, right)
+        except ShapeError as error:
+            self.reporter.error("shape", expr.span, f"`{expr.op}`: {error.message}")
+            return None
+
+    def _call(self, call: n.Call) -> Shape:
+        name = call.func.id
+        if name in self.info.layers:
+            return self._layer_call(call)
+        entry = REGISTRY.get("function", name)
+        if entry is None:
+            return self._unknown_call(call)
+        bound = bind_call(entry, call, self.info.hypers, self.reporter)
+        inputs = []
+        for arg in entry.args:
+            node = bound.values.get(arg.name)
+            if isinstance(arg.type, Tensor) and isinstance(node, n.Node):
+                inputs.append(self.shape_of(node))
+            elif isinstance(arg.type, TensorList) and isinstance(node, n.Node):
+                inputs.extend(self._tensor_list(node))
+        return self.flow.apply(bound, inputs, call.span)
+
+    def _tensor_list(self, node: n.Node) -> list[Shape]:
+        if not isinstance(node, n.ListExpr):
+            self.reporter.error("type", node.span, "expected a list of tensors: [a, b]")
+            return [None]
+        return [self.shape_of(item) for item in node.items]
+
+    def _layer_call(self, call: n.Call) -> Shape:
+        name = call.func.id
+        self.flow.used.add(name)
+        if len(call.args) != 1 or call.keywords:
+            self.reporter.error("arity", call.span, f'layer "{name}" takes exactly one input')
+            return None
+        shape = self.shape_of(call.args[0])
+        bound = self.info.layers[name]
+        return self.flow.apply(bound, [shape], call.span) if bound else None
+
+    def _unknown_call(self, call: n.Call) -> Shape:
+        name = call.func.id
+        if REGISTRY.get("layer", name):
+            self.reporter.error("unknown-name", call.func.span, f'"{name}" is a layer, not a '
+                                "function; define it in the model and call it by name",
+                                hint=f"{name}_1 = {name}(...)  then  {name}_1(x)")
+        else:
+            known = [*REGISTRY.names("function"), *self.info.layers]
+            self.reporter.error("unknown-name", call.func.span, f'unknown function "{name}"'
+                                + did_you_mean(name, known))
+        for arg in call.args:
+            self.shape_of(arg)
+        return None
+

@@ -1,0 +1,162 @@
+"""Checks of ``model`` blocks: hyperparameters, params, named layers, structure, trainability."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import nodes as n
+from ..diagnostics import Reporter, did_you_mean
+from ..evaluate import INVALID, contains_invalid, evaluate
+from ..vocab.registry import REGISTRY
+from .binding import Bound, bind_call, lookup
+
+# Layers that own trainable tensors (unless switched off by the named flag).
+PARAMETERIZED = {"linear": None, "conv1d": None, "conv2d": None, "embedding": None,
+                 "batchnorm1d": "affine", "batchnorm2d": "affine",
+                 "layernorm": "elementwise_affine"}
+
+
+@dataclass
+class ParamInfo:
+    node: n.ParamDef
+    value: Any
+    shape: tuple[int, ...] | None  # per-tensor shape (no batch dimension)
+
+
+@dataclass
+class ModelInfo:
+    """A checked model with one set of hyperparameter values."""
+
+    node: n.ModelDef
+    hypers: dict[str, Any]
+    params: dict[str, ParamInfo] = field(default_factory=dict)
+    layers: dict[str, Bound | None] = field(default_factory=dict)  # named layers
+    sequence: list[Bound | None] = field(default_factory=list)  # the layers { } body
+
+    @property
+    def name(self) -> str:
+        return self.node.name.id
+
+
+def hyper_defaults(model: n.ModelDef, reporter: Reporter) -> dict[str, Any]:
+    """Evaluate the defaults in order; a later default may use an earlier hyperparameter."""
+    env: dict[str, Any] = {}
+    for hyper in model.hyper_params:
+        if hyper.name.id in env:
+            reporter.error("duplicate", hyper.name.span,
+                           f'hyperparameter "{hyper.name.id}" is defined twice')
+            continue
+        env[hyper.name.id] = evaluate(hyper.default, env, reporter)
+    return env
+
+
+def check_model(model: n.ModelDef, hypers: dict[str, Any], reporter: Reporter) -> ModelInfo:
+    """Check a model's members with the given hyperparameter values."""
+    info = ModelInfo(model, hypers)
+    _check_member_names(model, hypers, reporter)
+    for param in model.params:
+        info.params[param.name.id] = _check_param(param, hypers, reporter)
+    for layer in model.layers:
+        info.layers[layer.name.id] = _check_named_layer(layer, hypers, reporter)
+    for block in model.layers_blocks:
+        info.sequence = [_sequence_item(item, info, reporter) for item in block.items]
+    _check_structure(model, reporter)
+    if not reporter.has_errors:
+        _check_trainable(info, reporter)
+    return info
+
+
+def _check_member_names(model: n.ModelDef, hypers: dict, reporter: Reporter) -> None:
+    seen: dict[str, n.Name] = {}
+    for member in [*model.params, *model.layers]:
+        name = member.name
+        if name.id in seen:
+            reporter.error("duplicate", name.span, f'"{name.id}" is already defined in model '
+                           f"{model.name.id} (line {seen[name.id].span.line})")
+        elif name.id in hypers:
+            reporter.error("duplicate", name.span,
+                           f'"{name.id}" is already a hyperparameter of model {model.name.id}')
+        seen.setdefault(name.id, name)
+
+
+def _check_param(param: n.ParamDef, hypers: dict, reporter: Reporter) -> ParamInfo:
+    value = evaluate(param.value, hypers, reporter)
+    if contains_invalid(value):
+        return ParamInfo(param, INVALID, None)
+    shape = tensor_shape(value)
+    if shape is None:
+        reporter.error("type", param.value.span, f'param "{param.name.id}" must be a number or '
+                       "a rectangular (nested) list of numbers")
+        return ParamInfo(param, INVALID, None)
+    return ParamInfo(param, value, shape)
+
+
+def tensor_shape(value: Any) -> tuple[int, ...] | None:
+    """The shape of a number or a rectangular nested list of numbers, else None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return ()
+    if not isinstance(value, list) or not value:
+        return None
+    shapes = [tensor_shape(v) for v in value]
+    if shapes[0] is None or any(s != shapes[0] for s in shapes):
+        return None
+    return (len(value), *shapes[0])
+
+
+def _check_named_layer(layer: n.LayerDef, hypers: dict, reporter: Reporter) -> Bound | None:
+    if not isinstance(layer.value, n.Call):
+        reporter.error("type", layer.value.span, f'"{layer.name.id}" must be a layer, such as '
+                       "`linear(784, 500)`", hint="constants belong in the model's "
+                       "hyperparameters: model Name(size = 10) { ... }")
+        return None
+    entry = lookup("layer", layer.value.func, reporter)
+    return bind_call(entry, layer.value, hypers, reporter) if entry else None
+
+
+def _sequence_item(item, info: ModelInfo, reporter: Reporter) -> Bound | None:
+    if isinstance(item, n.Name):
+        if item.id in info.layers:
+            return info.layers[item.id]
+        entry = REGISTRY.get("layer", item.id)
+        if entry is None:
+            known = [*info.layers, *REGISTRY.names("layer")]
+            reporter.error("unknown-name", item.span, f'unknown layer "{item.id}"'
+                           + did_you_mean(item.id, known))
+            return None
+        call = n.Call(span=item.span, func=item)
+        return bind_call(entry, call, info.hypers, reporter)
+    if item.func.id in info.layers:
+        reporter.error("type", item.span, f'"{item.func.id}" is a named layer; in layers {{ }} '
+                       f"write its name without parentheses: {item.func.id}")
+        return None
+    entry = lookup("layer", item.func, reporter)
+    return bind_call(entry, item, info.hypers, reporter) if entry else None
+
+
+def _check_structure(model: n.ModelDef, reporter: Reporter) -> None:
+    name = model.name.id
+    for extra in model.layers_blocks[1:]:
+        reporter.error("duplicate", extra.span, f"model {name} has more than one layers block")
+    for extra in model.forwards[1:]:
+        reporter.error("duplicate", extra.span, f"model {name} has more than one forward")
+    if model.layers_blocks and model.forwards:
+        reporter.error("structure", model.forwards[0].span,
+                       f"model {name} has both layers {{ }} and forward(); use one of them",
+                       hint="to mix named layers with dataflow, call them inside forward")
+    if not model.layers_blocks and not model.forwards:
+        reporter.error("structure", model.name.span,
+                       f"model {name} has neither a layers {{ }} block nor a forward()")
+
+
+def _check_trainable(info: ModelInfo, reporter: Reporter) -> None:
+    if any(not p.node.frozen for p in info.params.values()):
+        return
+    used = info.sequence if info.node.layers_blocks else list(info.layers.values())
+    for bound in used:
+        flag = PARAMETERIZED.get(bound.name, False) if bound else False
+        if flag is None or (flag and bound.values.get(flag)):
+            return
+    reporter.error("no-trainable", info.node.name.span, f"model {info.name} has no trainable "
+                   "parameter, so training cannot change it",
+                   hint="remove `frozen` from a param or add a layer with weights")

@@ -1,0 +1,193 @@
+"""Checks of ``train`` blocks: references, losses, optimizers, settings, and the shape flow from
+the data through the model into the loss."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import nodes as n
+from ..diagnostics import Reporter, did_you_mean
+from ..evaluate import INVALID, evaluate
+from ..vocab.registry import REGISTRY
+from ..vocab.shapes import Shape, ShapeError, batched
+from ..vocab.types import CallValue, Symbol
+from .binding import Bound, bind_call, bind_settings, lookup
+from .data import DataInfo
+from .flow import FlowChecker
+from .models import ModelInfo, check_model, hyper_defaults
+
+VALIDATION_SETTINGS = ("check_val_every_n_epoch", "val_check_interval", "limit_val_batches",
+                       "num_sanity_val_steps")
+
+
+@dataclass
+class Run:
+    """A checked ``train`` block: everything the builder needs, resolved."""
+
+    node: n.TrainDef
+    settings: Bound
+    model: ModelInfo | None = None
+    data: DataInfo | None = None
+    loss: Bound | None = None
+    optimizer: Bound | None = None
+    scheduler: Bound | None = None
+    metrics: list[Bound] = field(default_factory=list)
+    callbacks: list[Bound] = field(default_factory=list)
+    logger: Bound | None = None
+    lr_find: Bound | None = None
+    output_shape: Shape = None
+
+    @property
+    def name(self) -> str:
+        return self.node.run_name
+
+
+class TrainChecker:
+    def __init__(self, models: dict[str, n.ModelDef], data: dict[str, DataInfo],
+                 reporter: Reporter):
+        self.models, self.data, self.reporter = models, data, reporter
+        self.used_models: set[str] = set()
+        self.used_data: set[str] = set()
+
+    def check(self, train: n.TrainDef) -> Run:
+        entry = REGISTRY.get("settings", "train")
+        settings = bind_settings(entry, train.settings, {}, self.reporter, "train", train.span)
+        run = Run(train, settings)
+        for key in ("model", "data", "loss"):
+            if key not in settings.nodes:
+                self.reporter.error("missing", train.keyword_span,
+                                    f'this train block needs "{key} = ..."')
+        run.model = self._model(settings)
+        run.data = self._data(settings)
+        self._vocabulary(run)
+        self._statements(run)
+        self._validation_settings(run)
+        self._flow(run)
+        return run
+
+    # ---- references ----
+    def _model(self, settings: Bound) -> ModelInfo | None:
+        value, node = settings.values["model"], settings.nodes.get("model")
+        if node is None or value is INVALID:
+            return None
+        name = value.name if isinstance(value, (Symbol, CallValue)) else None
+        model = self.models.get(name)
+        if model is None:
+            self.reporter.error("unknown-name", node.span, f'unknown model "{name}"'
+                                + did_you_mean(name, self.models))
+            return None
+        self.used_models.add(name)
+        hypers = hyper_defaults(model, self.reporter)
+        if isinstance(value, CallValue):
+            hypers = self._overrides(model, value.node, hypers)
+        return check_model(model, hypers, self.reporter)
+
+    def _overrides(self, model: n.ModelDef, call: n.Call, hypers: dict) -> dict:
+        names = [h.name.id for h in model.hyper_params]
+        result = dict(hypers)
+        if len(call.args) > len(names):
+            self.reporter.error("arity", call.args[len(names)].span, f"model {model.name.id} "
+                                f"has {len(names)} hyperparameters, but {len(call.args)} "
+                                "values were given")
+        for name, arg in zip(names, call.args):
+            result[name] = evaluate(arg, {}, self.reporter)
+        for keyword in call.keywords:
+            if keyword.name.id not in hypers:
+                self.reporter.error("unknown-keyword", keyword.name.span,
+                                    f'model {model.name.id} has no hyperparameter '
+                                    f'"{keyword.name.id}"' + did_you_mean(keyword.name.id, names))
+            else:
+                result[keyword.name.id] = evaluate(keyword.value, {}, self.reporter)
+        return result
+
+    def _data(self, settings: Bound) -> DataInfo | None:
+        value, node = settings.values["data"], settings.nodes.get("data")
+        if node is None or value is INVALID:
+            return None
+        if not isinstance(value, Symbol) or value.name not in self.data:
+            name = getattr(value, "name", "")
+            self.reporter.error("unknown-name", node.span, f'unknown data "{name}"'
+                                + did_you_mean(name, self.data))
+            return None
+        self.used_data.add(value.name)
+        return self.data[value.name]
+
+    # ---- vocabulary-valued settings ----
+    def _vocabulary(self, run: Run) -> None:
+        settings = run.settings
+        run.loss = self.resolve("loss", settings.values["loss"], settings.nodes.get("loss"))
+        optimizer = settings.nodes.get("optimizer")
+        run.optimizer = self.resolve("optimizer", settings.values["optimizer"], optimizer) \
+            if optimizer else _default_optimizer(run.node)
+        run.scheduler = self.resolve("scheduler", settings.values["scheduler"],
+                                     settings.nodes.get("scheduler"))
+        run.metrics = self._list("metric", settings, "metrics")
+        run.callbacks = self._list("callback", settings, "callbacks")
+        logger = settings.values["logger"]
+        if isinstance(logger, (Symbol, CallValue)):
+            run.logger = self.resolve("logger", logger, settings.nodes.get("logger"))
+
+    def resolve(self, kind: str, value: Any, node: n.Node | None) -> Bound | None:
+        """A vocabulary entry named or called in a setting, bound to its arguments."""
+        if node is None or not isinstance(value, (Symbol, CallValue)):
+            return None
+        call = value.node if isinstance(value, CallValue) else \
+            n.Call(span=node.span, func=n.Name(span=node.span, id=value.name))
+        entry = lookup(kind, call.func, self.reporter)
+        return bind_call(entry, call, {}, self.reporter) if entry else None
+
+    def _list(self, kind: str, settings: Bound, key: str) -> list[Bound]:
+        node, values = settings.nodes.get(key), settings.values[key]
+        if not isinstance(node, n.ListExpr) or values is INVALID:
+            return []
+        bound = [self.resolve(kind, v, item) for v, item in zip(values, node.items)]
+        return [b for b in bound if b is not None]
+
+    def _statements(self, run: Run) -> None:
+        for call in run.node.calls:
+            entry = lookup("statement", call.func, self.reporter, "train statement")
+            if entry is None:
+                continue
+            if run.lr_find is not None:
+                self.reporter.error("duplicate", call.span, f"{entry.name} is given twice")
+            run.lr_find = bind_call(entry, call, {}, self.reporter)
+
+    # ---- consistency ----
+    def _validation_settings(self, run: Run) -> None:
+        if run.data is None or run.data.has_val:
+            return
+        why = f"data {run.data.name} has no `val`"
+        for key in VALIDATION_SETTINGS:
+            if key in run.settings.nodes:
+                self.reporter.error("no-validation", run.settings.nodes[key].span,
+                                    f'"{key}" needs validation data, but {why}',
+                                    hint="add `val = split(0.1)` or another source to the data "
+                                    "block")
+        for callback in run.callbacks:
+            monitor = callback.values.get("monitor")
+            if isinstance(monitor, str) and monitor.startswith("val_"):
+                self.reporter.error("no-validation", callback.span_of("monitor"),
+                                    f'{callback.name} monitors "{monitor}", but {why}')
+
+    def _flow(self, run: Run) -> None:
+        if run.model is None:
+            return
+        input_shape = batched(run.data.sample_shape) if run.data else None
+        run.output_shape = FlowChecker(run.model, self.reporter).run(input_shape)
+        if run.data is None:
+            return
+        for bound in [run.loss, *run.metrics]:
+            if bound is not None and "check" in bound.entry.extra:
+                self._labels_fit(bound, run)
+
+    def _labels_fit(self, bound: Bound, run: Run) -> None:
+        try:
+            bound.entry.extra["check"](run.output_shape, run.data.labels, bound.values)
+        except ShapeError as error:
+            self.reporter.error("loss-labels", bound.span, error.message)
+
+
+def _default_optimizer(train: n.TrainDef) -> Bound:
+    entry = REGISTRY.get("optimizer", "adam")
+    return Bound(entry, entry.defaults(), {}, train.keyword_span)

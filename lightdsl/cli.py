@@ -1,0 +1,53 @@
+"""The ``lightdsl`` command line: ``check`` (torch-free), ``train``, ``codegen`` and friends.
+
+Only the subcommand that runs imports what it needs, so ``lightdsl check`` never loads torch.
+Exit codes: 0 fine (warnings allowed), 1 errors in a spec or a failed run, 2 usage or I/O.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .errors import LightdslError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with code 2 and a one-line hint, as our usage errors do."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lightdsl", description="A declarative language for deep-learning "
+                     "experiments: check, train and generate code from .lit specs.")
+    parser.add_argument("--version", action="version", version=f"lightdsl {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    from .commands import register_all
+
+    register_all(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script and of ``python -m lightdsl``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except LightdslError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `lightdsl check ... | head` closed the pipe: not an error
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

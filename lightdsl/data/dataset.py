@@ -1,0 +1,167 @@
+"""The in-memory dataset every source returns, and checks on its labels and sample shape."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from lightdsl.errors import DataError
+
+
+@dataclass
+class Dataset:
+    """Samples held as whole tensors: one row of ``inputs`` (and ``labels``) per sample.
+
+    ``inputs`` is float32, or uint8 for images (shape ``(N, C, H, W)``) until ``to_float`` or
+    ``normalize`` converts them. ``labels`` is int64 for class labels, float32 for regression
+    targets, or ``None``. ``classes`` holds the class names when labels were strings (label ``i``
+    means ``classes[i]``). ``source`` describes where the data came from and prefixes messages;
+    ``labels_source`` does the same for label problems when labels came from another file.
+    """
+
+    inputs: torch.Tensor
+    labels: torch.Tensor | None = None
+    classes: list[str] | None = None
+    source: str = "data"
+    labels_source: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.inputs.dim() == 0:
+            raise DataError(
+                "inputs must have one row per sample, got a single scalar", path=self.source
+            )
+        if self.labels is not None and len(self.labels) != len(self.inputs):
+            raise DataError(
+                f"{len(self.inputs)} input samples but {len(self.labels)} labels",
+                path=self.source,
+                hint="inputs and labels must have the same number of rows",
+            )
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """The shape of one input sample, e.g. ``(1, 28, 28)``."""
+        return tuple(self.inputs.shape[1:])
+
+    @property
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        """``(inputs, labels)``, or ``(inputs,)`` without labels: what a batch loader slices."""
+        return (self.inputs,) if self.labels is None else (self.inputs, self.labels)
+
+    @property
+    def is_classification(self) -> bool:
+        """True when labels are integer class indices, one per sample."""
+        return (
+            self.labels is not None
+            and self.labels.dtype == torch.int64
+            and (self.labels.dim() == 1)
+        )
+
+    def subset(self, index: torch.Tensor, note: str = "") -> Dataset:
+        """The samples at ``index`` (a 1-D index tensor), as a new Dataset."""
+        labels = None if self.labels is None else self.labels[index]
+        source = f"{self.source} [{note}]" if note else self.source
+        return replace(self, inputs=self.inputs[index], labels=labels, source=source)
+
+    def with_inputs(self, inputs: torch.Tensor) -> Dataset:
+        """The same dataset with ``inputs`` replaced (used by transforms)."""
+        return replace(self, inputs=inputs)
+
+
+def check_labels(dataset: Dataset, num_classes: int) -> None:
+    """Raise DataError naming the first label index outside ``0 .. num_classes - 1``."""
+    labels = dataset.labels
+    where = dataset.labels_source or dataset.source
+    if labels is None:
+        raise DataError("the data has no labels", path=where)
+    if labels.dtype != torch.int64:
+        raise DataError(
+            f"class labels must be integers, got {_dtype_name(labels)} values",
+            path=where,
+            hint="use a regression loss, or integer class labels",
+        )
+    bad = ((labels < 0) | (labels >= num_classes)).reshape(len(labels), -1).any(dim=1)
+    if bool(bad.any()):
+        index = int(bad.nonzero()[0, 0])
+        value = labels[index].tolist()
+        count = int(bad.sum())
+        raise DataError(
+            f"label {value} is outside 0..{num_classes - 1} (num_classes = {num_classes})"
+            + (f"; {count} labels are out of range" if count > 1 else ""),
+            path=where,
+            where=f"index {index}",
+        )
+
+
+def check_shape(dataset: Dataset, shape: Sequence[int | None]) -> None:
+    """Raise DataError unless each sample has ``shape`` (``None`` matches any size)."""
+    actual = dataset.sample_shape
+    ok = len(actual) == len(shape) and all(e is None or e == a for e, a in zip(shape, actual))
+    if not ok:
+        raise DataError(
+            f"samples have shape {_fmt_shape(actual)}, expected {_fmt_shape(shape)}",
+            path=dataset.source,
+            hint="check the image size, or add flatten() / a reshape to the model",
+        )
+
+
+def inputs_tensor(array: np.ndarray | torch.Tensor, source: str) -> torch.Tensor:
+    """Inputs as float32, keeping uint8 (images) as they are."""
+    if isinstance(array, np.ndarray) and array.dtype.kind not in "biuf":
+        raise DataError(f"inputs must be numbers, got numpy dtype {array.dtype}", path=source)
+    tensor = torch.as_tensor(array) if isinstance(array, np.ndarray) else array
+    if tensor.dtype.is_complex:
+        raise DataError(f"inputs must be real numbers, got {_dtype_name(tensor)}", path=source)
+    return tensor if tensor.dtype == torch.uint8 else tensor.to(torch.float32)
+
+
+def labels_tensor(array, source: str) -> tuple[torch.Tensor, list[str] | None]:
+    """Labels as int64 (classes) or float32 (targets); strings become indices into a class list."""
+    if isinstance(array, np.ndarray) and array.dtype.kind in "US":
+        return encode_classes(array.astype(str), source)
+    if isinstance(array, np.ndarray) and array.dtype.kind not in "biuf":
+        raise DataError(
+            f"labels must be numbers or strings, got numpy dtype {array.dtype}", path=source
+        )
+    tensor = torch.as_tensor(array) if isinstance(array, np.ndarray) else array
+    if tensor.dtype == torch.bool or _is_intlike(tensor):
+        return tensor.to(torch.int64), None
+    if tensor.dtype.is_floating_point:
+        return tensor.to(torch.float32), None
+    raise DataError(f"labels must be numbers or strings, got {_dtype_name(tensor)}", path=source)
+
+
+def encode_classes(names: np.ndarray, source: str) -> tuple[torch.Tensor, list[str]]:
+    """Map string labels to int64 indices into their sorted unique names."""
+    classes, index = np.unique(names, return_inverse=True)
+    return torch.from_numpy(index.reshape(names.shape).astype(np.int64)), [str(c) for c in classes]
+
+
+def did_you_mean(name: str, choices: Sequence[str]) -> str | None:
+    """A "did you mean ...?" hint for a misspelt name, or a list of the choices."""
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return "available: " + ", ".join(repr(c) for c in choices) if choices else None
+
+
+def _is_intlike(tensor: torch.Tensor) -> bool:
+    return (
+        not tensor.dtype.is_floating_point
+        and not tensor.dtype.is_complex
+        and (tensor.dtype != torch.bool)
+    )
+
+
+def _dtype_name(tensor: torch.Tensor) -> str:
+    return str(tensor.dtype).removeprefix("torch.")
+
+
+def _fmt_shape(shape: Sequence[int | None]) -> str:
+    return "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")"

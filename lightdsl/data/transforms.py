@@ -1,0 +1,257 @@
+"""Transforms on whole in-memory tensors, and random augmentations applied per batch.
+
+Deterministic transforms (``to_float``, ``normalize``, ``standardize``, ``flatten``,
+``one_hot``) run once on a whole Dataset. Their statistics are fitted on the training split only
+(:func:`fit_transforms`) and the fitted values are returned, so validation, test and ``predict``
+use the same numbers. Random augmentations (``random_crop``, ``random_flip``) run on each
+training batch, on its device, with a ``torch.Generator``: vectorised, no per-sample Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+
+from lightdsl.data.dataset import Dataset, check_labels, did_you_mean
+from lightdsl.errors import DataError
+
+Stat = float | list
+AUTO = "auto"
+
+
+def to_float(dataset: Dataset) -> Dataset:
+    """uint8 images -> float32 in [0, 1] (``x / 255``, as torchvision's ToTensor); floats as is."""
+    x = dataset.inputs
+    return dataset.with_inputs(x.to(torch.float32).div_(255) if x.dtype == torch.uint8 else x)
+
+
+def normalize_stats(dataset: Dataset) -> tuple[Stat, Stat]:
+    """Mean and std (population) of the inputs after ``to_float``: per channel (dim 1) for
+    inputs of 3 or more dims, e.g. images, else one number for everything."""
+    x = to_float(dataset).inputs
+    if x.dim() >= 3:
+        dims = [0] + list(range(2, x.dim()))
+        std, mean = torch.std_mean(x, dim=dims, correction=0)
+        return mean.tolist(), _nonzero(std).tolist()
+    std, mean = torch.std_mean(x, correction=0)
+    return float(mean), float(_nonzero(std))
+
+
+def normalize(dataset: Dataset, mean: Stat | str = AUTO, std: Stat | str = AUTO) -> Dataset:
+    """``(x - mean) / std`` after ``to_float``, one number or one per channel (dim 1).
+
+    ``mean``/``std`` of ``"auto"`` are computed from ``dataset`` itself; to use the training
+    split's statistics for the other splits, go through :func:`fit_transforms`.
+    """
+    mean, std = _fill_auto(dataset, mean, std)
+    x = to_float(dataset).inputs
+    m, s = _per_channel(mean, x, "mean", dataset), _per_channel(std, x, "std", dataset)
+    if bool((s <= 0).any()):
+        raise DataError(f"normalize: std must be positive, got {std}", path=dataset.source)
+    out = x.clone() if x is dataset.inputs else x
+    return dataset.with_inputs(out.sub_(m).div_(s))
+
+
+def standardize_stats(dataset: Dataset) -> tuple[list, list]:
+    """Per-feature mean and std over the samples (std 0, a constant feature, becomes 1)."""
+    std, mean = torch.std_mean(to_float(dataset).inputs, dim=0, correction=0)
+    return mean.tolist(), _nonzero(std).tolist()
+
+
+def standardize(dataset: Dataset, mean: Stat | str = AUTO, std: Stat | str = AUTO) -> Dataset:
+    """Tabular standardisation: each feature to mean 0 and std 1 (statistics per feature)."""
+    mean, std = _fill_auto(dataset, mean, std, standardize_stats)
+    x = to_float(dataset).inputs
+    m = torch.as_tensor(mean, dtype=torch.float32)
+    s = torch.as_tensor(std, dtype=torch.float32)
+    for name, t in (("mean", m), ("std", s)):
+        if t.dim() and tuple(t.shape) != dataset.sample_shape:
+            raise DataError(
+                f"standardize: {name} has shape {tuple(t.shape)}, samples have "
+                f"{dataset.sample_shape}",
+                path=dataset.source,
+            )
+    return dataset.with_inputs((x - m) / s)
+
+
+def flatten(dataset: Dataset) -> Dataset:
+    """Each sample to one dimension: ``(N, C, H, W)`` -> ``(N, C*H*W)``."""
+    return dataset.with_inputs(dataset.inputs.reshape(len(dataset), -1))
+
+
+def one_hot(dataset: Dataset, num_classes: int | None = None) -> Dataset:
+    """Integer class labels -> float32 one-hot rows; ``num_classes`` defaults to the number of
+    class names, else the largest label + 1."""
+    if dataset.labels is None or not dataset.is_classification:
+        raise DataError("one_hot needs integer class labels", path=dataset.source)
+    if num_classes is None:
+        num_classes = _infer_classes(dataset)
+    check_labels(dataset, num_classes)
+    return replace(dataset, labels=F.one_hot(dataset.labels, num_classes).to(torch.float32))
+
+
+def random_crop(
+    batch: torch.Tensor,
+    size: int | Sequence[int],
+    padding: int = 0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """A random ``size`` crop of each sample (last two dims) after zero ``padding``; one
+    offset per sample, drawn on the batch's device. Vectorised with two gathers."""
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    if padding:
+        batch = F.pad(batch, (padding, padding, padding, padding))
+    b, big_h, big_w = batch.shape[0], batch.shape[-2], batch.shape[-1]
+    if h > big_h or w > big_w:
+        raise DataError(
+            f"random_crop: size {h}x{w} is larger than the padded image {big_h}x{big_w}"
+        )
+    x = batch.reshape(b, -1, big_h, big_w)
+    top = torch.randint(big_h - h + 1, (b,), generator=generator, device=batch.device)
+    left = torch.randint(big_w - w + 1, (b,), generator=generator, device=batch.device)
+    rows = (top[:, None] + torch.arange(h, device=batch.device))[:, None, :, None]
+    x = x.gather(2, rows.expand(b, x.shape[1], h, big_w))
+    cols = (left[:, None] + torch.arange(w, device=batch.device))[:, None, None, :]
+    x = x.gather(3, cols.expand(b, x.shape[1], h, w))
+    return x.reshape(*batch.shape[:-2], h, w)
+
+
+def random_flip(
+    batch: torch.Tensor, p: float = 0.5, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Flip each sample left-right (last dim) with probability ``p``, on the batch's device."""
+    flip = torch.rand(batch.shape[0], generator=generator, device=batch.device) < p
+    return torch.where(flip.view(-1, *[1] * (batch.dim() - 1)), batch.flip(-1), batch)
+
+
+# --- fitting a list of transform steps ------------------------------------------------------
+
+Step = tuple[str, Mapping] | str
+
+
+def _fit_normalize(train: Dataset, mean=AUTO, std=AUTO) -> dict:
+    mean, std = _fill_auto(train, mean, std)
+    return {"mean": mean, "std": std}
+
+
+def _fit_standardize(train: Dataset, mean=AUTO, std=AUTO) -> dict:
+    mean, std = _fill_auto(train, mean, std, standardize_stats)
+    return {"mean": mean, "std": std}
+
+
+def _fit_one_hot(train: Dataset, num_classes: int | None = None) -> dict:
+    return {"num_classes": num_classes if num_classes is not None else _infer_classes(train)}
+
+
+#: Whole-dataset transforms: name -> (fit on the training split, or None; apply).
+TRANSFORMS: dict[str, tuple[Callable | None, Callable]] = {
+    "to_float": (None, to_float),
+    "normalize": (_fit_normalize, normalize),
+    "standardize": (_fit_standardize, standardize),
+    "flatten": (None, flatten),
+    "one_hot": (_fit_one_hot, one_hot),
+}
+#: Per-batch random augmentations: name -> function(batch, **args, generator=...).
+AUGMENTATIONS: dict[str, Callable] = {"random_crop": random_crop, "random_flip": random_flip}
+
+
+def fit_transforms(
+    train: Dataset, others: Mapping[str, Dataset | None], steps: Sequence[Step]
+) -> tuple[Dataset, dict[str, Dataset | None], list[tuple[str, dict]]]:
+    """Apply ``steps`` in order, fitting each one's statistics on ``train`` only.
+
+    ``steps`` are ``(name, kwargs)`` pairs or bare names; augmentations are skipped here (see
+    :func:`augmentation`). Returns the transformed train set, the transformed ``others`` (same
+    keys; ``None`` stays ``None``) and the fitted steps, with every ``"auto"`` replaced by numbers,
+    for :func:`apply_transforms` at predict time.
+    """
+    others = dict(others)
+    fitted = []
+    for name, args in map(_normalise_step, steps):
+        if name in AUGMENTATIONS:
+            continue
+        fit, apply = _lookup(name)
+        args = fit(train, **args) if fit else args
+        train = apply(train, **args)
+        others = {key: None if ds is None else apply(ds, **args) for key, ds in others.items()}
+        fitted.append((name, args))
+    return train, others, fitted
+
+
+def apply_transforms(dataset: Dataset, steps: Sequence[Step]) -> Dataset:
+    """Apply already fitted steps (as returned by :func:`fit_transforms`) to new data."""
+    for name, args in map(_normalise_step, steps):
+        if name in AUGMENTATIONS:
+            continue
+        if any(_is_auto(v) for k, v in args.items() if k in ("mean", "std")):
+            raise DataError(f"{name}: 'auto' statistics must be fitted first (fit_transforms)")
+        dataset = _lookup(name)[1](dataset, **args)
+    return dataset
+
+
+def augmentation(steps: Sequence[Step]) -> Callable[..., torch.Tensor] | None:
+    """The random augmentations among ``steps`` as one function ``augment(batch, generator)``
+    for training batches, or None when there are none."""
+    chosen = [(AUGMENTATIONS[n], a) for n, a in map(_normalise_step, steps) if n in AUGMENTATIONS]
+    if not chosen:
+        return None
+
+    def augment(batch: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        for fn, args in chosen:
+            batch = fn(batch, **args, generator=generator)
+        return batch
+
+    return augment
+
+
+def _normalise_step(step: Step) -> tuple[str, dict]:
+    return (step, {}) if isinstance(step, str) else (step[0], dict(step[1]))
+
+
+def _lookup(name: str) -> tuple[Callable | None, Callable]:
+    if name not in TRANSFORMS:
+        raise DataError(
+            f"unknown transform {name!r}", hint=did_you_mean(name, [*TRANSFORMS, *AUGMENTATIONS])
+        )
+    return TRANSFORMS[name]
+
+
+def _fill_auto(dataset: Dataset, mean, std, stats=None) -> tuple[Stat, Stat]:
+    """Replace ``"auto"`` (or None) by statistics computed on ``dataset``."""
+    if _is_auto(mean) or _is_auto(std):
+        m, s = (stats or normalize_stats)(dataset)
+        mean = m if _is_auto(mean) else mean
+        std = s if _is_auto(std) else std
+    return mean, std
+
+
+def _is_auto(value) -> bool:
+    return value is None or (isinstance(value, str) and value == AUTO)
+
+
+def _per_channel(value: Stat, x: torch.Tensor, name: str, dataset: Dataset) -> torch.Tensor:
+    t = torch.as_tensor(value, dtype=torch.float32)
+    if t.dim() == 0 or t.numel() == 1:
+        return t.reshape(())
+    if x.dim() < 2 or t.dim() != 1 or len(t) != x.shape[1]:
+        raise DataError(
+            f"normalize: {name} has {t.numel()} values, but the inputs have "
+            f"{x.shape[1] if x.dim() > 1 else 1} channels (dim 1)",
+            path=dataset.source,
+        )
+    return t.reshape(1, -1, *[1] * (x.dim() - 2))
+
+
+def _nonzero(std: torch.Tensor) -> torch.Tensor:
+    return torch.where(std > 0, std, torch.ones_like(std))
+
+
+def _infer_classes(dataset: Dataset) -> int:
+    if dataset.classes:
+        return len(dataset.classes)
+    if dataset.labels is None or not len(dataset.labels):
+        raise DataError("one_hot: cannot infer num_classes without labels", path=dataset.source)
+    return int(dataset.labels.max()) + 1

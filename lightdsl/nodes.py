@@ -1,0 +1,171 @@
+"""The abstract syntax tree: pydantic models named after the grammar's rules.
+
+``model_def`` in grammar/lightdsl.lark becomes :class:`ModelDef` here, and so on. Every node
+carries the :class:`~lightdsl.source.Span` of the text it came from, so every later stage can
+point at the exact line and column.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Union
+
+from pydantic import BaseModel, ConfigDict
+
+from .source import Span
+
+
+class Node(BaseModel):
+    """Base of all AST nodes: immutable, with a source span."""
+
+    model_config = ConfigDict(frozen=True)
+
+    span: Span
+
+
+# ---- expressions -----------------------------------------------------------------------------
+
+
+class Number(Node):
+    value: int | float
+
+
+class String(Node):
+    value: str
+
+
+class Boolean(Node):
+    value: bool
+
+
+class NoneLiteral(Node):
+    pass
+
+
+class Name(Node):
+    id: str
+
+
+class Keyword(Node):
+    name: Name
+    value: Expr
+
+
+class Call(Node):
+    func: Name
+    args: list[Expr] = []
+    keywords: list[Keyword] = []
+
+    def keyword(self, name: str) -> Keyword | None:
+        """The keyword argument called ``name``, if given."""
+        return next((k for k in self.keywords if k.name.id == name), None)
+
+
+class ListExpr(Node):
+    items: list[Expr] = []
+
+
+BinaryOperator = Literal["+", "-", "*", "/", "@", "**"]
+
+
+class BinOp(Node):
+    op: BinaryOperator
+    left: Expr
+    right: Expr
+
+
+class Neg(Node):
+    operand: Expr
+
+
+Expr = Union[Number, String, Boolean, NoneLiteral, Name, Call, ListExpr, BinOp, Neg]
+
+
+# ---- model -----------------------------------------------------------------------------------
+
+
+class HyperParam(Node):
+    name: Name
+    default: Expr
+
+
+class ParamDef(Node):
+    name: Name
+    value: Expr
+    frozen: bool = False
+
+
+class LayerDef(Node):
+    """``l1 = linear(784, 500)``: a named layer usable in ``forward``."""
+
+    name: Name
+    value: Expr
+
+
+class LayersBlock(Node):
+    """``layers { ... }``: a sequential body; items are layer calls or named layers."""
+
+    items: list[Union[Call, Name]] = []
+
+
+class Assign(Node):
+    target: Name
+    value: Expr
+
+
+class ReturnStmt(Node):
+    value: Expr
+
+
+class ForwardDef(Node):
+    inputs: list[Name] = []
+    body: list[Union[Assign, ReturnStmt]] = []
+
+
+class ModelDef(Node):
+    name: Name
+    hyper_params: list[HyperParam] = []
+    params: list[ParamDef] = []
+    layers: list[LayerDef] = []
+    layers_blocks: list[LayersBlock] = []
+    forwards: list[ForwardDef] = []
+
+
+# ---- data and train --------------------------------------------------------------------------
+
+
+class Setting(Node):
+    name: Name
+    value: Expr
+
+
+class DataDef(Node):
+    name: Name
+    settings: list[Setting] = []
+    calls: list[Call] = []
+
+
+class TrainDef(Node):
+    """A ``train [NAME] { ... }`` block; ``name`` is None for the unnamed (default) run."""
+
+    name: Name | None = None
+    keyword_span: Span
+    settings: list[Setting] = []
+    calls: list[Call] = []
+
+    @property
+    def run_name(self) -> str:
+        return self.name.id if self.name else "default"
+
+
+class Spec(Node):
+    """A whole ``.lit`` file."""
+
+    models: list[ModelDef] = []
+    data: list[DataDef] = []
+    trains: list[TrainDef] = []
+
+
+for _model in (Keyword, Call, ListExpr, BinOp, Neg, HyperParam, ParamDef, LayerDef,
+               LayersBlock, Assign, ReturnStmt, ForwardDef, ModelDef, Setting, DataDef,
+               TrainDef, Spec):
+    _model.model_rebuild()

@@ -1,0 +1,227 @@
+"""Parse stage: spec text -> AST (:mod:`lightdsl.nodes`), syntax errors -> diagnostics.
+
+Lark (LALR, ``propagate_positions``) builds a parse tree; :class:`AstBuilder` turns it into
+pydantic nodes with spans. Lark's exceptions never escape: each syntax error becomes one
+diagnostic in words ("expected `}` or a statement"), and parsing resumes at the next top-level
+definition so that a file with several broken blocks reports each of them.
+"""
+
+from __future__ import annotations
+
+import ast as python_ast
+import re
+import warnings
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import nodes as n
+from .diagnostics import Reporter
+from .source import SourceFile, Span
+from .syntax_errors import describe_syntax_error
+
+_TOP_LEVEL = re.compile(r"^(model|data|train)\b", re.MULTILINE)
+
+
+def grammar_text() -> str:
+    """The grammar: shipped inside the package (wheel) or read from the source tree."""
+    shipped = resources.files("lightdsl").joinpath("grammar/lightdsl.lark")
+    if shipped.is_file():
+        return shipped.read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parent.parent / "grammar" / "lightdsl.lark").read_text(
+        encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def lark_parser() -> Lark:
+    """The LALR parser, built once per process (lark caches the tables on disk)."""
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True,
+                maybe_placeholders=False, cache=True)
+
+
+def parse(source: SourceFile, reporter: Reporter) -> n.Spec:
+    """Parse a whole file; syntax errors go to ``reporter`` and their blocks are skipped."""
+    specs = [_build(tree, reporter) for tree in _parse_chunks(source, reporter)]
+    return n.Spec(
+        span=Span(line=1, column=1, end_line=len(source.lines), end_column=1,
+                  start_pos=0, end_pos=len(source.text)),
+        models=[m for spec in specs for m in spec.models],
+        data=[d for spec in specs for d in spec.data],
+        trains=[t for spec in specs for t in spec.trains],
+    )
+
+
+def _parse_chunks(source: SourceFile, reporter: Reporter):
+    """Yield parse trees; after an error, resume at the next line starting a definition."""
+    offset = 0
+    while offset < len(source.text) or offset == 0:
+        # Blank out what came before so that lark's line and column numbers stay exact.
+        masked = re.sub(r"[^\n]", " ", source.text[:offset]) + source.text[offset:]
+        try:
+            yield lark_parser().parse(masked)
+            return
+        except UnexpectedInput as error:
+            reporter.error("syntax", *describe_syntax_error(error, source))
+            offset = _next_definition(source.text, error.pos_in_stream or 0, offset)
+            if offset is None:
+                return
+
+
+def _next_definition(text: str, error_pos: int, previous: int) -> int | None:
+    """The start of the first top-level keyword line after the error line, if any."""
+    line_end = text.find("\n", max(error_pos, previous))
+    if line_end < 0:
+        return None
+    match = _TOP_LEVEL.search(text, line_end + 1)
+    return match.start() if match else None
+
+
+def _build(tree, reporter: Reporter) -> n.Spec:
+    try:
+        return AstBuilder(reporter).transform(tree)
+    except VisitError as error:  # unwrap lark's wrapper so real bugs show their own traceback
+        raise error.orig_exc from None
+
+
+def span_of(item) -> Span:
+    """The span of a lark Token or of a rule's meta."""
+    return Span(line=item.line, column=item.column, end_line=item.end_line,
+                end_column=item.end_column, start_pos=item.start_pos, end_pos=item.end_pos)
+
+
+def _name(token: Token) -> n.Name:
+    return n.Name(span=span_of(token), id=str(token))
+
+
+@v_args(meta=True)
+class AstBuilder(Transformer):
+    """Turns lark's parse tree into :mod:`lightdsl.nodes`; one method per grammar rule."""
+
+    def __init__(self, reporter: Reporter):
+        super().__init__()
+        self.reporter = reporter
+
+    # ---- literals and names ----
+    def number(self, meta, children):
+        text = str(children[0])
+        value = int(text) if re.fullmatch(r"\d+", text) else float(text)
+        return n.Number(span=span_of(meta), value=value)
+
+    def string(self, meta, children):
+        token = children[0]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = python_ast.literal_eval(str(token))
+        except (ValueError, SyntaxError):
+            self.reporter.error("syntax", span_of(token), "invalid escape sequence in string")
+            value = str(token)[1:-1]
+        return n.String(span=span_of(meta), value=value)
+
+    def boolean(self, meta, children):
+        return n.Boolean(span=span_of(meta), value=str(children[0]) == "true")
+
+    def none_literal(self, meta, children):
+        return n.NoneLiteral(span=span_of(meta))
+
+    def name(self, meta, children):
+        return _name(children[0])
+
+    # ---- expressions ----
+    def bin_op(self, meta, children):
+        left, op, right = children
+        return n.BinOp(span=span_of(meta), op=str(op), left=left, right=right)
+
+    def neg(self, meta, children):
+        operand = children[-1]
+        if isinstance(operand, n.Number):  # fold "-0.85" into one literal
+            return n.Number(span=span_of(meta), value=-operand.value)
+        return n.Neg(span=span_of(meta), operand=operand)
+
+    def keyword(self, meta, children):
+        return n.Keyword(span=span_of(meta), name=_name(children[0]), value=children[1])
+
+    def call(self, meta, children):
+        func, arguments = _name(children[0]), children[1:]
+        args, keywords = [], []
+        for argument in arguments:
+            if isinstance(argument, n.Keyword):
+                keywords.append(argument)
+            elif keywords:
+                self.reporter.error("syntax", argument.span,
+                                    "a positional argument cannot follow a keyword argument")
+            else:
+                args.append(argument)
+        return n.Call(span=span_of(meta), func=func, args=args, keywords=keywords)
+
+    def list_expr(self, meta, children):
+        return n.ListExpr(span=span_of(meta), items=children)
+
+    # ---- model ----
+    def hyper_param(self, meta, children):
+        return n.HyperParam(span=span_of(meta), name=_name(children[0]), default=children[1])
+
+    def hyper_params(self, meta, children):
+        return list(children)
+
+    def param_def(self, meta, children):
+        return n.ParamDef(span=span_of(meta), name=_name(children[0]), value=children[1],
+                          frozen=len(children) > 2)
+
+    def layer_def(self, meta, children):
+        return n.LayerDef(span=span_of(meta), name=_name(children[0]), value=children[1])
+
+    def layers_block(self, meta, children):
+        return n.LayersBlock(span=span_of(meta), items=children)
+
+    def assign(self, meta, children):
+        return n.Assign(span=span_of(meta), target=_name(children[0]), value=children[1])
+
+    def return_stmt(self, meta, children):
+        return n.ReturnStmt(span=span_of(meta), value=children[0])
+
+    def forward_def(self, meta, children):
+        inputs = [c for c in children if isinstance(c, n.Name)]
+        body = [c for c in children if not isinstance(c, n.Name)]
+        return n.ForwardDef(span=span_of(meta), inputs=inputs, body=body)
+
+    def model_def(self, meta, children):
+        name, rest = _name(children[0]), children[1:]
+        hypers = rest.pop(0) if rest and isinstance(rest[0], list) else []
+        return n.ModelDef(
+            span=span_of(meta), name=name, hyper_params=hypers,
+            params=[s for s in rest if isinstance(s, n.ParamDef)],
+            layers=[s for s in rest if isinstance(s, n.LayerDef)],
+            layers_blocks=[s for s in rest if isinstance(s, n.LayersBlock)],
+            forwards=[s for s in rest if isinstance(s, n.ForwardDef)])
+
+    # ---- data and train ----
+    def setting(self, meta, children):
+        return n.Setting(span=span_of(meta), name=_name(children[0]), value=children[1])
+
+    def data_def(self, meta, children):
+        body = children[1:]
+        return n.DataDef(span=span_of(meta), name=_name(children[0]),
+                         settings=[s for s in body if isinstance(s, n.Setting)],
+                         calls=[s for s in body if isinstance(s, n.Call)])
+
+    def train_def(self, meta, children):
+        name = _name(children[0]) if children and isinstance(children[0], Token) else None
+        body = children[1:] if name else children
+        keyword = Span.point(meta.line, meta.column, meta.start_pos, width=len("train"))
+        return n.TrainDef(span=span_of(meta), name=name, keyword_span=keyword,
+                          settings=[s for s in body if isinstance(s, n.Setting)],
+                          calls=[s for s in body if isinstance(s, n.Call)])
+
+    def start(self, meta, children):
+        whole = Span(line=1, column=1, end_line=1, end_column=1)
+        return n.Spec(span=whole,
+                      models=[c for c in children if isinstance(c, n.ModelDef)],
+                      data=[c for c in children if isinstance(c, n.DataDef)],
+                      trains=[c for c in children if isinstance(c, n.TrainDef)])
+
+
+__all__ = ["parse", "lark_parser", "grammar_text", "UnexpectedCharacters", "UnexpectedToken"]

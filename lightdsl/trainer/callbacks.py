@@ -1,0 +1,266 @@
+"""A small, Keras-like callback list, early stopping and checkpointing.
+
+Hooks (all optional; each receives the trainer and the module):
+
+- ``on_fit_start``, ``on_train_epoch_start``, ``on_train_epoch_end``, ``on_fit_end``
+- ``on_train_batch_end(trainer, module, outputs, batch, batch_idx)``
+- ``on_validation_end`` (not called for the sanity check)
+- ``state_dict()`` / ``load_state_dict(state)`` to survive a resume.
+
+Callbacks read ``trainer.callback_metrics`` (latest value of every logged metric, as floats),
+``trainer.current_epoch``, ``trainer.global_step`` and set ``trainer.should_stop``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from lightdsl.errors import ConfigError
+
+from .config import check_choice, check_int, did_you_mean
+
+MODES = ("min", "max")
+
+
+class Callback:
+    """Base class: every hook does nothing; override the ones you need."""
+
+    def on_fit_start(self, trainer, module) -> None: ...
+    def on_train_epoch_start(self, trainer, module) -> None: ...
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None: ...
+    def on_validation_end(self, trainer, module) -> None: ...
+    def on_train_epoch_end(self, trainer, module) -> None: ...
+    def on_fit_end(self, trainer, module) -> None: ...
+
+    def state_dict(self) -> dict:
+        """What this callback must remember across a resume (plain values only)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+    @property
+    def state_key(self) -> str:
+        """The name this callback's state is stored under in a checkpoint."""
+        return type(self).__name__
+
+
+class CallbackList:
+    """Calls a hook on every callback, checkpointing ones last (so that the state they save
+    includes what the other callbacks, e.g. early stopping, decided at the same moment)."""
+
+    def __init__(self, callbacks: list) -> None:
+        def is_saver(cb: Any) -> bool:
+            return isinstance(cb, ModelCheckpoint)
+
+        self.callbacks = sorted(callbacks, key=is_saver)
+
+    def call(self, hook: str, *args) -> None:
+        """Run ``hook(*args)`` on each callback that defines it."""
+        for callback in self.callbacks:
+            method = getattr(callback, hook, None)
+            if callable(method):
+                method(*args)
+
+    def _keys(self) -> list[str]:
+        keys, seen = [], {}
+        for cb in self.callbacks:
+            key = getattr(cb, "state_key", type(cb).__name__)
+            seen[key] = seen.get(key, -1) + 1
+            keys.append(key if not seen[key] else f"{key}#{seen[key]}")
+        return keys
+
+    def state_dict(self) -> dict:
+        """Every callback's state, keyed by its ``state_key``."""
+        states = {}
+        for key, cb in zip(self._keys(), self.callbacks):
+            if callable(getattr(cb, "state_dict", None)):
+                states[key] = cb.state_dict()
+        return states
+
+    def load_state_dict(self, states: dict) -> None:
+        """Give each callback its saved state back (callbacks new since the save start fresh)."""
+        for key, cb in zip(self._keys(), self.callbacks):
+            if key in states and callable(getattr(cb, "load_state_dict", None)):
+                cb.load_state_dict(states[key])
+
+
+def monitored_value(trainer, monitor: str, owner: str) -> float | None:
+    """The latest value of ``monitor``, or None while it cannot exist yet (a ``val_`` metric
+    before the first validation). A name that never appears is a ConfigError listing the
+    names that do."""
+    metrics = trainer.callback_metrics
+    if monitor in metrics:
+        return metrics[monitor]
+    if monitor.startswith("val_") and not trainer.has_validated:
+        return None
+    names = sorted(metrics)
+    raise ConfigError(
+        f"{owner} monitors {monitor!r}, but no metric of that name was logged; "
+        f"logged metrics are: {', '.join(names) or 'none'}",
+        hint=did_you_mean(monitor, names),
+    )
+
+
+def is_better(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    """Whether ``value`` improves on ``best`` by more than ``min_delta`` (NaN never does)."""
+    if math.isnan(value):
+        return False
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` checks.
+
+    It checks after each validation, or at each epoch end when there is no validation data (so a
+    training metric such as ``train_loss_epoch`` can be monitored).
+    """
+
+    def __init__(self, monitor="val_loss", patience=3, mode="min", min_delta=0.0) -> None:
+        self.monitor = monitor
+        self.patience = check_int("early_stopping patience", patience, 1)
+        self.mode = check_choice("early_stopping mode", mode, MODES)
+        if not isinstance(min_delta, (int, float)) or min_delta < 0:
+            raise ConfigError(f"early_stopping min_delta={min_delta!r} must be a number >= 0")
+        self.min_delta = float(min_delta)
+        self.wait_count, self.best_score, self.stopped_epoch = 0, None, -1
+
+    @property
+    def state_key(self) -> str:
+        return f"EarlyStopping[{self.monitor}]"
+
+    def on_validation_end(self, trainer, module) -> None:
+        self._check(trainer)
+
+    def on_train_epoch_end(self, trainer, module) -> None:
+        if not trainer.has_val_data:
+            self._check(trainer)
+
+    def _check(self, trainer) -> None:
+        value = monitored_value(trainer, self.monitor, "early_stopping")
+        if value is None:
+            return
+        if is_better(value, self.best_score, self.mode, self.min_delta):
+            self.best_score, self.wait_count = value, 0
+            return
+        self.wait_count += 1
+        if self.wait_count >= self.patience or not math.isfinite(value):
+            trainer.should_stop = True
+            self.stopped_epoch = trainer.current_epoch
+            trainer.stop_reason = (
+                f"early stopping: {self.monitor} did not improve for {self.wait_count} "
+                f"checks (best {self.best_score:.6g})"
+            )
+
+    def state_dict(self) -> dict:
+        return {
+            "wait_count": self.wait_count,
+            "best_score": self.best_score,
+            "stopped_epoch": self.stopped_epoch,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.wait_count = state["wait_count"]
+        self.best_score = state["best_score"]
+        self.stopped_epoch = state["stopped_epoch"]
+
+
+class ModelCheckpoint(Callback):
+    """Save ``last.ckpt`` and the best ``save_top_k`` checkpoints by ``monitor``.
+
+    Best files are named ``epoch=E-step=S.ckpt``; without a monitor the most recent ones are
+    kept. Files are written atomically (see :func:`lightdsl.trainer.checkpoint.atomic_save`).
+    Saving happens at each epoch end, and after a validation in the middle of an epoch.
+    ``dirpath`` defaults to ``<run dir>/checkpoints``.
+    """
+
+    def __init__(self, monitor=None, mode="min", save_top_k=1, save_last=True, dirpath=None):
+        self.monitor = monitor
+        self.mode = check_choice("checkpoint mode", mode, MODES)
+        self.save_top_k = check_int("checkpoint save_top_k", save_top_k, 0, extra=(-1,))
+        self.save_last = bool(save_last)
+        self.dirpath = None if dirpath is None else str(dirpath)
+        self.best_k_models: dict[str, float] = {}
+        self.best_model_path = ""
+        self.best_model_score: float | None = None
+        self.last_model_path = ""
+
+    @property
+    def state_key(self) -> str:
+        return f"ModelCheckpoint[{self.monitor}]"
+
+    def directory(self, trainer) -> Path:
+        """Where this callback writes its files."""
+        return Path(self.dirpath) if self.dirpath else trainer.checkpoint_dir
+
+    def on_validation_end(self, trainer, module) -> None:
+        if not trainer.epoch_finished:  # the epoch-end save follows in on_train_epoch_end
+            self.save(trainer)
+
+    def on_train_epoch_end(self, trainer, module) -> None:
+        self.save(trainer)
+
+    def save(self, trainer) -> None:
+        """Save the top-k candidate (if it qualifies) and ``last.ckpt``."""
+        self._save_top_k(trainer)
+        if self.save_last:
+            path = self.directory(trainer) / "last.ckpt"
+            self.last_model_path = str(path)
+            trainer.save_checkpoint(path)
+
+    def _score(self, trainer) -> float | None:
+        if self.monitor is None:
+            return float(trainer.global_step)  # newest is "best": keeps the latest k
+        return monitored_value(trainer, self.monitor, "checkpoint")
+
+    def _save_top_k(self, trainer) -> None:
+        score = self._score(trainer) if self.save_top_k else None
+        if score is None:
+            return
+        mode = "max" if self.monitor is None else self.mode
+        name = f"epoch={trainer.current_epoch}-step={trainer.global_step}.ckpt"
+        path = str(self.directory(trainer) / name)
+        if path in self.best_k_models:
+            return
+        worst = self._worst()
+        full = 0 <= self.save_top_k <= len(self.best_k_models)
+        if full and not is_better(score, self.best_k_models[worst], mode):
+            return
+        self.best_k_models[path] = score
+        if full:
+            del self.best_k_models[worst]
+        self._update_best(mode)
+        # The state saved inside the file already lists the file itself and drops the evicted one.
+        trainer.save_checkpoint(path)
+        if full:
+            Path(worst).unlink(missing_ok=True)
+
+    def _worst(self) -> str | None:
+        if not self.best_k_models:
+            return None
+        mode = "max" if self.monitor is None else self.mode
+        pick = min if mode == "max" else max
+        return pick(self.best_k_models, key=self.best_k_models.get)
+
+    def _update_best(self, mode: str) -> None:
+        pick = max if mode == "max" else min
+        self.best_model_path = pick(self.best_k_models, key=self.best_k_models.get)
+        self.best_model_score = self.best_k_models[self.best_model_path]
+
+    def state_dict(self) -> dict:
+        return {
+            "best_k_models": dict(self.best_k_models),
+            "best_model_path": self.best_model_path,
+            "best_model_score": self.best_model_score,
+            "last_model_path": self.last_model_path,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best_k_models = dict(state["best_k_models"])
+        self.best_model_path = state["best_model_path"]
+        self.best_model_score = state["best_model_score"]
+        self.last_model_path = state["last_model_path"]

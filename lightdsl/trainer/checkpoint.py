@@ -1,0 +1,120 @@
+"""Checkpoint files: atomic writes, safe loads, and the random-number state a resume needs.
+
+A checkpoint holds only tensors, dicts, lists, tuples, strings and numbers, so it loads with
+``torch.load(weights_only=True)``: opening a checkpoint never runs code from the file. Random
+generator states are therefore stored as tensors, not as the tuples Python and NumPy return.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lightdsl.errors import UsageError
+
+FORMAT = "lightdsl-checkpoint/1"
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
+    """Write ``obj`` to ``path`` so that a crash leaves either the old file or the new one.
+
+    The data goes to a temporary file in the same directory (so the final rename stays on one
+    file system), is flushed to disk with fsync, then replaces ``path`` in one ``os.replace``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; not possible on every platform (e.g. Windows).
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Read a lightdsl checkpoint with ``weights_only=True``; a clear UsageError if it can't."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"checkpoint not found: {path}")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any unpickling or format problem: one clear message
+        raise UsageError(f"cannot read checkpoint {path}: {exc}") from exc
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise UsageError(f"{path} is not a lightdsl checkpoint (no {FORMAT!r} format tag)")
+    return ckpt
+
+
+def to_safe(value: Any) -> Any:
+    """``value`` with anything ``weights_only`` loading would refuse turned into its ``str``."""
+    if value is None or isinstance(value, (bool, int, float, str, torch.Tensor)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_safe(v) for v in value]
+    return str(value)
+
+
+def capture_rng() -> dict:
+    """The state of every random generator training may draw from, as tensors."""
+    version, mt_state, gauss = random.getstate()
+    state = {
+        "torch": torch.get_rng_state(),
+        "python": {"version": version, "state": torch.tensor(mt_state), "gauss": gauss},
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    numpy = sys.modules.get("numpy")  # only if something in this process uses it
+    if numpy is not None:
+        name, keys, pos, has_gauss, cached = numpy.random.get_state()
+        state["numpy"] = {
+            "name": name,
+            "keys": torch.from_numpy(keys.astype("int64")),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached": float(cached),
+        }
+    return state
+
+
+def restore_rng(state: dict) -> None:
+    """Put every generator back to a state from :func:`capture_rng`."""
+    torch.set_rng_state(state["torch"])
+    py = state["python"]
+    random.setstate((py["version"], tuple(py["state"].tolist()), py["gauss"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    numpy = sys.modules.get("numpy")
+    if "numpy" in state and numpy is not None:
+        np_state = state["numpy"]
+        keys = np_state["keys"].numpy().astype("uint32")
+        numpy.random.set_state(
+            (np_state["name"], keys, np_state["pos"], np_state["has_gauss"], np_state["cached"])
+        )

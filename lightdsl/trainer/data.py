@@ -1,0 +1,171 @@
+"""Batches on the fast path: :class:`InMemoryLoader`, and helpers for any other iterable.
+
+A dataset that fits in memory is moved to the device once and cut into batches by index slicing;
+there is no per-sample Python and no host-to-device copy per step. Anything else (a
+``torch.utils.data.DataLoader`` with workers, pinned memory, ...) is iterated as it is and each
+batch is moved to the device as it arrives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+from lightdsl.errors import ConfigError
+
+
+@dataclasses.dataclass(eq=False)
+class InMemoryLoader:
+    """Batches of ``tensors`` (all with the same first dimension), sliced on their own device.
+
+    With ``shuffle``, each epoch uses a permutation drawn from a generator seeded with
+    ``seed + epoch``, so the order depends only on the seed and the epoch number: a run resumed
+    at epoch 3 sees exactly the batches an uninterrupted run would. ``seed=None`` lets the trainer
+    choose one (its ``seed``, or a fresh one recorded in the checkpoint); used alone it means 0.
+    """
+
+    tensors: tuple[torch.Tensor, ...]
+    batch_size: int = 32
+    shuffle: bool = False
+    seed: int | None = None
+    drop_last: bool = False
+    epoch: int = 0
+
+    def __post_init__(self) -> None:
+        self.tensors = tensors = tuple(self.tensors)
+        if not tensors or not all(isinstance(t, torch.Tensor) and t.dim() > 0 for t in tensors):
+            raise ConfigError("InMemoryLoader needs a non-empty tuple of tensors with a batch dim")
+        sizes = {len(t) for t in tensors}
+        if len(sizes) != 1:
+            raise ConfigError(f"InMemoryLoader tensors differ in length: {sorted(sizes)}")
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int):
+            raise ConfigError(f"batch_size={self.batch_size!r} is not an integer")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size={self.batch_size} must be >= 1")
+
+    @property
+    def num_samples(self) -> int:
+        """How many samples (rows) the loader holds."""
+        return len(self.tensors[0])
+
+    def __len__(self) -> int:
+        full, rest = divmod(self.num_samples, self.batch_size)
+        return full if self.drop_last or not rest else full + 1
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose which epoch's permutation the next iteration uses."""
+        self.epoch = epoch
+
+    def to(self, device: torch.device | str, float_dtype: torch.dtype | None = None):
+        """A loader whose tensors live on ``device`` (floating ones cast to ``float_dtype``).
+
+        Returns a new loader, like ``Tensor.to``: the caller's loader is left as it was.
+        """
+        moved = tuple(_to(t, device, float_dtype, non_blocking=False) for t in self.tensors)
+        return dataclasses.replace(self, tensors=moved)
+
+    def with_seed(self, seed: int):
+        """A loader with ``seed`` as its shuffle seed (the same tensors, not copied)."""
+        return dataclasses.replace(self, seed=seed)
+
+    def _order(self) -> torch.Tensor | None:
+        if not self.shuffle:
+            return None
+        generator = torch.Generator().manual_seed((self.seed or 0) + self.epoch)
+        order = torch.randperm(self.num_samples, generator=generator)
+        return order.to(self.tensors[0].device)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        order, size = self._order(), self.batch_size
+        for start in range(0, len(self) * size, size):
+            if order is None:  # slices are views: no copy at all
+                yield tuple(t[start : start + size] for t in self.tensors)
+            else:
+                index = order[start : start + size]
+                yield tuple(t[index] for t in self.tensors)
+
+
+def _to(value: torch.Tensor, device, float_dtype, non_blocking: bool) -> torch.Tensor:
+    dtype = float_dtype if float_dtype is not None and value.is_floating_point() else None
+    return value.to(device=device, dtype=dtype, non_blocking=non_blocking)
+
+
+def move_batch(batch: Any, device: torch.device, float_dtype=None, non_blocking=False) -> Any:
+    """``batch`` (tensors nested in tuples, lists and dicts) moved to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return _to(batch, device, float_dtype, non_blocking)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_batch(b, device, float_dtype, non_blocking) for b in batch)
+    if isinstance(batch, dict):
+        return {k: move_batch(v, device, float_dtype, non_blocking) for k, v in batch.items()}
+    return batch
+
+
+def batch_size_of(batch: Any) -> int:
+    """The batch size: the first dimension of the first tensor found in ``batch`` (1 if none)."""
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0]) if batch.dim() else 1
+    values = batch.values() if isinstance(batch, dict) else batch
+    if isinstance(values, (list, tuple, type({}.values()))):
+        for item in values:
+            if isinstance(item, (torch.Tensor, list, tuple, dict)):
+                return batch_size_of(item)
+    return 1
+
+
+def loader_length(loader: Any) -> int | None:
+    """``len(loader)`` in batches, or None for an iterable without a length."""
+    try:
+        return len(loader)
+    except TypeError:
+        return None
+
+
+def limit_batches(name: str, limit: int | float, length: int | None) -> int | None:
+    """How many batches a limit allows: an int is a count, a float a fraction of ``length``."""
+    if isinstance(limit, int):
+        return limit if length is None else min(limit, length)
+    if length is None:
+        if limit == 1.0:
+            return None
+        raise ConfigError(f"{name}={limit} is a fraction, but the loader has no len()")
+    count = int(length * limit)
+    if limit > 0 and count == 0:
+        raise ConfigError(
+            f"{name}={limit} of {length} batches is 0 batches",
+            hint=f"use a larger fraction or an integer number of batches, e.g. {name}=1",
+        )
+    return count
+
+
+def is_shuffled(loader: Any) -> bool:
+    """Whether ``loader`` reorders its data each epoch (InMemoryLoader or a shuffling DataLoader)."""
+    if isinstance(loader, InMemoryLoader):
+        return loader.shuffle
+    sampler = getattr(loader, "sampler", None)
+    return isinstance(sampler, torch.utils.data.RandomSampler)
+
+
+def prepare_loader(loader: Any, device: torch.device, float_dtype, data_seed: int) -> Any:
+    """An in-memory loader moved to the device once (and given the run's seed if it has none);
+    any other loader unchanged (its batches are moved one by one, see :func:`move_batch`)."""
+    if not isinstance(loader, InMemoryLoader):
+        return loader
+    if loader.seed is None:
+        loader = loader.with_seed(data_seed)
+    return loader.to(device, float_dtype)
+
+
+def pins_memory(loader: Any) -> bool:
+    """Whether batches arrive in pinned memory, so that copies may be non-blocking."""
+    return bool(getattr(loader, "pin_memory", False))
+
+
+def set_epoch(loader: Any, epoch: int) -> None:
+    """Tell a loader (or its sampler, e.g. a DistributedSampler) which epoch starts."""
+    for target in (loader, getattr(loader, "sampler", None)):
+        if callable(getattr(target, "set_epoch", None)):
+            target.set_epoch(epoch)

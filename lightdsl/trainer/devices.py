@@ -1,0 +1,124 @@
+"""Where and in which number format training runs: accelerator, devices and precision.
+
+``accelerator="auto"`` falls back quietly to the CPU; asking by name for a GPU that is absent is a
+:class:`~lightdsl.errors.DeviceError` that says what was found instead. Precision names follow
+Lightning: ``*-mixed`` keeps float32 weights and runs the forward pass under ``torch.autocast``;
+``*-true`` converts the weights (and floating inputs) to that dtype.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+from dataclasses import dataclass
+
+import torch
+
+from lightdsl.errors import DeviceError
+
+_DTYPES = {
+    "32-true": (torch.float32, None),
+    "64-true": (torch.float64, None),
+    "16-mixed": (torch.float32, torch.float16),
+    "bf16-mixed": (torch.float32, torch.bfloat16),
+    "16-true": (torch.float16, None),
+    "bf16-true": (torch.bfloat16, None),
+}
+
+
+@dataclass(frozen=True)
+class Precision:
+    """A resolved precision: the dtype of the weights and the dtype autocast computes in."""
+
+    name: str
+    param_dtype: torch.dtype
+    autocast_dtype: torch.dtype | None
+    device_type: str
+
+    @property
+    def needs_grad_scaler(self) -> bool:
+        """float16 gradients underflow, so 16-mixed on CUDA scales the loss (bf16 does not need it;
+        CPU autocast has no scaler support)."""
+        return self.autocast_dtype is torch.float16 and self.device_type == "cuda"
+
+    @property
+    def input_dtype(self) -> torch.dtype | None:
+        """The dtype floating inputs must be cast to (only ``*-true`` changes the weights' dtype)."""
+        return None if self.param_dtype is torch.float32 else self.param_dtype
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The context a forward pass runs in: autocast for ``*-mixed``, nothing otherwise."""
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device_type, dtype=self.autocast_dtype)
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
+
+
+def _no_gpu_reason() -> str:
+    if torch.version.cuda is None:
+        return f"this torch ({torch.__version__}) is a CPU-only build"
+    return "torch.cuda.is_available() is False (no CUDA device or driver found)"
+
+
+def resolve_device(accelerator: str) -> torch.device:
+    """The torch device for ``accelerator`` ("auto", "cpu", "gpu", "cuda" or "mps")."""
+    cuda, mps = torch.cuda.is_available(), _mps_available()
+    if accelerator == "auto":
+        return torch.device("cuda:0" if cuda else "mps" if mps else "cpu")
+    if accelerator == "cpu":
+        return torch.device("cpu")
+    if accelerator in ("gpu", "cuda") and cuda:
+        return torch.device("cuda:0")
+    if accelerator in ("gpu", "mps") and mps:
+        return torch.device("mps")
+    reason = "MPS is not available on this machine" if accelerator == "mps" else _no_gpu_reason()
+    raise DeviceError(
+        f"accelerator={accelerator!r} was asked for, but {reason}",
+        hint="use accelerator='auto' to fall back to the CPU quietly, or accelerator='cpu'",
+    )
+
+
+def resolve_precision(name: str, device: torch.device) -> Precision:
+    """The :class:`Precision` for a canonical precision name on ``device``; checks support."""
+    param_dtype, autocast_dtype = _DTYPES[name]
+    uses_bf16 = torch.bfloat16 in (param_dtype, autocast_dtype)
+    if device.type == "cuda" and uses_bf16 and not torch.cuda.is_bf16_supported():
+        raise DeviceError(
+            f"precision={name!r} needs bfloat16, which this GPU does not support",
+            hint="use precision='16-mixed' or '32-true'",
+        )
+    if device.type == "mps" and param_dtype is torch.float64:
+        raise DeviceError("precision='64-true' is not supported on MPS (no float64 there)")
+    return Precision(name, param_dtype, autocast_dtype, device.type)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy (when installed) and torch (CPU and all GPUs)."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        import numpy as np
+    except ImportError:  # numpy is optional for the trainer itself
+        return
+    np.random.seed(seed % 2**32)
+
+
+@contextlib.contextmanager
+def deterministic_mode(enabled: bool):
+    """``torch.use_deterministic_algorithms`` for the duration of a run, restored afterwards."""
+    if not enabled:
+        yield
+        return
+    before = torch.are_deterministic_algorithms_enabled()
+    # cuBLAS needs a fixed workspace to be deterministic; torch raises without it.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before)

@@ -1,0 +1,83 @@
+"""Hints that are right, not noisy: each is printed at most once per trainer, to stderr.
+
+Every hint is based on what this run actually does or measures, not on a rule of thumb: the
+data-loading hint, for instance, fires only when the time spent waiting for batches was measured
+to dominate an epoch, not merely because ``num_workers`` is 0.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from lightdsl.errors import TrainingError
+
+from .data import is_shuffled
+
+# Waiting for data counts as the bottleneck when it takes at least half of an epoch's time,
+# and long enough (in seconds) that setting up worker processes would pay off.
+WAIT_FRACTION = 0.5
+MIN_WAIT_S = 0.5
+
+
+class Hints:
+    """Prints each distinct hint once."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream
+        self.shown: set[str] = set()
+
+    def once(self, key: str, message: str) -> None:
+        """Print ``message`` unless the hint ``key`` was already shown."""
+        if key in self.shown:
+            return
+        self.shown.add(key)
+        print(f"hint: {message}", file=self.stream or sys.stderr, flush=True)
+
+    def check_val_shuffle(self, loader) -> None:
+        """Validation data that is shuffled: costs time, changes no aggregated metric."""
+        if loader is not None and is_shuffled(loader):
+            self.once(
+                "val-shuffle",
+                "the validation data is shuffled; shuffling cannot change the epoch's "
+                "aggregated metrics, it only costs time and reorders per-batch results. "
+                "Set shuffle=False for validation data.",
+            )
+
+    def check_data_wait(self, loader, wait_s: float, epoch_s: float) -> None:
+        """Measured: waiting for batches dominated the epoch while loading in the main process."""
+        if getattr(loader, "num_workers", None) != 0 or epoch_s <= 0:
+            return
+        if wait_s < MIN_WAIT_S or wait_s < WAIT_FRACTION * epoch_s:
+            return
+        self.once(
+            "data-wait",
+            f"waiting for batches took {wait_s:.1f} s of this {epoch_s:.1f} s epoch "
+            f"({wait_s / epoch_s:.0%}) with num_workers=0: data loading is the bottleneck. "
+            "Give the DataLoader num_workers > 0 (and pin_memory=True for a GPU), or use "
+            "InMemoryLoader if the data fits in memory.",
+        )
+
+    def fast_dev_run(self, batches: int) -> None:
+        """fast_dev_run only checks that the code runs: say so, and that nothing is kept."""
+        plural = "es" if batches > 1 else ""
+        self.once(
+            "fast-dev-run",
+            f"fast_dev_run: running {batches} training and {batches} validation batch{plural} "
+            "to check the code path; nothing is logged and no checkpoint is saved.",
+        )
+
+
+def nonfinite_loss_error(loss, epoch: int, step: int, batch_idx: int, kept: str | None):
+    """The TrainingError for a NaN or infinite loss, saying where and which checkpoint is kept."""
+    value = "nan" if loss.isnan().any() else "inf"
+    where = f"epoch {epoch}, batch {batch_idx} (after {step} optimizer steps)"
+    kept_text = (
+        f"the last good checkpoint is kept: {kept}"
+        if kept
+        else "no checkpoint had been saved yet, so none is kept"
+    )
+    return TrainingError(
+        f"the training loss is {value} at {where}; training stopped and the weights were not "
+        f"updated with it; {kept_text}",
+        hint="lower the learning rate, set gradient_clip_val, or check the data for nan/inf",
+    )

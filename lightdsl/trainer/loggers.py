@@ -1,0 +1,148 @@
+"""Where metrics go: TensorBoard event files, a ``metrics.csv``, or nowhere.
+
+Each run gets its own directory ``<root>/<run name>/version_N/`` (N = the next free number), the
+layout ``tensorboard --logdir <root>`` understands. A logger is any object with
+``log_metrics(metrics, step)``; ``log_hyperparams``, ``log_text`` and ``finalize`` are optional.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .checkpoint import to_safe
+
+
+def next_version_dir(root: str | Path, name: str) -> Path:
+    """A fresh ``<root>/<name>/version_N`` path, N one past the highest existing version.
+
+    The directory is not created here: a run that logs and saves nothing leaves no trace.
+    """
+    parent = Path(root) / name
+    numbers = [
+        int(match.group(1))
+        for child in (parent.iterdir() if parent.is_dir() else [])
+        if (match := re.fullmatch(r"version_(\d+)", child.name))
+    ]
+    return parent / f"version_{max(numbers, default=-1) + 1}"
+
+
+def _hparam_value(value: Any) -> Any:
+    # TensorBoard's hparams plugin takes numbers, strings and bools only.
+    return value if isinstance(value, (bool, int, float, str)) else str(value)
+
+
+class Logger:
+    """Base class for the built-in loggers; writes into ``log_dir``."""
+
+    def __init__(self, log_dir: str | Path) -> None:
+        self.log_dir = Path(log_dir)
+
+    def log_hyperparams(self, params: dict) -> None:
+        """Record the run's hyperparameters once, at the start."""
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        """Record scalar ``metrics`` at optimizer step ``step``."""
+
+    def log_text(self, tag: str, text: str) -> None:
+        """Record a block of text (e.g. the spec the model was compiled from)."""
+
+    def finalize(self) -> None:
+        """Flush and close files."""
+
+
+class TensorBoardLogger(Logger):
+    """Scalars, hyperparameters and text in TensorBoard event files."""
+
+    def __init__(self, log_dir: str | Path) -> None:
+        super().__init__(log_dir)
+        from torch.utils.tensorboard import SummaryWriter  # slow import: only when used
+
+        self.writer = SummaryWriter(log_dir=str(self.log_dir))
+
+    def log_hyperparams(self, params: dict) -> None:
+        from torch.utils.tensorboard.summary import hparams
+
+        flat = {key: _hparam_value(value) for key, value in params.items()}
+        # Written into this run's own event file (SummaryWriter.add_hparams would open a sub-run).
+        for summary in hparams(flat, {}):
+            self.writer.file_writer.add_summary(summary)
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        for name, value in metrics.items():
+            self.writer.add_scalar(name, value, global_step=step)
+
+    def log_text(self, tag: str, text: str) -> None:
+        # Indented by four spaces, TensorBoard's markdown shows the text as a code block.
+        self.writer.add_text(tag, "\n".join("    " + line for line in text.splitlines()))
+
+    def finalize(self) -> None:
+        self.writer.flush()
+        self.writer.close()
+
+
+class CSVLogger(Logger):
+    """``metrics.csv`` (one row per logged step, a column per metric) and ``hparams.json``."""
+
+    def __init__(self, log_dir: str | Path) -> None:
+        super().__init__(log_dir)
+        self.rows: list[dict[str, Any]] = []
+        self.columns: list[str] = ["step"]
+
+    def log_hyperparams(self, params: dict) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(to_safe(params), indent=2, default=str)
+        (self.log_dir / "hparams.json").write_text(text + "\n")
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        self.rows.append({"step": step, **metrics})
+        self.columns += [name for name in metrics if name not in self.columns]
+
+    def log_text(self, tag: str, text: str) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        (self.log_dir / f"{tag}.txt").write_text(text)
+
+    def save(self) -> None:
+        """Rewrite ``metrics.csv`` (columns can appear later in a run, e.g. val metrics)."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_dir / "metrics.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.columns)
+            writer.writeheader()
+            writer.writerows(self.rows)
+
+    def finalize(self) -> None:
+        self.save()
+
+
+def build_logger(choice: Any, run_dir: Path) -> Any:
+    """The logger for a checked ``logger`` setting: a name, None, or the user's own object."""
+    if choice == "tensorboard":
+        return TensorBoardLogger(run_dir)
+    if choice == "csv":
+        return CSVLogger(run_dir)
+    return choice
+
+
+def call_logger(logger: Any, method: str, *args) -> None:
+    """Call an optional logger method, if the logger has it."""
+    function = getattr(logger, method, None)
+    if callable(function):
+        function(*args)
+
+
+def as_floats(metrics: dict[str, Any]) -> dict[str, float]:
+    """Metric values as Python floats (one device sync for all of them)."""
+    tensors = {k: v for k, v in metrics.items() if isinstance(v, torch.Tensor)}
+    if tensors:
+        # float64 only where a value is float64 already (MPS has no float64 at all).
+        wide = any(t.dtype is torch.float64 for t in tensors.values())
+        dtype = torch.float64 if wide else torch.float32
+        values = torch.stack([t.detach().reshape(()).to(dtype) for t in tensors.values()])
+        values = values.tolist()
+        metrics = {**metrics, **dict(zip(tensors, values))}
+    return {k: float(v) for k, v in metrics.items()}

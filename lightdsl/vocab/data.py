@@ -1,0 +1,98 @@
+"""Data sources, splits, transforms and the settings of a ``data`` block.
+
+A source's ``extra["sample"](args)`` tells the checker, without torch and without reading the
+data, the per-sample input shape and what the labels are (see :class:`Labels`); ``None`` where
+that is only known after loading.
+"""
+
+from __future__ import annotations
+
+from .registry import Arg, entry
+from .shapes import Labels
+from .types import Bool, Choice, Float, Int, ListOf, Nested, OneOf, Str, VocabRef, optional
+
+LOADERS = "lightdsl.data.sources"
+
+
+def image_source(channels: int, size: int, classes: int):
+    def sample(args):
+        return (channels, size, size), Labels("class", (None,), classes)
+    return sample
+
+
+def unknown_sample(args):
+    return None, Labels()
+
+
+def csv_sample(args):
+    features = args.get("features")
+    return ((len(features),) if features else None), Labels()
+
+
+ROOT = Arg("root", Str(), "data", "folder holding the data set (torchvision's layout)")
+SPLIT = Arg("split", Choice("train", "test"), "train")
+DOWNLOAD = Arg("download", Bool(), False, "download with torchvision if missing")
+
+for _name, _channels, _size, _doc in [("mnist", 1, 28, "MNIST handwritten digits"),
+                                      ("fashion_mnist", 1, 28, "Fashion-MNIST clothing images"),
+                                      ("kmnist", 1, 28, "Kuzushiji-MNIST characters"),
+                                      ("cifar10", 3, 32, "CIFAR-10 colour images")]:
+    entry("source", _name, ROOT, SPLIT, DOWNLOAD, target=f"{LOADERS}.load_{_name}", doc=_doc,
+          extra={"sample": image_source(_channels, _size, 10), "paths": ["root"]})
+entry("source", "digits", target=f"{LOADERS}.load_digits",
+      doc="scikit-learn's bundled 8x8 handwritten digits (no download)",
+      extra={"sample": image_source(1, 8, 10), "paths": []})
+entry("source", "csv", Arg("path", Str()), Arg("label", optional(Str()), None, "label column"),
+      Arg("features", optional(ListOf(Str())), None, "feature columns (default: all others)"),
+      Arg("delimiter", Str(), ","), Arg("header", Bool(), True), target=f"{LOADERS}.load_csv",
+      doc="a CSV file with a header row", extra={"sample": csv_sample, "paths": ["path"]})
+entry("source", "npz", Arg("path", Str()), Arg("inputs", Str(), "x"), Arg("labels", Str(), "y"),
+      target=f"{LOADERS}.load_npz", doc="arrays in a NumPy .npz file, by key",
+      extra={"sample": unknown_sample, "paths": ["path"]})
+entry("source", "npy", Arg("path", Str()), Arg("labels_path", optional(Str()), None),
+      target=f"{LOADERS}.load_npy", doc="a NumPy .npy array (and optionally its labels)",
+      extra={"sample": unknown_sample, "paths": ["path", "labels_path"]})
+entry("source", "pt", Arg("path", Str()), Arg("inputs", Str(), "x"), Arg("labels", Str(), "y"),
+      target=f"{LOADERS}.load_pt", doc="tensors in a torch .pt file, by key",
+      extra={"sample": unknown_sample, "paths": ["path"]})
+entry("source", "idx", Arg("images", Str()), Arg("labels", Str()), target=f"{LOADERS}.load_idx",
+      doc="MNIST-format IDX files, gzipped or not",
+      extra={"sample": lambda args: (None, Labels("class", (None,))),
+             "paths": ["images", "labels"]})
+entry("split", "split", Arg("fraction", Float(gt=0, lt=1)), Arg("seed", Int(ge=0), 0),
+      Arg("stratify", Bool(), True), target="lightdsl.data.split.split",
+      doc="carve validation data out of the training source (stratified for classes)")
+
+MEAN_STD = OneOf(Float(), ListOf(Float()), Choice("auto"))
+entry("transform", "normalize", Arg("mean", MEAN_STD, "auto"), Arg("std", optional(MEAN_STD), None),
+      target="lightdsl.data.transforms.normalize",
+      doc="(x - mean) / std; `auto` computes them on the training split")
+entry("transform", "standardize", target="lightdsl.data.transforms.standardize",
+      doc="per-feature (x - mean) / std from the training split")
+entry("transform", "flatten", target="lightdsl.data.transforms.flatten",
+      doc="each sample to one dimension", extra={"reshape": "flatten"})
+entry("transform", "to_float", target="lightdsl.data.transforms.to_float",
+      doc="uint8 images to floats in [0, 1]")
+entry("transform", "one_hot", Arg("num_classes", optional(Int(ge=2)), None),
+      target="lightdsl.data.transforms.one_hot", doc="class labels to one-hot float vectors",
+      extra={"labels": "one_hot"})
+entry("transform", "random_crop", Arg("size", OneOf(Int(ge=1), ListOf(Int(ge=1), length=2))),
+      Arg("padding", Int(ge=0), 0), target="lightdsl.data.transforms.random_crop",
+      doc="random crops per batch on the device (training only)", extra={"crop": True})
+entry("transform", "random_flip", Arg("p", Float(ge=0, le=1), 0.5),
+      target="lightdsl.data.transforms.random_flip",
+      doc="random horizontal flips per batch on the device (training only)")
+
+SOURCE = VocabRef("source")
+entry("settings", "data",
+      Arg("inputs", Nested(), None, "inline inputs: a list (of lists) of numbers"),
+      Arg("labels", Nested(), None, "inline labels, one per input"),
+      Arg("source", SOURCE, None, "where the training data comes from"),
+      Arg("val", optional(SOURCE), None, "validation data: another source or split(fraction)"),
+      Arg("test", optional(SOURCE), None, "test data: another source or split(fraction)"),
+      Arg("batch_size", OneOf(Int(ge=1), Choice("auto")), 32),
+      Arg("shuffle", Bool(), True, "shuffle the training data every epoch"),
+      Arg("val_shuffle", Bool(), False, "shuffle validation data (rarely what you want)"),
+      Arg("drop_last", Bool(), False), Arg("num_workers", Int(ge=0), 0),
+      Arg("pin_memory", Bool(), False), Arg("num_classes", optional(Int(ge=2)), None),
+      doc="settings of a data block")

@@ -1,0 +1,180 @@
+"""Layers: the words usable in ``layers { ... }`` and as named layers (``l1 = linear(784, 500)``)."""
+
+from __future__ import annotations
+
+from .registry import Arg, entry
+from .shapes import ShapeError, conv_length, fmt, numel, pair, require_rank
+from .types import Bool, Choice, Float, Int, ListOf, OneOf, optional
+
+SIZE = OneOf(Int(ge=1), ListOf(Int(ge=1), length=2))
+PADDING = OneOf(Int(ge=0), ListOf(Int(ge=0), length=2), Choice("same", "valid"))
+
+
+def _last_dim(shape, expected: int, what: str, arg: str):
+    if shape is not None and shape[-1] is not None and shape[-1] != expected:
+        raise ShapeError(f"{what} expects {expected} input features ({arg}) but {shape[-1]} "
+                         f"arrive (input shape {fmt(shape)})", arg)
+
+
+def linear_shape(inputs, args):
+    (shape,) = inputs
+    if shape is not None and len(shape) < 2:
+        raise ShapeError(f"linear needs a feature dimension, but {fmt(shape)} arrives; "
+                         "reshape the input to (N, features) first")
+    _last_dim(shape, args["in_features"], "linear", "in_features")
+    return None if shape is None else (*shape[:-1], args["out_features"])
+
+
+def _channels(shape, expected: int, what: str, arg: str = "in_channels"):
+    if shape is not None and shape[1] is not None and shape[1] != expected:
+        raise ShapeError(f"{what} expects {expected} channels ({arg}) but {shape[1]} arrive "
+                         f"(input shape {fmt(shape)})", arg)
+
+
+def _spatial(shape, dims: int, args, kernel_key="kernel_size", default_stride=1):
+    """Output sizes of the last ``dims`` dimensions for a convolution or pooling."""
+    kernel = pair(args[kernel_key]) if dims == 2 else (args[kernel_key],) * 1
+    stride = args.get("stride") or (kernel if default_stride is None else default_stride)
+    stride = pair(stride) if dims == 2 else (stride if isinstance(stride, int) else stride[0],)
+    padding, dilation = args.get("padding", 0), args.get("dilation", 1)
+    if padding == "same":
+        return shape[-dims:]
+    padding = 0 if padding == "valid" else padding
+    padding = pair(padding) if dims == 2 else (padding,)
+    dilation = pair(dilation) if dims == 2 else (dilation,)
+    out = tuple(conv_length(size, k, s, p, d, args.get("ceil_mode", False))
+                for size, k, s, p, d in zip(shape[-dims:], kernel, stride, padding, dilation))
+    if any(o is not None and o < 1 for o in out):
+        raise ShapeError(f"the kernel is larger than the input {fmt(shape)}: the output would "
+                         f"be empty", kernel_key)
+    return out
+
+
+def conv_shape(dims: int):
+    def rule(inputs, args):
+        (shape,) = inputs
+        name = f"conv{dims}d"
+        require_rank(shape, (dims + 2,), name)
+        if shape is None:
+            return None
+        _channels(shape, args["in_channels"], name)
+        return (shape[0], args["out_channels"], *_spatial(shape, dims, args))
+    return rule
+
+
+def pool_shape(name: str):
+    def rule(inputs, args):
+        (shape,) = inputs
+        require_rank(shape, (3, 4), name)
+        if shape is None:
+            return None
+        return (*shape[:-2], *_spatial(shape, 2, args, default_stride=None))
+    return rule
+
+
+def batchnorm_shape(ranks, name):
+    def rule(inputs, args):
+        (shape,) = inputs
+        require_rank(shape, ranks, name)
+        if shape is not None:
+            _channels(shape, args["num_features"], name, "num_features")
+        return shape
+    return rule
+
+
+def layernorm_shape(inputs, args):
+    (shape,) = inputs
+    normalized = args["normalized_shape"]
+    normalized = [normalized] if isinstance(normalized, int) else normalized
+    if shape is not None:
+        tail = list(shape[-len(normalized):]) if len(shape) > len(normalized) else None
+        if tail is None or any(t is not None and t != n for t, n in zip(tail, normalized)):
+            raise ShapeError(f"layernorm normalizes the last dimensions {normalized} but the "
+                             f"input is {fmt(shape)}", "normalized_shape")
+    return shape
+
+
+def flatten_shape(inputs, args):
+    (shape,) = inputs
+    if shape is None:
+        return None
+    start, end = args["start_dim"], args["end_dim"]
+    rank = len(shape)
+    start, end = start % rank if -rank <= start < rank else None, \
+        end % rank if -rank <= end < rank else None
+    if start is None or end is None or start > end:
+        raise ShapeError(f"flatten(start_dim={args['start_dim']}, end_dim={args['end_dim']}) "
+                         f"does not fit input {fmt(shape)}", "start_dim")
+    if start == end:
+        return shape
+    return (*shape[:start], numel(shape[start:end + 1]), *shape[end + 1:])
+
+
+def embedding_shape(inputs, args):
+    (shape,) = inputs
+    return None if shape is None else (*shape, args["embedding_dim"])
+
+
+def same_shape(inputs, args):
+    return inputs[0]
+
+
+def dim_in_range(name):
+    def rule(inputs, args):
+        (shape,) = inputs
+        if shape is not None and not -len(shape) <= args["dim"] < len(shape):
+            raise ShapeError(f"{name}(dim={args['dim']}) is out of range for input {fmt(shape)}",
+                             "dim")
+        return shape
+    return rule
+
+
+def _layer(name, target, *args, shape=same_shape, doc="", **extra):
+    entry("layer", name, *args, target=target, shape=shape, doc=doc, tensor_inputs=1,
+          extra=extra)
+
+
+_layer("linear", "torch.nn.Linear", Arg("in_features", Int(ge=1)), Arg("out_features", Int(ge=1)),
+       Arg("bias", Bool(), True), shape=linear_shape, doc="y = x W^T + b on the last dimension")
+for _dims in (1, 2):
+    _layer(f"conv{_dims}d", f"torch.nn.Conv{_dims}d", Arg("in_channels", Int(ge=1)),
+           Arg("out_channels", Int(ge=1)), Arg("kernel_size", SIZE), Arg("stride", SIZE, 1),
+           Arg("padding", PADDING, 0), Arg("dilation", SIZE, 1), Arg("groups", Int(ge=1), 1),
+           Arg("bias", Bool(), True), shape=conv_shape(_dims),
+           doc=f"{_dims}-d convolution over (N, C, ...) input")
+_layer("maxpool2d", "torch.nn.MaxPool2d", Arg("kernel_size", SIZE), Arg("stride", optional(SIZE), None),
+       Arg("padding", OneOf(Int(ge=0), ListOf(Int(ge=0), length=2)), 0), Arg("dilation", SIZE, 1),
+       Arg("ceil_mode", Bool(), False), shape=pool_shape("maxpool2d"), doc="2-d max pooling")
+_layer("avgpool2d", "torch.nn.AvgPool2d", Arg("kernel_size", SIZE), Arg("stride", optional(SIZE), None),
+       Arg("padding", OneOf(Int(ge=0), ListOf(Int(ge=0), length=2)), 0),
+       Arg("ceil_mode", Bool(), False), shape=pool_shape("avgpool2d"), doc="2-d average pooling")
+_NORM_ARGS = (Arg("eps", Float(gt=0), 1e-5), Arg("momentum", optional(Float(ge=0, le=1)), 0.1),
+              Arg("affine", Bool(), True))
+_layer("batchnorm1d", "torch.nn.BatchNorm1d", Arg("num_features", Int(ge=1)), *_NORM_ARGS,
+       shape=batchnorm_shape((2, 3), "batchnorm1d"), doc="batch normalization over (N, C[, L])")
+_layer("batchnorm2d", "torch.nn.BatchNorm2d", Arg("num_features", Int(ge=1)), *_NORM_ARGS,
+       shape=batchnorm_shape((4,), "batchnorm2d"), doc="batch normalization over (N, C, H, W)")
+_layer("layernorm", "torch.nn.LayerNorm",
+       Arg("normalized_shape", OneOf(Int(ge=1), ListOf(Int(ge=1)))), Arg("eps", Float(gt=0), 1e-5),
+       Arg("elementwise_affine", Bool(), True), shape=layernorm_shape,
+       doc="layer normalization over the last dimensions")
+_layer("dropout", "torch.nn.Dropout", Arg("p", Float(ge=0, le=1), 0.5),
+       doc="zeroes elements with probability p while training")
+_layer("embedding", "torch.nn.Embedding", Arg("num_embeddings", Int(ge=1)),
+       Arg("embedding_dim", Int(ge=1)), Arg("padding_idx", optional(Int()), None),
+       shape=embedding_shape, doc="a lookup table of integer indices")
+_layer("flatten", "torch.nn.Flatten", Arg("start_dim", Int(), 1), Arg("end_dim", Int(), -1),
+       shape=flatten_shape, doc="flattens dimensions start_dim..end_dim into one")
+_layer("relu", "torch.nn.ReLU", doc="max(0, x)")
+_layer("gelu", "torch.nn.GELU", Arg("approximate", Choice("none", "tanh"), "none"),
+       doc="Gaussian error linear unit")
+_layer("tanh", "torch.nn.Tanh", doc="hyperbolic tangent")
+_layer("sigmoid", "torch.nn.Sigmoid", doc="1 / (1 + exp(-x))")
+_layer("softmax", "torch.nn.Softmax", Arg("dim", Int(), -1), shape=dim_in_range("softmax"),
+       doc="softmax along dim")
+_layer("log_softmax", "torch.nn.LogSoftmax", Arg("dim", Int(), -1),
+       shape=dim_in_range("log_softmax"), doc="log of softmax along dim")
+_layer("leaky_relu", "torch.nn.LeakyReLU", Arg("negative_slope", Float(), 0.01),
+       doc="max(0, x) + negative_slope * min(0, x)")
+
+

@@ -1,0 +1,104 @@
+"""Losses, metrics, optimizers and learning-rate schedulers."""
+
+from __future__ import annotations
+
+from .registry import Arg, entry
+from .shapes import Labels, ShapeError, fmt
+from .types import Bool, Choice, Float, Int, ListOf, optional
+
+REDUCTION = Arg("reduction", Choice("mean", "sum", "none"), "mean")
+
+
+def same_shape_as_labels(name):
+    def rule(output, labels: Labels, args):
+        if labels.kind == "class" and name.startswith("bce"):
+            return  # 0/1 integer labels are fine for binary losses; the builder casts them
+        if output is None or labels.shape is None:
+            return
+        if len(output) != len(labels.shape) or any(
+                a != b and None not in (a, b) for a, b in zip(output[1:], labels.shape[1:])):
+            raise ShapeError(f"{name} compares the output {fmt(output)} with labels "
+                             f"{fmt(labels.shape)}; the shapes must match (torch would broadcast "
+                             "them silently and train on the wrong thing)")
+    return rule
+
+
+def class_labels(name):
+    def rule(output, labels: Labels, args):
+        if labels.kind == "float":
+            raise ShapeError(f"{name} wants integer class labels, but the labels are floats")
+        if output is None:
+            return
+        if len(output) != 2:
+            raise ShapeError(f"{name} wants an output of shape (N, num_classes), but the model "
+                             f"returns {fmt(output)}")
+        width, classes = output[-1], labels.num_classes
+        if None not in (width, classes) and width != classes:
+            raise ShapeError(f"{name}: the model returns {width} scores per sample but the "
+                             f"data has {classes} classes")
+    return rule
+
+
+def _loss(name, target, *args, check, doc):
+    entry("loss", name, *args, target=target, doc=doc, extra={"check": check})
+
+
+_loss("mse", "torch.nn.MSELoss", REDUCTION, check=same_shape_as_labels("mse"),
+      doc="mean squared error")
+_loss("sum_squared_error", "torch.nn.MSELoss", Arg("reduction", Choice("sum"), "sum"),
+      check=same_shape_as_labels("sum_squared_error"), doc="sum of squared errors (StatQuest)")
+_loss("l1", "torch.nn.L1Loss", REDUCTION, check=same_shape_as_labels("l1"),
+      doc="mean absolute error")
+_loss("cross_entropy", "torch.nn.CrossEntropyLoss", REDUCTION,
+      Arg("label_smoothing", Float(ge=0, le=1), 0.0), check=class_labels("cross_entropy"),
+      doc="softmax + negative log likelihood on class scores (logits)")
+_loss("nll", "torch.nn.NLLLoss", REDUCTION, check=class_labels("nll"),
+      doc="negative log likelihood on log-probabilities")
+_loss("bce", "torch.nn.BCELoss", REDUCTION, check=same_shape_as_labels("bce"),
+      doc="binary cross entropy on probabilities")
+_loss("bce_with_logits", "torch.nn.BCEWithLogitsLoss", REDUCTION,
+      check=same_shape_as_labels("bce_with_logits"), doc="sigmoid + binary cross entropy")
+
+entry("metric", "accuracy", target="lightdsl.build.metrics.accuracy",
+      doc="fraction of samples whose highest score is the label",
+      extra={"check": class_labels("accuracy")})
+entry("metric", "mae", target="lightdsl.build.metrics.mae", doc="mean absolute error",
+      extra={"check": same_shape_as_labels("mae")})
+entry("metric", "mse", target="lightdsl.build.metrics.mse", doc="mean squared error",
+      extra={"check": same_shape_as_labels("mse")})
+
+LR = Arg("lr", Float(gt=0), 0.001, "learning rate")
+WEIGHT_DECAY = Arg("weight_decay", Float(ge=0), 0.0)
+BETAS = Arg("betas", ListOf(Float(ge=0, lt=1), length=2), [0.9, 0.999])
+
+
+def _nesterov_needs_momentum(args):
+    if args.get("nesterov") and (args.get("momentum", 0) <= 0 or args.get("dampening", 0) != 0):
+        return [("nesterov", "nesterov momentum needs momentum > 0 and dampening = 0")]
+    return []
+
+
+entry("optimizer", "sgd", LR, Arg("momentum", Float(ge=0), 0.0), Arg("dampening", Float(ge=0), 0.0),
+      WEIGHT_DECAY, Arg("nesterov", Bool(), False), target="torch.optim.SGD",
+      validate=_nesterov_needs_momentum, doc="stochastic gradient descent")
+entry("optimizer", "adam", LR, BETAS, Arg("eps", Float(gt=0), 1e-8), WEIGHT_DECAY,
+      Arg("amsgrad", Bool(), False), target="torch.optim.Adam", doc="Adam")
+entry("optimizer", "adamw", LR, BETAS, Arg("eps", Float(gt=0), 1e-8),
+      Arg("weight_decay", Float(ge=0), 0.01), Arg("amsgrad", Bool(), False),
+      target="torch.optim.AdamW", doc="Adam with decoupled weight decay")
+entry("optimizer", "rmsprop", Arg("lr", Float(gt=0), 0.01), Arg("alpha", Float(ge=0), 0.99),
+      Arg("eps", Float(gt=0), 1e-8), WEIGHT_DECAY, Arg("momentum", Float(ge=0), 0.0),
+      Arg("centered", Bool(), False), target="torch.optim.RMSprop", doc="RMSprop")
+
+entry("scheduler", "step", Arg("step_size", Int(ge=1)), Arg("gamma", Float(gt=0), 0.1),
+      target="torch.optim.lr_scheduler.StepLR", doc="lr *= gamma every step_size epochs",
+      extra={"interval": "epoch"})
+entry("scheduler", "cosine", Arg("T_max", Int(ge=1)), Arg("eta_min", Float(ge=0), 0.0),
+      target="torch.optim.lr_scheduler.CosineAnnealingLR",
+      doc="cosine annealing from lr to eta_min over T_max epochs", extra={"interval": "epoch"})
+entry("scheduler", "onecycle", Arg("max_lr", Float(gt=0)),
+      Arg("total_steps", optional(Int(ge=1)), None, "default: the run's number of steps"),
+      Arg("pct_start", Float(gt=0, lt=1), 0.3), Arg("anneal_strategy", Choice("cos", "linear"), "cos"),
+      Arg("div_factor", Float(gt=0), 25.0), Arg("final_div_factor", Float(gt=0), 1e4),
+      target="torch.optim.lr_scheduler.OneCycleLR", doc="the 1cycle policy, stepped every batch",
+      extra={"interval": "step"})

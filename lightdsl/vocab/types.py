@@ -1,0 +1,270 @@
+"""Argument types for vocabulary entries and settings: what a value may be, said in words.
+
+Values here are the constant-evaluated forms of spec expressions (see
+:mod:`lightdsl.evaluate`): int, float, bool, str, None, list, :class:`Symbol` for a bare name
+such as ``auto``, and :class:`CallValue` for a call such as ``sgd(lr = 0.01)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A bare name used as a value: ``auto``, ``sum_squared_error``, ``doses``."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class CallValue:
+    """A call used as a value: ``sgd(lr = 0.01)``; ``node`` is its :class:`~lightdsl.nodes.Call`."""
+
+    name: str
+    node: Any = field(compare=False, repr=False)
+
+
+def show(value: Any) -> str:
+    """A value as the user wrote it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, CallValue):
+        return f"{value.name}(...)"
+    return str(value)
+
+
+class Type:
+    """Base type: ``problem(value)`` is None when the value fits, else what is wrong."""
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def problem(self, value: Any) -> str | None:
+        return None if self.accepts(value) else f"expected {self.describe()}, got {show(value)}"
+
+    def accepts(self, value: Any) -> bool:
+        raise NotImplementedError
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _bounds_text(ge=None, gt=None, le=None, lt=None) -> str:
+    parts = [f">= {ge}" if ge is not None else "", f"> {gt}" if gt is not None else "",
+             f"<= {le}" if le is not None else "", f"< {lt}" if lt is not None else ""]
+    text = " and ".join(p for p in parts if p)
+    return f" {text}" if text else ""
+
+
+def _within(value, ge=None, gt=None, le=None, lt=None) -> bool:
+    return ((ge is None or value >= ge) and (gt is None or value > gt)
+            and (le is None or value <= le) and (lt is None or value < lt))
+
+
+@dataclass(frozen=True)
+class Int(Type):
+    ge: int | None = None
+    le: int | None = None
+
+    def describe(self) -> str:
+        return "an integer" + _bounds_text(ge=self.ge, le=self.le)
+
+    def accepts(self, value: Any) -> bool:
+        return _is_int(value) and _within(value, ge=self.ge, le=self.le)
+
+
+@dataclass(frozen=True)
+class Float(Type):
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    def describe(self) -> str:
+        return "a number" + _bounds_text(self.ge, self.gt, self.le, self.lt)
+
+    def accepts(self, value: Any) -> bool:
+        return _is_number(value) and _within(value, self.ge, self.gt, self.le, self.lt)
+
+
+@dataclass(frozen=True)
+class Bool(Type):
+    def describe(self) -> str:
+        return "true or false"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Str(Type):
+    def describe(self) -> str:
+        return "a string"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str)
+
+
+@dataclass(frozen=True)
+class Choice(Type):
+    """One of a few names, written bare (``auto``), quoted (``"auto"``) or as a number (``32``)."""
+
+    options: tuple[str, ...]
+
+    def __init__(self, *options: str):
+        object.__setattr__(self, "options", tuple(options))
+
+    def describe(self) -> str:
+        shown = [f"`{o}`" for o in self.options]
+        return "one of " + ", ".join(shown) if len(shown) > 1 else shown[0]
+
+    def accepts(self, value: Any) -> bool:
+        return normalize_choice(value) in self.options
+
+
+def normalize_choice(value: Any) -> str | None:
+    """The option name a value stands for: Symbol("auto") and "auto" are both "auto"."""
+    if isinstance(value, Symbol):
+        return value.name
+    if isinstance(value, str):
+        return value
+    if _is_int(value):
+        return str(value)
+    return None
+
+
+@dataclass(frozen=True)
+class NoneValue(Type):
+    def describe(self) -> str:
+        return "`none`"
+
+    def accepts(self, value: Any) -> bool:
+        return value is None
+
+
+@dataclass(frozen=True)
+class OneOf(Type):
+    """Any of several types: ``OneOf(Int(ge=1), Choice("auto"))``."""
+
+    types: tuple[Type, ...]
+
+    def __init__(self, *types: Type):
+        object.__setattr__(self, "types", tuple(types))
+
+    def describe(self) -> str:
+        texts = [t.describe() for t in self.types]
+        return ", ".join(texts[:-1]) + " or " + texts[-1]
+
+    def accepts(self, value: Any) -> bool:
+        return any(t.accepts(value) for t in self.types)
+
+    def problem(self, value: Any) -> str | None:
+        if self.accepts(value):
+            return None
+        for t in self.types:  # a value of the right kind but out of range: say the range
+            if _same_kind(t, value):
+                return t.problem(value)
+        return f"expected {self.describe()}, got {show(value)}"
+
+
+def _same_kind(t: Type, value: Any) -> bool:
+    return (isinstance(t, Int) and _is_int(value)) or (isinstance(t, Float) and _is_number(value))
+
+
+def optional(t: Type) -> Type:
+    """``t`` or ``none``."""
+    return OneOf(t, NoneValue())
+
+
+@dataclass(frozen=True)
+class ListOf(Type):
+    item: Type
+    length: int | None = None
+
+    def describe(self) -> str:
+        size = f"{self.length} " if self.length else ""
+        return f"a list of {size}values ({self.item.describe()})"
+
+    def accepts(self, value: Any) -> bool:
+        return (isinstance(value, list) and all(self.item.accepts(v) for v in value)
+                and (self.length is None or len(value) == self.length))
+
+
+@dataclass(frozen=True)
+class Tensor(Type):
+    """A tensor argument of a ``forward`` function (checked by shape inference, not here)."""
+
+    def describe(self) -> str:
+        return "a tensor"
+
+    def accepts(self, value: Any) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class VocabRef(Type):
+    """A vocabulary entry of one kind, by name (``cross_entropy``) or call (``sgd(lr = 0.1)``)."""
+
+    kind: str
+
+    def describe(self) -> str:
+        return f"a {self.kind}"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, (Symbol, CallValue))
+
+
+@dataclass(frozen=True)
+class Ref(Type):
+    """The name of a definition in the spec (``model``, ``data``), or a call of a model."""
+
+    kind: str
+
+    def describe(self) -> str:
+        return f"the name of a `{self.kind}` block"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, (Symbol, CallValue))
+
+
+@dataclass(frozen=True)
+class Nested(Type):
+    """A number or a (nested) list of numbers: tensor literals and inline data."""
+
+    def describe(self) -> str:
+        return "a number or a list of numbers"
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, list):
+            return all(self.accepts(v) for v in value)
+        return _is_number(value) or isinstance(value, str)
+
+
+ANY = OneOf(Int(), Float(), Bool(), Str(), NoneValue())
+
+
+@dataclass(frozen=True)
+class TensorList(Type):
+    """A list of tensors (``cat([a, b], dim = 1)``)."""
+
+    def describe(self) -> str:
+        return "a list of tensors"
+
+    def accepts(self, value: Any) -> bool:
+        return True
