@@ -17,7 +17,7 @@ from .source import Span
 class Node(BaseModel):
     """Base of all AST nodes: immutable, with a source span."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     span: Span
 

@@ -88,12 +88,12 @@ def _build(tree, reporter: Reporter) -> n.Spec:
 
 def span_of(item) -> Span:
     """The span of a lark Token or of a rule's meta."""
-    return Span(line=item.line, column=item.column, end_line=item.end_line,
+    return Span.model_construct(line=item.line, column=item.column, end_line=item.end_line,
                 end_column=item.end_column, start_pos=item.start_pos, end_pos=item.end_pos)
 
 
 def _name(token: Token) -> n.Name:
-    return n.Name(span=span_of(token), id=str(token))
+    return n.Name.model_construct(span=span_of(token), id=str(token))
 
 
 @v_args(meta=True)
@@ -108,7 +108,7 @@ class AstBuilder(Transformer):
     def number(self, meta, children):
         text = str(children[0])
         value = int(text) if re.fullmatch(r"\d+", text) else float(text)
-        return n.Number(span=span_of(meta), value=value)
+        return n.Number.model_construct(span=span_of(meta), value=value)
 
     def string(self, meta, children):
         token = children[0]
@@ -119,13 +119,13 @@ class AstBuilder(Transformer):
         except (ValueError, SyntaxError):
             self.reporter.error("syntax", span_of(token), "invalid escape sequence in string")
             value = str(token)[1:-1]
-        return n.String(span=span_of(meta), value=value)
+        return n.String.model_construct(span=span_of(meta), value=value)
 
     def boolean(self, meta, children):
-        return n.Boolean(span=span_of(meta), value=str(children[0]) == "true")
+        return n.Boolean.model_construct(span=span_of(meta), value=str(children[0]) == "true")
 
     def none_literal(self, meta, children):
-        return n.NoneLiteral(span=span_of(meta))
+        return n.NoneLiteral.model_construct(span=span_of(meta))
 
     def name(self, meta, children):
         return _name(children[0])
@@ -133,16 +133,16 @@ class AstBuilder(Transformer):
     # ---- expressions ----
     def bin_op(self, meta, children):
         left, op, right = children
-        return n.BinOp(span=span_of(meta), op=str(op), left=left, right=right)
+        return n.BinOp.model_construct(span=span_of(meta), op=str(op), left=left, right=right)
 
     def neg(self, meta, children):
         operand = children[-1]
         if isinstance(operand, n.Number):  # fold "-0.85" into one literal
-            return n.Number(span=span_of(meta), value=-operand.value)
-        return n.Neg(span=span_of(meta), operand=operand)
+            return n.Number.model_construct(span=span_of(meta), value=-operand.value)
+        return n.Neg.model_construct(span=span_of(meta), operand=operand)
 
     def keyword(self, meta, children):
-        return n.Keyword(span=span_of(meta), name=_name(children[0]), value=children[1])
+        return n.Keyword.model_construct(span=span_of(meta), name=_name(children[0]), value=children[1])
 
     def call(self, meta, children):
         func, arguments = _name(children[0]), children[1:]
@@ -155,38 +155,38 @@ class AstBuilder(Transformer):
                                     "a positional argument cannot follow a keyword argument")
             else:
                 args.append(argument)
-        return n.Call(span=span_of(meta), func=func, args=args, keywords=keywords)
+        return n.Call.model_construct(span=span_of(meta), func=func, args=args, keywords=keywords)
 
     def list_expr(self, meta, children):
-        return n.ListExpr(span=span_of(meta), items=children)
+        return n.ListExpr.model_construct(span=span_of(meta), items=children)
 
     # ---- model ----
     def hyper_param(self, meta, children):
-        return n.HyperParam(span=span_of(meta), name=_name(children[0]), default=children[1])
+        return n.HyperParam.model_construct(span=span_of(meta), name=_name(children[0]), default=children[1])
 
     def hyper_params(self, meta, children):
         return list(children)
 
     def param_def(self, meta, children):
-        return n.ParamDef(span=span_of(meta), name=_name(children[0]), value=children[1],
+        return n.ParamDef.model_construct(span=span_of(meta), name=_name(children[0]), value=children[1],
                           frozen=len(children) > 2)
 
     def layer_def(self, meta, children):
-        return n.LayerDef(span=span_of(meta), name=_name(children[0]), value=children[1])
+        return n.LayerDef.model_construct(span=span_of(meta), name=_name(children[0]), value=children[1])
 
     def layers_block(self, meta, children):
-        return n.LayersBlock(span=span_of(meta), items=children)
+        return n.LayersBlock.model_construct(span=span_of(meta), items=children)
 
     def assign(self, meta, children):
-        return n.Assign(span=span_of(meta), target=_name(children[0]), value=children[1])
+        return n.Assign.model_construct(span=span_of(meta), target=_name(children[0]), value=children[1])
 
     def return_stmt(self, meta, children):
-        return n.ReturnStmt(span=span_of(meta), value=children[0])
+        return n.ReturnStmt.model_construct(span=span_of(meta), value=children[0])
 
     def forward_def(self, meta, children):
         inputs = [c for c in children if isinstance(c, n.Name)]
         body = [c for c in children if not isinstance(c, n.Name)]
-        return n.ForwardDef(span=span_of(meta), inputs=inputs, body=body)
+        return n.ForwardDef.model_construct(span=span_of(meta), inputs=inputs, body=body)
 
     def model_def(self, meta, children):
         name, rest = _name(children[0]), children[1:]
@@ -200,11 +200,11 @@ class AstBuilder(Transformer):
 
     # ---- data and train ----
     def setting(self, meta, children):
-        return n.Setting(span=span_of(meta), name=_name(children[0]), value=children[1])
+        return n.Setting.model_construct(span=span_of(meta), name=_name(children[0]), value=children[1])
 
     def data_def(self, meta, children):
         body = children[1:]
-        return n.DataDef(span=span_of(meta), name=_name(children[0]),
+        return n.DataDef.model_construct(span=span_of(meta), name=_name(children[0]),
                          settings=[s for s in body if isinstance(s, n.Setting)],
                          calls=[s for s in body if isinstance(s, n.Call)])
 
@@ -212,13 +212,13 @@ class AstBuilder(Transformer):
         name = _name(children[0]) if children and isinstance(children[0], Token) else None
         body = children[1:] if name else children
         keyword = Span.point(meta.line, meta.column, meta.start_pos, width=len("train"))
-        return n.TrainDef(span=span_of(meta), name=name, keyword_span=keyword,
+        return n.TrainDef.model_construct(span=span_of(meta), name=name, keyword_span=keyword,
                           settings=[s for s in body if isinstance(s, n.Setting)],
                           calls=[s for s in body if isinstance(s, n.Call)])
 
     def start(self, meta, children):
         whole = Span(line=1, column=1, end_line=1, end_column=1)
-        return n.Spec(span=whole,
+        return n.Spec.model_construct(span=whole,
                       models=[c for c in children if isinstance(c, n.ModelDef)],
                       data=[c for c in children if isinstance(c, n.DataDef)],
                       trains=[c for c in children if isinstance(c, n.TrainDef)])

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 class Span(BaseModel):
     """A region of a spec: 1-based lines and columns, end column exclusive, plus offsets."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     line: int
     column: int
@@ -20,7 +20,7 @@ class Span(BaseModel):
     @classmethod
     def point(cls, line: int, column: int, pos: int = 0, width: int = 1) -> Span:
         """A span of ``width`` characters starting at one position."""
-        return cls(line=line, column=column, end_line=line, end_column=column + width,
+        return cls.model_construct(line=line, column=column, end_line=line, end_column=column + width,
                    start_pos=pos, end_pos=pos + width)
 
     def __str__(self) -> str:

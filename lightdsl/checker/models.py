@@ -124,7 +124,7 @@ def _sequence_item(item, info: ModelInfo, reporter: Reporter) -> Bound | None:
             reporter.error("unknown-name", item.span, f'unknown layer "{item.id}"'
                            + did_you_mean(item.id, known))
             return None
-        call = n.Call(span=item.span, func=item)
+        call = n.Call.model_construct(span=item.span, func=item)
         return bind_call(entry, call, info.hypers, reporter)
     if item.func.id in info.layers:
         reporter.error("type", item.span, f'"{item.func.id}" is a named layer; in layers {{ }} '

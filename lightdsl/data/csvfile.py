@@ -123,9 +123,24 @@ def _column(key: Column, names: list[str], source: str, what: str, header: bool)
 
 def _numbers(table: np.ndarray, cols: list[int], names, lines, source: str) -> np.ndarray:
     try:
-        return table[:, cols].astype(np.float32)
+        wide = table[:, cols].astype(np.float64)
     except ValueError:
-        pass
+        _raise_bad_cell(table, cols, names, lines, source)
+    with np.errstate(over="ignore"):
+        values = wide.astype(np.float32)
+    overflow = np.argwhere(np.isinf(values) & np.isfinite(wide))
+    if len(overflow):
+        r, c = overflow[0]
+        raise DataError(
+            f"value {table[r, cols[c]].strip()!r} in column {names[cols[c]]!r} is "
+            "too large for float32",
+            path=source,
+            where=str(lines[r]),
+        )
+    return values
+
+
+def _raise_bad_cell(table: np.ndarray, cols: list[int], names, lines, source: str) -> None:
     for r, row in enumerate(table):  # only on the error path: find the first bad cell
         for c in cols:
             try:
@@ -152,4 +167,4 @@ def _labels(column: np.ndarray, name: str, lines, source: str):
             return torch.from_numpy(column.astype(dtype)).to(torch_dtype), None
         except (ValueError, OverflowError):
             continue
-    return encode_classes(column, source)
+    return encode_classes(column)

@@ -124,20 +124,20 @@ def inputs_tensor(array: np.ndarray | torch.Tensor, source: str) -> torch.Tensor
 def labels_tensor(array, source: str) -> tuple[torch.Tensor, list[str] | None]:
     """Labels as int64 (classes) or float32 (targets); strings become indices into a class list."""
     if isinstance(array, np.ndarray) and array.dtype.kind in "US":
-        return encode_classes(array.astype(str), source)
+        return encode_classes(array.astype(str))
     if isinstance(array, np.ndarray) and array.dtype.kind not in "biuf":
         raise DataError(
             f"labels must be numbers or strings, got numpy dtype {array.dtype}", path=source
         )
     tensor = torch.as_tensor(array) if isinstance(array, np.ndarray) else array
-    if tensor.dtype == torch.bool or _is_intlike(tensor):
-        return tensor.to(torch.int64), None
+    if tensor.dtype.is_complex:
+        raise DataError(f"labels must be real numbers, got {_dtype_name(tensor)}", path=source)
     if tensor.dtype.is_floating_point:
         return tensor.to(torch.float32), None
-    raise DataError(f"labels must be numbers or strings, got {_dtype_name(tensor)}", path=source)
+    return tensor.to(torch.int64), None  # integers and booleans: class indices
 
 
-def encode_classes(names: np.ndarray, source: str) -> tuple[torch.Tensor, list[str]]:
+def encode_classes(names: np.ndarray) -> tuple[torch.Tensor, list[str]]:
     """Map string labels to int64 indices into their sorted unique names."""
     classes, index = np.unique(names, return_inverse=True)
     return torch.from_numpy(index.reshape(names.shape).astype(np.int64)), [str(c) for c in classes]
@@ -149,14 +149,6 @@ def did_you_mean(name: str, choices: Sequence[str]) -> str | None:
     if close:
         return f"did you mean {close[0]!r}?"
     return "available: " + ", ".join(repr(c) for c in choices) if choices else None
-
-
-def _is_intlike(tensor: torch.Tensor) -> bool:
-    return (
-        not tensor.dtype.is_floating_point
-        and not tensor.dtype.is_complex
-        and (tensor.dtype != torch.bool)
-    )
 
 
 def _dtype_name(tensor: torch.Tensor) -> str:

@@ -124,7 +124,7 @@ def loader_length(loader: Any) -> int | None:
         return None
 
 
-def limit_batches(name: str, limit: int | float, length: int | None) -> int | None:
+def limit_batches(name: str, limit: float, length: int | None) -> int | None:
     """How many batches a limit allows: an int is a count, a float a fraction of ``length``."""
     if isinstance(limit, int):
         return limit if length is None else min(limit, length)

@@ -100,7 +100,11 @@ class CSVLogger(Logger):
         (self.log_dir / "hparams.json").write_text(text + "\n")
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
-        self.rows.append({"step": step, **metrics})
+        last = self.rows[-1] if self.rows else None
+        if last is not None and last["step"] == step and not set(metrics) & set(last):
+            last.update(metrics)  # one row per step, as far as the names allow
+        else:
+            self.rows.append({"step": step, **metrics})
         self.columns += [name for name in metrics if name not in self.columns]
 
     def log_text(self, tag: str, text: str) -> None:

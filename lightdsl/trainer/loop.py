@@ -22,7 +22,7 @@ import torch
 
 from .checkpoint import capture_rng, restore_rng
 from .data import batch_size_of, set_epoch
-from .evaluation import split_training_output
+from .evaluation import MeanMetrics, split_training_output
 from .hints import nonfinite_loss_error
 
 
@@ -32,6 +32,8 @@ def fit_loop(trainer) -> None:
         while not _fit_done(trainer):
             epoch, skip = trainer.next_position()
             train_epoch(trainer, epoch, skip)
+            if trainer.interrupt_requested and not trainer.interrupted:
+                trainer.save_interrupt_checkpoint()  # Ctrl-C during the epoch's last steps
 
 
 def _fit_done(t) -> bool:
@@ -58,13 +60,13 @@ def train_epoch(t, epoch: int, skip: int) -> None:
             break
         batch = t.to_device(batch, t.train_loader)
         wait_s += time.perf_counter() - fetch_started
-        outputs = train_step(t, batch, batch_idx)
+        outputs = t.last_outputs = train_step(t, batch, batch_idx)
         t.batches_done = batch_idx + 1
         t.progress.update(outputs["loss"])
         t.callbacks.call("on_train_batch_end", t, t.module, outputs, batch, batch_idx)
         # validate in the middle of the epoch (val_check_interval < one epoch)
         if t.validation_due(t.batches_done, epoch_end=False):
-            t.validate()
+            t.run_validation()
         # stop between optimizer steps: at max_steps, or after a Ctrl-C (saving the position)
         if t.pending_batches == 0 and (t.interrupt_requested or t.max_steps_reached()):
             break
@@ -77,21 +79,22 @@ def train_epoch(t, epoch: int, skip: int) -> None:
 def _start_epoch(t, epoch: int, skip: int):
     """Set the counters and return the batch iterator, positioned at batch ``skip``."""
     t.current_epoch, t.batches_done, t.epoch_finished = epoch, skip, False
+    t.epoch_val_metrics = {}
     t.module.train()
     t.callbacks.call("on_train_epoch_start", t, t.module)
     t.progress.start_epoch(epoch, t.run_config.max_epochs, t.num_train_batches)
     resume = t.take_resume_rng()
-    if resume and skip:
-        # replay the epoch's start, so the loader draws the same order as the interrupted run
-        restore_rng(resume["epoch_start"])
-    else:
-        t.train_means.__init__()
+    if resume:
+        # mid-epoch: replay the epoch's start, so that the loader draws the same order
+        restore_rng(resume["epoch_start"] if skip else resume["now"])
+    if not skip:
+        t.train_means = MeanMetrics()
     t.epoch_start_rng = capture_rng()
     set_epoch(t.train_loader, epoch)
     batches = iter(t.train_loader)
     for _ in range(skip):
         next(batches)
-    if resume:
+    if resume and skip:
         restore_rng(resume["now"])
     return batches
 
@@ -155,7 +158,7 @@ def _end_epoch(t, wait_s: float, epoch_s: float) -> None:
     t.epoch_finished = finished
     # validate at the end of the epoch (or where max_steps stopped it)
     if t.validation_due(t.batches_done, epoch_end=True):
-        t.validate()
+        t.run_validation()
     # scheduler step, for schedulers that follow epochs
     if finished:
         t.opt.step_schedulers("epoch", t.current_epoch + 1, t)

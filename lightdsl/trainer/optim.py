@@ -79,8 +79,9 @@ def _scheduler_config(value: Any, monitor: str | None) -> SchedulerConfig:
         )
     config = SchedulerConfig(
         scheduler=value["scheduler"],
-        interval=check_choice("lr_scheduler interval", value.get("interval", "epoch"),
-                              ("epoch", "step")),
+        interval=check_choice(
+            "lr_scheduler interval", value.get("interval", "epoch"), ("epoch", "step")
+        ),
         frequency=check_int("lr_scheduler frequency", value.get("frequency", 1), 1),
         monitor=value.get("monitor", monitor),
     )

@@ -59,13 +59,22 @@ class BarProgress:
     def __init__(self, stream=None, refresh_s: float = 0.2) -> None:
         from tqdm.auto import tqdm
 
-        self.tqdm, self.stream, self.refresh_s, self.bar = tqdm, stream or sys.stdout, refresh_s, None
+        self.tqdm, self.stream, self.refresh_s, self.bar = (
+            tqdm,
+            stream or sys.stdout,
+            refresh_s,
+            None,
+        )
 
     def start_epoch(self, epoch: int, max_epochs: int, total: int | None) -> None:
         self.close()
         self.bar = self.tqdm(
-            total=total, desc=_epoch_label(epoch, max_epochs), file=self.stream,
-            dynamic_ncols=True, leave=True, unit="it",
+            total=total,
+            desc=_epoch_label(epoch, max_epochs),
+            file=self.stream,
+            dynamic_ncols=True,
+            leave=True,
+            unit="it",
         )
         self.last_read = 0.0
 

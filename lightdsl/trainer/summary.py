@@ -37,13 +37,13 @@ def _rows(module: nn.Module, shapes: dict[str, str]) -> list[Row]:
         own = list(sub.parameters(recurse=False))
         if name and not any(True for _ in sub.children()):  # a leaf layer: one row
             count = sum(p.numel() for p in own)
-            rows.append(Row(name, type(sub).__name__, shapes.get(name, "?"), count, _trainable(own)))
+            rows.append(
+                Row(name, type(sub).__name__, shapes.get(name, "?"), count, _trainable(own))
+            )
             continue
         for pname, param in sub.named_parameters(recurse=False):  # parameters on a container
             full = f"{name}.{pname}" if name else pname
-            rows.append(
-                Row(full, "Parameter", _shape(param), param.numel(), _trainable([param]))
-            )
+            rows.append(Row(full, "Parameter", _shape(param), param.numel(), _trainable([param])))
     return rows
 
 
@@ -70,7 +70,7 @@ def output_shapes(module: nn.Module, example) -> tuple[dict[str, str], str | Non
             module.eval()
             module(example)
         return shapes, None
-    except Exception as exc:  # a summary must never stop training
+    except Exception as exc:  # noqa: BLE001 - a summary must never stop training
         return shapes, f"{type(exc).__name__}: {exc}"
     finally:
         module.train(was_training)
@@ -87,12 +87,14 @@ def model_summary(module: nn.Module, example=None) -> str:
     shapes, error = output_shapes(module, example) if example is not None else ({}, None)
     rows = _rows(module, shapes)
     header = Row("Name", "Type", "Output shape", 0, "Trainable")
-    cells = [[str(i), r.name, r.kind, r.shape, _human(r.params), r.trainable] for i, r in
-             enumerate(rows)]
+    cells = [
+        [str(i), r.name, r.kind, r.shape, _human(r.params), r.trainable] for i, r in enumerate(rows)
+    ]
     heads = ["", header.name, header.kind, header.shape, "Params", header.trainable]
     widths = [max(len(c[i]) for c in [heads, *cells]) for i in range(len(heads))]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
-             for line in [heads, *cells]]
+    lines = [
+        " | ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in [heads, *cells]
+    ]
     lines.insert(1, "-" * max(len(line) for line in lines))
     lines.append(_totals(module))
     if error:
@@ -119,13 +121,17 @@ def run_summary(result) -> str:
     """The lines printed after ``fit``: how far it got, its metrics, where things were written."""
     how = "interrupted" if result.interrupted else (result.stop_reason or "finished")
     lines = [
-        f"Training {how}: {result.epochs} epochs, {result.global_step} steps "
-        f"in {result.elapsed_s:.1f} s",
+        (
+            f"Training {how}: {result.epochs} epochs, {result.global_step} steps "
+            f"in {result.elapsed_s:.1f} s"
+        ),
         f"  last metrics: {_metrics_text(result.last_metrics)}",
     ]
     if result.best_metrics:
-        lines.append(f"  best ({result.monitor}, epoch {result.best_epoch}): "
-                     f"{_metrics_text(result.best_metrics)}")
+        lines.append(
+            f"  best ({result.monitor}, epoch {result.best_epoch}): "
+            f"{_metrics_text(result.best_metrics)}"
+        )
     if result.log_dir:
         lines.append(f"  logs: {result.log_dir}")
     if result.last_checkpoint:

@@ -81,6 +81,12 @@ def test_empty_cell(tmp_path):
         load_csv(path, label="y")
 
 
+def test_value_too_large_for_float32(tmp_path):
+    path = write(tmp_path, "a,y\n1,0\n1e39,1\n")
+    with pytest.raises(DataError, match=r":3: value '1e39' in column 'a' is too large for float32"):
+        load_csv(path, label="y")
+
+
 def test_empty_label(tmp_path):
     path = write(tmp_path, "a,y\n1,cat\n2, \n")
     with pytest.raises(DataError, match=r":3: empty label in column 'y'"):

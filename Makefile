@@ -1,0 +1,38 @@
+# Two commands on a fresh machine:
+#   make demo   - create .venv, install lightdsl, train the embedded StatQuest spec
+#   make test   - create .venv, install lightdsl with its dev extra, run the test suite
+# torch is pinned (constraints.txt) so that no multi-GB CUDA build is downloaded.
+
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip -q --disable-pip-version-check
+
+.PHONY: demo test check bench clean
+
+demo: $(VENV)/.installed
+	$(BIN)/lightdsl train specs/statquest.lit
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+check: $(VENV)/.installed
+	$(BIN)/lightdsl check specs/*.lit
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml constraints.txt
+	$(PIP) install -c constraints.txt torch
+	$(PIP) install -c constraints.txt -e ".[plot]"
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install -c constraints.txt -e ".[dev]"
+	touch $@
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info lightning_logs

@@ -1,0 +1,81 @@
+"""Preparing a run's data: loaders on the device, batch counts, the validation schedule, and the
+example input the model summary traces."""
+
+from __future__ import annotations
+
+from lightdsl.errors import ConfigError
+
+from .data import InMemoryLoader, limit_batches, loader_length, move_batch, prepare_loader
+
+
+def _call(module, hook: str):
+    method = getattr(module, hook, None)
+    return method() if callable(method) else None
+
+
+def train_and_val_loaders(trainer, module, cfg) -> None:
+    """Set ``trainer.train_loader``/``val_loader`` and how many batches of each an epoch uses."""
+
+    def prepare(loader):
+        dtype = trainer.precision.input_dtype
+        return prepare_loader(loader, trainer.device, dtype, trainer.data_seed)
+
+    train = _call(module, "train_dataloader")
+    if train is None:
+        raise ConfigError("the module has no train_dataloader(), or it returned None")
+    trainer.train_loader = prepare(train)
+    trainer.num_train_batches = limit_batches(
+        "limit_train_batches", cfg.limit_train_batches, loader_length(train)
+    )
+    has_step = callable(getattr(module, "validation_step", None))
+    val = _call(module, "val_dataloader") if has_step else None
+    trainer.val_loader = prepare(val) if val is not None else None
+    trainer.num_val_batches = (
+        limit_batches("limit_val_batches", cfg.limit_val_batches, loader_length(val))
+        if val is not None
+        else 0
+    )
+    trainer.has_val_data = val is not None and trainer.num_val_batches != 0
+
+
+def val_interval(value: float, train_batches: int | None) -> int | None:
+    """Validate every this many training batches (None: only at the end of each epoch)."""
+    if isinstance(value, int):
+        if train_batches is not None and value > train_batches:
+            raise ConfigError(
+                f"val_check_interval={value} is more than the {train_batches} training batches "
+                "of an epoch, so validation would never run",
+                hint=f"use val_check_interval <= {train_batches}, or a fraction such as 0.5",
+            )
+        return value
+    if train_batches is None:
+        if value == 1.0:
+            return None
+        raise ConfigError(
+            f"val_check_interval={value} is a fraction, but the training loader has no len()"
+        )
+    return max(1, int(train_batches * value))
+
+
+def _first_input(loader):
+    """The inputs (first tensor) of one small batch, without iterating the loader."""
+    if isinstance(loader, InMemoryLoader):
+        return loader.tensors[0][: loader.batch_size]
+    dataset, collate = getattr(loader, "dataset", None), getattr(loader, "collate_fn", None)
+    if dataset is None or collate is None or not hasattr(dataset, "__getitem__"):
+        return None  # e.g. an iterable dataset: reading from it would consume it
+    try:
+        batch = collate([dataset[0]])
+    except Exception:  # noqa: BLE001 - an odd dataset only costs the summary its shapes
+        return None
+    return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+
+def example_input(trainer):
+    """What the summary feeds the model: ``example_input_array``, else one training input."""
+    example = getattr(trainer.module, "example_input_array", None)
+    if example is None:
+        example = _first_input(trainer.train_loader)
+    if example is None:
+        return None
+    return move_batch(example, trainer.device, trainer.precision.input_dtype)

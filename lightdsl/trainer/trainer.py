@@ -1,0 +1,409 @@
+"""The :class:`Trainer`: Lightning's arguments and methods, over lightdsl's own loop.
+
+``fit`` prepares a run (device, precision, data, optimizer, logger, checkpoint to resume from),
+then hands over to :func:`lightdsl.trainer.loop.fit_loop`. The trainer object holds the run's
+state (counters, metrics) so that the loop and callbacks read it in one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from pathlib import Path
+
+import torch
+
+from lightdsl.errors import ConfigError
+
+from .callbacks import CallbackList, ModelCheckpoint
+from .checkpoint import FORMAT, atomic_save, capture_rng, load_checkpoint, to_safe
+from .config import TrainerConfig
+from .data import (
+    InMemoryLoader,
+    move_batch,
+    pins_memory,
+    prepare_loader,
+)
+from .devices import deterministic_mode, resolve_device, resolve_precision, seed_everything
+from .evaluation import MeanMetrics, evaluate
+from .hints import Hints
+from .loggers import as_floats, build_logger, call_logger, next_version_dir
+from .loop import fit_loop
+from .optim import parse_optimizers
+from .progress import make_progress
+from .result import FitResult, build_result
+from .setup import _call, example_input, train_and_val_loaders, val_interval
+from .summary import model_summary, run_summary
+
+
+class Trainer:
+    """Trains any LightningModule-style ``torch.nn.Module``; see the package docs for the hooks.
+
+    The arguments are Lightning's (``max_epochs``, ``precision``, ``callbacks``, ...), plus
+    ``seed`` (seeds Python, NumPy and torch at the start of each run) and ``run_name`` (the log
+    directory is ``<default_root_dir or lightning_logs>/<run_name>/version_N``; the run name
+    defaults to the module's class name). Every value is checked here, with a clear
+    :class:`~lightdsl.errors.ConfigError`.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_epochs: int | None = None,
+        max_steps: int = -1,
+        fast_dev_run: bool | int = False,
+        limit_train_batches: float = 1.0,
+        limit_val_batches: float = 1.0,
+        num_sanity_val_steps: int = 2,
+        check_val_every_n_epoch: int | None = 1,
+        val_check_interval: float = 1.0,
+        accumulate_grad_batches: int = 1,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str = "norm",
+        deterministic: bool = False,
+        seed: int | None = None,
+        accelerator: str = "auto",
+        devices: int | str = "auto",
+        precision: str | int = "32-true",
+        log_every_n_steps: int = 50,
+        enable_progress_bar: bool = True,
+        enable_model_summary: bool = True,
+        enable_checkpointing: bool = True,
+        callbacks: list | None = None,
+        logger="tensorboard",
+        default_root_dir: str | Path | None = None,
+        run_name: str | None = None,
+    ) -> None:
+        settings = {k: v for k, v in locals().items() if k != "self"}
+        settings["callbacks"] = list(callbacks or [])
+        self.config = TrainerConfig(**settings)
+        self.hints = Hints()
+        self.result: FitResult | None = None
+        self.callback_metrics: dict[str, float] = {}
+
+    # ----------------------------------------------------------------- public API
+
+    def fit(self, module: torch.nn.Module, ckpt_path: str | Path | None = None) -> FitResult:
+        """Train ``module``; with ``ckpt_path``, continue exactly where that checkpoint stopped.
+
+        Returns a :class:`FitResult` (also kept as ``trainer.result``). Ctrl-C stops after the
+        current optimizer step and saves ``last.ckpt``; the result then has ``interrupted=True``.
+        """
+        ckpt = load_checkpoint(ckpt_path) if ckpt_path is not None else None
+        self._start_run(module, ckpt)
+        started = time.perf_counter()
+        with deterministic_mode(self.run_config.deterministic):
+            try:
+                self._setup_training(ckpt)
+                self._announce(ckpt_path, ckpt)
+                self.callbacks.call("on_fit_start", self, module)
+                self._sanity_check()
+                fit_loop(self)
+                self.callbacks.call("on_fit_end", self, module)
+            finally:
+                self.progress.close()
+                call_logger(self.logger, "finalize")
+        self.result = build_result(self, time.perf_counter() - started)
+        print(run_summary(self.result), flush=True)
+        return self.result
+
+    def validate(self, module: torch.nn.Module) -> dict[str, float]:
+        """Run the validation loop once; returns ``{"val_loss": ..., "val_<metric>": ...}``."""
+        return self._evaluate_once(module, "val_dataloader", "validation_step", "val")
+
+    def test(self, module: torch.nn.Module) -> dict[str, float]:
+        """Run ``test_step`` over ``test_dataloader()``; returns ``{"test_<metric>": ...}``."""
+        return self._evaluate_once(module, "test_dataloader", "test_step", "test")
+
+    def predict(self, module: torch.nn.Module, loader=None) -> list[torch.Tensor]:
+        """``predict_step`` (or ``module(inputs)``) on each batch; outputs moved to the CPU."""
+        self._start_run(module, None)
+        loader = loader if loader is not None else _call(module, "predict_dataloader")
+        if loader is None:
+            raise ConfigError("predict() needs a loader (or module.predict_dataloader())")
+        loader = prepare_loader(loader, self.device, self.precision.input_dtype, self.data_seed)
+        step = getattr(module, "predict_step", None) or (lambda batch, _: module(batch[0]))
+        module.eval()
+        with torch.no_grad(), self.precision.autocast():
+            return [
+                move_batch(step(self.to_device(batch, loader), i), torch.device("cpu"))
+                for i, batch in enumerate(loader)
+            ]
+
+    def save_checkpoint(self, path: str | Path) -> Path:
+        """Write a checkpoint of the run's current state to ``path`` atomically."""
+        return atomic_save(self.checkpoint_state(), path)
+
+    # ----------------------------------------------------------------- setting up a run
+
+    @property
+    def run_config(self) -> TrainerConfig:
+        """The settings for this run: ``fast_dev_run`` turns limits down and output off."""
+        cfg, n = self.config, self.config.fast_dev_run
+        if not n:
+            return cfg
+        return dataclasses.replace(
+            cfg,
+            max_epochs=1,
+            max_steps=n,
+            limit_train_batches=n,
+            limit_val_batches=n,
+            num_sanity_val_steps=0,
+            val_check_interval=1.0,
+            check_val_every_n_epoch=1,
+            logger=None,
+            enable_checkpointing=False,
+            callbacks=[cb for cb in cfg.callbacks if not isinstance(cb, ModelCheckpoint)],
+        )
+
+    def _start_run(self, module: torch.nn.Module, ckpt: dict | None) -> None:
+        """Device, precision and seeds; the module moved to the device in its dtype."""
+        cfg = self.run_config
+        self.device = resolve_device(cfg.accelerator)
+        self.precision = resolve_precision(cfg.precision, self.device)
+        if cfg.seed is not None:
+            seed_everything(cfg.seed)
+        # The data order's seed: the trainer's, else the one the resumed run used, else fresh.
+        saved_seed = ckpt["loop"]["data_seed"] if ckpt else None
+        fresh = random.SystemRandom().randrange(2**31)
+        self.data_seed = next(s for s in (saved_seed, cfg.seed, fresh) if s is not None)
+        self.module = module.to(device=self.device, dtype=self.precision.param_dtype)
+
+    def _setup_training(self, ckpt: dict | None) -> None:
+        """Loaders, optimizer, callbacks, counters, logger; the checkpoint's state if resuming."""
+        cfg, module = self.run_config, self.module
+        train_and_val_loaders(self, module, cfg)
+        self.val_interval = val_interval(cfg.val_check_interval, self.num_train_batches)
+        self.opt = parse_optimizers(module.configure_optimizers())
+        self.opt.optimizer.zero_grad(set_to_none=True)
+        use_scaler = self.precision.needs_grad_scaler
+        self.scaler = torch.amp.GradScaler(self.device.type) if use_scaler else None
+        self.callbacks = CallbackList(self._callback_list(cfg))
+        self._reset_counters()
+        if ckpt is not None:
+            self._restore(ckpt)
+        self._setup_output(cfg, module)
+
+    def _callback_list(self, cfg: TrainerConfig) -> list:
+        savers = [cb for cb in cfg.callbacks if isinstance(cb, ModelCheckpoint)]
+        if savers and not cfg.enable_checkpointing:
+            raise ConfigError(
+                "a checkpoint callback was given, but enable_checkpointing=False",
+                hint="drop the checkpoint callback or set enable_checkpointing=True",
+            )
+        if savers or not cfg.enable_checkpointing:
+            return list(cfg.callbacks)
+        # By default: last.ckpt, plus the best by val_loss when there is validation data.
+        monitor = "val_loss" if self.has_val_data else None
+        default = ModelCheckpoint(monitor=monitor, save_top_k=1 if monitor else 0)
+        return [*cfg.callbacks, default]
+
+    def _reset_counters(self) -> None:
+        self.current_epoch = self.global_step = self.batches_done = self.pending_batches = 0
+        self.epoch_finished = self.should_stop = self.sanity_checking = False
+        self.interrupt_requested = self.interrupted = self.has_validated = False
+        self.stop_reason = None
+        self.callback_metrics, self.epoch_val_metrics, self.history = {}, {}, []
+        self.train_means, self.last_outputs = MeanMetrics(), {}
+        self.epoch_start_rng, self._resume_rng = capture_rng(), None
+
+    def _restore(self, ckpt: dict) -> None:
+        try:
+            self.module.load_state_dict(ckpt["state_dict"])
+        except RuntimeError as exc:
+            raise ConfigError(f"the checkpoint does not fit this module: {exc}") from exc
+        self.opt.load_state_dict(ckpt["optimizer"])
+        if self.scaler is not None and ckpt["grad_scaler"]:
+            self.scaler.load_state_dict(ckpt["grad_scaler"])
+        loop = ckpt["loop"]
+        self.current_epoch, self.global_step = loop["epoch"], loop["global_step"]
+        self.batches_done, self.epoch_finished = loop["batches_done"], loop["epoch_finished"]
+        self.train_means.load_state_dict(loop["train_means"], self.device)
+        self.callbacks.load_state_dict(ckpt["callbacks"])
+        self.callback_metrics, self.history = dict(ckpt["callback_metrics"]), ckpt["history"]
+        self.has_validated = any(name.startswith("val_") for name in self.callback_metrics)
+        # applied by the loop after the sanity check, which may itself draw random numbers
+        self._resume_rng = {"now": ckpt["rng"], "epoch_start": ckpt["epoch_start_rng"]}
+
+    def _setup_output(self, cfg: TrainerConfig, module) -> None:
+        """The run directory, the logger (with hparams and spec text) and the progress display."""
+        own_dir = getattr(cfg.logger, "log_dir", None)
+        root = cfg.default_root_dir or "lightning_logs"
+        name = cfg.run_name or type(module).__name__
+        self.run_dir = Path(own_dir) if own_dir else next_version_dir(root, name)
+        self.checkpoint_dir = self.run_dir / "checkpoints"
+        self.logger = build_logger(cfg.logger, self.run_dir)
+        call_logger(self.logger, "log_hyperparams", to_safe(dict(_hparams(module))))
+        spec = getattr(module, "spec_source", None)
+        if spec:
+            call_logger(self.logger, "log_text", "spec", spec)
+        self.progress = make_progress(cfg.enable_progress_bar)
+
+    def _announce(self, ckpt_path, ckpt: dict | None) -> None:
+        """Print the model summary and what this run starts from; give one-off hints."""
+        if self.run_config.fast_dev_run:
+            self.hints.fast_dev_run(self.run_config.fast_dev_run)
+        self.hints.check_val_shuffle(self.val_loader)
+        if self.run_config.enable_model_summary:
+            print(model_summary(self.module, example_input(self)), flush=True)
+        if ckpt is not None:
+            epoch, skip = self.next_position()
+            print(
+                f"Resuming from {ckpt_path}: epoch {epoch}, batch {skip}, step {self.global_step}",
+                flush=True,
+            )
+            if self.run_config.max_epochs != -1 and epoch >= self.run_config.max_epochs:
+                self.hints.once(
+                    "resume-done",
+                    f"the checkpoint already completed "
+                    f"max_epochs={self.run_config.max_epochs}; raise max_epochs to "
+                    "train further",
+                )
+
+    def _sanity_check(self) -> None:
+        """Run a few validation batches first, so a bug there shows before hours of training."""
+        n = self.run_config.num_sanity_val_steps
+        if not self.has_val_data or n == 0:
+            return
+        limit = self.num_val_batches if n == -1 else min(n, self.num_val_batches or n)
+        self.sanity_checking = True
+        try:
+            evaluate(self, self.val_loader, "validation_step", limit, "val")
+        finally:
+            self.sanity_checking = False
+
+    def _evaluate_once(self, module, loader_hook: str, step_hook: str, prefix: str) -> dict:
+        self._start_run(module, None)
+        loader = _call(module, loader_hook)
+        if loader is None or not callable(getattr(module, step_hook, None)):
+            raise ConfigError(f"{prefix} needs module.{loader_hook}() and module.{step_hook}()")
+        loader = prepare_loader(loader, self.device, self.precision.input_dtype, self.data_seed)
+        limit = self.run_config.fast_dev_run or None
+        metrics = evaluate(self, loader, step_hook, limit, prefix)
+        if self.run_config.enable_progress_bar:
+            print("  ".join(f"{k} {v:.6g}" for k, v in metrics.items()), flush=True)
+        return metrics
+
+    # ----------------------------------------------------------------- used by the loop
+
+    def next_position(self) -> tuple[int, int]:
+        """The epoch and batch index training continues from."""
+        if self.epoch_finished:
+            return self.current_epoch + 1, 0
+        return self.current_epoch, self.batches_done
+
+    def take_resume_rng(self) -> dict | None:
+        """The resumed run's RNG states, once (the first epoch after a resume applies them)."""
+        state, self._resume_rng = self._resume_rng, None
+        return state
+
+    def to_device(self, batch, loader):
+        """``batch`` on the training device (in-memory loaders already live there)."""
+        if isinstance(loader, InMemoryLoader):
+            return batch
+        non_blocking = pins_memory(loader) and self.device.type == "cuda"
+        return move_batch(batch, self.device, self.precision.input_dtype, non_blocking)
+
+    def max_steps_reached(self) -> bool:
+        """Whether the optimizer-step budget (``max_steps``) is used up."""
+        return self.run_config.max_steps != -1 and self.global_step >= self.run_config.max_steps
+
+    def validation_due(self, batches_done: int, epoch_end: bool) -> bool:
+        """Whether to validate now (after ``batches_done`` batches of the current epoch)."""
+        every = self.run_config.check_val_every_n_epoch or 1
+        if not self.has_val_data or (self.current_epoch + 1) % every:
+            return False
+        interval, total = self.val_interval, self.num_train_batches
+        if not epoch_end:
+            inside = total is None or batches_done < total
+            return interval is not None and inside and batches_done % interval == 0
+        if not self.epoch_finished:  # stopped early by max_steps: validate the final weights
+            return True
+        fraction = isinstance(self.run_config.val_check_interval, float)
+        return fraction or batches_done % interval == 0
+
+    def run_validation(self) -> None:
+        """Validate, record ``val_*`` metrics, call ``on_validation_end``."""
+        limit = self.num_val_batches
+        metrics = evaluate(self, self.val_loader, "validation_step", limit, "val")
+        self.has_validated = True
+        self.epoch_val_metrics = metrics
+        self.callback_metrics.update(metrics)
+        call_logger(self.logger, "log_metrics", metrics, self.global_step)
+        self.callbacks.call("on_validation_end", self, self.module)
+
+    def log_step(self, outputs: dict) -> None:
+        """Log ``train_loss`` and ``train_<metric>`` for this optimizer step."""
+        metrics = as_floats({f"train_{k}": v for k, v in outputs.items()})
+        self.callback_metrics.update(metrics)
+        metrics["epoch"] = float(self.current_epoch)
+        call_logger(self.logger, "log_metrics", metrics, self.global_step)
+
+    def log_epoch(self) -> None:
+        """Log the epoch's weighted training means (``train_loss_epoch``, ...)."""
+        metrics = {f"train_{k}_epoch": v for k, v in self.train_means.compute().items()}
+        self.callback_metrics.update(metrics)
+        call_logger(self.logger, "log_metrics", metrics, self.global_step)
+        call_logger(self.logger, "save")
+        shown = {**metrics, **self.epoch_val_metrics}
+        self.history.append({"epoch": self.current_epoch, **shown})
+        self.progress.end_epoch(shown)
+
+    def checkpoint_state(self) -> dict:
+        """Everything a resume needs, in types ``torch.load(weights_only=True)`` accepts."""
+        return {
+            "format": FORMAT,
+            "state_dict": self.module.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "grad_scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "loop": {
+                "epoch": self.current_epoch,
+                "global_step": self.global_step,
+                "batches_done": self.batches_done,
+                "epoch_finished": self.epoch_finished,
+                "data_seed": self.data_seed,
+                "train_means": self.train_means.state_dict(),
+            },
+            "rng": capture_rng(),
+            "epoch_start_rng": self.epoch_start_rng,
+            "callbacks": self.callbacks.state_dict(),
+            "callback_metrics": dict(self.callback_metrics),
+            "history": to_safe(self.history),
+            "hparams": to_safe(dict(_hparams(self.module))),
+            "spec_source": getattr(self.module, "spec_source", None),
+            "precision": self.precision.name,
+        }
+
+    def saver(self) -> ModelCheckpoint | None:
+        """The first checkpoint callback of this run, if checkpointing is on."""
+        found = [cb for cb in self.callbacks.callbacks if isinstance(cb, ModelCheckpoint)]
+        return found[0] if found else None
+
+    def kept_ckpt(self) -> str | None:
+        """The newest checkpoint file on disk (what a NaN stop leaves to resume from)."""
+        saver = self.saver()
+        path = saver.last_model_path or saver.best_model_path if saver else ""
+        return path if path and Path(path).is_file() else None
+
+    def save_interrupt_checkpoint(self) -> None:
+        """After Ctrl-C: save ``last.ckpt`` at the current (consistent) position and stop."""
+        self.interrupted = True
+        saver = self.saver()
+        if saver is None:
+            print("Interrupted; checkpointing is off, so nothing was saved.", flush=True)
+            return
+        path = saver.directory(self) / "last.ckpt"
+        saver.last_model_path = str(path)
+        self.save_checkpoint(path)
+        epoch, skip = self.next_position()
+        print(
+            f"Interrupted: saved {path} (resumes at epoch {epoch}, batch {skip}); "
+            f"continue with fit(module, ckpt_path={str(path)!r})",
+            flush=True,
+        )
+
+
+def _hparams(module) -> dict:
+    hparams = getattr(module, "hparams", None)
+    return dict(hparams) if hparams else {}
