@@ -126,6 +126,8 @@ def _checked_value(entry, param, node, env, reporter, settings) -> Any:
         owner = f'"{param.name}"' if settings else f'argument "{param.name}" of {entry.name}'
         reporter.error("type", node.span, f"{owner}: {problem}")
         return INVALID
+    if isinstance(value, Symbol) and value.name in _choices(param.type):
+        return value.name  # a bare choice (`auto`) means the same as the string "auto"
     return value
 
 

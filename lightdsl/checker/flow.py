@@ -166,6 +166,7 @@ class ForwardFlow:
         if entry is None:
             return self._unknown_call(call)
         bound = bind_call(entry, call, self.info.hypers, self.reporter)
+        self.info.calls[call.span.start_pos] = bound
         inputs = []
         for arg in entry.args:
             node = bound.values.get(arg.name)

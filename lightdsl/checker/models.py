@@ -33,6 +33,7 @@ class ModelInfo:
     params: dict[str, ParamInfo] = field(default_factory=dict)
     layers: dict[str, Bound | None] = field(default_factory=dict)  # named layers
     sequence: list[Bound | None] = field(default_factory=list)  # the layers { } body
+    calls: dict[int, Bound] = field(default_factory=dict)  # forward's function calls, by offset
 
     @property
     def name(self) -> str:

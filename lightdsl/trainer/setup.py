@@ -58,14 +58,16 @@ def val_interval(value: float, train_batches: int | None) -> int | None:
 
 
 def _first_input(loader):
-    """The inputs (first tensor) of one small batch, without iterating the loader."""
+    """The inputs (first tensor) of the first batch, read without iterating the loader (which
+    could start worker processes or consume an iterable dataset)."""
     if isinstance(loader, InMemoryLoader):
         return loader.tensors[0][: loader.batch_size]
     dataset, collate = getattr(loader, "dataset", None), getattr(loader, "collate_fn", None)
     if dataset is None or collate is None or not hasattr(dataset, "__getitem__"):
         return None  # e.g. an iterable dataset: reading from it would consume it
     try:
-        batch = collate([dataset[0]])
+        size = min(getattr(loader, "batch_size", None) or 1, len(dataset))
+        batch = collate([dataset[i] for i in range(size)])
     except Exception:  # noqa: BLE001 - an odd dataset only costs the summary its shapes
         return None
     return batch[0] if isinstance(batch, (tuple, list)) else batch

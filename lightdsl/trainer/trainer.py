@@ -31,7 +31,7 @@ from .hints import Hints
 from .loggers import as_floats, build_logger, call_logger, next_version_dir
 from .loop import fit_loop
 from .optim import parse_optimizers
-from .progress import make_progress
+from .progress import NoProgress, make_progress
 from .result import FitResult, build_result
 from .setup import _call, example_input, train_and_val_loaders, val_interval
 from .summary import model_summary, run_summary
@@ -93,6 +93,7 @@ class Trainer:
         ckpt = load_checkpoint(ckpt_path) if ckpt_path is not None else None
         self._start_run(module, ckpt)
         started = time.perf_counter()
+        self.progress, self.logger = NoProgress(), None  # what cleanup sees if setup fails
         with deterministic_mode(self.run_config.deterministic):
             try:
                 self._setup_training(ckpt)

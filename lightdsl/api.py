@@ -1,0 +1,166 @@
+"""The Python API: ``lightdsl.load("spec.lit")`` -> an :class:`Experiment`.
+
+    exp = lightdsl.load("specs/statquest.lit")
+    exp.module          # the compiled LightningModule-style torch module
+    exp.data            # the loaded datasets
+    result = exp.fit()  # train it with the spec's trainer settings
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .checker.train import Run
+from .diagnostics import render_text
+from .errors import LightdslError, UsageError
+from .frontend import Analysis, analyze
+from .overrides import apply_overrides, parse_override
+from .source import SourceFile
+
+# Settings of a train block that are not Trainer arguments: the builder resolves them.
+NOT_TRAINER_ARGS = {"model", "data", "loss", "optimizer", "scheduler", "metrics", "callbacks",
+                    "logger", "strategy", "num_nodes"}
+
+
+class SpecError(LightdslError):
+    """A spec with errors; the message is the rendered diagnostics."""
+
+    def __init__(self, analysis: Analysis):
+        rendered = "\n".join(render_text(d, analysis.source) for d in analysis.errors)
+        count = len(analysis.errors)
+        super().__init__(f"{analysis.source.path} has {count} error{'s' if count != 1 else ''}"
+                         f":\n{rendered}")
+        self.analysis = analysis
+
+
+class Experiment:
+    """One run of a checked spec: builds the module and data on first use, then trains."""
+
+    def __init__(self, analysis: Analysis, run: Run):
+        self.analysis, self.run = analysis, run
+        self.spec_dir = os.path.dirname(os.path.abspath(analysis.source.path))
+        self._data = None
+        self._module = None
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    @property
+    def data(self):
+        if self._data is None:
+            from .build.data import load_data
+
+            self._data = load_data(self.run.data, self.spec_dir)
+        return self._data
+
+    @property
+    def module(self):
+        if self._module is None:
+            from .build.module import SpecModule
+
+            self._module = SpecModule(self.run, self.data, self.analysis.source.text)
+        return self._module
+
+    def trainer_kwargs(self, **overrides: Any) -> dict[str, Any]:
+        """The Trainer arguments this run's settings give, with ``overrides`` on top."""
+        values = self.run.settings.values
+        kwargs = {k: v for k, v in values.items()
+                  if k not in NOT_TRAINER_ARGS and k in self.run.settings.nodes}
+        if values.get("max_epochs") == "-1":
+            kwargs["max_epochs"] = -1
+        kwargs.update(_logger_kwargs(self.run))
+        kwargs["callbacks"] = [_instantiate(b) for b in self.run.callbacks]
+        kwargs.setdefault("run_name", _run_folder(self))
+        kwargs.update(overrides)
+        return kwargs
+
+    def trainer(self, **overrides: Any):
+        from .trainer import Trainer
+
+        return Trainer(**self.trainer_kwargs(**overrides))
+
+    def fit(self, ckpt_path: str | None = None, **overrides: Any):
+        """Train with the spec's settings (``overrides`` replace Trainer arguments)."""
+        trainer = self.trainer(**overrides)
+        return trainer.fit(self.module, ckpt_path=ckpt_path)
+
+
+def _logger_kwargs(run: Run) -> dict[str, Any]:
+    if "logger" in run.settings.nodes and run.logger is None:
+        return {"logger": None}
+    if run.logger is None:
+        return {}
+    kwargs: dict[str, Any] = {"logger": run.logger.name}
+    if "save_dir" in run.logger.nodes or "default_root_dir" not in run.settings.nodes:
+        kwargs["default_root_dir"] = run.logger.values["save_dir"]
+    if run.logger.values.get("name"):
+        kwargs["run_name"] = run.logger.values["name"]
+    return kwargs
+
+
+def _run_folder(experiment: Experiment) -> str:
+    stem = os.path.splitext(os.path.basename(experiment.analysis.source.path))[0]
+    return stem if experiment.name == "default" else f"{stem}-{experiment.name}"
+
+
+def _instantiate(bound):
+    from .build.resolve import instantiate
+
+    return instantiate(bound)
+
+
+def load(path: str, run: str | None = None, overrides: list[str] | None = None) -> Experiment:
+    """Parse, check and prepare one run of a spec file; raises :class:`SpecError` on errors."""
+    try:
+        source = SourceFile.read(path)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (IsADirectoryError, PermissionError, OSError) as error:
+        raise UsageError(f"{path}: cannot read: {error}") from None
+    return load_source(source, run, overrides)
+
+
+def load_source(source: SourceFile, run: str | None = None,
+                overrides: list[str] | None = None) -> Experiment:
+    analysis = analyze(source)
+    if not analysis.ok:
+        raise SpecError(analysis)
+    name = choose_run(analysis, run)
+    if overrides:
+        parsed = [parse_override(text) for text in overrides]
+        analysis = _reanalyze(analysis, name, parsed)
+    return Experiment(analysis, analysis.program.runs[name])
+
+
+def _reanalyze(analysis: Analysis, run: str, parsed) -> Analysis:
+    from .checker import check
+    from .diagnostics import Reporter
+
+    reporter = Reporter(analysis.source)
+    program = check(apply_overrides(analysis.program.spec, run, parsed), reporter)
+    result = Analysis(analysis.source, reporter.sorted(), program)
+    if not result.ok:
+        raise SpecError(result)
+    return result
+
+
+def choose_run(analysis: Analysis, run: str | None) -> str:
+    """The run to use: the one asked for, the only one, or the unnamed one."""
+    from .diagnostics import did_you_mean
+
+    runs = analysis.program.runs
+    if not runs:
+        raise UsageError(f"{analysis.source.path} has no train block")
+    if run is not None:
+        if run not in runs:
+            raise UsageError(f"{analysis.source.path} has no run {run!r}"
+                             + did_you_mean(run, runs) + f" (runs: {', '.join(runs)})")
+        return run
+    if len(runs) == 1:
+        return next(iter(runs))
+    if "default" in runs:
+        return "default"
+    raise UsageError(f"{analysis.source.path} has several runs; choose one with --run "
+                     f"({', '.join(runs)})")

@@ -1,0 +1,101 @@
+"""``lightdsl train spec.lit``: check, build and train one run of a spec."""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+
+from ..errors import UsageError
+
+# Shortcut options and the train setting each one sets.
+SHORTCUTS = {"max_epochs": "--max-epochs", "max_steps": "--max-steps",
+             "accelerator": "--accelerator", "devices": "--devices",
+             "precision": "--precision", "seed": "--seed",
+             "default_root_dir": "--default-root-dir"}
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("train", help="train a run of a spec",
+                                 description="Check a spec, build its model and data, and "
+                                 "train with lightdsl's trainer.")
+    parser.add_argument("spec", help="the .lit file")
+    parser.add_argument("--run", dest="run_name", help="which train block (when the spec has "
+                        "several)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a setting: train.max_epochs=5, "
+                        "data.batch_size=64 (the block defaults to train); repeatable")
+    for setting, flag in SHORTCUTS.items():
+        parser.add_argument(flag, dest=setting, metavar="VALUE", help=f"same as --set "
+                            f"train.{setting}=VALUE")
+    parser.add_argument("--fast-dev-run", nargs="?", const="true", default=None, metavar="N",
+                        help="run 1 (or N) train and val batches; nothing is logged or saved")
+    parser.add_argument("--resume", metavar="last|PATH",
+                        help="continue from a checkpoint: `last` is the newest last.ckpt of "
+                        "this run")
+    parser.set_defaults(run=run)
+
+
+def collect_overrides(args) -> list[str]:
+    """--set values plus the shortcut options, as KEY=VALUE strings."""
+    overrides = list(args.overrides)
+    for setting, flag in SHORTCUTS.items():
+        value = getattr(args, setting)
+        if value is not None:
+            overrides.append(f"train.{setting}={_as_value(value)}")
+    if args.fast_dev_run is not None:
+        overrides.append(f"train.fast_dev_run={args.fast_dev_run}")
+    return overrides
+
+
+def _as_value(text: str) -> str:
+    """Shortcut values are words or numbers; quote anything else so it parses as a string."""
+    stripped = text.strip()
+    if stripped.replace(".", "", 1).replace("-", "", 1).isdigit() or stripped.isidentifier():
+        return stripped
+    return repr(stripped)
+
+
+def find_last_checkpoint(root: str, run_folder: str) -> str:
+    """The newest ``last.ckpt`` under ``root/run_folder/version_*/checkpoints``."""
+    pattern = os.path.join(root, run_folder, "version_*", "checkpoints", "last.ckpt")
+    found = sorted(glob.glob(pattern), key=os.path.getmtime)
+    if not found:
+        raise UsageError(f"--resume last: no checkpoint matches {pattern}",
+                         hint="train once first, or give the checkpoint's path")
+    return found[-1]
+
+
+def run(args) -> int:
+    from ..api import load
+
+    experiment = load(args.spec, args.run_name, collect_overrides(args))
+    kwargs = experiment.trainer_kwargs()
+    ckpt = _resume_path(args.resume, kwargs) if args.resume else None
+    print(f"lightdsl: training run {experiment.name!r} of {args.spec}", flush=True)
+    result = experiment.fit(ckpt_path=ckpt)
+    _print_outcome(experiment)
+    return 130 if result.interrupted else 0
+
+
+def _resume_path(resume: str, kwargs: dict) -> str:
+    if resume == "last":
+        return find_last_checkpoint(kwargs.get("default_root_dir") or "lightning_logs",
+                                    kwargs["run_name"])
+    if not os.path.isfile(resume):
+        raise UsageError(f"--resume {resume}: no such checkpoint file")
+    return resume
+
+
+def _print_outcome(experiment) -> None:
+    """The learning rate used and, for small models, every parameter's final value."""
+    module = experiment.module
+    print(f"  learning rate: {experiment.run.optimizer.values.get('lr')}")
+    params = dict(module.named_parameters())
+    if sum(p.numel() for p in params.values()) <= 20:
+        for name, param in params.items():
+            values = param.detach().cpu().flatten().tolist()
+            shown = ", ".join(f"{v:.4f}" for v in values)
+            state = "" if param.requires_grad else " (frozen)"
+            print(f"  {name} = {shown}{state}")
+    sys.stdout.flush()

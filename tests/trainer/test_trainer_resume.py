@@ -1,0 +1,128 @@
+"""Checkpoints and resume: bit-for-bit continuation, atomic writes, Ctrl-C, safe loading."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+import torch
+from trainer_modules import Regression, fast_trainer_kwargs
+
+from lightdsl.errors import UsageError
+from lightdsl.trainer import Callback, Trainer, atomic_save, load_checkpoint
+from lightdsl.trainer import checkpoint as checkpoint_module
+
+
+class LossRecorder(Callback):
+    def __init__(self, interrupt_at_step: int | None = None):
+        self.losses, self.interrupt_at_step = [], interrupt_at_step
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        self.losses.append(outputs["loss"].item())
+        if trainer.global_step == self.interrupt_at_step:
+            os.kill(os.getpid(), signal.SIGINT)  # what pressing Ctrl-C does
+
+
+def resumable(loader: str, **kw) -> Regression:
+    """Dropout, shuffled training data, validation, Adam and an epoch scheduler: every piece of
+    state a resume has to restore."""
+    return Regression(val_size=10, dropout=0.3, shuffle=True, loader=loader, optimizer="adam",
+                      scheduler="epoch", **kw)
+
+
+def run(tmp_path, module, max_epochs, ckpt_path=None, **kw):
+    recorder = LossRecorder(kw.pop("interrupt_at_step", None))
+    settings = fast_trainer_kwargs(tmp_path, enable_checkpointing=True, seed=7, **kw)
+    result = Trainer(max_epochs=max_epochs, callbacks=[recorder], **settings).fit(
+        module, ckpt_path=ckpt_path
+    )
+    return result, recorder.losses
+
+
+def assert_same_parameters(a, b):
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        assert torch.equal(p, q), name
+
+
+@pytest.mark.parametrize("loader", ["memory", "dataloader"])
+def test_two_epochs_plus_resume_to_four_equals_four_bit_for_bit(tmp_path, loader):
+    full = resumable(loader)
+    _, full_losses = run(tmp_path / "full", full, 4)
+
+    first = resumable(loader)
+    result, first_losses = run(tmp_path / "split", first, 2)
+    assert result.last_checkpoint.endswith("last.ckpt")
+    resumed = resumable(loader)
+    result, rest_losses = run(tmp_path / "split", resumed, 4, ckpt_path=result.last_checkpoint)
+
+    assert first_losses + rest_losses == full_losses  # every step, exactly
+    assert len(full_losses) == 4 * 8
+    assert_same_parameters(resumed, full)
+    assert result.epochs == 4 and result.global_step == 32
+    assert result.last_metrics["val_loss"] == pytest.approx(result.history[-1]["val_loss"])
+
+
+def test_ctrl_c_saves_mid_epoch_and_resume_continues_exactly(tmp_path, capsys):
+    full = resumable("dataloader")
+    _, full_losses = run(tmp_path / "full", full, 3)
+
+    first = resumable("dataloader")
+    result, first_losses = run(tmp_path / "split", first, 3, interrupt_at_step=11)
+    assert result.interrupted and result.global_step == 11
+    assert "Interrupted: saved" in capsys.readouterr().out
+    ckpt = load_checkpoint(result.last_checkpoint)
+    assert ckpt["loop"]["epoch"] == 1 and ckpt["loop"]["batches_done"] == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+    resumed = resumable("dataloader")
+    _, rest_losses = run(tmp_path / "split", resumed, 3, ckpt_path=result.last_checkpoint)
+    assert first_losses + rest_losses == full_losses
+    assert_same_parameters(resumed, full)
+
+
+def test_checkpoint_loads_with_weights_only_and_holds_the_run(tmp_path):
+    module = Regression(val_size=10)
+    module.spec_source = "train { max_epochs = 1 }"
+    result, _ = run(tmp_path, module, 1)
+    ckpt = torch.load(result.last_checkpoint, weights_only=True)
+    assert set(ckpt) >= {"state_dict", "optimizer", "rng", "loop", "callbacks", "hparams"}
+    assert ckpt["spec_source"] == "train { max_epochs = 1 }"
+    assert ckpt["hparams"] == {"lr": 0.01, "batch_size": 8, "name": "regression"}
+    assert ckpt["loop"]["global_step"] == 8 and ckpt["loop"]["epoch_finished"] is True
+    assert isinstance(ckpt["rng"]["torch"], torch.Tensor)
+    torch.testing.assert_close(ckpt["state_dict"]["net.0.weight"], module.net[0].weight)
+    # the default checkpoint callback keeps the best by val_loss next to last.ckpt
+    assert result.best_checkpoint.endswith("epoch=0-step=8.ckpt")
+
+
+def test_atomic_save_keeps_the_old_file_when_a_save_crashes(tmp_path, monkeypatch):
+    path = tmp_path / "last.ckpt"
+    atomic_save({"value": torch.tensor([1.0])}, path)
+    real_save = torch.save
+
+    def crash_midway(obj, f):
+        f.write(b"partial garbage")  # some bytes reach the disk, then the process dies
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoint_module.torch, "save", crash_midway)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_save({"value": torch.tensor([2.0])}, path)
+    monkeypatch.setattr(checkpoint_module.torch, "save", real_save)
+    assert torch.load(path, weights_only=True)["value"].item() == 1.0
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]  # no temp file left behind
+
+
+def test_missing_or_foreign_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(UsageError, match="checkpoint not found"):
+        load_checkpoint(tmp_path / "nope.ckpt")
+    torch.save({"state_dict": {}}, tmp_path / "other.ckpt")
+    with pytest.raises(UsageError, match="not a lightdsl checkpoint"):
+        load_checkpoint(tmp_path / "other.ckpt")
+
+
+def test_resume_reports_when_max_epochs_is_already_reached(tmp_path, capsys):
+    result, _ = run(tmp_path, Regression(), 2)
+    again, losses = run(tmp_path, Regression(), 2, ckpt_path=result.last_checkpoint)
+    assert losses == [] and again.epochs == 2
+    assert "raise max_epochs" in capsys.readouterr().err
