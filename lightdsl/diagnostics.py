@@ -71,8 +71,12 @@ class Reporter:
         self.report("warning", code, span, message, hint)
 
     @property
+    def error_count(self) -> int:
+        return sum(1 for d in self.diagnostics if d.severity == "error")
+
+    @property
     def has_errors(self) -> bool:
-        return any(d.severity == "error" for d in self.diagnostics)
+        return self.error_count > 0
 
     def sorted(self) -> list[Diagnostic]:
         return sorted(self.diagnostics, key=lambda d: (d.span.start_pos, d.span.end_pos))

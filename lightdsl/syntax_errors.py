@@ -45,6 +45,8 @@ def _unexpected_character(error: UnexpectedCharacters, source: SourceFile):
     span = Span.point(error.line, error.column, error.pos_in_stream)
     if char in "\"'":
         return span, "unterminated string", "a string must end on the line where it starts"
+    if char in "\u201c\u201d\u2018\u2019":
+        return span, f"unexpected character `{char}`", "use straight quotes: \" or '"
     shown = repr(char) if not char.isprintable() or char.isspace() else f"`{char}`"
     return span, f"unexpected character {shown}", None
 
@@ -65,10 +67,13 @@ def _unexpected_token(error: UnexpectedToken, source: SourceFile):
     token, expected = error.token, set(error.expected)
     span = Span(line=token.line, column=token.column, end_line=token.end_line,
                 end_column=token.end_column, start_pos=token.start_pos, end_pos=token.end_pos)
+    special = _common_mistake(token, expected, source)
+    if special:
+        return special
     previous = _previous_word(source.text, token.start_pos)
     if expected == {"NAME"} and previous:
         return span, f"expected a name after `{previous}`", None
-    if expected == {"EQUAL"} and previous:
+    if expected and expected <= {"EQUAL", "LPAR"} and previous:
         return span, f"expected `=` after `{previous}`", None
     if token.type == "EQUAL" and previous and previous.upper() in _KEYWORDS:
         return (span, f"`{previous}` is a keyword and cannot be used as a name",
@@ -78,6 +83,39 @@ def _unexpected_token(error: UnexpectedToken, source: SourceFile):
     hint = "separate arguments and list items with `,`" if "COMMA" in expected and \
         token.type in _EXPRESSION_START else None
     return span, message, hint
+
+
+def _common_mistake(token, expected: set[str], source: SourceFile):
+    """Mistakes whose LALR error would mislead: say what the user did instead."""
+    text, start = source.text, token.start_pos
+    before = text[:start]
+    word = re.search(r"([A-Za-z_]\w*)\s*$", before)
+    if word and word.group(1) == "return":
+        return (_span_at(source, word.start(1), 6), "`return` is only allowed inside "
+                "forward() { ... }", None)
+    keyword = re.search(r"(?:^|\n)(model|data|train)\s*$", before)
+    if keyword and token.type in ("EQUAL", "NAME", "LBRACE"):
+        opened = _unclosed_bracket(text[:keyword.start(1)])
+        if opened:
+            return (_span_at(source, keyword.start(1), len(keyword.group(1))),
+                    f"`{keyword.group(1)}` starts a new definition, but the `{opened[0]}` at "
+                    f"line {opened[1]} is still open", "add the missing `}` before it")
+    if token.type == "NUMBER" and str(token).startswith(".") and re.search(r"\d$", before):
+        number = re.search(r"[\d.]+$", before)
+        return (_span_at(source, number.start(), start + len(token) - number.start()),
+                f"malformed number `{text[number.start():start + len(token)]}`", None)
+    missing = re.search(r"([A-Za-z_]\w*)\s*(=)[ \t]*(#[^\n]*)?\n\s*([A-Za-z_]\w*)\s*$", before)
+    if token.type == "EQUAL" and missing:
+        return (_span_at(source, missing.start(2), 1), f"`{missing.group(1)} =` has no value",
+                None)
+    return None
+
+
+def _span_at(source: SourceFile, position: int, width: int) -> Span:
+    line = source.text.count("\n", 0, position) + 1
+    column = position - (source.text.rfind("\n", 0, position) + 1) + 1
+    return Span.model_construct(line=line, column=column, end_line=line, end_column=column + width,
+                                start_pos=position, end_pos=position + width)
 
 
 def _narrow_to_bracket(expected: set[str], opened: tuple[str, int] | None) -> set[str]:

@@ -14,7 +14,7 @@ from .. import nodes as n
 from ..diagnostics import Reporter
 from .data import DataInfo, check_data
 from .flow import FlowChecker
-from .models import ModelInfo, check_model, hyper_defaults
+from .models import ModelInfo, check_model, check_trainable, hyper_defaults
 from .train import Run, TrainChecker
 
 
@@ -33,17 +33,32 @@ def check(spec: n.Spec, reporter: Reporter) -> Program:
     spec_dir = os.path.dirname(os.path.abspath(reporter.source.path))
     program = Program(spec)
     models = _unique(spec.models, "model", reporter)
-    for model in models.values():
-        info = check_model(model, hyper_defaults(model, reporter), reporter)
-        FlowChecker(info, reporter).run(None)  # names in forward, even if no run uses it
-        program.models[model.name.id] = info
-    program.data = {name: check_data(d, reporter, spec_dir)
-                    for name, d in _unique(spec.data, "data", reporter).items()}
+    for model in spec.models:  # duplicates too: their mistakes are reported as well
+        info = _check_model_alone(model, reporter)
+        program.models.setdefault(model.name.id, info)
+    data = _unique(spec.data, "data", reporter)
+    for block in spec.data:
+        info = check_data(block, reporter, spec_dir)
+        if data[block.name.id] is block:
+            program.data[block.name.id] = info
     trains = TrainChecker(models, program.data, reporter)
-    for train in _unique_trains(spec.trains, reporter):
-        program.runs[train.run_name] = trains.check(train)
+    unique_trains = _unique_trains(spec.trains, reporter)
+    for train in spec.trains:
+        run = trains.check(train)
+        if train in unique_trains:
+            program.runs[train.run_name] = run
     _warn_unused(spec, trains, reporter)
     return program
+
+
+def _check_model_alone(model: n.ModelDef, reporter: Reporter) -> ModelInfo:
+    """A model with its default hyperparameters; trainability only if nothing else is wrong."""
+    errors_before = reporter.error_count
+    info = check_model(model, hyper_defaults(model, reporter), reporter)
+    FlowChecker(info, reporter).run(None)  # names in forward, even if no run uses it
+    if reporter.error_count == errors_before:
+        check_trainable(info, reporter)
+    return info
 
 
 def _unique(definitions, kind: str, reporter: Reporter) -> dict:
@@ -76,11 +91,11 @@ def _unique_trains(trains: list[n.TrainDef], reporter: Reporter) -> list[n.Train
 def _warn_unused(spec: n.Spec, trains: TrainChecker, reporter: Reporter) -> None:
     if not spec.trains:
         return
-    for model in spec.models:
+    for model in spec.models if not trains.unresolved_models else []:
         if model.name.id not in trains.used_models:
             reporter.warning("unused", model.name.span, f'model "{model.name.id}" is not used '
                              "by any train block")
-    for data in spec.data:
+    for data in spec.data if not trains.unresolved_data else []:
         if data.name.id not in trains.used_data:
             reporter.warning("unused", data.name.span, f'data "{data.name.id}" is not used by '
                              "any train block")

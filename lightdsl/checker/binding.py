@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from .. import nodes as n
 from ..diagnostics import Reporter, did_you_mean
 from ..evaluate import INVALID, contains_invalid, evaluate
 from ..vocab.registry import REGISTRY, Entry
-from ..vocab.types import Choice, OneOf, Symbol, Tensor, TensorList, show
+from ..vocab.types import Choice, Float, OneOf, Symbol, Tensor, TensorList, show
+
+
+# Names from other libraries that users reach for, and our word for them.
+ALIASES = {"mean_squared_error": "mse", "mse_loss": "mse", "mean_absolute_error": "l1",
+           "mae": "l1", "crossentropy": "cross_entropy", "categorical_crossentropy":
+           "cross_entropy", "binary_cross_entropy": "bce", "binary_crossentropy": "bce",
+           "sse": "sum_squared_error", "dense": "linear", "conv": "conv2d",
+           "batchnorm": "batchnorm1d", "adam_w": "adamw"}
+
+
+def _closest(word: str, candidates: list[str]) -> str | None:
+    matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return matches[0] if matches else None
 
 
 class Bound:
@@ -35,7 +49,9 @@ def lookup(kind: str, name: n.Name, reporter: Reporter, what: str | None = None)
     """The entry called ``name`` of ``kind``, or an 'unknown ...; did you mean' error."""
     found = REGISTRY.get(kind, name.id)
     if found is None:
-        suggestion = did_you_mean(name.id, REGISTRY.names(kind))
+        alias = ALIASES.get(name.id.lower())
+        suggestion = f'; did you mean "{alias}"?' if alias in REGISTRY.names(kind) else \
+            did_you_mean(name.id, REGISTRY.names(kind))
         reporter.error("unknown-name", name.span, f'unknown {what or kind} "{name.id}"'
                        + suggestion, hint=None if suggestion else _known_list(kind))
     return found
@@ -65,10 +81,13 @@ def bind_call(entry: Entry, call: n.Call, env: dict[str, Any], reporter: Reporte
 def _bind_keyword(entry: Entry, keyword: n.Keyword, given: dict, reporter: Reporter) -> None:
     name = keyword.name.id
     if entry.arg(name) is None:
+        suggestion = did_you_mean(name, entry.arg_names)
         reporter.error("unknown-keyword", keyword.name.span,
-                       f'{entry.name} has no argument "{name}"'
-                       + did_you_mean(name, entry.arg_names),
+                       f'{entry.name} has no argument "{name}"' + suggestion,
                        hint=f"{entry.name}({_signature(entry)})")
+        meant = _closest(name, entry.arg_names)
+        if meant and meant not in given:  # bind it as meant, so it is not also "missing"
+            given[meant] = keyword.value
     elif name in given:
         reporter.error("duplicate", keyword.name.span,
                        f'argument "{name}" of {entry.name} is given twice')
@@ -124,7 +143,8 @@ def _checked_value(entry, param, node, env, reporter, settings) -> Any:
         problem += did_you_mean(str(value), _choices(param.type))
     if problem:
         owner = f'"{param.name}"' if settings else f'argument "{param.name}" of {entry.name}'
-        reporter.error("type", node.span, f"{owner}: {problem}")
+        reporter.error("type", node.span, f"{owner}: {problem}",
+                       hint=_fraction_hint(param, value))
         return INVALID
     if isinstance(value, Symbol) and value.name in _choices(param.type):
         return value.name  # a bare choice (`auto`) means the same as the string "auto"
@@ -149,3 +169,11 @@ def _choices(type_) -> list[str]:
     if isinstance(type_, OneOf):
         return [o for t in type_.types for o in _choices(t)]
     return []
+
+
+def _fraction_hint(param, value) -> str | None:
+    """`dropout(50)`: the user wrote a percentage where a fraction is wanted."""
+    if isinstance(param.type, Float) and 1 in (param.type.le, param.type.lt) \
+            and isinstance(value, (int, float)) and 1 < value <= 100:
+        return f"this is a fraction, not a percentage: {value / 100:g}"
+    return None

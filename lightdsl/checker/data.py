@@ -53,11 +53,12 @@ def check_data(data: n.DataDef, reporter: Reporter, spec_dir: str) -> DataInfo:
         _no_inline_with_source(settings, reporter)
     else:
         _inline(info, reporter)
+    downloads = info.source is not None and info.source.values.get("download") is True
     for key in ("val", "test"):
         value = values[key]
         if isinstance(value, (Symbol, CallValue)):
-            setattr(info, key, _source(value, settings.span_of(key), key, reporter, spec_dir,
-                                       split_ok=True))
+            setattr(info, key, _source(value, settings.span_of(key), key, reporter,
+                                       None if downloads else spec_dir, split_ok=True))
     _override_classes(info)
     for call in data.calls:
         _transform(call, info, reporter)
@@ -80,8 +81,8 @@ def _source(value, span, key: str, reporter: Reporter, spec_dir: str,
 
 
 def _warn_missing_files(bound: Bound, reporter: Reporter, spec_dir: str) -> None:
-    if bound.values.get("download") is True:
-        return  # the loader will fetch what is missing
+    if bound.values.get("download") is True or spec_dir is None:
+        return  # the loader (of this set or of the training set) downloads what is missing
     for key in bound.entry.extra.get("paths", []):
         path = bound.values.get(key)
         if isinstance(path, str) and not os.path.exists(os.path.join(spec_dir, path)):

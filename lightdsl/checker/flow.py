@@ -24,6 +24,7 @@ class FlowChecker:
     def __init__(self, info: ModelInfo, reporter: Reporter):
         self.info, self.reporter = info, reporter
         self.used: set[str] = set()
+        self.empty = False  # an empty forward: unused warnings would only repeat the error
 
     def run(self, input_shape: Shape) -> Shape:
         if self.info.node.layers_blocks:
@@ -38,7 +39,7 @@ class FlowChecker:
     def _sequence(self, shape: Shape) -> Shape:
         block = self.info.node.layers_blocks[0]
         for item, bound in zip(block.items, self.info.sequence):
-            name = item.id if isinstance(item, n.Name) else None
+            name = item.id if isinstance(item, n.Name) else item.func.id
             if name in self.info.layers:
                 self.used.add(name)
             shape = self.apply(bound, [shape], item.span) if bound else None
@@ -59,6 +60,8 @@ class FlowChecker:
             return None
 
     def _warn_unused(self) -> None:
+        if self.empty:
+            return
         model = self.info.node
         for param in model.params:
             if param.name.id not in self.used:
@@ -86,6 +89,11 @@ class ForwardFlow:
                                 f"(the batch's inputs), not {len(self.forward.inputs)}")
         for name in self.forward.inputs:
             self._define(name, input_shape if len(self.forward.inputs) == 1 else None)
+        if not self.forward.body:
+            self.reporter.error("structure", self.forward.span, "forward is empty; it must "
+                                "compute and `return` the output")
+            self.flow.empty = True
+            return None
         output, returned = None, False
         for statement in self.forward.body:
             if returned:
@@ -140,12 +148,15 @@ class ForwardFlow:
         if name.id in self.info.hypers:
             return ()
         if name.id in self.info.layers:
+            self.flow.used.add(name.id)
             self.reporter.error("type", name.span, f'"{name.id}" is a layer; call it with an '
                                 f"input: {name.id}(x)")
             return None
         known = [*self.variables, *self.info.params, *self.info.hypers]
+        suggestion = did_you_mean(name.id, known)
         self.reporter.error("undefined", name.span, f'undefined variable "{name.id}"'
-                            + did_you_mean(name.id, known))
+                            + suggestion)
+        self.read.update(v for v in self.variables if f'"{v}"' in suggestion)  # meant as read
         return None
 
     def _bin_op(self, expr: n.BinOp) -> Shape:
@@ -162,6 +173,12 @@ class ForwardFlow:
         name = call.func.id
         if name in self.info.layers:
             return self._layer_call(call)
+        if name in self.variables or name in self.info.params:
+            self.read.add(name)
+            self.flow.used.add(name)
+            self.reporter.error("type", call.func.span, f'"{name}" is a tensor, not a function '
+                                "or layer; it cannot be called")
+            return None
         entry = REGISTRY.get("function", name)
         if entry is None:
             return self._unknown_call(call)

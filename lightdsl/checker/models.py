@@ -59,12 +59,11 @@ def check_model(model: n.ModelDef, hypers: dict[str, Any], reporter: Reporter) -
     for param in model.params:
         info.params[param.name.id] = _check_param(param, hypers, reporter)
     for layer in model.layers:
-        info.layers[layer.name.id] = _check_named_layer(layer, hypers, reporter)
+        bound = _check_named_layer(layer, hypers, reporter)
+        info.layers.setdefault(layer.name.id, bound)  # a duplicate is reported, not used
     for block in model.layers_blocks:
         info.sequence = [_sequence_item(item, info, reporter) for item in block.items]
     _check_structure(model, reporter)
-    if not reporter.has_errors:
-        _check_trainable(info, reporter)
     return info
 
 
@@ -82,6 +81,10 @@ def _check_member_names(model: n.ModelDef, hypers: dict, reporter: Reporter) -> 
 
 
 def _check_param(param: n.ParamDef, hypers: dict, reporter: Reporter) -> ParamInfo:
+    if isinstance(param.value, n.Name) and param.value.id == "frozen":
+        reporter.error("syntax", param.value.span, f'param "{param.name.id}" has no value '
+                       "before `frozen`", hint=f"param {param.name.id} = 0.0 frozen")
+        return ParamInfo(param, INVALID, None)
     value = evaluate(param.value, hypers, reporter)
     if contains_invalid(value):
         return ParamInfo(param, INVALID, None)
@@ -150,7 +153,8 @@ def _check_structure(model: n.ModelDef, reporter: Reporter) -> None:
                        f"model {name} has neither a layers {{ }} block nor a forward()")
 
 
-def _check_trainable(info: ModelInfo, reporter: Reporter) -> None:
+def check_trainable(info: ModelInfo, reporter: Reporter) -> None:
+    """An error if nothing in the model can be trained."""
     if any(not p.node.frozen for p in info.params.values()):
         return
     used = info.sequence if info.node.layers_blocks else list(info.layers.values())

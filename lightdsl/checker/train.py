@@ -49,6 +49,7 @@ class TrainChecker:
         self.models, self.data, self.reporter = models, data, reporter
         self.used_models: set[str] = set()
         self.used_data: set[str] = set()
+        self.unresolved_models = self.unresolved_data = False
 
     def check(self, train: n.TrainDef) -> Run:
         entry = REGISTRY.get("settings", "train")
@@ -76,12 +77,20 @@ class TrainChecker:
         if model is None:
             self.reporter.error("unknown-name", node.span, f'unknown model "{name}"'
                                 + did_you_mean(name, self.models))
+            self.unresolved_models = True
             return None
         self.used_models.add(name)
         hypers = hyper_defaults(model, self.reporter)
-        if isinstance(value, CallValue):
-            hypers = self._overrides(model, value.node, hypers)
-        return check_model(model, hypers, self.reporter)
+        if not isinstance(value, CallValue) or not (value.node.args or value.node.keywords):
+            return check_model(model, hypers, self.reporter)
+        hypers = self._overrides(model, value.node, hypers)
+        errors_before = self.reporter.error_count
+        info = check_model(model, hypers, self.reporter)
+        if self.reporter.error_count > errors_before:
+            self.reporter.error("hyperparameters", value.node.span, f"with these "
+                                f"hyperparameters, model {name} does not check (see the errors "
+                                "reported inside the model)")
+        return info
 
     def _overrides(self, model: n.ModelDef, call: n.Call, hypers: dict) -> dict:
         names = [h.name.id for h in model.hyper_params]
@@ -90,6 +99,7 @@ class TrainChecker:
             self.reporter.error("arity", call.args[len(names)].span, f"model {model.name.id} "
                                 f"has {len(names)} hyperparameters, but {len(call.args)} "
                                 "values were given")
+            return result  # which value was meant for which name is a guess: keep defaults
         for name, arg in zip(names, call.args):
             result[name] = evaluate(arg, {}, self.reporter)
         for keyword in call.keywords:
@@ -109,6 +119,7 @@ class TrainChecker:
             name = getattr(value, "name", "")
             self.reporter.error("unknown-name", node.span, f'unknown data "{name}"'
                                 + did_you_mean(name, self.data))
+            self.unresolved_data = True
             return None
         self.used_data.add(value.name)
         return self.data[value.name]

@@ -67,8 +67,9 @@ def train_epoch(t, epoch: int, skip: int) -> None:
         # validate in the middle of the epoch (val_check_interval < one epoch)
         if t.validation_due(t.batches_done, epoch_end=False):
             t.run_validation()
-        # stop between optimizer steps: at max_steps, or after a Ctrl-C (saving the position)
-        if t.pending_batches == 0 and (t.interrupt_requested or t.max_steps_reached()):
+        # stop between optimizer steps: at max_steps, when a callback asks, or after a Ctrl-C
+        stop = t.interrupt_requested or t.should_stop or t.max_steps_reached()
+        if stop and t.pending_batches == 0:
             break
     if t.interrupt_requested and t.pending_batches == 0:
         t.save_interrupt_checkpoint()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -87,13 +88,15 @@ class Trainer:
     def fit(self, module: torch.nn.Module, ckpt_path: str | Path | None = None) -> FitResult:
         """Train ``module``; with ``ckpt_path``, continue exactly where that checkpoint stopped.
 
-        Returns a :class:`FitResult` (also kept as ``trainer.result``). Ctrl-C stops after the
+        Returns a :class:`FitResult` (also kept as ``trainer.result``) and prints its summary
+        (unless both the progress bar and the model summary are off). Ctrl-C stops after the
         current optimizer step and saves ``last.ckpt``; the result then has ``interrupted=True``.
         """
         ckpt = load_checkpoint(ckpt_path) if ckpt_path is not None else None
         self._start_run(module, ckpt)
         started = time.perf_counter()
-        self.progress, self.logger = NoProgress(), None  # what cleanup sees if setup fails
+        # what cleanup and error messages see if setup fails
+        self.progress, self.logger, self.callbacks = NoProgress(), None, CallbackList([])
         with deterministic_mode(self.run_config.deterministic):
             try:
                 self._setup_training(ckpt)
@@ -102,11 +105,20 @@ class Trainer:
                 self._sanity_check()
                 fit_loop(self)
                 self.callbacks.call("on_fit_end", self, module)
+            except KeyboardInterrupt:  # a second Ctrl-C, which must not wait for the step
+                print(
+                    f"Aborted: nothing saved since the last checkpoint "
+                    f"({self.kept_ckpt() or 'none'}).",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                raise
             finally:
                 self.progress.close()
                 call_logger(self.logger, "finalize")
         self.result = build_result(self, time.perf_counter() - started)
-        print(run_summary(self.result), flush=True)
+        if self.config.enable_progress_bar or self.config.enable_model_summary:
+            print(run_summary(self.result), flush=True)
         return self.result
 
     def validate(self, module: torch.nn.Module) -> dict[str, float]:
@@ -125,12 +137,16 @@ class Trainer:
             raise ConfigError("predict() needs a loader (or module.predict_dataloader())")
         loader = prepare_loader(loader, self.device, self.precision.input_dtype, self.data_seed)
         step = getattr(module, "predict_step", None) or (lambda batch, _: module(batch[0]))
+        was_training = module.training
         module.eval()
-        with torch.no_grad(), self.precision.autocast():
-            return [
-                move_batch(step(self.to_device(batch, loader), i), torch.device("cpu"))
-                for i, batch in enumerate(loader)
-            ]
+        try:
+            with torch.no_grad(), self.precision.autocast():
+                return [
+                    move_batch(step(self.to_device(batch, loader), i), torch.device("cpu"))
+                    for i, batch in enumerate(loader)
+                ]
+        finally:
+            module.train(was_training)
 
     def save_checkpoint(self, path: str | Path) -> Path:
         """Write a checkpoint of the run's current state to ``path`` atomically."""

@@ -21,6 +21,11 @@ def linear_shape(inputs, args):
     if shape is not None and len(shape) < 2:
         raise ShapeError(f"linear needs a feature dimension, but {fmt(shape)} arrives; "
                          "reshape the input to (N, features) first")
+    if shape is not None and len(shape) > 2 and shape[-1] is not None \
+            and shape[-1] != args["in_features"]:
+        raise ShapeError(f"linear expects {args['in_features']} input features (in_features) "
+                         f"but {shape[-1]} arrive (input shape {fmt(shape)}); linear works on "
+                         "the last dimension: flatten the input first (flatten())", "in_features")
     _last_dim(shape, args["in_features"], "linear", "in_features")
     return None if shape is None else (*shape[:-1], args["out_features"])
 

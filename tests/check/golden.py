@@ -7,6 +7,7 @@ Regenerate every expected file after a deliberate change, then review the diff:
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -20,7 +21,12 @@ def render(spec: Path) -> str:
     from lightdsl.frontend import analyze_text
 
     relative = spec.relative_to(HERE).as_posix()
-    analysis = analyze_text(spec.read_text(encoding="utf-8"), relative)
+    cwd = os.getcwd()
+    os.chdir(HERE)  # relative data paths in the specs resolve next to them, wherever run from
+    try:
+        analysis = analyze_text(spec.read_text(encoding="utf-8"), relative)
+    finally:
+        os.chdir(cwd)
     return "".join(render_text(d, analysis.source) + "\n" for d in analysis.diagnostics)
 
 

@@ -120,7 +120,7 @@ def test_save_top_k_keeps_the_k_best_files(tmp_path):
 # ------------------------------------------------------------------ gradients
 
 
-def one_sgd_step(algorithm: str, clip: float):
+def one_sgd_step(tmp_path, algorithm: str, clip: float):
     """(lightdsl's weights after one clipped step, the same computed by hand)."""
     module = Regression(n=8, batch_size=8, features=2)
     module.configure_optimizers = lambda: torch.optim.SGD(module.parameters(), lr=1.0)
@@ -132,16 +132,20 @@ def one_sgd_step(algorithm: str, clip: float):
         grads = [g * min(1.0, clip / (total.item() + 1e-6)) for g in grads]
         assert total > clip  # the test must really clip
     else:
+        assert any((g.abs() > clip).any() for g in grads)  # the test must really clip
         grads = [g.clamp(-clip, clip) for g in grads]
     by_hand = [p.detach() - g for p, g in zip(expected.parameters(), grads)]
-    Trainer(**fast_trainer_kwargs(None, max_steps=1, gradient_clip_val=clip,
-                                  gradient_clip_algorithm=algorithm)).fit(module)
+    Trainer(
+        **fast_trainer_kwargs(
+            tmp_path, max_steps=1, gradient_clip_val=clip, gradient_clip_algorithm=algorithm
+        )
+    ).fit(module)
     return list(module.parameters()), by_hand
 
 
 @pytest.mark.parametrize("algorithm", ["norm", "value"])
-def test_gradient_clipping_matches_hand_computation(algorithm):
-    ours, by_hand = one_sgd_step(algorithm, clip=0.5)
+def test_gradient_clipping_matches_hand_computation(tmp_path, algorithm):
+    ours, by_hand = one_sgd_step(tmp_path, algorithm, clip=0.5)
     for p, q in zip(ours, by_hand):
         torch.testing.assert_close(p.detach(), q, atol=1e-6, rtol=1e-5)
 
@@ -196,9 +200,15 @@ def test_scheduler_steps_per_step_or_per_epoch(tmp_path, interval, lr_after):
 
 def test_fast_dev_run_runs_one_batch_and_writes_nothing(tmp_path, capsys):
     module = CountingRegression(val_size=16)
-    trainer = Trainer(fast_dev_run=True, accelerator="cpu", default_root_dir=str(tmp_path),
-                      logger="tensorboard", enable_checkpointing=True, max_epochs=10,
-                      enable_progress_bar=False)
+    trainer = Trainer(
+        fast_dev_run=True,
+        accelerator="cpu",
+        default_root_dir=str(tmp_path),
+        logger="tensorboard",
+        enable_checkpointing=True,
+        max_epochs=10,
+        enable_progress_bar=False,
+    )
     result = trainer.fit(module)
     assert result.global_step == 1 and module.val_calls == 1
     assert list(tmp_path.iterdir()) == []  # no logs, no checkpoints

@@ -50,8 +50,9 @@ def test_reduced_precisions_run_on_cpu(tmp_path, precision):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("precision", ["16-mixed", "bf16-mixed"])
 def test_mixed_precision_on_gpu(tmp_path, precision):
-    trainer = Trainer(**fast_trainer_kwargs(tmp_path, accelerator="gpu", max_epochs=3,
-                                            precision=precision))
+    trainer = Trainer(
+        **fast_trainer_kwargs(tmp_path, accelerator="gpu", max_epochs=3, precision=precision)
+    )
     module = Regression(val_size=16, batch_size=16, n=256, optimizer="adam")
     result = trainer.fit(module)
     assert (trainer.scaler is not None) == (precision == "16-mixed")
@@ -72,8 +73,9 @@ def test_deterministic_is_on_during_training_and_restored_after(tmp_path):
     module = Regression()
     seen = []
     step = module.training_step
-    module.training_step = lambda b, i: seen.append(torch.are_deterministic_algorithms_enabled()) \
-        or step(b, i)
+    module.training_step = lambda b, i: (
+        seen.append(torch.are_deterministic_algorithms_enabled()) or step(b, i)
+    )
     fit(tmp_path, module, max_epochs=1, deterministic=True)
     assert all(seen) and not torch.are_deterministic_algorithms_enabled()
 
@@ -127,8 +129,14 @@ def test_training_step_without_a_loss_is_a_config_error(tmp_path):
 
 
 def test_csv_logger_writes_steps_epochs_and_hparams(tmp_path):
-    result = fit(tmp_path, Regression(val_size=8), max_epochs=2, logger="csv",
-                 log_every_n_steps=4, run_name="reg")
+    result = fit(
+        tmp_path,
+        Regression(val_size=8),
+        max_epochs=2,
+        logger="csv",
+        log_every_n_steps=4,
+        run_name="reg",
+    )
     assert result.log_dir == str(tmp_path / "reg" / "version_0")
     with open(tmp_path / "reg" / "version_0" / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
@@ -144,8 +152,9 @@ def test_csv_logger_writes_steps_epochs_and_hparams(tmp_path):
 def test_tensorboard_event_file_has_scalars_hparams_and_spec(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    result = fit(tmp_path, StatQuest(lr=0.2), max_epochs=3, logger="tensorboard",
-                 log_every_n_steps=1)
+    result = fit(
+        tmp_path, StatQuest(lr=0.2), max_epochs=3, logger="tensorboard", log_every_n_steps=1
+    )
     events = EventAccumulator(result.log_dir, size_guidance={"tensors": 0})
     events.Reload()
     scalars = events.Tags()["scalars"]
@@ -183,8 +192,14 @@ def test_model_summary_table(tmp_path, capsys):
 
 
 def test_final_summary_says_where_things_went(tmp_path, capsys):
-    result = fit(tmp_path, Regression(val_size=8), max_epochs=2, logger="csv",
-                 enable_checkpointing=True)
+    result = fit(
+        tmp_path,
+        Regression(val_size=8),
+        max_epochs=2,
+        logger="csv",
+        enable_checkpointing=True,
+        enable_progress_bar=True,
+    )
     out = capsys.readouterr().out
     assert "Training finished: 2 epochs, 16 steps" in out
     assert f"logs: {result.log_dir}" in out
@@ -259,3 +274,43 @@ def test_validate_test_and_predict(tmp_path):
     predictions = trainer.predict(module, InMemoryLoader((module.vx,), batch_size=4))
     assert [p.shape[0] for p in predictions] == [4, 4, 2]
     torch.testing.assert_close(torch.cat(predictions), module(module.vx).detach())
+
+
+class FakeTerminal:
+    def __init__(self):
+        self.text = ""
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal_shows_loss_metrics_and_rate():
+    from lightdsl.trainer.progress import BarProgress, make_progress
+
+    terminal = FakeTerminal()
+    progress = make_progress(True, terminal)
+    assert isinstance(progress, BarProgress)
+    progress.start_epoch(0, 2, 3)
+    for loss in (0.9, 0.5, 0.25):
+        progress.update(torch.tensor(loss))
+    progress.end_epoch({"train_loss_epoch": 0.55, "val_loss": 0.4})
+    assert "Epoch 0/1" in terminal.text and "3/3" in terminal.text
+    assert "val_loss=0.4" in terminal.text and "it/s" in terminal.text
+
+
+def test_a_callback_can_stop_training_mid_epoch(tmp_path):
+    from lightdsl.trainer import Callback
+
+    class StopAtStep3(Callback):
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            if trainer.global_step == 3:
+                trainer.should_stop = True
+
+    result = fit(tmp_path, Regression(), max_epochs=5, callbacks=[StopAtStep3()])
+    assert result.global_step == 3 and result.epochs == 0

@@ -17,9 +17,14 @@ pl = pytest.importorskip("pytorch_lightning")
 
 def lightning_fit(module, tmp_path, **kwargs):
     trainer = pl.Trainer(
-        logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, accelerator="cpu", devices=1,
-        default_root_dir=str(tmp_path), **kwargs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+        default_root_dir=str(tmp_path),
+        **kwargs,
     )
     trainer.fit(module)
     return trainer

@@ -27,8 +27,15 @@ class LossRecorder(Callback):
 def resumable(loader: str, **kw) -> Regression:
     """Dropout, shuffled training data, validation, Adam and an epoch scheduler: every piece of
     state a resume has to restore."""
-    return Regression(val_size=10, dropout=0.3, shuffle=True, loader=loader, optimizer="adam",
-                      scheduler="epoch", **kw)
+    return Regression(
+        val_size=10,
+        dropout=0.3,
+        shuffle=True,
+        loader=loader,
+        optimizer="adam",
+        scheduler="epoch",
+        **kw,
+    )
 
 
 def run(tmp_path, module, max_epochs, ckpt_path=None, **kw):
@@ -63,11 +70,12 @@ def test_two_epochs_plus_resume_to_four_equals_four_bit_for_bit(tmp_path, loader
     assert result.last_metrics["val_loss"] == pytest.approx(result.history[-1]["val_loss"])
 
 
-def test_ctrl_c_saves_mid_epoch_and_resume_continues_exactly(tmp_path, capsys):
-    full = resumable("dataloader")
+@pytest.mark.parametrize("loader", ["memory", "dataloader"])
+def test_ctrl_c_saves_mid_epoch_and_resume_continues_exactly(tmp_path, capsys, loader):
+    full = resumable(loader)
     _, full_losses = run(tmp_path / "full", full, 3)
 
-    first = resumable("dataloader")
+    first = resumable(loader)
     result, first_losses = run(tmp_path / "split", first, 3, interrupt_at_step=11)
     assert result.interrupted and result.global_step == 11
     assert "Interrupted: saved" in capsys.readouterr().out
@@ -75,7 +83,7 @@ def test_ctrl_c_saves_mid_epoch_and_resume_continues_exactly(tmp_path, capsys):
     assert ckpt["loop"]["epoch"] == 1 and ckpt["loop"]["batches_done"] == 3
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
-    resumed = resumable("dataloader")
+    resumed = resumable(loader)
     _, rest_losses = run(tmp_path / "split", resumed, 3, ckpt_path=result.last_checkpoint)
     assert first_losses + rest_losses == full_losses
     assert_same_parameters(resumed, full)

@@ -102,8 +102,19 @@ class Regression(nn.Module):
     ``loader`` picks "memory" (InMemoryLoader) or "dataloader" (torch DataLoader).
     """
 
-    def __init__(self, n=64, batch_size=8, lr=0.01, val_size=0, dropout=0.0, shuffle=False,
-                 loader="memory", optimizer="sgd", scheduler=None, features=4):
+    def __init__(
+        self,
+        n=64,
+        batch_size=8,
+        lr=0.01,
+        val_size=0,
+        dropout=0.0,
+        shuffle=False,
+        loader="memory",
+        optimizer="sgd",
+        scheduler=None,
+        features=4,
+    ):
         super().__init__()
         torch.manual_seed(0)
         self.net = nn.Sequential(nn.Linear(features, 16), nn.Dropout(dropout), nn.Linear(16, 1))
@@ -157,10 +168,14 @@ class Regression(nn.Module):
 
 def fast_trainer_kwargs(tmp_path, **overrides):
     """Trainer settings for quick, quiet test runs writing under ``tmp_path``."""
-    settings = dict(
-        accelerator="cpu", enable_progress_bar=False, enable_model_summary=False,
-        logger=None, enable_checkpointing=False, default_root_dir=str(tmp_path),
-        num_sanity_val_steps=0,
-    )
+    settings = {
+        "accelerator": "cpu",
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "logger": None,
+        "enable_checkpointing": False,
+        "default_root_dir": str(tmp_path),
+        "num_sanity_val_steps": 0,
+    }
     settings.update(overrides)
     return settings
