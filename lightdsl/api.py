@@ -82,8 +82,17 @@ class Experiment:
         return Trainer(**self.trainer_kwargs(**overrides))
 
     def fit(self, ckpt_path: str | None = None, **overrides: Any):
-        """Train with the spec's settings (``overrides`` replace Trainer arguments)."""
+        """Train with the spec's settings (``overrides`` replace Trainer arguments).
+
+        A spec's ``lr_find(...)`` runs first (not when resuming: the checkpoint's optimizer
+        state already holds the learning rate the run was using).
+        """
         trainer = self.trainer(**overrides)
+        if self.run.lr_find is not None and ckpt_path is None \
+                and not trainer.config.fast_dev_run:
+            from .tuner import apply_lr_find
+
+            apply_lr_find(self)
         return trainer.fit(self.module, ckpt_path=ckpt_path)
 
 

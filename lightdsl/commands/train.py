@@ -90,7 +90,7 @@ def _resume_path(resume: str, kwargs: dict) -> str:
 def _print_outcome(experiment) -> None:
     """The learning rate used and, for small models, every parameter's final value."""
     module = experiment.module
-    print(f"  learning rate: {experiment.run.optimizer.values.get('lr')}")
+    print(f"  learning rate: {module.learning_rate}")
     params = dict(module.named_parameters())
     if sum(p.numel() for p in params.values()) <= 20:
         for name, param in params.items():
