@@ -60,6 +60,11 @@ class Experiment:
         if self._module is None:
             from .build.module import SpecModule
 
+            seed = self.run.settings.values.get("seed")
+            if seed is not None:  # seeded before the weights are drawn, so runs repeat
+                from .trainer import seed_everything
+
+                seed_everything(seed)
             self._module = SpecModule(self.run, self.data, self.analysis.source.text)
         return self._module
 

@@ -36,7 +36,7 @@ def parse_override(text: str) -> tuple[str, str, n.Expr]:
 
 
 def _checked_expression(option: str, block: str, name: str, value: str) -> n.Expr:
-    source = SourceFile(f"{block} {{ {name} = {value} }}", f"--set {option}")
+    source = SourceFile(f"{block} override {{ {name} = {value} }}", f"--set {option}")
     reporter = Reporter(source)
     spec = parse(source, reporter)
     settings = (spec.trains or spec.data)[0].settings if (spec.trains or spec.data) else []

@@ -14,7 +14,7 @@ from .. import nodes as n
 from ..diagnostics import Reporter
 from ..evaluate import INVALID
 from ..vocab.registry import REGISTRY
-from ..vocab.shapes import Labels, Shape, numel
+from ..vocab.shapes import Labels, Shape, ShapeError, numel
 from ..vocab.types import CallValue, Symbol
 from .binding import Bound, bind_call, bind_settings, lookup
 from .models import tensor_shape
@@ -49,7 +49,7 @@ def check_data(data: n.DataDef, reporter: Reporter, spec_dir: str) -> DataInfo:
         info.source = _source(values["source"], settings.span_of("source"), "source", reporter,
                               spec_dir)
         if info.source:
-            info.sample_shape, info.labels = _sample(info.source)
+            info.sample_shape, info.labels = _sample(info.source, spec_dir, reporter)
         _no_inline_with_source(settings, reporter)
     else:
         _inline(info, reporter)
@@ -90,10 +90,19 @@ def _warn_missing_files(bound: Bound, reporter: Reporter, spec_dir: str) -> None
                              "(relative paths are resolved from the spec's folder)")
 
 
-def _sample(bound: Bound) -> tuple[Shape, Labels]:
+def _sample(bound: Bound, spec_dir: str, reporter: Reporter) -> tuple[Shape, Labels]:
+    """What the source's registry entry can tell without loading (file headers at most)."""
     if any(v is INVALID for v in bound.values.values()):
         return None, Labels()
-    return bound.entry.extra["sample"](bound.values)
+    values = dict(bound.values)
+    for key in bound.entry.extra.get("paths", []):
+        if isinstance(values.get(key), str):
+            values[key] = os.path.join(spec_dir, values[key])
+    try:
+        return bound.entry.extra["sample"](values)
+    except ShapeError as error:
+        reporter.error("data", bound.span_of(error.arg), error.message.replace(spec_dir + os.sep, ""))
+        return None, Labels()
 
 
 def _no_inline_with_source(settings: Bound, reporter: Reporter) -> None:

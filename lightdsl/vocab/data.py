@@ -7,8 +7,13 @@ that is only known after loading.
 
 from __future__ import annotations
 
+import csv
+import gzip
+import struct
+
+from ..diagnostics import did_you_mean
 from .registry import Arg, entry
-from .shapes import Labels
+from .shapes import Labels, ShapeError
 from .types import Bool, Choice, Float, Int, ListOf, Nested, OneOf, Str, VocabRef, optional
 
 LOADERS = "lightdsl.data.sources"
@@ -25,8 +30,61 @@ def unknown_sample(args):
 
 
 def csv_sample(args):
-    features = args.get("features")
-    return ((len(features),) if features else None), Labels()
+    """Feature count and label kind from the header and first row, if the file is there."""
+    features, label = args.get("features"), args.get("label")
+    head = _csv_head(args["path"], args.get("delimiter", ","))
+    if head is None or not args.get("header", True):
+        return ((len(features),) if features else None), Labels()
+    names, first = head
+    for column, arg in [(label, "label"), *[(f, "features") for f in features or []]]:
+        if column is not None and column not in names:
+            raise ShapeError(f'{args["path"]} has no column "{column}"'
+                             + did_you_mean(column, names) + f" (columns: {', '.join(names)})",
+                             arg)
+    width = len(features) if features else len(names) - (1 if label else 0)
+    labels = Labels()
+    if label is not None and first is not None and len(first) == len(names):
+        labels = Labels(_cell_kind(first[names.index(label)]), (None,))
+    return (width,), labels
+
+
+def _csv_head(path: str, delimiter: str):
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            names = [n.strip() for n in next(reader, [])]
+            first = next(reader, None)
+    except (OSError, csv.Error):
+        return None
+    return (names, first) if names else None
+
+
+def _cell_kind(cell: str) -> str:
+    try:
+        float(cell)
+    except ValueError:
+        return "class"  # class names
+    return "class" if cell.strip().lstrip("-").isdigit() else "float"
+
+
+def idx_sample(args):
+    """The image shape from the IDX header (16 bytes, gzipped or not), if the file is there."""
+    dims = _idx_dims(args["images"])
+    return (None if dims is None else (1, *dims[1:]) if len(dims) == 3 else tuple(dims[1:])), \
+        Labels("class", (None,))
+
+
+def _idx_dims(path: str):
+    try:
+        with open(path, "rb") as raw:
+            opener = gzip.open if raw.read(2) == b"\x1f\x8b" else open
+        with opener(path, "rb") as handle:
+            header = handle.read(4)
+            if len(header) < 4 or header[:2] != b"\0\0" or not 1 <= header[3] <= 4:
+                return None
+            return struct.unpack(f">{header[3]}I", handle.read(4 * header[3]))
+    except (OSError, struct.error, EOFError):
+        return None
 
 
 ROOT = Arg("root", Str(), "data", "folder holding the data set (torchvision's layout)")
@@ -57,8 +115,7 @@ entry("source", "pt", Arg("path", Str()), Arg("inputs", Str(), "x"), Arg("labels
       extra={"sample": unknown_sample, "paths": ["path"]})
 entry("source", "idx", Arg("images", Str()), Arg("labels", Str()), target=f"{LOADERS}.load_idx",
       doc="MNIST-format IDX files, gzipped or not",
-      extra={"sample": lambda args: (None, Labels("class", (None,))),
-             "paths": ["images", "labels"]})
+      extra={"sample": idx_sample, "paths": ["images", "labels"]})
 entry("split", "split", Arg("fraction", Float(gt=0, lt=1)), Arg("seed", Int(ge=0), 0),
       Arg("stratify", Bool(), True), target="lightdsl.data.split.split",
       doc="carve validation data out of the training source (stratified for classes)")

@@ -1,0 +1,179 @@
+"""The learning-rate range test, step for step as PyTorch Lightning's ``Tuner.lr_find``.
+
+One optimizer step per candidate learning rate, from ``min_lr`` to ``max_lr`` over
+``num_training`` steps (exponential or linear spacing, with Lightning's schedule: the first
+step uses ``min_lr``, step ``k >= 1`` uses ``r = (k + 1) / num_training``); the loss after each
+step is smoothed by an exponential moving average (beta 0.98) with Lightning's bias correction
+(``1 - beta ** (global_step + 1)``, global_step counted after the step); the search stops early
+when the smoothed loss exceeds ``early_stop_threshold`` times the best so far. The suggestion is
+the learning rate where the smoothed loss falls fastest *with respect to the learning rate*
+(``torch.gradient(losses, spacing=[lrs])``, float32, as Lightning 2.6), skipping the first 10
+and the last point. The module's weights, buffers and every random generator are restored
+afterwards; the training data order is the one a real run with the same trainer settings uses.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch.optim.lr_scheduler import LRScheduler
+
+from ..errors import ConfigError
+from ..trainer.callbacks import Callback
+from ..trainer.checkpoint import capture_rng, restore_rng
+from ..trainer.optim import parse_optimizers
+
+# Trainer settings the search replaces: no logs, no checkpoints, no validation, no bars.
+_SEARCH_SETTINGS = {"logger": None, "enable_checkpointing": False, "enable_progress_bar": False,
+                    "enable_model_summary": False, "limit_val_batches": 0,
+                    "num_sanity_val_steps": 0, "fast_dev_run": False}
+
+
+@dataclass
+class LRFinderResult:
+    """What a search recorded: ``lrs[i]`` was used for step i, ``losses[i]`` is the smoothed
+    loss after it (NaN where a step gave no loss)."""
+
+    lrs: list[float]
+    losses: list[float]
+    mode: str = "exponential"
+    min_lr: float = 1e-8
+    max_lr: float = 1.0
+    num_training: int = 100
+    optimal_index: int | None = field(default=None, init=False)
+
+    @property
+    def results(self) -> dict[str, list[float]]:
+        """Lightning's ``lr_finder.results``: ``{"lr": [...], "loss": [...]}``."""
+        return {"lr": self.lrs, "loss": self.losses}
+
+    @property
+    def stopped_early(self) -> bool:
+        """Whether the search ended before ``num_training`` steps (diverging loss)."""
+        return len(self.lrs) < self.num_training
+
+    def suggestion(self, skip_begin: int = 10, skip_end: int = 1) -> float | None:
+        """The lr at the steepest negative slope d(loss)/d(lr) of the smoothed loss, or None
+        when fewer than 2 finite points remain after skipping ``skip_begin`` and ``skip_end``."""
+        stop = len(self.losses) - skip_end
+        losses = torch.tensor(self.losses[skip_begin:stop])
+        lrs = torch.tensor(self.lrs[skip_begin:stop])
+        finite = torch.isfinite(losses)
+        losses, lrs = losses[finite], lrs[finite]
+        if len(losses) < 2:
+            self.optimal_index = None
+            return None
+        gradients = torch.gradient(losses, spacing=[lrs])[0]
+        kept = torch.arange(len(self.losses))[skip_begin:stop][finite]
+        self.optimal_index = int(kept[int(torch.argmin(gradients))])
+        return self.lrs[self.optimal_index]
+
+    def plot(self, path: str, suggest: bool = True, formats: tuple[str, ...] = ("png",)):
+        """Draw the curve (log x for exponential spacing); returns the written paths."""
+        from ..plots import plot_lr_curve
+
+        return plot_lr_curve(self, path, suggest=suggest, formats=formats)
+
+
+class _RangeScheduler(LRScheduler):
+    """Lightning's ``_ExponentialLR`` / ``_LinearLR``: the same floats in the same order."""
+
+    def __init__(self, optimizer, end_lr: float, num_iter: int, mode: str) -> None:
+        self.end_lr, self.num_iter, self.mode = end_lr, num_iter, mode
+        self.history: list[float] = []
+        super().__init__(optimizer, -1)
+
+    def get_lr(self) -> list[float]:
+        r = (self.last_epoch + 1) / self.num_iter
+        if self.last_epoch <= 0:
+            values = list(self.base_lrs)
+        elif self.mode == "linear":
+            values = [base + r * (self.end_lr - base) for base in self.base_lrs]
+        else:
+            values = [base * (self.end_lr / base) ** r for base in self.base_lrs]
+        self.history.append(values[0])
+        return values
+
+
+class _Recorder(Callback):
+    """Lightning's ``_LRCallback``: records (lr, smoothed loss) after every optimizer step."""
+
+    def __init__(self, scheduler_box: list, accumulate: int, early_stop_threshold,
+                 beta: float = 0.98) -> None:
+        self.scheduler_box, self.accumulate = scheduler_box, accumulate
+        self.threshold, self.beta = early_stop_threshold, beta
+        self.lrs: list[float] = []
+        self.losses: list[float] = []
+        self.avg_loss = self.best_loss = 0.0
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        if trainer.pending_batches:  # inside an accumulation window: no step yet
+            return
+        step = trainer.global_step
+        self.lrs.append(self.scheduler_box[0].history[step - 1])
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if loss is None:
+            self.losses.append(float("nan"))
+            return
+        current = (loss / self.accumulate).item() if self.accumulate > 1 else loss.item()
+        self.avg_loss = self.beta * self.avg_loss + (1 - self.beta) * current
+        smoothed = self.avg_loss / (1 - self.beta ** (step + 1))
+        if self.threshold is not None and step > 1 and smoothed > self.threshold * self.best_loss:
+            trainer.should_stop = True
+        if smoothed < self.best_loss or step == 1:
+            self.best_loss = smoothed
+        self.losses.append(smoothed)
+
+
+def lr_find(module, trainer_kwargs: dict | None = None, *, min_lr: float = 1e-8,
+            max_lr: float = 1.0, num_training: int = 100, mode: str = "exponential",
+            early_stop_threshold: float | None = 4.0) -> LRFinderResult:
+    """Run the range test on ``module`` (a LightningModule-style object) with lightdsl's trainer.
+
+    ``trainer_kwargs`` are the run's Trainer arguments (device, precision, clipping,
+    accumulation, seed, max_epochs); logging, checkpoints, validation and callbacks are switched
+    off for the search. The module is left exactly as it was.
+    """
+    _check_arguments(min_lr, max_lr, num_training, mode, early_stop_threshold)
+    from ..trainer import Trainer
+
+    kwargs = {**(trainer_kwargs or {}), **_SEARCH_SETTINGS, "max_steps": num_training}
+    accumulate = kwargs.get("accumulate_grad_batches", 1) or 1
+    box: list = []
+    recorder = _Recorder(box, accumulate, early_stop_threshold)
+    kwargs["callbacks"] = [recorder]
+    saved_state, saved_rng = copy.deepcopy(module.state_dict()), capture_rng()
+    original = module.configure_optimizers
+
+    def configure_optimizers():
+        setup = parse_optimizers(original())  # the spec's scheduler is left out, as in Lightning
+        for group in setup.optimizer.param_groups:
+            group["lr"] = group["initial_lr"] = min_lr
+        box[:] = [_RangeScheduler(setup.optimizer, max_lr, num_training, mode)]
+        return {"optimizer": setup.optimizer,
+                "lr_scheduler": {"scheduler": box[0], "interval": "step"}}
+
+    module.configure_optimizers = configure_optimizers
+    try:
+        Trainer(**kwargs).fit(module)
+    finally:
+        del module.configure_optimizers
+        module.load_state_dict(saved_state)
+        restore_rng(saved_rng)
+    return LRFinderResult(recorder.lrs, recorder.losses, mode, min_lr, max_lr, num_training)
+
+
+def _check_arguments(min_lr, max_lr, num_training, mode, threshold) -> None:
+    if mode not in ("exponential", "linear"):
+        raise ConfigError(f"lr_find mode={mode!r} must be 'exponential' or 'linear'")
+    if not (isinstance(min_lr, (int, float)) and min_lr > 0 and math.isfinite(min_lr)):
+        raise ConfigError(f"lr_find min_lr={min_lr!r} must be a positive number")
+    if not (isinstance(max_lr, (int, float)) and max_lr > min_lr):
+        raise ConfigError(f"lr_find max_lr={max_lr!r} must be larger than min_lr={min_lr!r}")
+    if isinstance(num_training, bool) or not isinstance(num_training, int) or num_training < 2:
+        raise ConfigError(f"lr_find num_training={num_training!r} must be an integer >= 2")
+    if threshold is not None and not (isinstance(threshold, (int, float)) and threshold > 0):
+        raise ConfigError(f"lr_find early_stop_threshold={threshold!r} must be > 0 or None")
