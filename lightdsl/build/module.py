@@ -1,0 +1,120 @@
+"""The LightningModule-style object a spec compiles to.
+
+:class:`SpecModule` *is* the spec's model (parameters keep the spec's names) plus the hooks the
+trainer calls: ``training_step``, ``validation_step``, ``test_step``, ``predict_step``,
+``configure_optimizers`` and the dataloaders. It never imports Lightning.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..checker.train import Run
+from .data import DataBundle, make_loader
+from .model import SpecModel
+from .resolve import instantiate, resolve
+
+_FLOAT_LABEL_LOSSES = {"mse", "sum_squared_error", "l1", "bce", "bce_with_logits"}
+
+
+class SpecModule(SpecModel):
+    """A compiled spec: the model, its loss and metrics, its optimizer and its data."""
+
+    def __init__(self, run: Run, data: DataBundle, spec_source: str = ""):
+        super().__init__(run.model)
+        object.__setattr__(self, "criterion", instantiate(run.loss))  # stateless: not a child
+        self.loss_name = run.loss.name
+        self.metric_fns = {m.name: resolve(m.entry.target) for m in run.metrics}
+        self.optimizer_bound, self.scheduler_bound = run.optimizer, run.scheduler
+        self.data = data
+        self.spec_source = spec_source
+        self.max_epochs = run.settings.values.get("max_epochs")
+        self.hparams = {**self.hparams, "model": run.model.name, "loss": run.loss.name,
+                        "optimizer": run.optimizer.name, **_prefixed(run.optimizer),
+                        "batch_size": data.settings.get("batch_size")}
+        self._loaders: dict[str, Any] = {}
+        self.example_input_array = data.train.inputs[:2].clone()
+
+    # ---- steps ----
+    def _shared_step(self, batch) -> dict[str, torch.Tensor]:
+        inputs, labels = batch[0], batch[1]
+        output = self(inputs)
+        if self.loss_name in _FLOAT_LABEL_LOSSES and not labels.is_floating_point():
+            labels = labels.to(output.dtype)
+        results = {"loss": self.criterion(output, labels)}
+        detached = output.detach()
+        for name, fn in self.metric_fns.items():
+            results[name] = fn(detached, labels)
+        return results
+
+    def training_step(self, batch, batch_idx: int) -> dict[str, torch.Tensor]:
+        if self.data.augment is not None:
+            batch = (self.data.augment(batch[0]), *batch[1:])
+        return self._shared_step(batch)
+
+    def validation_step(self, batch, batch_idx: int) -> dict[str, torch.Tensor]:
+        return self._shared_step(batch)
+
+    def test_step(self, batch, batch_idx: int) -> dict[str, torch.Tensor]:
+        return self._shared_step(batch)
+
+    def predict_step(self, batch, batch_idx: int) -> torch.Tensor:
+        return self(batch[0])
+
+    # ---- optimization ----
+    @property
+    def learning_rate(self) -> float | None:
+        """The optimizer's lr from the spec (or as set by the learning-rate finder)."""
+        return self.optimizer_bound.values.get("lr")
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        from ..checker.binding import Bound
+
+        bound = self.optimizer_bound
+        self.optimizer_bound = Bound(bound.entry, {**bound.values, "lr": float(value)},
+                                     bound.nodes, bound.span)
+
+    def configure_optimizers(self):
+        trainable = [p for p in self.parameters() if p.requires_grad]
+        optimizer = instantiate(self.optimizer_bound, params=trainable)
+        if self.scheduler_bound is None:
+            return optimizer
+        extra = {}
+        if self.scheduler_bound.name == "onecycle" and self.scheduler_bound.values["total_steps"] \
+                is None:
+            extra["total_steps"] = self._estimated_steps()
+        values = {k: v for k, v in self.scheduler_bound.values.items() if k not in extra}
+        scheduler = resolve(self.scheduler_bound.entry.target)(optimizer, **values, **extra)
+        interval = self.scheduler_bound.entry.extra.get("interval", "epoch")
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler,
+                                                         "interval": interval}}
+
+    def _estimated_steps(self) -> int:
+        epochs = self.max_epochs if isinstance(self.max_epochs, int) and self.max_epochs > 0 else 1
+        return max(1, len(self.train_dataloader()) * epochs)
+
+    # ---- data ----
+    def _loader(self, key: str):
+        dataset = getattr(self.data, key)
+        if dataset is None:
+            return None
+        if key not in self._loaders:
+            self._loaders[key] = make_loader(dataset, self.data.settings, train=key == "train")
+        return self._loaders[key]
+
+    def train_dataloader(self):
+        return self._loader("train")
+
+    def val_dataloader(self):
+        return self._loader("val")
+
+    def test_dataloader(self):
+        return self._loader("test")
+
+
+def _prefixed(bound) -> dict[str, Any]:
+    return {f"{bound.name}.{k}": (str(v) if isinstance(v, list) else v)
+            for k, v in bound.values.items()}
