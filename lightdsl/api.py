@@ -20,7 +20,7 @@ from .source import SourceFile
 
 # Settings of a train block that are not Trainer arguments: the builder resolves them.
 NOT_TRAINER_ARGS = {"model", "data", "loss", "optimizer", "scheduler", "metrics", "callbacks",
-                    "logger", "strategy", "num_nodes"}
+                    "logger"}
 
 
 class SpecError(LightdslError):
@@ -93,12 +93,31 @@ class Experiment:
         state already holds the learning rate the run was using).
         """
         trainer = self.trainer(**overrides)
+        _tune_batch_size(self, ckpt_path, trainer.config.fast_dev_run)
+        finder = None
         if self.run.lr_find is not None and ckpt_path is None \
                 and not trainer.config.fast_dev_run:
             from .tuner import apply_lr_find
 
-            apply_lr_find(self)
-        return trainer.fit(self.module, ckpt_path=ckpt_path)
+            finder = apply_lr_find(self)
+        try:
+            return trainer.fit(self.module, ckpt_path=ckpt_path)
+        finally:
+            if finder is not None and getattr(trainer, "run_dir", None) is not None:
+                from .tuner import save_lr_find
+
+                save_lr_find(finder, trainer.run_dir)
+
+
+def _tune_batch_size(experiment: Experiment, ckpt_path, fast_dev_run) -> None:
+    """``batch_size = auto``: the checkpoint's size when resuming, else the finder's."""
+    if experiment.data.settings.get("batch_size") != "auto":
+        return
+    from .trainer import load_checkpoint
+    from .tuner import apply_batch_size
+
+    checkpoint = load_checkpoint(ckpt_path) if ckpt_path is not None else None
+    apply_batch_size(experiment, checkpoint, fast_dev_run=bool(fast_dev_run))
 
 
 def _logger_kwargs(run: Run) -> dict[str, Any]:

@@ -7,7 +7,7 @@ point at the exact line and column.
 
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -77,7 +77,7 @@ class Neg(Node):
     operand: Expr
 
 
-Expr = Union[Number, String, Boolean, NoneLiteral, Name, Call, ListExpr, BinOp, Neg]
+Expr = Number | String | Boolean | NoneLiteral | Name | Call | ListExpr | BinOp | Neg
 
 
 # ---- model -----------------------------------------------------------------------------------
@@ -104,7 +104,7 @@ class LayerDef(Node):
 class LayersBlock(Node):
     """``layers { ... }``: a sequential body; items are layer calls or named layers."""
 
-    items: list[Union[Call, Name]] = []
+    items: list[Call | Name] = []
 
 
 class Assign(Node):
@@ -118,7 +118,7 @@ class ReturnStmt(Node):
 
 class ForwardDef(Node):
     inputs: list[Name] = []
-    body: list[Union[Assign, ReturnStmt]] = []
+    body: list[Assign | ReturnStmt] = []
 
 
 class ModelDef(Node):

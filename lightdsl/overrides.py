@@ -7,11 +7,11 @@ the setting it replaces, so ``--max-epochs 0`` is refused with the same words as
 
 from __future__ import annotations
 
+from . import nodes as n
 from .diagnostics import Reporter, did_you_mean
 from .errors import UsageError
 from .evaluate import contains_invalid, evaluate
 from .frontend import SourceFile
-from . import nodes as n
 from .parser import parse
 from .vocab.registry import REGISTRY
 

@@ -224,4 +224,4 @@ class AstBuilder(Transformer):
                       trains=[c for c in children if isinstance(c, n.TrainDef)])
 
 
-__all__ = ["parse", "lark_parser", "grammar_text", "UnexpectedCharacters", "UnexpectedToken"]
+__all__ = ["UnexpectedCharacters", "UnexpectedToken", "grammar_text", "lark_parser", "parse"]

@@ -21,8 +21,8 @@ _KEYWORDS = {"MODEL", "DATA", "TRAIN", "PARAM", "LAYERS", "FORWARD", "RETURN"}
 _EXPRESSION_START = {"NUMBER", "STRING", "NAME", "LSQB", "LPAR", "MINUS", "TRUE", "FALSE", "NONE"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "AT", "POW"}
 _GROUPS = [  # (terminals that must all be expected, how to say it), most specific first
-    ({"PARAM", "LAYERS", "FORWARD", "NAME"}, "a statement (`param`, `layers`, `forward` or "
-                                             "`name = ...`)"),
+    ({"PARAM", "LAYERS", "FORWARD", "NAME"}, ("a statement (`param`, `layers`, `forward` or "
+                                             "`name = ...`)")),
     ({"MODEL", "DATA", "TRAIN"}, "a definition (`model`, `data` or `train`)"),
     ({"RETURN", "NAME"}, "an assignment or `return`"),
     (_EXPRESSION_START, "an expression"),
@@ -91,15 +91,15 @@ def _common_mistake(token, expected: set[str], source: SourceFile):
     before = text[:start]
     word = re.search(r"([A-Za-z_]\w*)\s*$", before)
     if word and word.group(1) == "return":
-        return (_span_at(source, word.start(1), 6), "`return` is only allowed inside "
-                "forward() { ... }", None)
+        return (_span_at(source, word.start(1), 6), ("`return` is only allowed inside "
+                "forward() { ... }"), None)
     keyword = re.search(r"(?:^|\n)(model|data|train)\s*$", before)
     if keyword and token.type in ("EQUAL", "NAME", "LBRACE"):
         opened = _unclosed_bracket(text[:keyword.start(1)])
         if opened:
             return (_span_at(source, keyword.start(1), len(keyword.group(1))),
-                    f"`{keyword.group(1)}` starts a new definition, but the `{opened[0]}` at "
-                    f"line {opened[1]} is still open", "add the missing `}` before it")
+                    (f"`{keyword.group(1)}` starts a new definition, but the `{opened[0]}` at "
+                    f"line {opened[1]} is still open"), "add the missing `}` before it")
     if token.type == "NUMBER" and str(token).startswith(".") and re.search(r"\d$", before):
         number = re.search(r"[\d.]+$", before)
         return (_span_at(source, number.start(), start + len(token) - number.start()),

@@ -8,8 +8,9 @@ through a DataLoader when workers are asked for.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -87,8 +88,10 @@ def make_loader(dataset: Dataset, settings: dict[str, Any], *, train: bool):
 
     batch_size = settings.get("batch_size", 32)
     if not isinstance(batch_size, int):
-        raise ConfigError("batch_size = auto needs the batch-size finder, which is not "
-                          "available yet; set a number")
+        raise ConfigError("batch_size = auto is chosen by the batch-size finder before "
+                          "training; `lightdsl train` and Experiment.fit() run it",
+                          hint="from Python: lightdsl.tuner.apply_batch_size(experiment), "
+                          "or `lightdsl tune-batch-size spec.lit`")
     shuffle = settings.get("shuffle", True) if train else settings.get("val_shuffle", False)
     drop_last = settings.get("drop_last", False) if train else False
     if settings.get("num_workers", 0) > 0:

@@ -11,7 +11,6 @@ from ..evaluate import INVALID, contains_invalid, evaluate
 from ..vocab.registry import REGISTRY, Entry
 from ..vocab.types import Choice, Float, OneOf, Symbol, Tensor, TensorList, show
 
-
 # Names from other libraries that users reach for, and our word for them.
 ALIASES = {"mean_squared_error": "mse", "mse_loss": "mse", "mean_absolute_error": "l1",
            "mae": "l1", "crossentropy": "cross_entropy", "categorical_crossentropy":

@@ -11,6 +11,7 @@ from ..errors import UsageError
 # Shortcut options and the train setting each one sets.
 SHORTCUTS = {"max_epochs": "--max-epochs", "max_steps": "--max-steps",
              "accelerator": "--accelerator", "devices": "--devices",
+             "strategy": "--strategy", "num_nodes": "--num-nodes",
              "precision": "--precision", "seed": "--seed",
              "default_root_dir": "--default-root-dir"}
 
@@ -39,7 +40,7 @@ def register(commands) -> None:
 def collect_overrides(args) -> list[str]:
     """--set values plus the shortcut options, as KEY=VALUE strings."""
     overrides = list(args.overrides)
-    for setting, flag in SHORTCUTS.items():
+    for setting in SHORTCUTS:
         value = getattr(args, setting)
         if value is not None:
             overrides.append(f"train.{setting}={_as_value(value)}")
@@ -68,13 +69,20 @@ def find_last_checkpoint(root: str, run_folder: str) -> str:
 
 def run(args) -> int:
     from ..api import load
+    from ..trainer.distributed import is_rank_zero
 
     experiment = load(args.spec, args.run_name, collect_overrides(args))
     kwargs = experiment.trainer_kwargs()
     ckpt = _resume_path(args.resume, kwargs) if args.resume else None
-    print(f"lightdsl: training run {experiment.name!r} of {args.spec}", flush=True)
+    if is_rank_zero():  # under DDP (torchrun or --devices N) only rank 0 prints
+        print(f"lightdsl: training run {experiment.name!r} of {args.spec}", flush=True)
     result = experiment.fit(ckpt_path=ckpt)
+    if not is_rank_zero():
+        return 130 if result.interrupted else 0
     _print_outcome(experiment)
+    from ..plots.run_pictures import write_run_pictures
+
+    write_run_pictures(experiment, result)
     return 130 if result.interrupted else 0
 
 

@@ -24,11 +24,13 @@ def plot_run(run_dir, path=None, formats=("png",)) -> list[str]:
     return plot(run_dir, path, formats=formats)
 
 
-def plot_response(module, data, low: float, high: float, path, formats=("png",)) -> list[str]:
-    """A 1-input, 1-output model's output over [low, high] (see :mod:`lightdsl.plots.response`)."""
+def plot_response(module, data, low: float, high: float, path, formats=("png",),
+                  **labels) -> list[str]:
+    """A 1-input, 1-output model's output over [low, high] (see :mod:`lightdsl.plots.response`);
+    ``labels``: ``title``, ``xlabel``."""
     from .response import plot_response as plot
 
-    return plot(module, data, low, high, path, formats=formats)
+    return plot(module, data, low, high, path, formats=formats, **labels)
 
 
 __all__ = ["plot_lr_curve", "plot_response", "plot_run", "require_matplotlib", "save_figure"]

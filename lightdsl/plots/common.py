@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import LightdslError
+from ..errors import LightdslError, UsageError
 
-FORMATS = ("png", "svg")
+FORMATS = ("png", "svg", "pdf")
 
 
 def require_matplotlib():
@@ -34,7 +34,7 @@ def output_paths(path: str | os.PathLike, formats=("png",)) -> list[Path]:
         path = path.with_suffix("")
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise LightdslError(f"cannot write pictures as {', '.join(unknown)}; use png or svg")
+        raise UsageError(f"cannot write pictures as {', '.join(unknown)}; use png, svg or pdf")
     return [path.with_name(f"{path.name}.{fmt}") for fmt in dict.fromkeys(formats)]
 
 

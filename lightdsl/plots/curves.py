@@ -109,22 +109,18 @@ def plot_run(run_dir, path=None, formats=("png",)) -> list[str]:
     for ax, (title, names) in zip(axes[:, 0], panels.items()):
         for name in names:
             steps, values = series[name]
-            style = "o-" if len(steps) <= 60 else "-"
-            ax.plot(steps, values, style, markersize=3, label=name)
+            # markers too: on a log axis a loss of 0 breaks the line into invisible pieces
+            ax.plot(steps, values, ".-", markersize=3 if len(steps) > 60 else 5, label=name)
         ax.set_ylabel(title)
         ax.grid(True, alpha=0.3)
         ax.legend()
-        if title == "loss" and _positive(series, names) and _spans_decades(series, names):
-            ax.set_yscale("log")
+        if title == "loss" and _spans_decades(series, names):
+            ax.set_yscale("log", nonpositive="mask")  # a loss of exactly 0 is left out
     axes[-1, 0].set_xlabel("optimizer step")
     axes[0, 0].set_title(f"{run_dir}")
     return save_figure(fig, path or run_dir / "curves.png", formats)
 
 
-def _positive(series: Series, names: list[str]) -> bool:
-    return all(v > 0 for name in names for v in series[name][1])
-
-
 def _spans_decades(series: Series, names: list[str]) -> bool:
-    values = [v for name in names for v in series[name][1]]
+    values = [v for name in names for v in series[name][1] if v > 0]
     return bool(values) and max(values) / min(values) > 100

@@ -37,7 +37,7 @@ def response_curve(module, sample_shape, low: float, high: float, points: int = 
 
 
 def plot_response(module, data, low: float, high: float, path, formats=("png",),
-                  title: str | None = None) -> list[str]:
+                  title: str | None = None, xlabel: str = "input") -> list[str]:
     """Plot the model's output over [low, high] with ``data``'s training (and validation)
     points; ``data`` is a :class:`~lightdsl.build.data.DataBundle`. Returns the written paths."""
     if not low < high:
@@ -53,7 +53,7 @@ def plot_response(module, data, low: float, high: float, path, formats=("png",),
     _scatter(ax, data.train, "training data", "black")
     if data.val is not None:
         _scatter(ax, data.val, "validation data", "tab:orange")
-    ax.set_xlabel("input")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("output")
     ax.set_title(title or "model response")
     ax.grid(True, alpha=0.3)

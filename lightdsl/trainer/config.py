@@ -27,6 +27,7 @@ PRECISION_ALIASES = {
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 CLIP_ALGORITHMS = ("norm", "value")
 LOGGER_NAMES = ("tensorboard", "csv", "none")
+STRATEGIES = ("auto", "ddp")
 
 
 def did_you_mean(value: Any, choices: tuple[str, ...] | list[str]) -> str | None:
@@ -181,6 +182,8 @@ class TrainerConfig:
     seed: int | None = None
     accelerator: str = "auto"
     devices: Any = "auto"
+    strategy: str = "auto"
+    num_nodes: int = 1
     precision: Any = "32-true"
     log_every_n_steps: int = 50
     enable_progress_bar: bool = True
@@ -234,11 +237,11 @@ class TrainerConfig:
     def _check_hardware(self) -> None:
         self.accelerator = check_choice("accelerator", self.accelerator, ACCELERATORS)
         self.devices = check_devices(self.devices)
-        if self.devices not in ("auto", 1):
-            raise ConfigError(
-                f"devices={self.devices} is not supported: lightdsl trains on one device",
-                hint="use devices=1 or devices='auto'",
-            )
+        # devices > 1 or num_nodes > 1 train with DDP, whether strategy is "auto" or "ddp"
+        self.strategy = check_choice("strategy", self.strategy, STRATEGIES)
+        self.num_nodes = check_int("num_nodes", self.num_nodes, 1)
+        if self.accelerator == "mps" and (self.devices not in ("auto", 1) or self.num_nodes > 1):
+            raise ConfigError("accelerator='mps' trains on one device; DDP needs CPUs or GPUs")
         self.precision = check_precision(self.precision)
 
     def _check_output(self) -> None:

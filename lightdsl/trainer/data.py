@@ -25,6 +25,10 @@ class InMemoryLoader:
     ``seed + epoch``, so the order depends only on the seed and the epoch number: a run resumed
     at epoch 3 sees exactly the batches an uninterrupted run would. ``seed=None`` lets the trainer
     choose one (its ``seed``, or a fresh one recorded in the checkpoint); used alone it means 0.
+
+    Under DDP, :meth:`shard` gives rank ``rank`` of ``world_size`` positions ``rank, rank + W,
+    ...`` of each epoch's order (padded by wrapping around to a multiple of W when ``pad``), the
+    rule of ``torch.utils.data.DistributedSampler``; see :mod:`lightdsl.trainer.distributed`.
     """
 
     tensors: tuple[torch.Tensor, ...]
@@ -33,6 +37,9 @@ class InMemoryLoader:
     seed: int | None = None
     drop_last: bool = False
     epoch: int = 0
+    rank: int = 0
+    world_size: int = 1
+    pad: bool = True
 
     def __post_init__(self) -> None:
         self.tensors = tensors = tuple(self.tensors)
@@ -48,8 +55,13 @@ class InMemoryLoader:
 
     @property
     def num_samples(self) -> int:
-        """How many samples (rows) the loader holds."""
-        return len(self.tensors[0])
+        """How many samples this loader yields per epoch (this rank's share under DDP)."""
+        total = len(self.tensors[0])
+        if self.world_size == 1:
+            return total
+        if self.pad:
+            return -(-total // self.world_size)
+        return len(range(self.rank, total, self.world_size))
 
     def __len__(self) -> int:
         full, rest = divmod(self.num_samples, self.batch_size)
@@ -67,15 +79,29 @@ class InMemoryLoader:
         moved = tuple(_to(t, device, float_dtype, non_blocking=False) for t in self.tensors)
         return dataclasses.replace(self, tensors=moved)
 
+    def shard(self, rank: int, world_size: int, pad: bool = True):
+        """This rank's share of every epoch (the same tensors, not copied)."""
+        return dataclasses.replace(self, rank=rank, world_size=world_size, pad=pad)
+
     def with_seed(self, seed: int):
         """A loader with ``seed`` as its shuffle seed (the same tensors, not copied)."""
         return dataclasses.replace(self, seed=seed)
 
     def _order(self) -> torch.Tensor | None:
-        if not self.shuffle:
+        """This epoch's sample indices (None: all samples in their stored order)."""
+        total = len(self.tensors[0])
+        if not self.shuffle and self.world_size == 1:
             return None
-        generator = torch.Generator().manual_seed((self.seed or 0) + self.epoch)
-        order = torch.randperm(self.num_samples, generator=generator)
+        if self.shuffle:
+            generator = torch.Generator().manual_seed((self.seed or 0) + self.epoch)
+            order = torch.randperm(total, generator=generator)
+        else:
+            order = torch.arange(total)
+        if self.world_size > 1:
+            if self.pad:  # wrap around so that every rank gets the same number of samples
+                padded = self.num_samples * self.world_size
+                order = order.repeat(-(-padded // total))[:padded]
+            order = order[self.rank :: self.world_size]
         return order.to(self.tensors[0].device)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:

@@ -96,4 +96,5 @@ def evaluate(trainer, loader, hook: str, limit: int | None, prefix: str) -> dict
                 means.add(step_metrics(step(batch, batch_idx), hook), batch_size_of(batch))
     finally:
         module.train(was_training)
+    means = trainer.dist.reduce_means(means)  # under DDP: over every rank's shard
     return {f"{prefix}_{name}": value for name, value in means.compute().items()}

@@ -25,10 +25,11 @@ class Hints:
     def __init__(self, stream=None) -> None:
         self.stream = stream
         self.shown: set[str] = set()
+        self.enabled = True  # False on DDP ranks other than 0
 
     def once(self, key: str, message: str) -> None:
         """Print ``message`` unless the hint ``key`` was already shown."""
-        if key in self.shown:
+        if key in self.shown or not self.enabled:
             return
         self.shown.add(key)
         print(f"hint: {message}", file=self.stream or sys.stderr, flush=True)

@@ -32,6 +32,7 @@ def fit_loop(trainer) -> None:
         while not _fit_done(trainer):
             epoch, skip = trainer.next_position()
             train_epoch(trainer, epoch, skip)
+            _agree_on_stop(trainer)
             if trainer.interrupt_requested and not trainer.interrupted:
                 trainer.save_interrupt_checkpoint()  # Ctrl-C during the epoch's last steps
 
@@ -68,13 +69,20 @@ def train_epoch(t, epoch: int, skip: int) -> None:
         if t.validation_due(t.batches_done, epoch_end=False):
             t.run_validation()
         # stop between optimizer steps: at max_steps, when a callback asks, or after a Ctrl-C
+        _agree_on_stop(t)
         stop = t.interrupt_requested or t.should_stop or t.max_steps_reached()
         if stop and t.pending_batches == 0:
             break
+    _agree_on_stop(t)
     if t.interrupt_requested and t.pending_batches == 0:
         t.save_interrupt_checkpoint()
         return
     _end_epoch(t, wait_s, time.perf_counter() - started)
+
+
+def _agree_on_stop(t) -> None:
+    """Under DDP, a stop one rank asks for (Ctrl-C, a callback) stops every rank at this step."""
+    t.interrupt_requested, t.should_stop = t.dist.any(t.interrupt_requested, t.should_stop)
 
 
 def _start_epoch(t, epoch: int, skip: int):
@@ -102,9 +110,10 @@ def _start_epoch(t, epoch: int, skip: int):
 
 def train_step(t, batch, batch_idx: int) -> dict:
     """Forward, backward and (every accumulate_grad_batches batches) an optimizer step."""
-    # forward under autocast (a no-op context for the *-true precisions)
+    # forward under autocast (a no-op context for the *-true precisions); under DDP this runs
+    # inside DistributedDataParallel, whose backward averages the gradients over the ranks
     with t.precision.autocast():
-        output = t.module.training_step(batch, batch_idx)
+        output = t.training_step(batch, batch_idx)
     loss, metrics = split_training_output(output)
     # a nan/inf loss stops training here, before it can reach the weights
     if not torch.isfinite(loss.detach()):

@@ -16,26 +16,32 @@ def _call(module, hook: str):
 def train_and_val_loaders(trainer, module, cfg) -> None:
     """Set ``trainer.train_loader``/``val_loader`` and how many batches of each an epoch uses."""
 
-    def prepare(loader):
-        dtype = trainer.precision.input_dtype
-        return prepare_loader(loader, trainer.device, dtype, trainer.data_seed)
+    def prepare(loader, train: bool):
+        dtype, seed = trainer.precision.input_dtype, trainer.data_seed
+        loader = prepare_loader(loader, trainer.device, dtype, seed)
+        return trainer.dist.shard(loader, seed, train)  # under DDP: this rank's share
 
     train = _call(module, "train_dataloader")
     if train is None:
         raise ConfigError("the module has no train_dataloader(), or it returned None")
-    trainer.train_loader = prepare(train)
+    trainer.train_loader = prepare(train, train=True)
     trainer.num_train_batches = limit_batches(
-        "limit_train_batches", cfg.limit_train_batches, loader_length(train)
+        "limit_train_batches", cfg.limit_train_batches, loader_length(trainer.train_loader)
     )
     has_step = callable(getattr(module, "validation_step", None))
     val = _call(module, "val_dataloader") if has_step else None
-    trainer.val_loader = prepare(val) if val is not None else None
+    trainer.val_loader = prepare(val, train=False) if val is not None else None
     trainer.num_val_batches = (
-        limit_batches("limit_val_batches", cfg.limit_val_batches, loader_length(val))
+        limit_batches("limit_val_batches", cfg.limit_val_batches, loader_length(trainer.val_loader))
         if val is not None
         else 0
     )
-    trainer.has_val_data = val is not None and trainer.num_val_batches != 0
+    # decided on the whole set, so that every rank validates, even one with an empty shard
+    trainer.has_val_data = val is not None and _has_batches(cfg.limit_val_batches, val)
+
+
+def _has_batches(limit, loader) -> bool:
+    return limit_batches("limit_val_batches", limit, loader_length(loader)) != 0
 
 
 def val_interval(value: float, train_batches: int | None) -> int | None:

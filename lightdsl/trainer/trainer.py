@@ -26,6 +26,7 @@ from .data import (
     pins_memory,
     prepare_loader,
 )
+from .distributed import Distributed, Ranks, plan, rank_device
 from .devices import deterministic_mode, resolve_device, resolve_precision, seed_everything
 from .evaluation import MeanMetrics, evaluate
 from .hints import Hints
@@ -46,6 +47,10 @@ class Trainer:
     directory is ``<default_root_dir or lightning_logs>/<run_name>/version_N``; the run name
     defaults to the module's class name). Every value is checked here, with a clear
     :class:`~lightdsl.errors.ConfigError`.
+
+    ``devices > 1`` (or ``strategy="ddp"`` with several devices, or ``num_nodes > 1``) trains
+    with DistributedDataParallel; see :mod:`lightdsl.trainer.distributed` for how the ranks are
+    started and how the data is sharded. Only rank 0 prints, logs and writes checkpoints.
     """
 
     def __init__(
@@ -66,6 +71,8 @@ class Trainer:
         seed: int | None = None,
         accelerator: str = "auto",
         devices: int | str = "auto",
+        strategy: str = "auto",
+        num_nodes: int = 1,
         precision: str | int = "32-true",
         log_every_n_steps: int = 50,
         enable_progress_bar: bool = True,
@@ -82,6 +89,7 @@ class Trainer:
         self.hints = Hints()
         self.result: FitResult | None = None
         self.callback_metrics: dict[str, float] = {}
+        self.dist = Distributed()
 
     # ----------------------------------------------------------------- public API
 
@@ -93,11 +101,12 @@ class Trainer:
         current optimizer step and saves ``last.ckpt``; the result then has ``interrupted=True``.
         """
         ckpt = load_checkpoint(ckpt_path) if ckpt_path is not None else None
-        self._start_run(module, ckpt)
+        ranks = plan(self.run_config)  # with devices > 1, may start the other ranks here
+        self._start_run(module, ckpt, ranks)
         started = time.perf_counter()
         # what cleanup and error messages see if setup fails
         self.progress, self.logger, self.callbacks = NoProgress(), None, CallbackList([])
-        with deterministic_mode(self.run_config.deterministic):
+        with deterministic_mode(self.run_config.deterministic), self.dist.running():
             try:
                 self._setup_training(ckpt)
                 self._announce(ckpt_path, ckpt)
@@ -106,18 +115,25 @@ class Trainer:
                 fit_loop(self)
                 self.callbacks.call("on_fit_end", self, module)
             except KeyboardInterrupt:  # a second Ctrl-C, which must not wait for the step
-                print(
-                    f"Aborted: nothing saved since the last checkpoint "
-                    f"({self.kept_ckpt() or 'none'}).",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                if self.dist.is_main:
+                    print(
+                        f"Aborted: nothing saved since the last checkpoint "
+                        f"({self.kept_ckpt() or 'none'}).",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 raise
+            except RuntimeError as error:  # under DDP: another rank died or vanished
+                failure = self.dist.failure(error)
+                if failure is None:
+                    raise
+                raise failure from None
             finally:
                 self.progress.close()
                 call_logger(self.logger, "finalize")
         self.result = build_result(self, time.perf_counter() - started)
-        if self.config.enable_progress_bar or self.config.enable_model_summary:
+        shown = self.config.enable_progress_bar or self.config.enable_model_summary
+        if shown and self.dist.is_main:
             print(run_summary(self.result), flush=True)
         return self.result
 
@@ -129,9 +145,18 @@ class Trainer:
         """Run ``test_step`` over ``test_dataloader()``; returns ``{"test_<metric>": ...}``."""
         return self._evaluate_once(module, "test_dataloader", "test_step", "test")
 
+    def evaluate(self, module: torch.nn.Module, loader, prefix: str = "val") -> dict[str, float]:
+        """``validation_step`` over any ``loader``; returns ``{"<prefix>_<metric>": ...}``."""
+        self._start_run(module, None, Ranks())
+        if not callable(getattr(module, "validation_step", None)):
+            raise ConfigError("evaluate() needs module.validation_step()")
+        loader = prepare_loader(loader, self.device, self.precision.input_dtype, self.data_seed)
+        return evaluate(self, loader, "validation_step", self.run_config.fast_dev_run or None,
+                        prefix)
+
     def predict(self, module: torch.nn.Module, loader=None) -> list[torch.Tensor]:
         """``predict_step`` (or ``module(inputs)``) on each batch; outputs moved to the CPU."""
-        self._start_run(module, None)
+        self._start_run(module, None, Ranks())
         loader = loader if loader is not None else _call(module, "predict_dataloader")
         if loader is None:
             raise ConfigError("predict() needs a loader (or module.predict_dataloader())")
@@ -149,8 +174,12 @@ class Trainer:
             module.train(was_training)
 
     def save_checkpoint(self, path: str | Path) -> Path:
-        """Write a checkpoint of the run's current state to ``path`` atomically."""
-        return atomic_save(self.checkpoint_state(), path)
+        """Write a checkpoint of the run's current state to ``path`` atomically (under DDP every
+        rank calls this, as the state includes metrics reduced over ranks; rank 0 writes)."""
+        state = self.checkpoint_state()
+        if self.dist.is_main:
+            atomic_save(state, path)
+        return Path(path)
 
     # ----------------------------------------------------------------- setting up a run
 
@@ -174,17 +203,21 @@ class Trainer:
             callbacks=[cb for cb in cfg.callbacks if not isinstance(cb, ModelCheckpoint)],
         )
 
-    def _start_run(self, module: torch.nn.Module, ckpt: dict | None) -> None:
-        """Device, precision and seeds; the module moved to the device in its dtype."""
+    def _start_run(self, module: torch.nn.Module, ckpt: dict | None, ranks: Ranks) -> None:
+        """Device, precision, process group and seeds; the module moved to the device."""
         cfg = self.run_config
-        self.device = resolve_device(cfg.accelerator)
+        self.device = rank_device(resolve_device(cfg.accelerator), ranks)
         self.precision = resolve_precision(cfg.precision, self.device)
+        self.dist = Distributed(ranks, self.device)
+        self.hints.enabled = self.dist.is_main
         if cfg.seed is not None:
             seed_everything(cfg.seed)
-        # The data order's seed: the trainer's, else the one the resumed run used, else fresh.
+        # The data order's seed: the trainer's, else the one the resumed run used, else fresh
+        # (rank 0's, so that every rank shuffles alike).
         saved_seed = ckpt["loop"]["data_seed"] if ckpt else None
         fresh = random.SystemRandom().randrange(2**31)
-        self.data_seed = next(s for s in (saved_seed, cfg.seed, fresh) if s is not None)
+        seed = next(s for s in (saved_seed, cfg.seed, fresh) if s is not None)
+        self.data_seed = self.dist.broadcast(seed)
         self.module = module.to(device=self.device, dtype=self.precision.param_dtype)
 
     def _setup_training(self, ckpt: dict | None) -> None:
@@ -194,6 +227,9 @@ class Trainer:
         self.val_interval = val_interval(cfg.val_check_interval, self.num_train_batches)
         self.opt = parse_optimizers(module.configure_optimizers())
         self.opt.optimizer.zero_grad(set_to_none=True)
+        # DDP: rank 0's weights (broadcast by DDP) and optimizer settings on every rank
+        self.training_step = self.dist.training_step(module)
+        self.dist.sync_optimizer(self.opt.optimizer)
         use_scaler = self.precision.needs_grad_scaler
         self.scaler = torch.amp.GradScaler(self.device.type) if use_scaler else None
         self.callbacks = CallbackList(self._callback_list(cfg))
@@ -236,7 +272,8 @@ class Trainer:
         loop = ckpt["loop"]
         self.current_epoch, self.global_step = loop["epoch"], loop["global_step"]
         self.batches_done, self.epoch_finished = loop["batches_done"], loop["epoch_finished"]
-        self.train_means.load_state_dict(loop["train_means"], self.device)
+        if self.dist.is_main:  # the saved sums cover every rank's samples: count them once
+            self.train_means.load_state_dict(loop["train_means"], self.device)
         self.callbacks.load_state_dict(ckpt["callbacks"])
         self.callback_metrics, self.history = dict(ckpt["callback_metrics"]), ckpt["history"]
         self.has_validated = any(name.startswith("val_") for name in self.callback_metrics)
@@ -248,20 +285,24 @@ class Trainer:
         own_dir = getattr(cfg.logger, "log_dir", None)
         root = cfg.default_root_dir or "lightning_logs"
         name = cfg.run_name or type(module).__name__
-        self.run_dir = Path(own_dir) if own_dir else next_version_dir(root, name)
+        run_dir = Path(own_dir) if own_dir else next_version_dir(root, name)
+        self.run_dir = Path(self.dist.broadcast(str(run_dir)))  # rank 0's, on every rank
         self.checkpoint_dir = self.run_dir / "checkpoints"
-        self.logger = build_logger(cfg.logger, self.run_dir)
+        main = self.dist.is_main
+        self.logger = build_logger(cfg.logger if main else None, self.run_dir)
         call_logger(self.logger, "log_hyperparams", to_safe(dict(_hparams(module))))
         spec = getattr(module, "spec_source", None)
         if spec:
             call_logger(self.logger, "log_text", "spec", spec)
-        self.progress = make_progress(cfg.enable_progress_bar)
+        self.progress = make_progress(cfg.enable_progress_bar and main)
 
     def _announce(self, ckpt_path, ckpt: dict | None) -> None:
         """Print the model summary and what this run starts from; give one-off hints."""
         if self.run_config.fast_dev_run:
             self.hints.fast_dev_run(self.run_config.fast_dev_run)
         self.hints.check_val_shuffle(self.val_loader)
+        if not self.dist.is_main:
+            return
         if self.run_config.enable_model_summary:
             print(model_summary(self.module, example_input(self)), flush=True)
         if ckpt is not None:
@@ -291,7 +332,7 @@ class Trainer:
             self.sanity_checking = False
 
     def _evaluate_once(self, module, loader_hook: str, step_hook: str, prefix: str) -> dict:
-        self._start_run(module, None)
+        self._start_run(module, None, Ranks())
         loader = _call(module, loader_hook)
         if loader is None or not callable(getattr(module, step_hook, None)):
             raise ConfigError(f"{prefix} needs module.{loader_hook}() and module.{step_hook}()")
@@ -351,7 +392,8 @@ class Trainer:
         self.callbacks.call("on_validation_end", self, self.module)
 
     def log_step(self, outputs: dict) -> None:
-        """Log ``train_loss`` and ``train_<metric>`` for this optimizer step."""
+        """Log ``train_loss`` and ``train_<metric>`` for this optimizer step (means over ranks)."""
+        outputs = self.dist.mean(outputs)
         metrics = as_floats({f"train_{k}": v for k, v in outputs.items()})
         self.callback_metrics.update(metrics)
         metrics["epoch"] = float(self.current_epoch)
@@ -359,7 +401,8 @@ class Trainer:
 
     def log_epoch(self) -> None:
         """Log the epoch's weighted training means (``train_loss_epoch``, ...)."""
-        metrics = {f"train_{k}_epoch": v for k, v in self.train_means.compute().items()}
+        means = self.dist.reduce_means(self.train_means)
+        metrics = {f"train_{k}_epoch": v for k, v in means.compute().items()}
         self.callback_metrics.update(metrics)
         call_logger(self.logger, "log_metrics", metrics, self.global_step)
         call_logger(self.logger, "save")
@@ -380,7 +423,8 @@ class Trainer:
                 "batches_done": self.batches_done,
                 "epoch_finished": self.epoch_finished,
                 "data_seed": self.data_seed,
-                "train_means": self.train_means.state_dict(),
+                "train_means": self.dist.reduce_means(self.train_means).state_dict(),
+                "world_size": self.dist.ranks.world_size,
             },
             "rng": capture_rng(),
             "epoch_start_rng": self.epoch_start_rng,
@@ -408,17 +452,19 @@ class Trainer:
         self.interrupted = True
         saver = self.saver()
         if saver is None:
-            print("Interrupted; checkpointing is off, so nothing was saved.", flush=True)
+            if self.dist.is_main:
+                print("Interrupted; checkpointing is off, so nothing was saved.", flush=True)
             return
         path = saver.directory(self) / "last.ckpt"
         saver.last_model_path = str(path)
         self.save_checkpoint(path)
         epoch, skip = self.next_position()
-        print(
-            f"Interrupted: saved {path} (resumes at epoch {epoch}, batch {skip}); "
-            f"continue with fit(module, ckpt_path={str(path)!r})",
-            flush=True,
-        )
+        if self.dist.is_main:
+            print(
+                f"Interrupted: saved {path} (resumes at epoch {epoch}, batch {skip}); "
+                f"continue with fit(module, ckpt_path={str(path)!r})",
+                flush=True,
+            )
 
 
 def _hparams(module) -> dict:

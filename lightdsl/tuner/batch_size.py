@@ -104,7 +104,7 @@ def _power_scaling(module, kwargs, size: int, max_trials: int, max_val: int, log
             break
         try:
             Trainer(**kwargs).fit(module)
-        except Exception as error:  # noqa: BLE001 - only out-of-memory errors are expected
+        except Exception as error:  # only out-of-memory errors are expected
             if not is_oom_error(error):
                 raise
             _free_memory()

@@ -97,4 +97,4 @@ entry("function", "cat", Arg("tensors", TensorList()), Arg("dim", Int(), 0), tar
 entry("function", "matmul", X, Arg("other", Tensor()), target="torch.matmul", shape=matmul_shape,
       doc="matrix product (same as @)")
 entry("function", "softmax", X, Arg("dim", Int(), -1), target="torch.softmax",
-      shape=softmax_shape, doc="softmax along dim")
+      shape=softmax_shape, doc="softmax along dim", extra={"python": {"always": ("dim",)}})

@@ -175,10 +175,12 @@ _layer("gelu", "torch.nn.GELU", Arg("approximate", Choice("none", "tanh"), "none
        doc="Gaussian error linear unit")
 _layer("tanh", "torch.nn.Tanh", doc="hyperbolic tangent")
 _layer("sigmoid", "torch.nn.Sigmoid", doc="1 / (1 + exp(-x))")
+# torch's Softmax defaults to an implicit dim, so the code generator always prints dim.
 _layer("softmax", "torch.nn.Softmax", Arg("dim", Int(), -1), shape=dim_in_range("softmax"),
-       doc="softmax along dim")
+       doc="softmax along dim", python={"always": ("dim",)})
 _layer("log_softmax", "torch.nn.LogSoftmax", Arg("dim", Int(), -1),
-       shape=dim_in_range("log_softmax"), doc="log of softmax along dim")
+       shape=dim_in_range("log_softmax"), doc="log of softmax along dim",
+       python={"always": ("dim",)})
 _layer("leaky_relu", "torch.nn.LeakyReLU", Arg("negative_slope", Float(), 0.01),
        doc="max(0, x) + negative_slope * min(0, x)")
 

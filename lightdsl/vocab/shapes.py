@@ -8,10 +8,9 @@ quiet rather than guess.
 from __future__ import annotations
 
 import math
-from typing import Optional
 
-Dim = Optional[int]
-Shape = Optional[tuple[Dim, ...]]
+Dim = int | None
+Shape = tuple[Dim, ...] | None
 
 
 class ShapeError(Exception):

@@ -39,14 +39,17 @@ def class_labels(name):
     return rule
 
 
-def _loss(name, target, *args, check, doc):
-    entry("loss", name, *args, target=target, doc=doc, extra={"check": check})
+def _loss(name, target, *args, check, doc, **extra):
+    entry("loss", name, *args, target=target, doc=doc, extra={"check": check, **extra})
 
 
 _loss("mse", "torch.nn.MSELoss", REDUCTION, check=same_shape_as_labels("mse"),
       doc="mean squared error")
+# extra["python"]["always"]: arguments the code generator prints even when the spec leaves them
+# out, because lightdsl's default is not torch's (here "sum" where MSELoss means "mean").
 _loss("sum_squared_error", "torch.nn.MSELoss", Arg("reduction", Choice("sum"), "sum"),
-      check=same_shape_as_labels("sum_squared_error"), doc="sum of squared errors (StatQuest)")
+      check=same_shape_as_labels("sum_squared_error"), doc="sum of squared errors (StatQuest)",
+      python={"always": ("reduction",)})
 _loss("l1", "torch.nn.L1Loss", REDUCTION, check=same_shape_as_labels("l1"),
       doc="mean absolute error")
 _loss("cross_entropy", "torch.nn.CrossEntropyLoss", REDUCTION,

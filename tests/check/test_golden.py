@@ -10,7 +10,7 @@ from .golden import bad_specs, render
 @pytest.mark.parametrize("spec", bad_specs(), ids=lambda p: p.stem)
 def test_bad_spec_matches_golden(spec):
     expected = spec.with_suffix(".out")
-    assert expected.exists(), f"no golden file; run python tests/check/golden.py"
+    assert expected.exists(), "no golden file; run python tests/check/golden.py"
     actual = render(spec)
     assert "error:" in actual, "a bad spec must produce at least one error"
     assert actual == expected.read_text(encoding="utf-8")

@@ -1,0 +1,66 @@
+"""Run the benchmarks side by side and print one table of medians and ratios.
+
+    python -m bench                 # everything
+    python -m bench tiny startup    # some groups: mnist, tiny, startup, scaling, gpu
+    python -m bench --repeats 5
+
+Writes bench/results.json and bench/results.md (the table the README shows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GROUPS = {"mnist": "mnist_epoch", "tiny": "tiny", "startup": "startup", "scaling": "scaling",
+          "gpu": "gpu"}
+
+
+def machine() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+    return (f"{platform.system()} {cpu}, {os.cpu_count()} CPU cores{gpu}, Python "
+            f"{platform.python_version()}, torch {torch.__version__}")
+
+
+def table(rows) -> str:
+    lines = ["| group | case | median (s) | vs | ratio | target | note |",
+             "|---|---|---:|---|---:|---|---|"]
+    for r in rows:
+        ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
+        lines.append(f"| {r.group} | {r.case} | {r.seconds:.4f} | {r.baseline or ''} | {ratio} "
+                     f"| {r.target or ''} | {r.note} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("groups", nargs="*", choices=[*GROUPS, []], default=[],
+                        help="groups to run (default: all)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per case")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(HERE.parent))
+    rows = []
+    for group in args.groups or list(GROUPS):
+        module = importlib.import_module(f"bench.{GROUPS[group]}")
+        print(f"running {group} ...", file=sys.stderr, flush=True)
+        rows += module.run(**({"repeats": args.repeats} if args.repeats else {}))
+    text = f"Machine: {machine()}\n\n{table(rows)}\n"
+    print(text)
+    (HERE / "results.md").write_text(text)
+    (HERE / "results.json").write_text(json.dumps(
+        {"machine": machine(), "rows": [asdict(r) for r in rows]}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Per-step overhead on a tiny model: the StatQuest net, 3 points, batch 1, 1,000 steps."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .common import QUIET, Row, interleaved
+
+SPECS = Path(__file__).resolve().parents[1] / "specs"
+STEPS = 1000
+
+
+def hand_loop():
+    doses, labels = torch.tensor([0.0, 0.5, 1.0]), torch.tensor([0.0, 1.0, 0.0])
+    weights = {k: torch.tensor(v) for k, v in
+               {"w00": 1.7, "b00": -0.85, "w01": -40.8, "w10": 12.6, "b10": 0.0, "w11": 2.7}.items()}
+    final_bias = torch.nn.Parameter(torch.tensor(0.0))
+    opt = torch.optim.SGD([final_bias], lr=0.01)
+
+    def forward(dose):
+        w = weights
+        top = F.relu(dose * w["w00"] + w["b00"]) * w["w01"]
+        bottom = F.relu(dose * w["w10"] + w["b10"]) * w["w11"]
+        return F.relu(top + bottom + final_bias)
+
+    def run():
+        for step in range(STEPS):
+            i = step % 3
+            loss = ((forward(doses[i:i + 1]) - labels[i:i + 1]) ** 2).sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return run
+
+
+def lightdsl_steps(logs: Path):
+    import lightdsl
+
+    experiment = lightdsl.load(str(SPECS / "statquest.lit"),
+                               overrides=["optimizer=sgd(lr = 0.01)", "max_epochs=-1",
+                                          f"max_steps={STEPS}", "log_every_n_steps=1000"])
+    experiment.module  # noqa: B018
+
+    def run():
+        experiment.fit(default_root_dir=str(logs), **QUIET)
+    return run
+
+
+def run(repeats: int = 5) -> list[Row]:
+    with tempfile.TemporaryDirectory() as folder:
+        timings = interleaved({"hand-written loop": hand_loop(),
+                               "lightdsl train (spec)": lightdsl_steps(Path(folder))}, repeats)
+    base = timings["hand-written loop"][0]
+    rows = []
+    for name, (seconds, samples) in timings.items():
+        per_step_us = seconds / STEPS * 1e6
+        rows.append(Row("Tiny net, 1,000 steps", name, seconds, "hand-written loop",
+                        seconds / base, "<= 1.3" if name.startswith("lightdsl") else None,
+                        note=f"{per_step_us:.0f} us/step", samples=samples))
+    return rows

@@ -1,0 +1,54 @@
+"""Copying helpers from :mod:`lightdsl.codegen.runtime` into a script, read as text.
+
+``helper_sources(names)`` returns the source of the named functions and classes plus every
+helper they call, in the order runtime.py defines them, and the import lines they need.
+Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from pathlib import Path
+
+RUNTIME = Path(__file__).with_name("runtime.py")
+# Module-level names of runtime.py and the import line each needs.
+IMPORTS = {"csv": "import csv", "gzip": "import gzip", "math": "import math",
+           "random": "import random", "Path": "from pathlib import Path",
+           "np": "import numpy as np", "torch": "import torch",
+           "F": "import torch.nn.functional as F"}
+
+
+@functools.lru_cache(maxsize=1)
+def _definitions() -> dict[str, tuple[str, set[str]]]:
+    """name -> (source, names it mentions), for each top-level def/class of runtime.py."""
+    text = RUNTIME.read_text(encoding="utf-8")
+    tree = ast.parse(text)
+    found = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            found[node.name] = (ast.get_source_segment(text, node), names)
+    return found
+
+
+def available() -> set[str]:
+    """Names of every helper a script can carry."""
+    return set(_definitions())
+
+
+def helper_sources(names) -> tuple[list[str], set[str]]:
+    """Sources of ``names`` and what they use, in runtime.py's order, and their imports."""
+    definitions = _definitions()
+    wanted, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in wanted:
+            continue
+        if name not in definitions:
+            raise KeyError(f"no helper {name!r} in {RUNTIME.name}")
+        wanted.add(name)
+        todo += [n for n in definitions[name][1] if n in definitions and n != name]
+    ordered = [name for name in definitions if name in wanted]
+    imports = {IMPORTS[n] for name in ordered for n in definitions[name][1] if n in IMPORTS}
+    return [definitions[name][0] for name in ordered], imports

@@ -1,0 +1,193 @@
+"""The pytorch-lightning target: the model as a LightningModule (training_step, validation_step,
+configure_optimizers), the data as a LightningDataModule, and ``pl.Trainer(...)`` with the
+spec's settings, which keep Lightning's names."""
+
+from __future__ import annotations
+
+from .data import DataWriter
+from .printer import literal, vocab_call
+from .script import Plan, Script
+from .torch_target import AUGMENTATIONS
+from .writer import Group, concat, flat
+
+NOT_TRAINER_ARGS = {"model", "data", "loss", "optimizer", "scheduler", "metrics", "callbacks",
+                    "logger", "seed"}
+
+
+class LightningTarget:
+    """Writes the lightning script's body for one run."""
+
+    def __init__(self, script: Script, plan: Plan, model_writer, model_call: str):
+        self.s, self.plan, self.w = script, plan, script.w
+        self.run = plan.run
+        self.model, self.model_call = model_writer, model_call
+        self.data_class = script.globals(plan.run.data.name.title().replace("_", "") + "Data")
+
+    def write(self) -> None:
+        s, plan = self.s, self.plan
+        if plan["seed"] is not None:
+            s.constant("SEED", plan["seed"])
+        s.constant("BATCH_SIZE", plan.data["batch_size"])
+        s.imports |= {"import torch", "from torch import nn", "import pytorch_lightning as pl"}
+        self.model.base = "pl.LightningModule"
+        self.model.write(self._init_extra, self._methods)
+        self.w.blank(2)
+        data = DataWriter(self.run.data, self.w, s.use)
+        data.write()
+        if data.needs_spec_dir:
+            s.imports.add("from pathlib import Path")
+            s.constants.insert(0, ("SPEC_DIR", "Path(__file__).resolve().parent"))
+        self.w.blank(2)
+        self._datamodule()
+        self.w.blank(2)
+        self._main()
+
+    # ---- the LightningModule's parts ----
+    def _init_extra(self) -> None:
+        w = self.w
+        w.statement(vocab_call(self.run.loss), prefix="self.loss_fn = ", span=self.run.loss.span)
+        if "lr" in self.run.optimizer.values:
+            lr = flat(literal(self.run.optimizer.values["lr"]))
+            w.line(f"self.learning_rate = {lr}  # what lr_find tunes")
+
+    def _methods(self) -> None:
+        self._step("training_step", "train", augment=True)
+        if self.run.data.val is not None:
+            self._step("validation_step", "val")
+        self._configure_optimizers()
+
+    def _step(self, name: str, prefix: str, augment: bool = False) -> None:
+        w = self.w
+        w.blank()
+        w.line(f"def {name}(self, batch, batch_idx):")
+        with w.indent():
+            w.line("inputs, labels = batch")
+            for bound in self.run.data.transforms if augment else ():
+                if bound.name in AUGMENTATIONS:
+                    self.s.use(bound.name)
+                    w.statement(vocab_call(bound, leading=("inputs",)), prefix="inputs = ")
+            w.line("output = self(inputs)")
+            if self.plan.float_labels:
+                w.line("labels = labels if labels.is_floating_point() else labels.to(output.dtype)")
+            w.line("loss = self.loss_fn(output, labels)")
+            w.line(f'self.log("{prefix}_loss", loss, prog_bar=True)')
+            for metric in self.run.metrics:
+                function = metric.entry.target.rsplit(".", 1)[1]
+                self.s.use(function)
+                w.line(f'self.log("{prefix}_{metric.name}", {function}(output, labels))')
+            if prefix == "train":
+                w.line("return loss")
+
+    def _configure_optimizers(self) -> None:
+        w, run = self.w, self.run
+        w.blank()
+        w.line("def configure_optimizers(self):")
+        with w.indent():
+            w.line("params = [p for p in self.parameters() if p.requires_grad]")
+
+            def value(name: str):
+                if name == "lr":
+                    return "self.learning_rate"
+                return literal(run.optimizer.values[name], tuples=True)
+
+            optimizer = vocab_call(run.optimizer, value, leading=("params",),
+                                   trailing=() if "lr" in run.optimizer.nodes else
+                                   ("lr=self.learning_rate",) if "lr" in run.optimizer.values
+                                   else ())
+            w.statement(optimizer, prefix="optimizer = ", span=run.optimizer.span)
+            if run.scheduler is None:
+                w.line("return optimizer")
+                return
+            extra = ()
+            if run.scheduler.name == "onecycle" and run.scheduler.values["total_steps"] is None:
+                w.line("batches = len(self.trainer.datamodule.train_dataloader())")
+                extra = ("total_steps=batches * self.trainer.max_epochs",)
+            scheduler = vocab_call(run.scheduler, leading=("optimizer",), trailing=extra)
+            w.statement(scheduler, prefix="scheduler = ", span=run.scheduler.span)
+            interval = run.scheduler.entry.extra.get("interval", "epoch")
+            config = Group("{", ('"scheduler": scheduler', f'"interval": "{interval}"'), "}")
+            w.statement(Group("{", ('"optimizer": optimizer', concat('"lr_scheduler": ', config)),
+                              "}"), prefix="return ")
+
+    # ---- data and main ----
+    def _datamodule(self) -> None:
+        w, data = self.w, self.plan.data
+        self.s.use("data_loader")
+        w.line(f"class {self.data_class}(pl.LightningDataModule):")
+        with w.indent():
+            w.docstring(f"The data {self.run.data.name} of the spec, batched as lightdsl does.")
+            w.blank()
+            w.line("def setup(self, stage=None):")
+            with w.indent():
+                w.line("self.train_set, self.val_set = load_data()")
+            w.blank()
+            w.line("def train_dataloader(self):")
+            args = ["self.train_set", "BATCH_SIZE"]
+            if data["shuffle"]:
+                seed = "SEED" if self.plan["seed"] is not None else "random.randrange(2**31)"
+                if self.plan["seed"] is None:
+                    self.s.imports.add("import random")
+                args += ["shuffle=True", f"seed={seed}"]
+            if data["drop_last"]:
+                args.append("drop_last=True")
+            with w.indent():
+                w.statement(concat("data_loader", Group("(", tuple(args), ")")), prefix="return ")
+            if self.run.data.val is not None:
+                w.blank()
+                w.line("def val_dataloader(self):")
+                with w.indent():
+                    w.line("return data_loader(self.val_set, BATCH_SIZE)")
+
+    def _trainer_args(self) -> tuple:
+        plan, run = self.plan, self.run
+        args = []
+        for key, value in plan.run.settings.values.items():
+            if key in NOT_TRAINER_ARGS or not plan.written(key):
+                continue
+            value = -1 if key == "max_epochs" and value == "-1" else value
+            args.append(f"{key}={flat(literal(value, tuples=True))}")
+        if run.callbacks:
+            calls = tuple(vocab_call(b, func="pl.callbacks." + b.entry.target.rsplit(".", 1)[1])
+                          for b in run.callbacks)
+            args.append(concat("callbacks=", Group("[", calls, "]")))
+        if plan.written("logger"):
+            logger = "False" if run.logger is None else vocab_call(
+                run.logger, func="pl.loggers." + run.logger.entry.target.rsplit(".", 1)[1])
+            args.append(concat("logger=", logger))
+        return tuple(args)
+
+    def _main(self) -> None:
+        w, run = self.w, self.run
+        w.line("def main(**trainer_args):")
+        with w.indent():
+            w.docstring("Train with the spec's settings (trainer_args override them); returns "
+                        "the model.")
+            if self.plan["seed"] is not None:
+                w.line("pl.seed_everything(SEED)")
+            w.line(f"model = {self.model_call}")
+            w.line(f"data = {self.data_class}()")
+            trainer = concat("pl.Trainer", Group("(", (*self._trainer_args(), "**trainer_args"),
+                                                 ")"))
+            w.statement(trainer, prefix="trainer = ", span=run.node.span)
+            if run.lr_find is not None:
+                w.ref(run.lr_find.span, "lr_find")
+                find = vocab_call(run.lr_find, func="pl.tuner.Tuner(trainer).lr_find",
+                                  leading=("model",), trailing=("datamodule=data",))
+                w.statement(find, prefix="finder = ")
+                w.line("model.learning_rate = finder.suggestion()")
+            w.line("trainer.fit(model, datamodule=data)")
+            w.line("return model")
+        w.blank(2)
+        w.line('if __name__ == "__main__":')
+        with w.indent():
+            w.line("main()")
+
+
+def write_lightning(script: Script, plan: Plan, parts) -> list[str]:
+    """Write the lightning script's body; returns its docstring lines."""
+    writer, model_call = parts
+    LightningTarget(script, plan, writer, model_call).write()
+    run = plan.run
+    return [f"{run.model.name} on {run.data.name}, from {script.file} (run {run.name}).", "",
+            "Generated by `lightdsl codegen --target lightning`: a LightningModule, a",
+            "LightningDataModule and a pl.Trainer with the spec's settings."]

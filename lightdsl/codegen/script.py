@@ -1,0 +1,111 @@
+"""What both targets share: a run's effective settings (:class:`Plan`) and the script's frame
+(:class:`Script`: the module docstring, imports, constants, carried helpers, the body)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..checker.train import Run
+from .helpers import available, helper_sources
+from .printer import Namer, literal
+from .writer import CodeWriter, Doc, flat, safe_file_name
+
+# precision -> (weights dtype or None for float32, autocast dtype or None); trainer semantics.
+PRECISIONS = {"32-true": (None, None), "64-true": ("torch.float64", None),
+              "16-mixed": (None, "torch.float16"), "bf16-mixed": (None, "torch.bfloat16"),
+              "16-true": ("torch.float16", None), "bf16-true": ("torch.bfloat16", None)}
+SHORT_PRECISIONS = {"32": "32-true", "64": "64-true", "16": "16-mixed", "bf16": "bf16-mixed"}
+FLOAT_LABEL_LOSSES = {"mse", "sum_squared_error", "l1", "bce", "bce_with_logits"}
+
+
+@dataclass
+class Plan:
+    """The settings a run trains with, defaults filled in as lightdsl's trainer fills them."""
+
+    run: Run
+    values: dict[str, Any] = field(init=False)
+
+    def __post_init__(self):
+        self.values = dict(self.run.settings.values)
+        values, fast = self.values, self.values.get("fast_dev_run")
+        if values.get("max_epochs") == "-1":
+            values["max_epochs"] = -1
+        if fast:
+            n = 1 if fast is True else int(fast)
+            values.update(max_epochs=1, max_steps=n, limit_train_batches=n, limit_val_batches=n)
+        if values.get("max_epochs") is None:
+            values["max_epochs"] = 1000 if values["max_steps"] == -1 else -1
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def written(self, key: str) -> bool:
+        return key in self.run.settings.nodes
+
+    @property
+    def precision(self) -> str:
+        name = str(self.values["precision"])
+        return SHORT_PRECISIONS.get(name, name)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.run.data.settings.values
+
+    @property
+    def float_labels(self) -> bool:
+        """Whether the loss wants float labels but the data may have integer ones."""
+        return self.run.loss.name in FLOAT_LABEL_LOSSES and self.run.data.labels.kind != "float"
+
+
+class Script:
+    """The frame of one generated file; targets write the body into :attr:`w`."""
+
+    def __init__(self, path: str, run: Run, target: str):
+        self.run, self.target = run, target
+        self.file = safe_file_name(path)
+        self.w = CodeWriter(self.file)
+        self.imports: set[str] = set()
+        self.helpers: set[str] = set()
+        self.constants: list[tuple[str, str]] = []
+        self.globals = Namer(available() | {"SEED", "BATCH_SIZE", "MAX_EPOCHS", "SPEC_DIR",
+                                            "load_data", "fit", "evaluate", "main"})
+
+    def use(self, helper: str) -> None:
+        """Carry a helper of runtime.py in the script."""
+        self.helpers.add(helper)
+
+    def constant(self, name: str, value: Any | Doc, raw: bool = False) -> str:
+        self.constants.append((name, value if raw else flat(literal(value))))
+        return name
+
+    def text(self, docstring: list[str]) -> tuple[str, dict[int, int]]:
+        """The whole file, and the map from its lines to spec lines."""
+        head = CodeWriter(self.file)
+        head.line('"""' + docstring[0])
+        for line in docstring[1:]:
+            head.line(line)
+        head.line('"""')
+        sources, imports = helper_sources(sorted(self.helpers))
+        imports |= self.imports | {"import torch"}
+        head.blank()
+        third_party = {i for i in imports if "torch" in i or "numpy" in i or "lightning" in i}
+        for group in (imports - third_party, third_party):
+            for line in sorted(group, key=_import_key):
+                head.line(line)
+            head.blank()
+        for name, value in self.constants:
+            head.line(f"{name} = {value}")
+        for source in sources:
+            head.blank(2)
+            head.lines += source.splitlines()
+        head.blank(2)
+        offset = len(head.lines)
+        body = self.w.text()
+        line_map = {line + offset: spec for line, spec in self.w.line_map.items()}
+        return "\n".join(head.lines) + "\n" + body, line_map
+
+
+def _import_key(line: str) -> tuple[bool, str]:
+    """isort's order: ``import x`` before ``from x import y``, then by module."""
+    return line.startswith("from "), line.split()[1]

@@ -1,0 +1,22 @@
+"""Arguments shared by the commands that start from a trained checkpoint (torch-free)."""
+
+from __future__ import annotations
+
+
+def add_checkpoint_args(parser) -> None:
+    parser.add_argument("spec", help="the .lit file the checkpoint was trained from")
+    parser.add_argument("--ckpt", required=True, metavar="last|PATH",
+                        help="the checkpoint: a .ckpt path, or `last` for the newest last.ckpt "
+                        "of this run")
+    parser.add_argument("--run", dest="run_name", help="which train block (when the spec has "
+                        "several)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a setting, as for train "
+                        "(e.g. data.batch_size=256)")
+
+
+def load_from_args(args):
+    """The spec built from ``args`` with the checkpoint's weights."""
+    from ..deploy import load_trained
+
+    return load_trained(args.spec, args.ckpt, args.run_name, args.overrides)

@@ -1,0 +1,41 @@
+"""``lightdsl codegen spec.lit``: standalone Python (plain PyTorch or Lightning) from a spec."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..errors import UsageError
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("codegen", help="generate a standalone Python script",
+                                 description="Write one run of a spec as readable Python: plain "
+                                 "PyTorch (model, data, training loop) or pytorch-lightning "
+                                 "(LightningModule, DataModule, Trainer). Torch is not needed "
+                                 "to generate.")
+    parser.add_argument("spec", help="the .lit file")
+    parser.add_argument("--run", dest="run_name", help="which train block (when the spec has "
+                        "several)")
+    parser.add_argument("--target", choices=["torch", "lightning"], default="torch",
+                        help="torch (default): needs only torch; lightning: pytorch-lightning")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..codegen import generate_file
+
+    if not os.path.isfile(args.spec):
+        raise UsageError(f"{args.spec}: no such file")
+    code = generate_file(args.spec, args.run_name, args.target)
+    if args.output is None:
+        sys.stdout.write(code.text)
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8") as file:
+            file.write(code.text)
+    except OSError as error:
+        raise UsageError(f"{args.output}: cannot write: {error.strerror or error}") from None
+    print(f"wrote {args.output} (run {code.run!r}, target {code.target})", file=sys.stderr)
+    return 0

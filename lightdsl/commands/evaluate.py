@@ -1,0 +1,40 @@
+"""``lightdsl evaluate spec.lit --ckpt PATH``: a checkpoint's loss and metrics on the spec's
+validation and test data, as a table (or JSON)."""
+
+from __future__ import annotations
+
+from ..errors import UsageError
+from ._checkpoint import add_checkpoint_args, load_from_args
+
+
+def register(commands) -> None:
+    parser = commands.add_parser(
+        "evaluate", help="a checkpoint's metrics on the validation and test data",
+        description="Evaluate a checkpoint on the spec's validation and test data (its training "
+        "data when it has neither): loss and metrics, as weighted means over samples.")
+    add_checkpoint_args(parser)
+    parser.add_argument("--split", action="append", choices=["val", "test", "train"],
+                        help="which data (repeatable; default: val and test)")
+    parser.add_argument("--format", choices=["table", "json"], default="table",
+                        help="what to print (default: table)")
+    parser.add_argument("--json", dest="json_path", metavar="FILE",
+                        help="also write the metrics as JSON to FILE")
+    parser.add_argument("--accelerator", default="cpu", help="cpu (default), gpu, auto, ...")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..deploy import evaluate
+    from ..deploy.evaluate import format_table, to_json
+
+    trained = load_from_args(args)
+    results = evaluate(trained, args.split, args.accelerator)
+    text = to_json(results, str(trained.checkpoint), args.spec)
+    print(text if args.format == "json" else format_table(results))
+    if args.json_path:
+        try:
+            with open(args.json_path, "w") as stream:
+                stream.write(text + "\n")
+        except OSError as error:
+            raise UsageError(f"--json {args.json_path}: cannot write: {error.strerror}") from None
+    return 0

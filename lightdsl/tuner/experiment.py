@@ -1,0 +1,98 @@
+"""The finders applied to a spec's :class:`~lightdsl.api.Experiment`: what ``lightdsl train``,
+``lightdsl lr-find`` and ``lightdsl tune-batch-size`` run, with their printed reports."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import LightdslError
+from .batch_size import get_batch_size, scale_batch_size, set_batch_size
+from .lr_find import LRFinderResult, lr_find
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def run_lr_find(experiment) -> LRFinderResult:
+    """Run the spec's ``lr_find(...)`` (its defaults when the spec has none) on the module."""
+    bound = experiment.run.lr_find
+    values = dict(bound.values) if bound is not None else {}
+    options = {k: values[k] for k in ("min_lr", "max_lr", "num_training", "mode",
+                                      "early_stop_threshold") if k in values}
+    shown = ", ".join(f"{k}={v}" for k, v in options.items())
+    _say("lr_find: learning-rate range test" + (f" ({shown})" if shown else ""))
+    return lr_find(experiment.module, experiment.trainer_kwargs(), **options)
+
+
+def report_suggestion(result: LRFinderResult, spec_lr) -> float | None:
+    """Print the suggestion (or why there is none); return it."""
+    suggestion = result.suggestion()
+    steps = f"{len(result.lrs)} steps" + (", stopped early: the loss diverged"
+                                          if result.stopped_early else "")
+    if suggestion is None:
+        _say(f"lr_find: could not suggest a learning rate: too few finite loss values ({steps});"
+             f" keeping the spec's lr = {spec_lr}")
+    else:
+        _say(f"lr_find: suggested learning rate {suggestion:.6g} ({steps})")
+    return suggestion
+
+
+def apply_lr_find(experiment) -> LRFinderResult:
+    """Run the finder on ``experiment.module`` with the run's trainer settings, print the
+    suggestion and make it the module's learning rate (or keep the spec's lr if there is none).
+
+    The curve is drawn by :func:`save_lr_find` (``Experiment.fit`` calls it with the run's log
+    directory once training has started). Returns the finder's result.
+    """
+    module = experiment.module
+    result = run_lr_find(experiment)
+    suggestion = report_suggestion(result, module.learning_rate)
+    if suggestion is not None:
+        module.learning_rate = suggestion
+    experiment.lr_finder = result
+    return result
+
+
+def save_lr_find(result: LRFinderResult, directory, name: str = "lr_find") -> list[str]:
+    """Write the curve as ``<directory>/lr_find.png`` (and the points into the directory's
+    TensorBoard events, if it has any) and print the path. Never raises: a missing matplotlib
+    is reported as a note."""
+    directory = Path(directory)
+    written: list[str] = []
+    try:
+        written = result.plot(str(directory / name))
+    except LightdslError as error:
+        _say(f"lr_find: curve not drawn: {error}")
+    for path in written:
+        _say(f"lr_find: curve written to {path}")
+    if any(directory.glob("events.out.tfevents.*")):
+        from ..plots.tensorboard import add_lr_curve
+
+        add_lr_curve(directory, result)
+    return written
+
+
+def apply_batch_size(experiment, checkpoint: dict | None = None, fast_dev_run=False) -> int:
+    """Resolve ``batch_size = auto``: the resumed run's size, or the batch-size finder's."""
+    module = experiment.module
+    saved = (checkpoint or {}).get("hparams", {}).get("batch_size")
+    if isinstance(saved, int):
+        set_batch_size(module, saved)
+        _say(f"batch_size = auto: {saved}, as in the checkpoint")
+        return saved
+    if fast_dev_run:
+        set_batch_size(module, 2)
+        _say("batch_size = auto: 2 for fast_dev_run (the batch-size finder is skipped)")
+        return 2
+    _say("batch_size = auto: searching (doubling until out of memory or the dataset size)")
+    size = scale_batch_size(module, experiment.trainer_kwargs(), log=_say)
+    _say(f"batch_size = auto: using {size}")
+    sys.stdout.flush()
+    return size
+
+
+def needs_batch_size(experiment) -> bool:
+    """Whether the run's data says ``batch_size = auto`` and no size is chosen yet."""
+    return get_batch_size(experiment.module) == "auto"
