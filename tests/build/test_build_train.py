@@ -27,11 +27,14 @@ def lightdsl_cli(*args, cwd=None):
 def test_statquest_spec_fits_all_three_points(tmp_path):
     result = lightdsl_cli("train", SPECS / "statquest.lit", "--default-root-dir", tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "learning rate: 0.2" in result.stdout
+    suggestion = float(re.search(r"learning rate: ([\d.e-]+)", result.stdout).group(1))
+    assert suggestion == pytest.approx(0.00214, rel=0.01)  # the lr finder's, as in the tutorial
     final_bias = float(re.search(r"final_bias = (-?[\d.]+)", result.stdout).group(1))
     assert abs(final_bias - (-16.01)) < 0.01
     assert "w01 = -40.8000 (frozen)" in result.stdout
-    assert (tmp_path / "statquest" / "version_0" / "checkpoints" / "last.ckpt").is_file()
+    run_dir = tmp_path / "statquest" / "version_0"
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert (run_dir / "lr_find.png").is_file() and (run_dir / "response.png").is_file()
 
 
 def test_compiled_statquest_matches_lightning(tmp_path):

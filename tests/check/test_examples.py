@@ -27,7 +27,7 @@ def test_statquest_resolves_shapes_and_params():
     assert params["w01"].value == -40.8 and params["w01"].node.frozen
     assert not params["final_bias"].node.frozen
     assert run.loss.name == "sum_squared_error"
-    assert run.optimizer.values["lr"] == 0.2
+    assert run.lr_find.values["early_stop_threshold"] is None
 
 
 def test_mnist_mlp_hyperparameters_are_substituted():

@@ -18,18 +18,33 @@ SPECS = os.path.join(os.path.dirname(__file__), "..", "..", "specs")
 STATQUEST = os.path.join(SPECS, "statquest.lit")
 
 
+LR_FIND = "lr_find(min_lr = 0.001, max_lr = 1.0, early_stop_threshold = none)"
+
+
 def statquest_variant(tmp_path, old: str, new: str, name: str = "sq.lit") -> str:
+    """The shipped StatQuest spec with one edit, its tutorial's 34 epochs and no lr_find
+    (unless the edit puts one back)."""
     with open(STATQUEST) as f:
         text = f.read()
     assert old in text
-    (tmp_path / name).write_text(text.replace(old, new))
+    text = text.replace(old, new).replace(LR_FIND, "").replace("max_epochs  = 2000",
+                                                                 "max_epochs  = 34")
+    (tmp_path / name).write_text(text)
     return str(tmp_path / name)
 
 
 def with_lr_find(tmp_path, call="lr_find(min_lr = 0.001, max_lr = 1.0, "
                  "early_stop_threshold = none)") -> str:
-    return statquest_variant(tmp_path, "optimizer   = sgd(lr = 0.2)",
-                             f"optimizer   = sgd(lr = 0.01)\n    {call}")
+    return _with_call(tmp_path, call)
+
+
+def _with_call(tmp_path, call: str) -> str:
+    spec = statquest_variant(tmp_path, "seed        = 42", "seed        = 42")
+    with open(spec) as f:
+        text = f.read().replace("devices     = auto", f"devices     = auto\n    {call}")
+    with open(spec, "w") as f:
+        f.write(text)
+    return spec
 
 
 def test_module_weights_lr_and_random_state_are_restored():
@@ -44,7 +59,7 @@ def test_module_weights_lr_and_random_state_are_restored():
     assert torch.equal(after[0], torch.rand(3)) and after[1] == random.random()
     for key, value in module.state_dict().items():
         assert torch.equal(value, before[key]), key
-    assert module.learning_rate == 0.2
+    assert module.learning_rate == 0.01
     assert "configure_optimizers" not in vars(module)
 
 
@@ -150,7 +165,7 @@ def test_batch_size_auto_in_a_spec(tmp_path, capsys):
     spec = statquest_variant(tmp_path, "batch_size = 1", "batch_size = auto")
     experiment = lightdsl.load(spec)
     result = experiment.fit(enable_checkpointing=False, logger=None, enable_progress_bar=False,
-                            enable_model_summary=False)
+                            enable_model_summary=False, default_root_dir=str(tmp_path))
     assert experiment.data.settings["batch_size"] == 3  # the whole (3-sample) dataset
     assert result.global_step == 34
     assert "batch_size = auto: using 3" in capsys.readouterr().out
