@@ -36,6 +36,7 @@ class Generated:
     line_map: dict[int, int]
     run: str
     target: str
+    model_call: str  # the expression in main() that builds the run's model
 
 
 def generate_file(path: str, run: str | None = None, target: str = "torch") -> Generated:
@@ -57,14 +58,15 @@ def generate(analysis: Analysis, run: str | None = None, target: str = "torch") 
     checked = analysis.program.runs[name]
     script = Script(analysis.source.path, checked, target)
     plan = Plan(checked)
+    parts = _model_parts(checked, script)
     if target == "lightning":
         from .lightning_target import write_lightning
 
-        docstring = write_lightning(script, plan, _model_parts(checked, script))
+        docstring = write_lightning(script, plan, parts)
     else:
-        docstring = _write_torch(script, plan, _model_parts(checked, script))
+        docstring = _write_torch(script, plan, parts)
     text, line_map = script.text(docstring)
-    return Generated(text, line_map, name, target)
+    return Generated(text, line_map, name, target, parts[1])
 
 
 def _model_parts(run, script: Script):
@@ -99,6 +101,9 @@ def _write_torch(script: Script, plan: Plan, parts) -> list[str]:
         target.write_evaluate()
     script.w.blank(2)
     target.write_fit()
+    if plan.run.lr_find is not None:
+        script.w.blank(2)
+        target.write_lr_find()
     script.w.blank(2)
     target.write_main(model_call)
     script.w.blank(2)

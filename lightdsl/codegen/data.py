@@ -102,7 +102,7 @@ class DataWriter:
                 w.line(f"{s}_x = {name}({s}_x)")
 
     def _statistics(self, name: str, values: dict) -> str:
-        shown = {"mean": values["mean"], "std": values.get("std")}
+        shown = {"mean": values.get("mean"), "std": values.get("std")}
         auto = {k for k, v in shown.items() if v is None or v == "auto"}
         if auto:
             self.use(f"{name}_stats")

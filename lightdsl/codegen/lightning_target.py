@@ -160,8 +160,7 @@ class LightningTarget:
         w, run = self.w, self.run
         w.line("def main(**trainer_args):")
         with w.indent():
-            w.docstring("Train with the spec's settings (trainer_args override them); returns "
-                        "the model.")
+            w.docstring("Train with the spec's settings (plus trainer_args); returns the model.")
             if self.plan["seed"] is not None:
                 w.line("pl.seed_everything(SEED)")
             w.line(f"model = {self.model_call}")

@@ -11,8 +11,17 @@ from .. import nodes as n
 from ..checker.binding import Bound
 from ..checker.models import ModelInfo
 from ..vocab.types import Tensor, TensorList
-from .printer import ExprPrinter, Namer, as_floats, attribute, literal, plain_attribute, \
-    str_literal, uses_names, vocab_call
+from .printer import (
+    ExprPrinter,
+    Namer,
+    as_floats,
+    attribute,
+    literal,
+    plain_attribute,
+    str_literal,
+    uses_names,
+    vocab_call,
+)
 from .writer import INDENT, WIDTH, CodeWriter, Doc, Group, concat, flat
 
 
@@ -57,7 +66,10 @@ class ModelWriter:
         w.statement(concat("def __init__", Group("(", tuple(arguments), ")")), suffix=":")
         with w.indent():
             w.line("super().__init__()")
-            if self.hypers_in_forward:
+            if self.base == "pl.LightningModule":
+                if self.defaults:
+                    w.line("self.save_hyperparameters()  # self.hparams")
+            elif self.hypers_in_forward:
                 items = tuple(f"{str_literal(h)}: {self.args(h)}" for h in self.hypers_in_forward)
                 w.statement(Group("{", items, "}"), prefix="self.hparams = ")
             self._members([(name, self._parameter(p), p.node.span)

@@ -69,7 +69,8 @@ class Script:
         self.helpers: set[str] = set()
         self.constants: list[tuple[str, str]] = []
         self.globals = Namer(available() | {"SEED", "BATCH_SIZE", "MAX_EPOCHS", "SPEC_DIR",
-                                            "load_data", "fit", "evaluate", "main"})
+                                            "load_data", "fit", "evaluate", "main",
+                                            "lr_find", "data_loader"})
 
     def use(self, helper: str) -> None:
         """Carry a helper of runtime.py in the script."""
@@ -100,10 +101,10 @@ class Script:
             head.blank(2)
             head.lines += source.splitlines()
         head.blank(2)
-        offset = len(head.lines)
-        body = self.w.text()
+        head_text = "\n".join(head.lines) + "\n"
+        offset = head_text.count("\n")
         line_map = {line + offset: spec for line, spec in self.w.line_map.items()}
-        return "\n".join(head.lines) + "\n" + body, line_map
+        return head_text + self.w.text(), line_map
 
 
 def _import_key(line: str) -> tuple[bool, str]:

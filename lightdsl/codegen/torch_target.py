@@ -7,9 +7,9 @@ without accumulation no accumulation arithmetic.
 
 from __future__ import annotations
 
-from .printer import vocab_call
+from .printer import literal, vocab_call
 from .script import PRECISIONS, Plan, Script
-from .writer import CodeWriter, Doc, Group, concat
+from .writer import CodeWriter, Doc, Group, concat, flat
 
 AUGMENTATIONS = ("random_crop", "random_flip")
 DEVICES = {"cpu": "cpu", "mps": "mps", "gpu": "cuda", "cuda": "cuda"}
@@ -87,7 +87,12 @@ class TorchTarget:
     def write_fit(self) -> None:
         w, run = self.w, self.run
         w.ref(run.node.span, f"train {run.name}")
-        w.line("def fit(model, train_set, val_set=None):")
+        signature = "def fit(model, train_set, val_set=None"
+        if self._has_lr:
+            signature += f", lr={flat(literal(run.optimizer.values['lr']))}"
+        if run.lr_find is not None:
+            signature += ", range_test=None"
+        w.statement(signature + "):")
         with w.indent():
             w.docstring(f"Train model as the spec's train block says: {run.loss.name} loss, "
                         f"{run.optimizer.name}, {self.plan['max_epochs']} epochs.")
@@ -105,15 +110,28 @@ class TorchTarget:
         w.line(f"model = model.to(device{dtype})")
         for name in ("train_set", "val_set") if self.has_val else ("train_set",):
             if self.param_dtype:
-                w.statement(f"tuple(t.to(device, {self.param_dtype}) if t.is_floating_point() "
-                            f"else t.to(device) for t in {name})", prefix=f"{name} = ")
+                move = (f"tuple(t.to(device, {self.param_dtype}) if t.is_floating_point() "
+                        f"else t.to(device) for t in {name})")
             else:
-                w.line(f"{name} = tuple(t.to(device) for t in {name})")
+                move = f"tuple(t.to(device) for t in {name})"
+            if name == "val_set":
+                w.line("if val_set is not None:")
+                with w.indent():
+                    w.statement(move, prefix=f"{name} = ")
+            else:
+                w.statement(move, prefix=f"{name} = ")
         w.ref(self.run.loss.span, "loss")
         w.statement(vocab_call(self.run.loss), prefix="loss_fn = ")
         w.line("params = [p for p in model.parameters() if p.requires_grad]")
         w.ref(self.run.optimizer.span, "optimizer")
-        w.statement(vocab_call(self.run.optimizer, leading=("params",)), prefix="optimizer = ")
+        optimizer = self.run.optimizer
+
+        def value(name):
+            return "lr" if name == "lr" else literal(optimizer.values[name], tuples=True)
+
+        lr = () if "lr" in optimizer.nodes or not self._has_lr else ("lr=lr",)
+        w.statement(vocab_call(optimizer, value, leading=("params",), trailing=lr),
+                    prefix="optimizer = ")
         self._scheduler()
         self._callbacks()
         if self.autocast == "torch.float16":
@@ -130,8 +148,17 @@ class TorchTarget:
                 w.line("train_batches = min(LIMIT_TRAIN_BATCHES, train_batches)")
             elif limit != 1.0:
                 w.line("train_batches = int(train_batches * LIMIT_TRAIN_BATCHES)")
-        if self._const("MAX_STEPS") or self.run.callbacks:
+        if self._steps:
             w.line("step, metrics = 0, {}")
+
+    @property
+    def _has_lr(self) -> bool:
+        return "lr" in self.run.optimizer.values
+
+    @property
+    def _steps(self) -> bool:
+        """Whether fit() counts optimizer steps."""
+        return bool(self._const("MAX_STEPS") or self.run.callbacks or self.run.lr_find)
 
     def _device(self) -> str:
         accelerator = self.plan["accelerator"]
@@ -233,6 +260,10 @@ class TorchTarget:
         if plan["gradient_clip_val"]:
             how = "norm" if plan["gradient_clip_algorithm"] == "norm" else "value"
             w.line(f"torch.nn.utils.clip_grad_{how}_(params, GRADIENT_CLIP_VAL)")
+        if self.run.lr_find is not None:
+            w.line("if range_test is not None:  # lr_find: this step's learning rate")
+            with w.indent():
+                w.line("optimizer.param_groups[0][\"lr\"] = range_test.lr(step)")
         if fp16:
             w.line("scaler.step(optimizer)")
             w.line("scaler.update()")
@@ -240,13 +271,27 @@ class TorchTarget:
             w.line("optimizer.step()")
         w.line("optimizer.zero_grad(set_to_none=True)")
         if self.run.scheduler and self.run.scheduler.entry.extra.get("interval") == "step":
-            w.line("scheduler.step()")
-        if self._const("MAX_STEPS") or self.run.callbacks:
+            self._scheduler_step()
+        if self._steps:
             w.line("step += 1")
+        if self.run.lr_find is not None:
+            loss = "loss / ACCUMULATE_GRAD_BATCHES" if self._const("ACCUMULATE_GRAD_BATCHES") \
+                else "loss"
+            w.line(f"if range_test is not None and range_test.record(step, {loss}):")
+            with w.indent():
+                w.line("return model  # the range test is over")
+
+    def _scheduler_step(self) -> None:
+        if self.run.lr_find is None:
+            self.w.line("scheduler.step()")
+            return
+        self.w.line("if range_test is None:  # lr_find leaves the spec's scheduler out")
+        with self.w.indent():
+            self.w.line("scheduler.step()")
 
     def _end_epoch(self) -> None:
         w, run = self.w, self.run
-        keep = self._const("MAX_STEPS") or run.callbacks
+        keep = self._steps
         if not keep:
             w.line('metrics = {"train_loss_epoch": float(total) / seen}')
         else:
@@ -255,15 +300,17 @@ class TorchTarget:
         if self.has_val:
             if self._const("CHECK_VAL_EVERY_N_EPOCH"):
                 w.line("validate = (epoch + 1) % CHECK_VAL_EVERY_N_EPOCH == 0")
-                w.line("if validate:")
+                w.line("if validate and val_set is not None:")
                 with w.indent():
                     w.line("metrics.update(evaluate(model, val_set, loss_fn))")
                 validated = "validate"
             else:
-                w.line("metrics.update(evaluate(model, val_set, loss_fn))")
-                validated = True
+                w.line("if val_set is not None:")
+                with w.indent():
+                    w.line("metrics.update(evaluate(model, val_set, loss_fn))")
+                validated = "val_set is not None"
         if run.scheduler and run.scheduler.entry.extra.get("interval") == "epoch":
-            w.line("scheduler.step()")
+            self._scheduler_step()
         w.line('print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))')
         for bound in run.callbacks:
             if bound.name == "checkpoint":
@@ -271,8 +318,8 @@ class TorchTarget:
         for bound in run.callbacks:
             if bound.name == "early_stopping":
                 check = "early_stopping.should_stop(metrics)"
-                if validated == "validate":
-                    check = f"validate and {check}"
+                if isinstance(validated, str):
+                    check = f"{validated} and {check}"
                 w.line(f"if {check}:")
                 with w.indent():
                     w.line("break")
@@ -293,6 +340,28 @@ class TorchTarget:
             w.line("train_set, val_set = load_data()")
             w.line(f"model = {model_call}")
             if self.run.lr_find is not None:
-                w.comment(f"the spec's lr_find is not reproduced here: lr = "
-                          f"{self.run.optimizer.values.get('lr')} (run `lightdsl lr_find`)")
-            w.line("return fit(model, train_set, val_set)")
+                w.line("lr = lr_find(model, train_set)")
+                w.line("return fit(model, train_set, val_set, lr=lr)")
+            else:
+                w.line("return fit(model, train_set, val_set)")
+
+    # ---- lr_find() ----
+    def write_lr_find(self) -> None:
+        w, bound = self.w, self.run.lr_find
+        self.s.use("RangeTest")
+        self.s.imports.add("import copy")
+        w.line("def lr_find(model, train_set):")
+        with w.indent():
+            w.docstring("The spec's lr_find: a learning-rate range test; returns its suggestion.")
+            w.comment("the weights and torch's random state are left as they were")
+            w.statement(vocab_call(bound, func="RangeTest"), prefix="range_test = ",
+                        span=bound.span)
+            w.line("weights = copy.deepcopy(model.state_dict())")
+            w.line("with torch.random.fork_rng():")
+            with w.indent():
+                w.line("fit(model, train_set, range_test=range_test)")
+            w.line("model.load_state_dict(weights)")
+            w.line("suggestion = range_test.suggestion()")
+            lr = flat(literal(self.run.optimizer.values.get("lr")))
+            w.line('print(f"lr_find: suggested learning rate {suggestion}")')
+            w.line(f"return {lr} if suggestion is None else suggestion  # None: keep the spec's")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, field
-from typing import Union
 
 WIDTH = 88  # ruff format's default line length
 INDENT = "    "
@@ -47,7 +46,7 @@ class Chain:
     ops: tuple
 
 
-Doc = Union[str, Group, Concat, Chain]
+Doc = str | Group | Concat | Chain
 
 
 def concat(*parts: Doc) -> Doc:

@@ -1,0 +1,51 @@
+"""Shared helpers for the code generator's tests: generating, importing and checking scripts."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lightdsl.codegen import generate_file
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = sorted((ROOT / "specs").glob("*.lit")) + sorted((Path(__file__).parent / "specs")
+                                                          .glob("*.lit"))
+RUFF = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))
+
+
+def runs_of(path: Path) -> list[str]:
+    from lightdsl.frontend import analyze_file
+
+    return list(analyze_file(str(path)).program.runs)
+
+
+CASES = [(path, run) for path in CORPUS for run in runs_of(path)]
+
+
+def case_id(case) -> str:
+    return f"{case[0].stem}-{case[1]}"
+
+
+def load_script(path: Path, name: str = "generated"):
+    """Import a generated script as a module (its main() does not run)."""
+    spec = importlib.util.spec_from_file_location(f"{name}_{abs(hash(str(path)))}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_script(spec: Path, out: Path, run: str | None = None, target: str = "torch") -> Path:
+    out.write_text(generate_file(str(spec), run, target).text, encoding="utf-8")
+    return out
+
+
+def ruff(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    if RUFF is None:
+        pytest.skip("ruff is not installed")
+    return subprocess.run([RUFF, *args], cwd=cwd, capture_output=True, text=True,
+                          check=False)
