@@ -3,6 +3,8 @@ validation and test data, as a table (or JSON)."""
 
 from __future__ import annotations
 
+import sys
+
 from ..errors import UsageError
 from ._checkpoint import add_checkpoint_args, load_from_args
 
@@ -25,10 +27,13 @@ def register(commands) -> None:
 
 def run(args) -> int:
     from ..deploy import evaluate
-    from ..deploy.evaluate import format_table, to_json
+    from ..deploy.evaluation import format_table, to_json
 
     trained = load_from_args(args)
     results = evaluate(trained, args.split, args.accelerator)
+    if args.split is None and list(results) == ["train"]:
+        print(f"note: {args.spec} has no val or test data; these are training-data metrics",
+              file=sys.stderr)
     text = to_json(results, str(trained.checkpoint), args.spec)
     print(text if args.format == "json" else format_table(results))
     if args.json_path:

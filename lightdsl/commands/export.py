@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ._checkpoint import add_checkpoint_args, load_from_args
 
-FORMATS = ("torchscript", "pt2", "onnx")  # as lightdsl.deploy.export.FORMATS (no torch here)
+FORMATS = ("torchscript", "pt2", "onnx")  # as lightdsl.deploy.exporting.FORMATS (no torch here)
 
 
 def register(commands) -> None:

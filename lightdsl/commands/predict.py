@@ -28,7 +28,7 @@ def register(commands) -> None:
 
 def run(args) -> int:
     from ..deploy import predict_file
-    from ..deploy.predict import write_predictions
+    from ..deploy.prediction import write_predictions
 
     trained = load_from_args(args)
     predictions = predict_file(trained, args.input, args.key)

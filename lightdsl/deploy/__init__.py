@@ -10,10 +10,10 @@ its data pipeline (the fitted transforms and class names), the checkpoint gives 
     export(trained, "torchscript", "model.ts")        # checked against the checkpoint
 """
 
-from .evaluate import evaluate
-from .export import FORMATS, export
+from .evaluation import evaluate
+from .exporting import FORMATS, export
 from .loading import Trained, load_trained
-from .predict import Predictions, predict, predict_file
+from .prediction import Predictions, predict, predict_file
 
 __all__ = [
     "FORMATS",

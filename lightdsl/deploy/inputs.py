@@ -32,13 +32,15 @@ def read_inputs(path: str, trained, key: str = "x") -> torch.Tensor:
     if not Path(path).is_file():
         raise UsageError(f"--input {path}: no such file")
     inputs = _read(READERS[suffix], path, trained, key)
-    dataset = Dataset(inputs, source=path)
     steps = [(name, args) for name, args in trained.data.fitted_steps
              if name not in LABEL_ONLY_STEPS]
-    inputs = apply_transforms(dataset, steps).inputs
+    shape = trained.data.train.sample_shape
+    if "flatten" not in [name for name, _ in steps]:  # transforms see the trained shape
+        inputs = fit_sample_shape(inputs, shape, path)
+    inputs = apply_transforms(Dataset(inputs, source=path), steps).inputs
     if inputs.dtype == torch.uint8:
         inputs = inputs.float().div_(255)
-    return fit_sample_shape(inputs.float(), trained.data.train.sample_shape, path)
+    return fit_sample_shape(inputs.float(), shape, path)
 
 
 def _read(kind: str, path: str, trained, key: str) -> torch.Tensor:

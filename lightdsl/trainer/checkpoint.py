@@ -65,10 +65,16 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # any unpickling or format problem: one clear message
-        raise UsageError(f"cannot read checkpoint {path}: {exc}") from exc
+        raise UsageError(f"cannot read checkpoint {path}: {_reason(exc)}") from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise UsageError(f"{path} is not a lightdsl checkpoint (no {FORMAT!r} format tag)")
     return ckpt
+
+
+def _reason(exc: Exception) -> str:
+    if "weights only load failed" in str(exc).lower():
+        return "not a file torch.save wrote with tensors and plain values only"
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 def to_safe(value: Any) -> Any:

@@ -189,6 +189,8 @@ def stop_on_ctrl_c(trainer):
     def request_stop(signum, frame):
         trainer.interrupt_requested = True
         signal.signal(signal.SIGINT, previous)  # so that a second Ctrl-C aborts at once
+        if not trainer.dist.is_main:  # under DDP every rank gets the signal; rank 0 says so
+            return
         print(
             "\nCtrl-C: stopping after the current step and saving last.ckpt "
             "(press Ctrl-C again to abort without saving)",

@@ -26,8 +26,8 @@ from .data import (
     pins_memory,
     prepare_loader,
 )
-from .distributed import Distributed, Ranks, plan, rank_device
 from .devices import deterministic_mode, resolve_device, resolve_precision, seed_everything
+from .distributed import Distributed, Ranks, plan, rank_device
 from .evaluation import MeanMetrics, evaluate
 from .hints import Hints
 from .loggers import as_floats, build_logger, call_logger, next_version_dir

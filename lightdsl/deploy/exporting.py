@@ -8,8 +8,11 @@ outputs must equal the checkpoint's (to float32 rounding), or the export fails.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,15 +62,32 @@ def export(trained, fmt: str, output: str) -> Exported:
     samples = trained.data.train.inputs.float()
     example = samples[:2]  # 2, not 1: a batch of 1 would fix the batch size in the graph
     try:
-        run = EXPORTERS[fmt](network, example, path)
+        with _quiet():
+            run = EXPORTERS[fmt](network, example, path)
     except (ExportError, UsageError):
         raise
-    except Exception as error:  # noqa: BLE001 - any exporter failure: one clear message
+    except Exception as error:
         raise ExportError(f"{fmt} export failed: {_first_line(error)}") from error
     check = samples[:16] if len(samples) > 2 else samples
     diff = _compare(network, run, check, fmt) if run is not None else None
     meta = _write_metadata(trained, fmt, path)
     return Exported(path, fmt, diff, len(check) if run else 0, meta)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Exporters' warnings about optional packages (torchvision) and their own deprecations
+    are not the user's business here: the result is checked below."""
+    onnx_log = logging.getLogger("torch.onnx")
+    level = onnx_log.level
+    onnx_log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    finally:
+        onnx_log.setLevel(level)
 
 
 def _torchscript(network, example, path: Path):
