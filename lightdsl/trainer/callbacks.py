@@ -13,6 +13,8 @@ Callbacks read ``trainer.callback_metrics`` (latest value of every logged metric
 
 from __future__ import annotations
 
+import time
+
 import math
 from pathlib import Path
 from typing import Any
@@ -188,6 +190,10 @@ class ModelCheckpoint(Callback):
         self.best_model_path = ""
         self.best_model_score: float | None = None
         self.last_model_path = ""
+        self._last_saved_at = float("-inf")
+        self._last_saved_step: tuple[int, int] | None = None
+
+    LAST_INTERVAL_S = 1.0
 
     @property
     def state_key(self) -> str:
@@ -202,15 +208,32 @@ class ModelCheckpoint(Callback):
             self.save(trainer)
 
     def on_train_epoch_end(self, trainer, module) -> None:
-        self.save(trainer)
+        self.save(trainer, at_epoch_end=True)
 
-    def save(self, trainer) -> None:
-        """Save the top-k candidate (if it qualifies) and ``last.ckpt``."""
+    def on_fit_end(self, trainer, module) -> None:
+        # epochs shorter than LAST_INTERVAL_S skip some last.ckpt writes: the end writes it
+        if self.save_last and self._last_saved_step != (trainer.current_epoch,
+                                                        trainer.global_step):
+            self._save_last(trainer)
+
+    def save(self, trainer, at_epoch_end: bool = False) -> None:
+        """Save the top-k candidate (if it qualifies) and ``last.ckpt``.
+
+        At epoch ends ``last.ckpt`` is rewritten at most every ``LAST_INTERVAL_S`` seconds, so
+        that runs of many tiny epochs do not spend their time writing checkpoints; the end of
+        ``fit`` and a Ctrl-C always write it.
+        """
         self._save_top_k(trainer)
-        if self.save_last:
-            path = self.directory(trainer) / "last.ckpt"
-            self.last_model_path = str(path)
-            trainer.save_checkpoint(path)
+        due = time.monotonic() - self._last_saved_at >= self.LAST_INTERVAL_S
+        if self.save_last and (due or not at_epoch_end):
+            self._save_last(trainer)
+
+    def _save_last(self, trainer) -> None:
+        path = self.directory(trainer) / "last.ckpt"
+        self.last_model_path = str(path)
+        trainer.save_checkpoint(path)
+        self._last_saved_at = time.monotonic()
+        self._last_saved_step = (trainer.current_epoch, trainer.global_step)
 
     def _score(self, trainer) -> float | None:
         if self.monitor is None:

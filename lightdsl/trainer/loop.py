@@ -21,7 +21,7 @@ from itertools import count
 import torch
 
 from .checkpoint import capture_rng, restore_rng
-from .data import batch_size_of, set_epoch
+from .data import InMemoryLoader, batch_size_of, set_epoch
 from .evaluation import MeanMetrics, split_training_output
 from .hints import nonfinite_loss_error
 
@@ -94,11 +94,14 @@ def _start_epoch(t, epoch: int, skip: int):
     t.progress.start_epoch(epoch, t.run_config.max_epochs, t.num_train_batches)
     resume = t.take_resume_rng()
     if resume:
-        # mid-epoch: replay the epoch's start, so that the loader draws the same order
-        restore_rng(resume["epoch_start"] if skip else resume["now"])
+        # mid-epoch: replay the epoch's start, so that a DataLoader draws the same order
+        replay = skip and resume["epoch_start"] is not None
+        restore_rng(resume["epoch_start"] if replay else resume["now"])
     if not skip:
         t.train_means = MeanMetrics()
-    t.epoch_start_rng = capture_rng()
+    # an in-memory loader's order depends only on seed and epoch: nothing to replay for it
+    in_memory = isinstance(t.train_loader, InMemoryLoader)
+    t.epoch_start_rng = None if in_memory else capture_rng()
     set_epoch(t.train_loader, epoch)
     batches = iter(t.train_loader)
     for _ in range(skip):

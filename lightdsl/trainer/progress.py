@@ -14,6 +14,14 @@ def _format_metrics(metrics: dict[str, float]) -> str:
     return "  ".join(f"{name} {value:.4g}" for name, value in metrics.items())
 
 
+EPOCH_LINE_INTERVAL_S = 1.0  # with many short epochs, keep an epoch's line at most this often
+
+
+def _keep_epoch_line(epoch: int, max_epochs: int, since_kept: float) -> bool:
+    """The first and last epoch's lines are always kept; in between, one per interval."""
+    return epoch == 0 or epoch == max_epochs - 1 or since_kept >= EPOCH_LINE_INTERVAL_S
+
+
 def _epoch_label(epoch: int, max_epochs: int) -> str:
     return f"Epoch {epoch}" + (f"/{max_epochs - 1}" if max_epochs > 0 else "")
 
@@ -24,10 +32,12 @@ class PlainProgress:
     def __init__(self, stream=None, interval_s: float = 10.0) -> None:
         self.stream = stream or sys.stdout
         self.interval_s = interval_s
+        self.last_kept = float("-inf")
 
     def start_epoch(self, epoch: int, max_epochs: int, total: int | None) -> None:
         """Begin an epoch of ``total`` batches (None if unknown)."""
         self.label, self.total, self.done = _epoch_label(epoch, max_epochs), total, 0
+        self.epoch, self.max_epochs = epoch, max_epochs
         self.start = self.last_print = time.perf_counter()
 
     def update(self, loss) -> None:
@@ -39,8 +49,11 @@ class PlainProgress:
             self._line({"loss": float(loss)})
 
     def end_epoch(self, metrics: dict[str, float]) -> None:
-        """Print the epoch's closing line with its metrics."""
-        self._line(metrics)
+        """Print the epoch's closing line with its metrics (throttled for tiny epochs)."""
+        now = time.perf_counter()
+        if _keep_epoch_line(self.epoch, self.max_epochs, now - self.last_kept):
+            self.last_kept = now
+            self._line(metrics)
 
     def _line(self, metrics: dict[str, float]) -> None:
         elapsed = max(time.perf_counter() - self.start, 1e-9)
@@ -65,9 +78,11 @@ class BarProgress:
             refresh_s,
             None,
         )
+        self.last_kept = float("-inf")
 
     def start_epoch(self, epoch: int, max_epochs: int, total: int | None) -> None:
         self.close()
+        self.epoch, self.max_epochs = epoch, max_epochs
         self.bar = self.tqdm(
             total=total,
             desc=_epoch_label(epoch, max_epochs),
@@ -86,7 +101,12 @@ class BarProgress:
             self.bar.set_postfix(loss=f"{float(loss):.4g}", refresh=False)
 
     def end_epoch(self, metrics: dict[str, float]) -> None:
-        self.bar.set_postfix({k: f"{v:.4g}" for k, v in metrics.items()}, refresh=True)
+        now = time.perf_counter()
+        keep = _keep_epoch_line(self.epoch, self.max_epochs, now - self.last_kept)
+        if keep:
+            self.last_kept = now
+        self.bar.leave = keep  # tiny epochs: most bars are erased, not left as lines
+        self.bar.set_postfix({k: f"{v:.4g}" for k, v in metrics.items()}, refresh=keep)
         self.close()
 
     def close(self) -> None:

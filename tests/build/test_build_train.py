@@ -37,16 +37,24 @@ def test_statquest_spec_fits_all_three_points(tmp_path):
     assert (run_dir / "lr_find.png").is_file() and (run_dir / "response.png").is_file()
 
 
+def tutorial_statquest(tmp_path) -> str:
+    """The shipped spec as the tutorial ran it: lr 0.00214, 34 epochs, no lr_find."""
+    text = (SPECS / "statquest.lit").read_text()
+    text = re.sub(r"\n\s*lr_find\(.*\)", "", text).replace("max_epochs  = 2000", "max_epochs  = 34")
+    path = tmp_path / "statquest.lit"
+    path.write_text(text.replace("sgd(lr = 0.01)", "sgd(lr = 0.00214)"))
+    return str(path)
+
+
 def test_compiled_statquest_matches_lightning(tmp_path):
     pl = pytest.importorskip("pytorch_lightning")
-    experiment = lightdsl.load(str(SPECS / "statquest.lit"),
-                               overrides=["optimizer=sgd(lr = 0.00214)"])
+    experiment = lightdsl.load(tutorial_statquest(tmp_path))
+    assert experiment.run.lr_find is None
     experiment.fit(default_root_dir=str(tmp_path / "ours"), enable_progress_bar=False,
                    enable_model_summary=False, logger=None, enable_checkpointing=False)
     ours = experiment.module.final_bias.item()
 
-    reference = lightdsl.load(str(SPECS / "statquest.lit"),
-                              overrides=["optimizer=sgd(lr = 0.00214)"]).module
+    reference = lightdsl.load(tutorial_statquest(tmp_path)).module
 
     class Wrapped(pl.LightningModule):
         def __init__(self):
