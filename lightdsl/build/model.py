@@ -108,7 +108,10 @@ class ForwardCompiler:
         entry = REGISTRY.get("function", name)
         fn = resolve(entry.target)
         tensors, constants = self._arguments(entry, call)
-        return lambda env: fn(*(t(env) for t in tensors), **constants)
+        if len(tensors) == 1 and not constants:  # relu(x) and friends: the common, hot case
+            (only,) = tensors
+            return lambda env: fn(only(env))
+        return lambda env: fn(*[t(env) for t in tensors], **constants)
 
     def _arguments(self, entry, call: n.Call) -> tuple[list[Compiled], dict[str, Any]]:
         bound = self.info.calls[call.span.start_pos]  # bound by the checker's flow pass

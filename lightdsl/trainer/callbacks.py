@@ -13,9 +13,8 @@ Callbacks read ``trainer.callback_metrics`` (latest value of every logged metric
 
 from __future__ import annotations
 
-import time
-
 import math
+import time
 from pathlib import Path
 from typing import Any
 

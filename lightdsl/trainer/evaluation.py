@@ -30,6 +30,9 @@ def step_metrics(output: Any, hook: str) -> dict[str, torch.Tensor]:
         raise ConfigError(f"{hook}() must return a tensor or a dict of them, got {output!r}")
     metrics = {}
     for name, value in output.items():
+        if isinstance(value, torch.Tensor) and value.dim() == 0:  # the usual case, checked first
+            metrics[name] = value
+            continue
         if isinstance(value, numbers.Real):
             value = torch.tensor(float(value))
         if not isinstance(value, torch.Tensor) or value.numel() != 1:
@@ -62,15 +65,18 @@ class MeanMetrics:
     def add(self, metrics: dict[str, torch.Tensor], weight: int) -> None:
         """Add one batch's metrics, each counted ``weight`` times."""
         for name, value in metrics.items():
-            # float64 sums keep the average exact enough; MPS has no float64, so it keeps float32
-            wide = torch.float32 if value.device.type == "mps" else torch.float64
-            term = value.detach().to(wide) * weight
-            self.sums[name] = self.sums[name] + term if name in self.sums else term
+            total = self.sums.get(name)
+            if total is None:
+                # float64 sums keep the average exact enough; MPS has no float64: float32
+                wide = torch.float32 if value.device.type == "mps" else torch.float64
+                total = self.sums[name] = torch.zeros((), dtype=wide, device=value.device)
+            total.add_(value.detach(), alpha=weight)  # one op: a step is short
             self.weights[name] = self.weights.get(name, 0) + weight
 
     def compute(self) -> dict[str, float]:
         """The weighted mean of every metric seen (empty if none)."""
-        return as_floats({name: s / self.weights[name] for name, s in self.sums.items()})
+        sums = as_floats(self.sums)  # float64 sums read once; the division is the same in Python
+        return {name: total / self.weights[name] for name, total in sums.items()}
 
     def state_dict(self) -> dict:
         """The running sums, so that a mid-epoch resume finishes the same epoch means."""

@@ -142,6 +142,9 @@ def call_logger(logger: Any, method: str, *args) -> None:
 def as_floats(metrics: dict[str, Any]) -> dict[str, float]:
     """Metric values as Python floats (one device sync for all of them)."""
     tensors = {k: v for k, v in metrics.items() if isinstance(v, torch.Tensor)}
+    if tensors and all(t.device.type == "cpu" for t in tensors.values()):
+        return {k: float(v.item() if isinstance(v, torch.Tensor) else v)  # no sync on a CPU
+                for k, v in metrics.items()}
     if tensors:
         # float64 only where a value is float64 already (MPS has no float64 at all).
         wide = any(t.dtype is torch.float64 for t in tensors.values())

@@ -12,6 +12,7 @@ sums) and returns. Resuming from it continues bit for bit. A second press aborts
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import sys
 import threading
@@ -119,10 +120,11 @@ def train_step(t, batch, batch_idx: int) -> dict:
         output = t.training_step(batch, batch_idx)
     loss, metrics = split_training_output(output)
     # a nan/inf loss stops training here, before it can reach the weights
-    if not torch.isfinite(loss.detach()):
+    if not _finite(loss, t.global_step, t.run_config.log_every_n_steps):
         raise nonfinite_loss_error(loss, t.current_epoch, t.global_step, batch_idx, t.kept_ckpt())
     # scale + backward; dividing by N makes N accumulated batches average like one large batch
-    scaled = loss / t.run_config.accumulate_grad_batches
+    accumulate = t.run_config.accumulate_grad_batches
+    scaled = loss / accumulate if accumulate > 1 else loss
     (t.scaler.scale(scaled) if t.scaler else scaled).backward()
     t.pending_batches += 1
     t.train_means.add({"loss": loss, **metrics}, batch_size_of(batch))
@@ -131,6 +133,15 @@ def train_step(t, batch, batch_idx: int) -> dict:
     if t.pending_batches == t.run_config.accumulate_grad_batches:
         optimizer_step(t, outputs)
     return outputs
+
+
+def _finite(loss: torch.Tensor, step: int, every: int) -> bool:
+    """Whether the loss is finite. On the CPU every step is checked (reading a number is cheap);
+    on an accelerator, reading it would wait for the device at every step, so the check runs
+    at logging steps, where the loss is read anyway."""
+    if loss.device.type == "cpu":
+        return math.isfinite(loss.item())
+    return step % every != 0 or bool(torch.isfinite(loss.detach()))
 
 
 def optimizer_step(t, outputs: dict) -> None:
