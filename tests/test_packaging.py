@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(args, **kwargs):
-    result = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    result = subprocess.run(args, check=False, capture_output=True, text=True, **kwargs)
     assert result.returncode == 0, f"{args}\n{result.stdout}\n{result.stderr}"
     return result
 
