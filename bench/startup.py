@@ -13,15 +13,26 @@ from .common import Row, interleaved
 
 ROOT = Path(__file__).resolve().parents[1]
 LIGHTNING_STATQUEST = """
-import torch, torch.nn.functional as F, pytorch_lightning as pl
+# The work of `lightdsl train specs/statquest.lit`, scripted with pytorch-lightning: the
+# learning-rate finder, 2000 epochs of SGD, TensorBoard logs, checkpoints, and the two pictures.
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from pytorch_lightning.tuner import Tuner
 from torch.utils.data import DataLoader, TensorDataset
+
 
 class BasicLightningTrain(pl.LightningModule):
     def __init__(self):
         super().__init__()
-        for name, value in dict(w00=1.7, b00=-0.85, w01=-40.8, w10=12.6, b10=0.0, w11=2.7).items():
+        weights = {"w00": 1.7, "b00": -0.85, "w01": -40.8, "w10": 12.6, "b10": 0.0, "w11": 2.7}
+        for name, value in weights.items():
             setattr(self, name, torch.nn.Parameter(torch.tensor(value), requires_grad=False))
         self.final_bias = torch.nn.Parameter(torch.tensor(0.0))
+        self.learning_rate = 0.01
 
     def forward(self, dose):
         top = F.relu(dose * self.w00 + self.b00) * self.w01
@@ -34,13 +45,25 @@ class BasicLightningTrain(pl.LightningModule):
         return loss
 
     def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=0.2)
+        return torch.optim.SGD(self.parameters(), lr=self.learning_rate)
+
 
 pl.seed_everything(42)
-data = DataLoader(TensorDataset(torch.tensor([0.0, 0.5, 1.0]), torch.tensor([0.0, 1.0, 0.0])),
-                  batch_size=1)
+doses, labels = torch.tensor([0.0, 0.5, 1.0]), torch.tensor([0.0, 1.0, 0.0])
+data = DataLoader(TensorDataset(doses, labels), batch_size=1)
 model = BasicLightningTrain()
-pl.Trainer(max_epochs=34, accelerator="auto", devices="auto", default_root_dir=ROOT).fit(model, data)
+trainer = pl.Trainer(max_epochs=2000, accelerator="auto", devices="auto", default_root_dir=ROOT)
+finder = Tuner(trainer).lr_find(model, train_dataloaders=data, min_lr=0.001, max_lr=1.0,
+                                early_stop_threshold=None)
+model.learning_rate = finder.suggestion()
+finder.plot(suggest=True).savefig(ROOT + "/lr_find.png")
+trainer.fit(model, data)
+with torch.no_grad():
+    grid = torch.linspace(0, 1, 101)
+    plt.figure()
+    plt.plot(grid, model(grid))
+    plt.scatter(doses, labels)
+    plt.savefig(ROOT + "/response.png")
 print(model.final_bias.item())
 """
 
@@ -85,6 +108,7 @@ def _train_rows(python, lightdsl, folder, repeats) -> list[Row]:
         return [Row("Start-up (whole process)", name, t, samples=s)
                 for name, (t, s) in timings.items()]
     script = Path(folder) / "statquest_lightning.py"
+    (Path(folder) / "pl").mkdir()
     script.write_text(LIGHTNING_STATQUEST.replace("ROOT", repr(str(Path(folder) / "pl"))))
     cases["the same with pytorch-lightning"] = _process([python, str(script)], folder)
     timings = interleaved(cases, repeats)

@@ -72,6 +72,7 @@ def test_two_epochs_plus_resume_to_four_equals_four_bit_for_bit(tmp_path, loader
 
 @pytest.mark.parametrize("loader", ["memory", "dataloader"])
 def test_ctrl_c_saves_mid_epoch_and_resume_continues_exactly(tmp_path, capsys, loader):
+    handler_before = signal.getsignal(signal.SIGINT)  # SIG_IGN when run in the background
     full = resumable(loader)
     _, full_losses = run(tmp_path / "full", full, 3)
 
@@ -81,7 +82,7 @@ def test_ctrl_c_saves_mid_epoch_and_resume_continues_exactly(tmp_path, capsys, l
     assert "Interrupted: saved" in capsys.readouterr().out
     ckpt = load_checkpoint(result.last_checkpoint)
     assert ckpt["loop"]["epoch"] == 1 and ckpt["loop"]["batches_done"] == 3
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is handler_before  # the caller's handler restored
 
     resumed = resumable(loader)
     _, rest_losses = run(tmp_path / "split", resumed, 3, ckpt_path=result.last_checkpoint)
