@@ -49,6 +49,12 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per case")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE.parent))
+    import torch
+
+    # Denormal floats (which some training trajectories produce in Adam's state) make CPU
+    # arithmetic many times slower; which case meets them depends on its random data order,
+    # not on its overhead. Flushing them to zero makes the cases compare what they should.
+    torch.set_flush_denormal(True)
     rows = []
     for group in args.groups or list(GROUPS):
         module = importlib.import_module(f"bench.{GROUPS[group]}")
