@@ -45,7 +45,35 @@ def show(value: Any) -> str:
 
 
 class Type:
-    """Base type: ``problem(value)`` is None when the value fits, else what is wrong."""
+    """Base type: ``problem(value)`` is None when the value fits, else what is wrong.
+
+    Subclasses list their ``_fields`` (class attributes give the defaults); instances are
+    immutable and compare by value. Plain classes, not dataclasses: ``lightdsl check`` imports
+    this module on every run, and generating dataclass methods costs start-up time.
+    """
+
+    _fields: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        if len(args) > len(self._fields):
+            raise TypeError(f"{type(self).__name__} takes at most {len(self._fields)} arguments")
+        given = {**dict(zip(self._fields, args)), **kwargs}
+        for name in self._fields:
+            value = given[name] if name in given else getattr(type(self), name)
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(vars(self).items())))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({shown})"
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -77,8 +105,8 @@ def _within(value, ge=None, gt=None, le=None, lt=None) -> bool:
             and (le is None or value <= le) and (lt is None or value < lt))
 
 
-@dataclass(frozen=True)
 class Int(Type):
+    _fields = ("ge", "le")
     ge: int | None = None
     le: int | None = None
 
@@ -89,8 +117,8 @@ class Int(Type):
         return _is_int(value) and _within(value, ge=self.ge, le=self.le)
 
 
-@dataclass(frozen=True)
 class Float(Type):
+    _fields = ("ge", "gt", "le", "lt")
     ge: float | None = None
     gt: float | None = None
     le: float | None = None
@@ -103,7 +131,6 @@ class Float(Type):
         return _is_number(value) and _within(value, self.ge, self.gt, self.le, self.lt)
 
 
-@dataclass(frozen=True)
 class Bool(Type):
     def describe(self) -> str:
         return "true or false"
@@ -112,7 +139,6 @@ class Bool(Type):
         return isinstance(value, bool)
 
 
-@dataclass(frozen=True)
 class Str(Type):
     def describe(self) -> str:
         return "a string"
@@ -121,10 +147,10 @@ class Str(Type):
         return isinstance(value, str)
 
 
-@dataclass(frozen=True)
 class Choice(Type):
     """One of a few names, written bare (``auto``), quoted (``"auto"``) or as a number (``32``)."""
 
+    _fields = ("options",)
     options: tuple[str, ...]
 
     def __init__(self, *options: str):
@@ -149,7 +175,6 @@ def normalize_choice(value: Any) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
 class NoneValue(Type):
     def describe(self) -> str:
         return "`none`"
@@ -158,10 +183,10 @@ class NoneValue(Type):
         return value is None
 
 
-@dataclass(frozen=True)
 class OneOf(Type):
     """Any of several types: ``OneOf(Int(ge=1), Choice("auto"))``."""
 
+    _fields = ("types",)
     types: tuple[Type, ...]
 
     def __init__(self, *types: Type):
@@ -192,8 +217,8 @@ def optional(t: Type) -> Type:
     return OneOf(t, NoneValue())
 
 
-@dataclass(frozen=True)
 class ListOf(Type):
+    _fields = ("item", "length")
     item: Type
     length: int | None = None
 
@@ -206,7 +231,6 @@ class ListOf(Type):
                 and (self.length is None or len(value) == self.length))
 
 
-@dataclass(frozen=True)
 class Tensor(Type):
     """A tensor argument of a ``forward`` function (checked by shape inference, not here)."""
 
@@ -217,10 +241,10 @@ class Tensor(Type):
         return True
 
 
-@dataclass(frozen=True)
 class VocabRef(Type):
     """A vocabulary entry of one kind, by name (``cross_entropy``) or call (``sgd(lr = 0.1)``)."""
 
+    _fields = ("kind",)
     kind: str
 
     def describe(self) -> str:
@@ -230,10 +254,10 @@ class VocabRef(Type):
         return isinstance(value, (Symbol, CallValue))
 
 
-@dataclass(frozen=True)
 class Ref(Type):
     """The name of a definition in the spec (``model``, ``data``), or a call of a model."""
 
+    _fields = ("kind",)
     kind: str
 
     def describe(self) -> str:
@@ -243,7 +267,6 @@ class Ref(Type):
         return isinstance(value, (Symbol, CallValue))
 
 
-@dataclass(frozen=True)
 class Nested(Type):
     """A number or a (nested) list of numbers: tensor literals and inline data."""
 
@@ -259,7 +282,6 @@ class Nested(Type):
 ANY = OneOf(Int(), Float(), Bool(), Str(), NoneValue())
 
 
-@dataclass(frozen=True)
 class TensorList(Type):
     """A list of tensors (``cat([a, b], dim = 1)``)."""
 
