@@ -144,8 +144,12 @@ def _instantiate(bound):
     return instantiate(bound)
 
 
-def load(path: str, run: str | None = None, overrides: list[str] | None = None) -> Experiment:
-    """Parse, check and prepare one run of a spec file; raises :class:`SpecError` on errors."""
+def load(path: str, run: str | None = None, overrides: list | None = None) -> Experiment:
+    """Parse, check and prepare one run of a spec file; raises :class:`SpecError` on errors.
+
+    ``overrides`` are ``"block.setting=value"`` strings (as ``--set`` takes them), or
+    ``(text, how the user wrote it)`` pairs so that messages name the user's option.
+    """
     try:
         source = SourceFile.read(path)
     except FileNotFoundError:
@@ -156,13 +160,14 @@ def load(path: str, run: str | None = None, overrides: list[str] | None = None) 
 
 
 def load_source(source: SourceFile, run: str | None = None,
-                overrides: list[str] | None = None) -> Experiment:
+                overrides: list | None = None) -> Experiment:
     analysis = analyze(source)
     if not analysis.ok:
         raise SpecError(analysis)
     name = choose_run(analysis, run)
     if overrides:
-        parsed = [parse_override(text) for text in overrides]
+        parsed = [parse_override(*item) if isinstance(item, tuple) else parse_override(item)
+                  for item in overrides]
         analysis = _reanalyze(analysis, name, parsed)
     return Experiment(analysis, analysis.program.runs[name])
 

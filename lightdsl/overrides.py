@@ -18,34 +18,39 @@ from .vocab.registry import REGISTRY
 BLOCKS = ("train", "data")
 
 
-def parse_override(text: str) -> tuple[str, str, n.Expr]:
-    """``"train.max_epochs=5"`` -> ("train", "max_epochs", expression); UsageError if bad."""
+def parse_override(text: str, shown: str | None = None) -> tuple[str, str, n.Expr]:
+    """``"train.max_epochs=5"`` -> ("train", "max_epochs", expression); UsageError if bad.
+
+    ``shown`` is how the user wrote it (``--max-epochs 0``), for messages; by default
+    ``--set 'train.max_epochs=5'``.
+    """
+    label = shown or f"--set {text!r}"
     key, sep, value = text.partition("=")
     if not sep or not key.strip() or not value.strip():
-        raise UsageError(f"--set {text!r}: expected KEY=VALUE, e.g. --set train.max_epochs=5")
+        raise UsageError(f"{label}: expected KEY=VALUE, e.g. --set train.max_epochs=5")
     block, _, name = key.strip().rpartition(".")
     block = block or "train"
     if block not in BLOCKS:
-        raise UsageError(f"--set {text!r}: the block must be one of {', '.join(BLOCKS)}"
+        raise UsageError(f"{label}: the block must be one of {', '.join(BLOCKS)}"
                          + did_you_mean(block, BLOCKS).replace(";", ","))
     entry = REGISTRY.get("settings", block)
     if entry.arg(name) is None:
-        raise UsageError(f"--set {text!r}: unknown {block} setting \"{name}\""
+        raise UsageError(f"{label}: unknown {block} setting \"{name}\""
                          + did_you_mean(name, entry.arg_names))
-    return block, name, _checked_expression(text, block, name, value.strip())
+    return block, name, _checked_expression(label, block, name, value.strip())
 
 
-def _checked_expression(option: str, block: str, name: str, value: str) -> n.Expr:
-    source = SourceFile(f"{block} override {{ {name} = {value} }}", f"--set {option}")
+def _checked_expression(label: str, block: str, name: str, value: str) -> n.Expr:
+    source = SourceFile(f"{block} override {{ {name} = {value} }}", label)
     reporter = Reporter(source)
     spec = parse(source, reporter)
     settings = (spec.trains or spec.data)[0].settings if (spec.trains or spec.data) else []
     if reporter.has_errors or len(settings) != 1:
-        raise UsageError(f"--set {option!r}: {value!r} is not a valid value")
+        raise UsageError(f"{label}: {value!r} is not a valid value")
     expr = settings[0].value
     problem = _type_problem(block, name, expr, reporter)
     if problem:
-        raise UsageError(f"--set {option!r}: {problem}")
+        raise UsageError(f"{label}: {problem}")
     return expr
 
 

@@ -37,22 +37,28 @@ def register(commands) -> None:
     parser.set_defaults(run=run)
 
 
-def collect_overrides(args) -> list[str]:
-    """--set values plus the shortcut options, as KEY=VALUE strings."""
-    overrides = list(args.overrides)
-    for setting in SHORTCUTS:
+def collect_overrides(args) -> list[tuple[str, str]]:
+    """--set values plus the shortcut options, as (KEY=VALUE, the option as written) pairs."""
+    overrides = [(text, f"--set {text}") for text in args.overrides]
+    for setting, flag in SHORTCUTS.items():
         value = getattr(args, setting)
         if value is not None:
-            overrides.append(f"train.{setting}={_as_value(value)}")
+            text = _as_value(value, quote=setting in QUOTED)
+            overrides.append((f"train.{setting}={text}", f"{flag} {value}"))
     if args.fast_dev_run is not None:
-        overrides.append(f"train.fast_dev_run={args.fast_dev_run}")
+        overrides.append((f"train.fast_dev_run={args.fast_dev_run}",
+                          f"--fast-dev-run {args.fast_dev_run}"))
     return overrides
 
 
-def _as_value(text: str) -> str:
+QUOTED = {"default_root_dir"}  # paths: always strings, even when they look like names
+
+
+def _as_value(text: str, quote: bool = False) -> str:
     """Shortcut values are words or numbers; quote anything else so it parses as a string."""
     stripped = text.strip()
-    if stripped.replace(".", "", 1).replace("-", "", 1).isdigit() or stripped.isidentifier():
+    if not quote and (stripped.replace(".", "", 1).replace("-", "", 1).isdigit()
+                      or stripped.isidentifier()):
         return stripped
     return repr(stripped)
 
