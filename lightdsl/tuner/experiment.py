@@ -12,7 +12,11 @@ from .lr_find import LRFinderResult, lr_find
 
 
 def _say(text: str) -> None:
-    print(text, flush=True)
+    """Print on rank 0 only (under DDP every rank runs the same search)."""
+    from ..trainer.distributed import is_rank_zero
+
+    if is_rank_zero():
+        print(text, flush=True)
 
 
 def run_lr_find(experiment) -> LRFinderResult:
@@ -59,8 +63,12 @@ def save_lr_find(result: LRFinderResult, directory, name: str = "lr_find") -> li
     """Write the curve as ``<directory>/lr_find.png`` (and the points into the directory's
     TensorBoard events, if it has any) and print the path. Never raises: a missing matplotlib
     is reported as a note."""
+    from ..trainer.distributed import is_rank_zero
+
     directory = Path(directory)
     written: list[str] = []
+    if not is_rank_zero():
+        return written
     try:
         written = result.plot(str(directory / name))
     except LightdslError as error:

@@ -27,9 +27,12 @@ from ..trainer.checkpoint import capture_rng, restore_rng
 from ..trainer.optim import parse_optimizers
 
 # Trainer settings the search replaces: no logs, no checkpoints, no validation, no bars.
+# The search is short and runs in this process alone: under DDP every rank runs the same seeded
+# search, and the fit then copies rank 0's optimizer (and so its learning rate) to every rank.
 _SEARCH_SETTINGS = {"logger": None, "enable_checkpointing": False, "enable_progress_bar": False,
                     "enable_model_summary": False, "limit_val_batches": 0,
-                    "num_sanity_val_steps": 0, "fast_dev_run": False}
+                    "num_sanity_val_steps": 0, "fast_dev_run": False, "devices": 1,
+                    "strategy": "auto", "num_nodes": 1}
 
 
 @dataclass
