@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 from typing import Any
 
@@ -80,6 +81,25 @@ class Experiment:
         kwargs.setdefault("run_name", _run_folder(self))
         kwargs.update(overrides)
         return kwargs
+
+    def checkpoint_path(self, which: str, option: str = "--ckpt") -> str:
+        """``which`` itself (a checkpoint file), or for ``last`` the newest ``last.ckpt`` this
+        run wrote under its log folder; ``option`` names the flag in messages."""
+        if which != "last":
+            if not os.path.isfile(which):
+                raise UsageError(f"{option} {which}: no such checkpoint file",
+                                 hint="give a .ckpt path, or `last` for the run's newest "
+                                 "last.ckpt")
+            return which
+        kwargs = self.trainer_kwargs()
+        root = kwargs.get("default_root_dir") or "lightning_logs"
+        pattern = os.path.join(root, kwargs["run_name"], "version_*", "checkpoints", "last.ckpt")
+        found = sorted(glob.glob(pattern), key=os.path.getmtime)
+        if not found:
+            raise UsageError(f"{option} last: no checkpoint matches {pattern}",
+                             hint="train the spec first (lightdsl train), or give the "
+                             "checkpoint path")
+        return found[-1]
 
     def trainer(self, **overrides: Any):
         from .trainer import Trainer

@@ -75,9 +75,11 @@ def _plot_spec(args, formats) -> int:
                          f"{run.model.name} maps {_shape(run.data.sample_shape)} to "
                          f"{_shape(run.output_shape[1:] if run.output_shape else None)}",
                          hint="for a run's curves, give its log directory instead")
-    ckpt_path = _checkpoint_path(args.ckpt, experiment) if args.ckpt else None
+    ckpt_path = experiment.checkpoint_path(args.ckpt) if args.ckpt else None
     if ckpt_path:
-        _load_weights(experiment.module, ckpt_path)
+        from ..deploy.loading import load_weights
+
+        load_weights(experiment, ckpt_path)
     low, high = low_high or _data_range(experiment)
     output = args.output or _default_output(args.spec, ckpt_path)
     what = f"weights from {ckpt_path}" if ckpt_path else "the spec's initial weights"
@@ -92,28 +94,6 @@ def _plot_spec(args, formats) -> int:
 
 def _shape(shape) -> str:
     return "?" if shape is None else str(tuple("N" if d is None else d for d in shape))
-
-
-def _checkpoint_path(ckpt: str, experiment) -> str:
-    if ckpt != "last":
-        if not os.path.isfile(ckpt):
-            raise UsageError(f"--ckpt {ckpt}: no such checkpoint file")
-        return ckpt
-    from .train import find_last_checkpoint
-
-    kwargs = experiment.trainer_kwargs()
-    return find_last_checkpoint(kwargs.get("default_root_dir") or "lightning_logs",
-                                kwargs["run_name"])
-
-
-def _load_weights(module, path: str) -> None:
-    from ..trainer import load_checkpoint
-
-    state = load_checkpoint(path)["state_dict"]
-    try:
-        module.load_state_dict(state)
-    except RuntimeError as error:
-        raise UsageError(f"{path} does not fit this spec's model: {error}") from None
 
 
 def _data_range(experiment) -> tuple[float, float]:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import glob
-import os
 import sys
-
-from ..errors import UsageError
 
 # Shortcut options and the train setting each one sets.
 SHORTCUTS = {"max_epochs": "--max-epochs", "max_steps": "--max-steps",
@@ -63,23 +59,12 @@ def _as_value(text: str, quote: bool = False) -> str:
     return repr(stripped)
 
 
-def find_last_checkpoint(root: str, run_folder: str) -> str:
-    """The newest ``last.ckpt`` under ``root/run_folder/version_*/checkpoints``."""
-    pattern = os.path.join(root, run_folder, "version_*", "checkpoints", "last.ckpt")
-    found = sorted(glob.glob(pattern), key=os.path.getmtime)
-    if not found:
-        raise UsageError(f"--resume last: no checkpoint matches {pattern}",
-                         hint="train once first, or give the checkpoint's path")
-    return found[-1]
-
-
 def run(args) -> int:
     from ..api import load
     from ..trainer.distributed import is_rank_zero
 
     experiment = load(args.spec, args.run_name, collect_overrides(args))
-    kwargs = experiment.trainer_kwargs()
-    ckpt = _resume_path(args.resume, kwargs) if args.resume else None
+    ckpt = experiment.checkpoint_path(args.resume, "--resume") if args.resume else None
     if is_rank_zero():  # under DDP (torchrun or --devices N) only rank 0 prints
         print(f"lightdsl: training run {experiment.name!r} of {args.spec}", flush=True)
     result = experiment.fit(ckpt_path=ckpt)
@@ -90,15 +75,6 @@ def run(args) -> int:
 
     write_run_pictures(experiment, result)
     return 130 if result.interrupted else 0
-
-
-def _resume_path(resume: str, kwargs: dict) -> str:
-    if resume == "last":
-        return find_last_checkpoint(kwargs.get("default_root_dir") or "lightning_logs",
-                                    kwargs["run_name"])
-    if not os.path.isfile(resume):
-        raise UsageError(f"--resume {resume}: no such checkpoint file")
-    return resume
 
 
 def _print_outcome(experiment) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import glob
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,38 +44,27 @@ def load_trained(spec: str, ckpt: str, run: str | None = None,
     """Check and build ``spec``, then load the weights of ``ckpt`` (a path, or ``last``: the
     newest ``last.ckpt`` this run wrote)."""
     experiment = load(spec, run, overrides)
-    path = Path(find_checkpoint(experiment, ckpt))
-    state = load_checkpoint(path)
-    module = experiment.module
-    try:
-        module.load_state_dict(state["state_dict"])
-    except RuntimeError as error:
-        raise UsageError(
-            f"{path} does not fit the model of {spec}: {_summary(error)}",
-            hint="was it written by another spec (or before the model changed)?",
-        ) from None
-    module.eval()
+    path = Path(experiment.checkpoint_path(ckpt))
+    state = load_weights(experiment, path)
+    experiment.module.eval()
     if state.get("spec_source") and state["spec_source"] != experiment.analysis.source.text:
         print(f"note: {spec} changed since {path} was written; using the spec as it is now",
               file=sys.stderr)
     return Trained(experiment, path)
 
 
-def find_checkpoint(experiment: Experiment, ckpt: str) -> str:
-    """``ckpt`` itself, or for ``last`` the newest ``last.ckpt`` under the run's log folder."""
-    if ckpt != "last":
-        if not os.path.isfile(ckpt):
-            raise UsageError(f"--ckpt {ckpt}: no such checkpoint file",
-                             hint="give a .ckpt path, or `last` for the run's newest last.ckpt")
-        return ckpt
-    kwargs = experiment.trainer_kwargs()
-    root = kwargs.get("default_root_dir") or "lightning_logs"
-    pattern = os.path.join(root, kwargs["run_name"], "version_*", "checkpoints", "last.ckpt")
-    found = sorted(glob.glob(pattern), key=os.path.getmtime)
-    if not found:
-        raise UsageError(f"--ckpt last: no checkpoint matches {pattern}",
-                         hint="train the spec first (lightdsl train), or give the checkpoint path")
-    return found[-1]
+def load_weights(experiment: Experiment, path) -> dict:
+    """Put the checkpoint's weights into ``experiment.module``; returns the checkpoint."""
+    state = load_checkpoint(path)
+    try:
+        experiment.module.load_state_dict(state["state_dict"])
+    except RuntimeError as error:
+        raise UsageError(
+            f"{path} does not fit the model of {experiment.analysis.source.path}: "
+            f"{_summary(error)}",
+            hint="was it written by another spec (or before the model changed)?",
+        ) from None
+    return state
 
 
 def _summary(error: Exception) -> str:
