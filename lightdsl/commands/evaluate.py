@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import UsageError
-from ._checkpoint import add_checkpoint_args, load_from_args
+from ._args import add_checkpoint_args, load_from_args
 
 
 def register(commands) -> None:

@@ -3,7 +3,7 @@ network as a deployable file, checked to give the checkpoint's outputs."""
 
 from __future__ import annotations
 
-from ._checkpoint import add_checkpoint_args, load_from_args
+from ._args import add_checkpoint_args, load_from_args
 
 FORMATS = ("torchscript", "pt2", "onnx")  # as lightdsl.deploy.exporting.FORMATS (no torch here)
 

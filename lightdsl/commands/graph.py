@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from .lr_find import add_spec_arguments
+from ._args import add_spec_arguments
 
 
 def register(commands) -> None:

@@ -7,16 +7,7 @@ with the options below on top; the curve is written as a PNG (``--svg`` adds an 
 from __future__ import annotations
 
 from ..errors import UsageError
-
-
-def add_spec_arguments(parser) -> None:
-    """The arguments every spec command shares: the file, --run and --set."""
-    parser.add_argument("spec", help="the .lit file")
-    parser.add_argument("--run", dest="run_name", help="which train block (when the spec has "
-                        "several)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE", help="override a setting: train.max_epochs=5, "
-                        "data.batch_size=64; repeatable")
+from ._args import add_spec_arguments
 
 
 def register(commands) -> None:

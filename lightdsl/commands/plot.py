@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from ..errors import UsageError
-from .lr_find import add_spec_arguments
+from ._args import add_spec_arguments
 
 
 def register(commands) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from ._args import add_spec_arguments
+
 # Shortcut options and the train setting each one sets.
 SHORTCUTS = {"max_epochs": "--max-epochs", "max_steps": "--max-steps",
              "accelerator": "--accelerator", "devices": "--devices",
@@ -16,12 +18,7 @@ def register(commands) -> None:
     parser = commands.add_parser("train", help="train a run of a spec",
                                  description="Check a spec, build its model and data, and "
                                  "train with lightdsl's trainer.")
-    parser.add_argument("spec", help="the .lit file")
-    parser.add_argument("--run", dest="run_name", help="which train block (when the spec has "
-                        "several)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE", help="override a setting: train.max_epochs=5, "
-                        "data.batch_size=64 (the block defaults to train); repeatable")
+    add_spec_arguments(parser)
     for setting, flag in SHORTCUTS.items():
         parser.add_argument(flag, dest=setting, metavar="VALUE", help=f"same as --set "
                             f"train.{setting}=VALUE")

@@ -6,7 +6,7 @@ doubling until out of memory, the dataset's size, or the limits below.
 
 from __future__ import annotations
 
-from .lr_find import add_spec_arguments
+from ._args import add_spec_arguments
 
 
 def register(commands) -> None:
