@@ -41,10 +41,16 @@ class Diagnostic(BaseModel):
         return f"{self.file}:{self.span.line}:{self.span.column}: {self.severity}: {self.message}"
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """' (did you mean "x"?)' for the closest candidate, or '' when nothing is close."""
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate closest to ``word``, or None when nothing is close."""
     matches = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
-    return f'; did you mean "{matches[0]}"?' if matches else ""
+    return matches[0] if matches else None
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """'; did you mean "x"?' for the closest candidate, or '' when nothing is close."""
+    match = closest(word, candidates)
+    return f'; did you mean "{match}"?' if match else ""
 
 
 class Reporter:

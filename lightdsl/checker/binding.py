@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from .. import nodes as n
-from ..diagnostics import Reporter, did_you_mean
+from ..diagnostics import Reporter, closest, did_you_mean
 from ..evaluate import INVALID, contains_invalid, evaluate
 from ..vocab.registry import REGISTRY, Entry
 from ..vocab.types import Choice, Float, OneOf, Symbol, Tensor, TensorList, show
@@ -17,11 +16,6 @@ ALIASES = {"mean_squared_error": "mse", "mse_loss": "mse", "mean_absolute_error"
            "cross_entropy", "binary_cross_entropy": "bce", "binary_crossentropy": "bce",
            "sse": "sum_squared_error", "dense": "linear", "conv": "conv2d",
            "batchnorm": "batchnorm1d", "adam_w": "adamw"}
-
-
-def _closest(word: str, candidates: list[str]) -> str | None:
-    matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
-    return matches[0] if matches else None
 
 
 class Bound:
@@ -84,7 +78,7 @@ def _bind_keyword(entry: Entry, keyword: n.Keyword, given: dict, reporter: Repor
         reporter.error("unknown-keyword", keyword.name.span,
                        f'{entry.name} has no argument "{name}"' + suggestion,
                        hint=f"{entry.name}({_signature(entry)})")
-        meant = _closest(name, entry.arg_names)
+        meant = closest(name, entry.arg_names)
         if meant and meant not in given:  # bind it as meant, so it is not also "missing"
             given[meant] = keyword.value
     elif name in given:
