@@ -20,7 +20,7 @@ from ..diagnostics import Reporter
 from ..errors import UsageError
 from ..frontend import Analysis, analyze
 from ..source import SourceFile
-from .data import DataWriter
+from .data import write_data
 from .model import ModelWriter
 from .script import Plan, Script
 from .torch_target import TorchTarget
@@ -91,11 +91,7 @@ def _write_torch(script: Script, plan: Plan, parts) -> list[str]:
     script.imports |= {"import torch", "from torch import nn"}
     writer.write()
     script.w.blank(2)
-    data = DataWriter(plan.run.data, script.w, script.use)
-    data.write()
-    if data.needs_spec_dir:
-        script.imports.add("from pathlib import Path")
-        script.constants.insert(0, ("SPEC_DIR", "Path(__file__).resolve().parent"))
+    write_data(plan.run.data, script)
     if target.has_val:
         script.w.blank(2)
         target.write_evaluate()

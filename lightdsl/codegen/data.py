@@ -13,6 +13,16 @@ PATH_ARGS_NOTE = "relative paths are resolved from SPEC_DIR, as lightdsl resolve
                  "the spec's folder"
 
 
+def write_data(info: DataInfo, script) -> DataWriter:
+    """Write ``load_data()`` into ``script`` (with ``SPEC_DIR`` when a path needs it)."""
+    data = DataWriter(info, script.w, script.use)
+    data.write()
+    if data.needs_spec_dir:
+        script.imports.add("from pathlib import Path")
+        script.constants.insert(0, ("SPEC_DIR", "Path(__file__).resolve().parent"))
+    return data
+
+
 class DataWriter:
     """Writes ``load_data()`` returning ``(train_x, train_y), val`` (val None if absent)."""
 

@@ -4,7 +4,7 @@ spec's settings, which keep Lightning's names."""
 
 from __future__ import annotations
 
-from .data import DataWriter
+from .data import write_data
 from .printer import literal, vocab_call
 from .script import Plan, Script
 from .torch_target import AUGMENTATIONS
@@ -32,11 +32,7 @@ class LightningTarget:
         self.model.base = "pl.LightningModule"
         self.model.write(self._init_extra, self._methods)
         self.w.blank(2)
-        data = DataWriter(self.run.data, self.w, s.use)
-        data.write()
-        if data.needs_spec_dir:
-            s.imports.add("from pathlib import Path")
-            s.constants.insert(0, ("SPEC_DIR", "Path(__file__).resolve().parent"))
+        write_data(self.run.data, s)
         self.w.blank(2)
         self._datamodule()
         self.w.blank(2)
