@@ -35,13 +35,14 @@ def check(spec: n.Spec, reporter: Reporter) -> Program:
     models = _unique(spec.models, "model", reporter)
     for model in spec.models:  # duplicates too: their mistakes are reported as well
         info = _check_model_alone(model, reporter)
-        program.models.setdefault(model.name.id, info)
+        if models[model.name.id] is model:
+            program.models[model.name.id] = info
     data = _unique(spec.data, "data", reporter)
     for block in spec.data:
         info = check_data(block, reporter, spec_dir)
         if data[block.name.id] is block:
             program.data[block.name.id] = info
-    trains = TrainChecker(models, program.data, reporter)
+    trains = TrainChecker(program.models, program.data, reporter)
     unique_trains = _unique_trains(spec.trains, reporter)
     for train in spec.trains:
         run = trains.check(train)

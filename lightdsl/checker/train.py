@@ -15,7 +15,7 @@ from ..vocab.types import CallValue, Symbol
 from .binding import Bound, bind_call, bind_settings, lookup
 from .data import DataInfo
 from .flow import FlowChecker
-from .models import ModelInfo, check_model, hyper_defaults
+from .models import ModelInfo, check_model
 
 VALIDATION_SETTINGS = ("check_val_every_n_epoch", "val_check_interval", "limit_val_batches",
                        "num_sanity_val_steps")
@@ -44,8 +44,10 @@ class Run:
 
 
 class TrainChecker:
-    def __init__(self, models: dict[str, n.ModelDef], data: dict[str, DataInfo],
+    def __init__(self, models: dict[str, ModelInfo], data: dict[str, DataInfo],
                  reporter: Reporter):
+        # models: each checked once with its default hyperparameters, reused by every run
+        # that does not override them
         self.models, self.data, self.reporter = models, data, reporter
         self.used_models: set[str] = set()
         self.used_data: set[str] = set()
@@ -73,17 +75,17 @@ class TrainChecker:
         if node is None or value is INVALID:
             return None
         name = value.name if isinstance(value, (Symbol, CallValue)) else None
-        model = self.models.get(name)
-        if model is None:
+        checked = self.models.get(name)
+        if checked is None:
             self.reporter.error("unknown-name", node.span, f'unknown model "{name}"'
                                 + did_you_mean(name, self.models))
             self.unresolved_models = True
             return None
         self.used_models.add(name)
-        hypers = hyper_defaults(model, self.reporter)
         if not isinstance(value, CallValue) or not (value.node.args or value.node.keywords):
-            return check_model(model, hypers, self.reporter)
-        hypers = self._overrides(model, value.node, hypers)
+            return checked
+        model = checked.node
+        hypers = self._overrides(model, value.node, dict(checked.hypers))
         errors_before = self.reporter.error_count
         info = check_model(model, hypers, self.reporter)
         if self.reporter.error_count > errors_before:
