@@ -27,17 +27,6 @@ class Row:
     samples: list[float] = field(default_factory=list)
 
 
-def median_time(fn, repeats: int) -> tuple[float, list[float]]:
-    """Median wall time of ``fn()`` over ``repeats`` runs (after one untimed warm-up)."""
-    fn()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples), samples
-
-
 def interleaved(cases: dict, repeats: int) -> dict[str, tuple[float, list[float]]]:
     """Time several cases round-robin, so machine noise hits them alike; medians per case."""
     for fn in cases.values():
