@@ -7,7 +7,6 @@ through a DataLoader when workers are asked for.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import torch
 
 from ..checker.binding import Bound
-from ..checker.data import DataInfo
+from ..checker.data import DataInfo, source_values
 from ..data import Dataset, augmentation, check_labels, fit_transforms, load_inline, split
 from ..errors import ConfigError
 from .resolve import resolve
@@ -59,11 +58,7 @@ def load_data(info: DataInfo, spec_dir: str) -> DataBundle:
 
 
 def _load_source(bound: Bound, spec_dir: str) -> Dataset:
-    values = dict(bound.values)
-    for key in bound.entry.extra.get("paths", []):
-        if isinstance(values.get(key), str):
-            values[key] = os.path.join(spec_dir, os.path.expanduser(values[key]))
-    return resolve(bound.entry.target)(**values)
+    return resolve(bound.entry.target)(**source_values(bound, spec_dir))
 
 
 def _to_float(dataset: Dataset | None) -> Dataset | None:

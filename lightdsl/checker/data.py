@@ -80,12 +80,23 @@ def _source(value, span, key: str, reporter: Reporter, spec_dir: str,
     return bound
 
 
+def source_values(bound: Bound, spec_dir: str) -> dict:
+    """A source's arguments with its file paths resolved as the loader will open them:
+    ``~`` expanded, relative paths taken from the spec's folder."""
+    values = dict(bound.values)
+    for key in bound.entry.extra.get("paths", []):
+        if isinstance(values.get(key), str):
+            values[key] = os.path.join(spec_dir, os.path.expanduser(values[key]))
+    return values
+
+
 def _warn_missing_files(bound: Bound, reporter: Reporter, spec_dir: str) -> None:
     if bound.values.get("download") is True or spec_dir is None:
         return  # the loader (of this set or of the training set) downloads what is missing
+    resolved = source_values(bound, spec_dir)
     for key in bound.entry.extra.get("paths", []):
         path = bound.values.get(key)
-        if isinstance(path, str) and not os.path.exists(os.path.join(spec_dir, path)):
+        if isinstance(path, str) and not os.path.exists(resolved[key]):
             reporter.warning("missing-file", bound.span_of(key), f'"{path}" does not exist '
                              "(relative paths are resolved from the spec's folder)")
 
@@ -94,12 +105,8 @@ def _sample(bound: Bound, spec_dir: str, reporter: Reporter) -> tuple[Shape, Lab
     """What the source's registry entry can tell without loading (file headers at most)."""
     if any(v is INVALID for v in bound.values.values()):
         return None, Labels()
-    values = dict(bound.values)
-    for key in bound.entry.extra.get("paths", []):
-        if isinstance(values.get(key), str):
-            values[key] = os.path.join(spec_dir, values[key])
     try:
-        return bound.entry.extra["sample"](values)
+        return bound.entry.extra["sample"](source_values(bound, spec_dir))
     except ShapeError as error:
         reporter.error("data", bound.span_of(error.arg), error.message.replace(spec_dir + os.sep, ""))
         return None, Labels()
