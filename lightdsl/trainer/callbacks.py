@@ -177,6 +177,11 @@ class ModelCheckpoint(Callback):
     kept. Files are written atomically (see :func:`lightdsl.trainer.checkpoint.atomic_save`).
     Saving happens at each epoch end, and after a validation in the middle of an epoch.
     ``dirpath`` defaults to ``<run dir>/checkpoints``.
+
+    Pruning to the best ``save_top_k`` only ever deletes files this callback wrote during the
+    current ``fit``: after a resume, the best checkpoints of the earlier run still compete (a
+    new file must beat them), but their files are never removed. A top-k name that is already
+    taken by a file from before this run gets a ``-v1``, ``-v2``, ... suffix, as in Lightning.
     """
 
     def __init__(self, monitor=None, mode="min", save_top_k=1, save_last=True, dirpath=None):
@@ -191,6 +196,7 @@ class ModelCheckpoint(Callback):
         self.last_model_path = ""
         self._last_saved_at = float("-inf")
         self._last_saved_step: tuple[int, int] | None = None
+        self._written: set[str] = set()  # files written by this fit: the only ones pruned
 
     LAST_INTERVAL_S = 1.0
 
@@ -201,6 +207,9 @@ class ModelCheckpoint(Callback):
     def directory(self, trainer) -> Path:
         """Where this callback writes its files."""
         return Path(self.dirpath) if self.dirpath else trainer.checkpoint_dir
+
+    def on_fit_start(self, trainer, module) -> None:
+        self._written = set()
 
     def on_validation_end(self, trainer, module) -> None:
         if not trainer.epoch_finished:  # the epoch-end save follows in on_train_epoch_end
@@ -244,10 +253,10 @@ class ModelCheckpoint(Callback):
         if score is None:
             return
         mode = "max" if self.monitor is None else self.mode
-        name = f"epoch={trainer.current_epoch}-step={trainer.global_step}.ckpt"
-        path = str(self.directory(trainer) / name)
-        if path in self.best_k_models:
-            return
+        name = f"epoch={trainer.current_epoch}-step={trainer.global_step}"
+        path = self._unused_path(self.directory(trainer), name)
+        if path in self._written:
+            return  # this position is already saved (e.g. mid-epoch validation, then epoch end)
         worst = self._worst()
         full = 0 <= self.save_top_k <= len(self.best_k_models)
         if full and not is_better(score, self.best_k_models[worst], mode):
@@ -258,8 +267,19 @@ class ModelCheckpoint(Callback):
         self._update_best(mode)
         # The state saved inside the file already lists the file itself and drops the evicted one.
         trainer.save_checkpoint(path)
-        if full:
+        self._written.add(path)
+        if full and worst in self._written:  # never a file of an earlier run
             Path(worst).unlink(missing_ok=True)
+            self._written.discard(worst)
+
+    def _unused_path(self, directory: Path, name: str) -> str:
+        """``directory/name.ckpt``, or ``name-vN.ckpt`` if a file from before this run has
+        that name (overwriting it would lose it)."""
+        path, version = directory / f"{name}.ckpt", 0
+        while path.exists() and str(path) not in self._written:
+            version += 1
+            path = directory / f"{name}-v{version}.ckpt"
+        return str(path)
 
     def _worst(self) -> str | None:
         if not self.best_k_models:

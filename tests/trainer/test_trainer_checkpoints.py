@@ -1,0 +1,78 @@
+"""Checkpoint files across runs: pruning never deletes an earlier run's files (issue 11)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from trainer_modules import Regression, fast_trainer_kwargs
+
+from lightdsl.trainer import Callback, ModelCheckpoint, Trainer
+
+
+class ScoreFeeder(Callback):
+    """Sets the monitored ``score`` at each epoch end to the next of ``values``."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def on_train_epoch_end(self, trainer, module):
+        trainer.callback_metrics["score"] = self.values[trainer.current_epoch]
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def fit(root, epochs, callbacks, ckpt_path=None, **kw):
+    settings_ = fast_trainer_kwargs(root, enable_checkpointing=True, run_name="run", **kw)
+    return Trainer(max_epochs=epochs, callbacks=callbacks, **settings_).fit(
+        Regression(n=16, val_size=8), ckpt_path=ckpt_path
+    )
+
+
+def test_resume_into_a_new_version_keeps_every_file_of_the_resumed_run(tmp_path):
+    first = fit(tmp_path, 3, [ModelCheckpoint(monitor="val_loss", save_top_k=1)])
+    version_0 = tmp_path / "run" / "version_0" / "checkpoints"
+    assert Path(first.best_checkpoint).parent == version_0
+    before = snapshot(tmp_path)
+    # the loss keeps falling, so the resumed run's checkpoints beat version_0's best
+    second = fit(tmp_path, 6, [ModelCheckpoint(monitor="val_loss", save_top_k=1)],
+                 ckpt_path=first.last_checkpoint)
+    after = snapshot(tmp_path)
+    assert {k: after.get(k) for k in before} == before  # all there, byte for byte
+    assert Path(second.best_checkpoint).parent == tmp_path / "run" / "version_1" / "checkpoints"
+    # within its own run, top-k pruning still works: one best file plus last.ckpt
+    assert sorted(p.name for p in Path(second.best_checkpoint).parent.iterdir()) == [
+        "epoch=5-step=12.ckpt", "last.ckpt"]
+
+
+scores = st.lists(st.floats(-10, 10, allow_nan=False), min_size=4, max_size=4)
+
+
+@settings(max_examples=12, deadline=None)
+@given(first=scores, second=scores, top_k=st.sampled_from([1, 2]),
+       mode=st.sampled_from(["min", "max"]), same_dir=st.booleans())
+def test_no_file_from_before_a_run_disappears_whatever_the_scores(first, second, top_k, mode,
+                                                                   same_dir):
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        dirpath = root / "ckpts" if same_dir else None
+
+        def saver():
+            return ModelCheckpoint(monitor="score", mode=mode, save_top_k=top_k,
+                                   dirpath=dirpath)
+
+        run = fit(root, 2, [ScoreFeeder(first), saver()])
+        before = snapshot(root)
+        fit(root, 4, [ScoreFeeder(first[:2] + second[2:]), saver()],
+            ckpt_path=run.last_checkpoint)
+        after = snapshot(root)
+        rolling = {k for k in before if k.endswith("last.ckpt")} if same_dir else set()
+        assert set(before) <= set(after)
+        assert {k: after[k] for k in before if k not in rolling} == {
+            k: v for k, v in before.items() if k not in rolling}
+        written = set(after) - set(before)
+        assert len([k for k in written if "epoch=" in k]) <= top_k
