@@ -21,26 +21,64 @@ from lightdsl.errors import UsageError
 FORMAT = "lightdsl-checkpoint/1"
 
 
+class SaveInterrupted(KeyboardInterrupt):
+    """Ctrl-C arrived while a checkpoint was being written; ``path`` was left as it was."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
 def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
     """Write ``obj`` to ``path`` so that a crash leaves either the old file or the new one.
 
     The data goes to a temporary file in the same directory (so the final rename stays on one
     file system), is flushed to disk with fsync, then replaces ``path`` in one ``os.replace``.
+    The file gets the mode a plainly created file would (``0o666`` less the umask), not the
+    temporary file's private ``0o600``. Ctrl-C during the write raises :class:`SaveInterrupted`
+    (whatever torch turned the interrupt into), with ``path`` untouched.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
+            if hasattr(os, "fchmod"):  # not on Windows, where mkstemp's mode is the default
+                os.fchmod(f.fileno(), _new_file_mode(path))
             torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if _caused_by_ctrl_c(exc):
+            raise SaveInterrupted(path) from None
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _new_file_mode(path: Path) -> int:
+    """The mode ``open(path, "w")`` would leave: the existing file's, else 0o666 less umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        pass
+    mask = os.umask(0)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _caused_by_ctrl_c(exc: BaseException | None) -> bool:
+    # torch.save turns a KeyboardInterrupt raised inside its writer into a RuntimeError
+    # raised while handling it: look along the chain
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__context__
+    return False
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -18,7 +18,14 @@ import torch
 from lightdsl.errors import ConfigError
 
 from .callbacks import CallbackList, ModelCheckpoint
-from .checkpoint import FORMAT, atomic_save, capture_rng, load_checkpoint, to_safe
+from .checkpoint import (
+    FORMAT,
+    SaveInterrupted,
+    atomic_save,
+    capture_rng,
+    load_checkpoint,
+    to_safe,
+)
 from .config import TrainerConfig
 from .data import (
     InMemoryLoader,
@@ -114,14 +121,9 @@ class Trainer:
                 self._sanity_check()
                 fit_loop(self)
                 self.callbacks.call("on_fit_end", self, module)
-            except KeyboardInterrupt:  # a second Ctrl-C, which must not wait for the step
+            except KeyboardInterrupt as abort:  # a second Ctrl-C: must not wait for the step
                 if self.dist.is_main:
-                    print(
-                        f"Aborted: nothing saved since the last checkpoint "
-                        f"({self.kept_ckpt() or 'none'}).",
-                        file=sys.stderr,
-                        flush=True,
-                    )
+                    print(_abort_message(abort, self.kept_ckpt()), file=sys.stderr, flush=True)
                 raise
             except RuntimeError as error:  # under DDP: another rank died or vanished
                 failure = self.dist.failure(error)
@@ -465,6 +467,15 @@ class Trainer:
                 f"continue with fit(module, ckpt_path={str(path)!r})",
                 flush=True,
             )
+
+
+def _abort_message(abort: KeyboardInterrupt, kept: str | None) -> str:
+    """What a second Ctrl-C left on disk (an interrupted save leaves the old file intact)."""
+    if isinstance(abort, SaveInterrupted):
+        left = (f"{abort.path} is the previous complete checkpoint" if abort.path.is_file()
+                else f"{abort.path} was not written")
+        return f"Aborted while saving a checkpoint: {left}; nothing else was saved."
+    return f"Aborted: nothing saved since the last checkpoint ({kept or 'none'})."
 
 
 def _hparams(module) -> dict:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from trainer_modules import Regression, fast_trainer_kwargs
 
-from lightdsl.trainer import Callback, ModelCheckpoint, Trainer
+from lightdsl.trainer import Callback, ModelCheckpoint, Trainer, load_checkpoint
 
 
 class ScoreFeeder(Callback):
@@ -76,3 +81,50 @@ def test_no_file_from_before_a_run_disappears_whatever_the_scores(first, second,
             k: v for k, v in before.items() if k not in rolling}
         written = set(after) - set(before)
         assert len([k for k in written if "epoch=" in k]) <= top_k
+
+
+SCRIPT = Path(__file__).with_name("interrupt_script.py")
+TINY_SPEC = """
+model Line { layers { linear(1, 1) } }
+data points {
+    inputs = [[0.0], [1.0], [2.0]]
+    labels = [[1.0], [3.0], [5.0]]
+    batch_size = 1
+}
+train {
+    model = Line
+    data = points
+    loss = mse
+    optimizer = sgd(lr = 0.05, momentum = 0.9)
+    max_epochs = 50
+    enable_progress_bar = false
+    enable_model_summary = false
+    logger = none
+}
+"""
+
+
+@pytest.mark.parametrize("when", ["3", "after"])
+def test_second_ctrl_c_during_the_save_exits_130_and_leaves_a_complete_checkpoint(tmp_path,
+                                                                                    when):
+    spec = tmp_path / "tiny.lit"
+    spec.write_text(TINY_SPEC)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), str(spec), str(tmp_path), "7", when],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr
+    folder = tmp_path / "tiny" / "version_0" / "checkpoints"
+    last = folder / "last.ckpt"
+    before = done.stdout.split("before ")[1].split()[0]
+    ckpt = load_checkpoint(last)  # complete: the old file or the new one, never a torn one
+    if when == "after":
+        assert ckpt["loop"]["global_step"] == 7
+        assert "Aborted: nothing saved since the last checkpoint" in done.stderr
+    else:
+        assert hashlib.sha256(last.read_bytes()).hexdigest() == before
+        assert f"Aborted while saving a checkpoint: {last} is the previous complete " \
+               "checkpoint" in done.stderr
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no temp file

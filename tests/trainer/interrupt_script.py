@@ -1,0 +1,69 @@
+"""Run ``lightdsl train SPEC --default-root-dir ROOT`` and press Ctrl-C twice: once at optimizer
+step FIRST_STEP, then again while the interrupt checkpoint is written (at the WHEN-th write of
+torch.save, or "after" the file is in place). Prints the SHA-256 of last.ckpt just before the
+interrupt save ("before <hash>"), then exits with the CLI's exit code."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sys
+from pathlib import Path
+
+import torch
+
+from lightdsl.cli import main
+from lightdsl.trainer import loop
+from lightdsl.trainer import trainer as trainer_module
+
+spec, root, first_step, when = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+
+
+def ctrl_c() -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+class CtrlCOnWrite:
+    """A file whose ``n``-th write presses Ctrl-C first (torch.save writes through it)."""
+
+    def __init__(self, file, n: int) -> None:
+        self.file, self.n, self.writes = file, n, 0
+
+    def write(self, data):
+        self.writes += 1
+        if self.writes == self.n:
+            ctrl_c()
+        return self.file.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+
+real_step, real_interrupt_save = loop.optimizer_step, trainer_module.Trainer.save_interrupt_checkpoint
+real_torch_save, real_atomic_save = torch.save, trainer_module.atomic_save
+
+
+def optimizer_step(t, outputs):
+    real_step(t, outputs)
+    if t.global_step == first_step:
+        ctrl_c()
+
+
+def save_interrupt_checkpoint(self):
+    last = self.saver().directory(self) / "last.ckpt"
+    digest = hashlib.sha256(last.read_bytes()).hexdigest() if last.is_file() else "none"
+    print("before", digest, flush=True)
+    if when == "after":
+        def atomic_save(obj, path):
+            real_atomic_save(obj, path)
+            ctrl_c()
+        trainer_module.atomic_save = atomic_save
+    else:
+        torch.save = lambda obj, f: real_torch_save(obj, CtrlCOnWrite(f, int(when)))
+    real_interrupt_save(self)
+
+
+loop.optimizer_step = optimizer_step
+trainer_module.Trainer.save_interrupt_checkpoint = save_interrupt_checkpoint
+sys.exit(main(["train", spec, "--default-root-dir", str(Path(root))]))
