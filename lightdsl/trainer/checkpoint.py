@@ -11,6 +11,7 @@ import os
 import random
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -103,16 +104,43 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # any unpickling or format problem: one clear message
-        raise UsageError(f"cannot read checkpoint {path}: {_reason(exc)}") from exc
+        raise UsageError(_unreadable(path, exc)) from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise UsageError(f"{path} is not a lightdsl checkpoint (no {FORMAT!r} format tag)")
     return ckpt
 
 
-def _reason(exc: Exception) -> str:
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
+
+
+def _unreadable(path: Path, exc: Exception) -> str:
+    """Why ``path`` could not be loaded, from what the file is rather than torch's message."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(len(ZIP_MAGIC))
+    except OSError as error:  # e.g. no permission to read it
+        return f"cannot read checkpoint {path}: {error.strerror or error}"
+    if size == 0:
+        return f"cannot read checkpoint {path}: not a lightdsl checkpoint (empty file: 0 bytes)"
+    if head != ZIP_MAGIC:
+        return (f"cannot read checkpoint {path}: not a lightdsl checkpoint (not a torch zip "
+                "archive)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return (f"cannot read checkpoint {path}: not a complete lightdsl checkpoint, it is "
+                f"truncated ({size} bytes; the end of the zip archive is missing): the copy or "
+                "the save was cut off")
+    if damaged is not None:
+        return (f"cannot read checkpoint {path}: the file is damaged ({size} bytes; "
+                f"{damaged!r} in it fails its checksum)")
     if "weights only load failed" in str(exc).lower():
-        return "not a file torch.save wrote with tensors and plain values only"
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        return (f"cannot read checkpoint {path}: not a file torch.save wrote with tensors and "
+                "plain values only")
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    return f"cannot read checkpoint {path}: {reason}"
 
 
 def to_safe(value: Any) -> Any:

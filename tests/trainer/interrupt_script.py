@@ -40,7 +40,8 @@ class CtrlCOnWrite:
         return getattr(self.file, name)
 
 
-real_step, real_interrupt_save = loop.optimizer_step, trainer_module.Trainer.save_interrupt_checkpoint
+real_step = loop.optimizer_step
+real_interrupt_save = trainer_module.Trainer.save_interrupt_checkpoint
 real_torch_save, real_atomic_save = torch.save, trainer_module.atomic_save
 
 

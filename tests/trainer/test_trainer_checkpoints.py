@@ -14,7 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from trainer_modules import Regression, fast_trainer_kwargs
 
-from lightdsl.trainer import Callback, ModelCheckpoint, Trainer, load_checkpoint
+from lightdsl.errors import LightdslError, UsageError
+from lightdsl.trainer import Callback, ModelCheckpoint, Trainer, atomic_save, load_checkpoint
+from lightdsl.trainer.checkpoint import ZIP_MAGIC
 
 
 class ScoreFeeder(Callback):
@@ -128,3 +130,72 @@ def test_second_ctrl_c_during_the_save_exits_130_and_leaves_a_complete_checkpoin
         assert f"Aborted while saving a checkpoint: {last} is the previous complete " \
                "checkpoint" in done.stderr
     assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no temp file
+
+
+@pytest.fixture(scope="module")
+def real_checkpoint(tmp_path_factory) -> bytes:
+    root = tmp_path_factory.mktemp("real")
+    result = Trainer(max_steps=2, **fast_trainer_kwargs(root, enable_checkpointing=True)).fit(
+        Regression(n=16))
+    return Path(result.last_checkpoint).read_bytes()
+
+
+def load_bytes(data: bytes):
+    """Load ``data`` as a checkpoint file; anything but a LightdslError fails the test."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x.ckpt"
+        path.write_bytes(data)
+        try:
+            return load_checkpoint(path)
+        except LightdslError as error:
+            return error
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_truncated_checkpoints_say_truncated_and_how_long(real_checkpoint, data):
+    size = data.draw(st.integers(len(ZIP_MAGIC), len(real_checkpoint) - 1))
+    message = str(load_bytes(real_checkpoint[:size]))
+    assert f"x.ckpt: not a complete lightdsl checkpoint, it is truncated ({size} bytes" \
+        in message
+
+
+@settings(max_examples=60, deadline=None)
+@given(garbage=st.binary(max_size=300), as_zip=st.booleans())
+def test_arbitrary_bytes_are_a_clear_error(garbage, as_zip):
+    outcome = load_bytes((ZIP_MAGIC if as_zip else b"") + garbage)
+    assert isinstance(outcome, LightdslError)
+    assert "x.ckpt" in str(outcome) and "lightdsl checkpoint" in str(outcome)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_damaged_checkpoints_load_or_fail_clearly(real_checkpoint, data):
+    at = data.draw(st.integers(0, len(real_checkpoint) - 1))
+    byte = data.draw(st.integers(0, 255))
+    outcome = load_bytes(real_checkpoint[:at] + bytes([byte]) + real_checkpoint[at + 1:])
+    assert isinstance(outcome, (dict, LightdslError))
+
+
+def test_a_csv_or_an_empty_file_is_named_for_what_it_is(tmp_path):
+    (tmp_path / "data.csv").write_text("x,y\n1,2\n")
+    with pytest.raises(UsageError, match=r"cannot read checkpoint .*data.csv: not a lightdsl "
+                                         r"checkpoint \(not a torch zip archive\)"):
+        load_checkpoint(tmp_path / "data.csv")
+    (tmp_path / "empty.ckpt").write_bytes(b"")
+    with pytest.raises(UsageError, match=r"empty.ckpt: not a lightdsl checkpoint \(empty file"):
+        load_checkpoint(tmp_path / "empty.ckpt")
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX file modes")
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_checkpoints_get_the_mode_a_new_file_gets(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        path = atomic_save({"x": 1}, tmp_path / "new.ckpt")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    path.chmod(0o640)  # an existing file keeps its mode when rewritten, as with open("w")
+    atomic_save({"x": 2}, path)
+    assert path.stat().st_mode & 0o777 == 0o640
