@@ -220,6 +220,13 @@ class TrainerConfig:
                 "check_val_every_n_epoch", self.check_val_every_n_epoch, 1
             )
         self.val_check_interval = check_val_check_interval(self.val_check_interval)
+        if self.check_val_every_n_epoch is None and isinstance(self.val_check_interval, float):
+            raise ConfigError(  # as in Lightning: without epochs, only a batch count is a period
+                "check_val_every_n_epoch=None counts validation periods in training batches "
+                "across epochs, so val_check_interval must be an int number of batches, not "
+                f"{self.val_check_interval!r}",
+                hint="set val_check_interval to a number of batches, e.g. 100",
+            )
         self.log_every_n_steps = check_int("log_every_n_steps", self.log_every_n_steps, 1)
 
     def _check_optimization(self) -> None:

@@ -44,10 +44,16 @@ def _has_batches(limit, loader) -> bool:
     return limit_batches("limit_val_batches", limit, loader_length(loader)) != 0
 
 
-def val_interval(value: float, train_batches: int | None) -> int | None:
-    """Validate every this many training batches (None: only at the end of each epoch)."""
+def val_interval(value: float, train_batches: int | None, per_epoch: bool = True) -> int | None:
+    """Validate every this many training batches (None: only at the end of each epoch).
+
+    This is Lightning's ``val_check_batch``: an int as given, a fraction of an epoch rounded
+    down (``int(batches * fraction)``, at least 1). With ``per_epoch`` false
+    (``check_val_every_n_epoch=None``) the batches are counted across epochs, so an int may
+    exceed one epoch.
+    """
     if isinstance(value, int):
-        if train_batches is not None and value > train_batches:
+        if train_batches is not None and value > train_batches and per_epoch:
             raise ConfigError(
                 f"val_check_interval={value} is more than the {train_batches} training batches "
                 "of an epoch, so validation would never run",

@@ -226,7 +226,8 @@ class Trainer:
         """Loaders, optimizer, callbacks, counters, logger; the checkpoint's state if resuming."""
         cfg, module = self.run_config, self.module
         train_and_val_loaders(self, module, cfg)
-        self.val_interval = val_interval(cfg.val_check_interval, self.num_train_batches)
+        per_epoch = cfg.check_val_every_n_epoch is not None
+        self.val_interval = val_interval(cfg.val_check_interval, self.num_train_batches, per_epoch)
         self.opt = parse_optimizers(module.configure_optimizers())
         self.opt.optimizer.zero_grad(set_to_none=True)
         # DDP: rank 0's weights (broadcast by DDP) and optimizer settings on every rank
@@ -258,7 +259,7 @@ class Trainer:
         self.current_epoch = self.global_step = self.batches_done = self.pending_batches = 0
         self.epoch_finished = self.should_stop = self.sanity_checking = False
         self.interrupt_requested = self.interrupted = self.has_validated = False
-        self.stop_reason = None
+        self.stop_reason, self.validated_at = None, None
         self.callback_metrics, self.epoch_val_metrics, self.history = {}, {}, []
         self.train_means, self.last_outputs = MeanMetrics(), {}
         self.epoch_start_rng, self._resume_rng = capture_rng(), None
@@ -370,24 +371,34 @@ class Trainer:
         return self.run_config.max_steps != -1 and self.global_step >= self.run_config.max_steps
 
     def validation_due(self, batches_done: int, epoch_end: bool) -> bool:
-        """Whether to validate now (after ``batches_done`` batches of the current epoch)."""
-        every = self.run_config.check_val_every_n_epoch or 1
-        if not self.has_val_data or (self.current_epoch + 1) % every:
+        """Whether to validate now (after ``batches_done`` batches of the current epoch).
+
+        Lightning's schedule: after every ``val_interval``-th batch of an epoch (counted across
+        epochs when ``check_val_every_n_epoch`` is None), in the epochs that
+        ``check_val_every_n_epoch`` selects. A fraction that does not divide the epoch does not
+        add a check at the epoch's end. The last batch's check waits for the epoch end (which
+        applies a pending accumulated step first). An epoch cut short by ``max_steps`` or a
+        stop request validates its final weights once, if they were not just validated.
+        """
+        every = self.run_config.check_val_every_n_epoch
+        if not self.has_val_data or (every is not None and (self.current_epoch + 1) % every):
             return False
-        interval, total = self.val_interval, self.num_train_batches
-        if not epoch_end:
-            inside = total is None or batches_done < total
-            return interval is not None and inside and batches_done % interval == 0
-        if not self.epoch_finished:  # stopped early by max_steps: validate the final weights
-            return True
-        fraction = isinstance(self.run_config.val_check_interval, float)
-        return fraction or batches_done % interval == 0
+        total, interval = self.num_train_batches, self.val_interval
+        if epoch_end and (not self.epoch_finished or self.should_stop):
+            return self.validated_at != (self.current_epoch, batches_done)
+        if interval is None:  # an epoch of unknown length: validate at its end
+            return epoch_end
+        if not epoch_end and batches_done == total:
+            return False
+        per_epoch = every is not None or total is None
+        count = batches_done if per_epoch else self.current_epoch * total + batches_done
+        return count % interval == 0
 
     def run_validation(self) -> None:
         """Validate, record ``val_*`` metrics, call ``on_validation_end``."""
         limit = self.num_val_batches
         metrics = evaluate(self, self.val_loader, "validation_step", limit, "val")
-        self.has_validated = True
+        self.has_validated, self.validated_at = True, (self.current_epoch, self.batches_done)
         self.epoch_val_metrics = metrics
         self.callback_metrics.update(metrics)
         call_logger(self.logger, "log_metrics", metrics, self.global_step)
