@@ -7,11 +7,15 @@ trainer calls: ``training_step``, ``validation_step``, ``test_step``, ``predict_
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 
 from ..checker.train import Run
+from ..errors import ConfigError
+from ..trainer.data import limit_batches
+from ..trainer.setup import stepping_batches
 from .data import DataBundle, make_loader
 from .model import SpecModel
 from .resolve import instantiate, resolve
@@ -30,7 +34,7 @@ class SpecModule(SpecModel):
         self.optimizer_bound, self.scheduler_bound = run.optimizer, run.scheduler
         self.data = data
         self.spec_source = spec_source
-        self.max_epochs = run.settings.values.get("max_epochs")
+        self.run_settings = dict(run.settings.values)
         self.hparams = {**self.hparams, "model": run.model.name, "loss": run.loss.name,
                         "optimizer": run.optimizer.name, **_prefixed(run.optimizer),
                         "batch_size": data.settings.get("batch_size")}
@@ -85,16 +89,34 @@ class SpecModule(SpecModel):
         extra = {}
         if self.scheduler_bound.name == "onecycle" and self.scheduler_bound.values["total_steps"] \
                 is None:
-            extra["total_steps"] = self._estimated_steps()
+            extra["total_steps"] = self._stepping_batches()
         values = {k: v for k, v in self.scheduler_bound.values.items() if k not in extra}
         scheduler = resolve(self.scheduler_bound.entry.target)(optimizer, **values, **extra)
         interval = self.scheduler_bound.entry.extra.get("interval", "epoch")
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler,
                                                          "interval": interval}}
 
-    def _estimated_steps(self) -> int:
-        epochs = self.max_epochs if isinstance(self.max_epochs, int) and self.max_epochs > 0 else 1
-        return max(1, len(self.train_dataloader()) * epochs)
+    def _stepping_batches(self) -> int:
+        """The run's number of optimizer steps (onecycle's default ``total_steps``): the
+        training trainer's own estimate, else the same estimate from the spec's settings."""
+        trainer = self.__dict__.get("trainer")  # set by the Trainer during this call
+        if trainer is not None:
+            steps = trainer.estimated_stepping_batches
+        else:
+            settings = self.run_settings
+            max_steps = settings.get("max_steps", -1)
+            max_epochs = settings.get("max_epochs")
+            if max_epochs is None:  # the Trainer's default, as in Lightning
+                max_epochs = 1000 if max_steps == -1 else -1
+            batches = limit_batches("limit_train_batches",
+                                    settings.get("limit_train_batches", 1.0),
+                                    len(self.train_dataloader()))
+            steps = stepping_batches(batches, settings.get("accumulate_grad_batches", 1),
+                                     max_epochs, max_steps)
+        if not math.isfinite(steps):
+            raise ConfigError("onecycle needs total_steps: nothing bounds this run's number of "
+                              "optimizer steps", hint="set max_steps, or total_steps")
+        return max(1, int(steps))
 
     # ---- data ----
     def _loader(self, key: str):

@@ -3,6 +3,8 @@ example input the model summary traces."""
 
 from __future__ import annotations
 
+import math
+
 from lightdsl.errors import ConfigError
 
 from .data import InMemoryLoader, limit_batches, loader_length, move_batch, prepare_loader
@@ -42,6 +44,17 @@ def train_and_val_loaders(trainer, module, cfg) -> None:
 
 def _has_batches(limit, loader) -> bool:
     return limit_batches("limit_val_batches", limit, loader_length(loader)) != 0
+
+
+def stepping_batches(train_batches: int | None, accumulate: int, max_epochs: int,
+                     max_steps: int) -> float:
+    """How many optimizer steps a run makes (Lightning's ``estimated_stepping_batches``):
+    ``ceil(batches / accumulate)`` per epoch (the epoch's last partial accumulation steps
+    too) times ``max_epochs``, capped by ``max_steps``; ``inf`` when nothing bounds it."""
+    if max_epochs == -1 or train_batches is None:
+        return float("inf") if max_steps == -1 else max_steps
+    steps = math.ceil(train_batches / accumulate) * max(max_epochs, 1)
+    return min(steps, max_steps) if max_steps != -1 else steps
 
 
 def val_interval(value: float, train_batches: int | None, per_epoch: bool = True) -> int | None:

@@ -42,7 +42,13 @@ from .loop import fit_loop
 from .optim import parse_optimizers
 from .progress import NoProgress, make_progress
 from .result import FitResult, build_result
-from .setup import _call, example_input, train_and_val_loaders, val_interval
+from .setup import (
+    _call,
+    example_input,
+    stepping_batches,
+    train_and_val_loaders,
+    val_interval,
+)
 from .summary import model_summary, run_summary
 
 
@@ -228,7 +234,7 @@ class Trainer:
         train_and_val_loaders(self, module, cfg)
         per_epoch = cfg.check_val_every_n_epoch is not None
         self.val_interval = val_interval(cfg.val_check_interval, self.num_train_batches, per_epoch)
-        self.opt = parse_optimizers(module.configure_optimizers())
+        self.opt = parse_optimizers(self._configure_optimizers(module))
         self.opt.optimizer.zero_grad(set_to_none=True)
         # DDP: rank 0's weights (broadcast by DDP) and optimizer settings on every rank
         self.training_step = self.dist.training_step(module)
@@ -240,6 +246,27 @@ class Trainer:
         if ckpt is not None:
             self._restore(ckpt)
         self._setup_output(cfg, module)
+
+    @property
+    def estimated_stepping_batches(self) -> float:
+        """How many optimizer steps this run makes (as Lightning's property of that name): with
+        ``limit_train_batches``, ``accumulate_grad_batches``, ``max_epochs`` and ``max_steps``
+        applied; ``inf`` when nothing bounds it. Known once the run's data is set up."""
+        cfg = self.run_config
+        return stepping_batches(self.num_train_batches, cfg.accumulate_grad_batches,
+                                cfg.max_epochs, cfg.max_steps)
+
+    def _configure_optimizers(self, module):
+        """``module.configure_optimizers()`` with ``module.trainer`` set to this trainer during
+        the call, as in Lightning (so a schedule can read ``estimated_stepping_batches``); a
+        module that has its own ``trainer`` attribute keeps it."""
+        if "trainer" in dir(module):
+            return module.configure_optimizers()
+        module.trainer = self
+        try:
+            return module.configure_optimizers()
+        finally:
+            del module.trainer
 
     def _callback_list(self, cfg: TrainerConfig) -> list:
         savers = [cb for cb in cfg.callbacks if isinstance(cb, ModelCheckpoint)]

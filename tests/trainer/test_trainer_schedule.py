@@ -140,3 +140,93 @@ def test_epochless_validation_needs_a_batch_count(tmp_path):
 
     with pytest.raises(ConfigError, match="val_check_interval must be an int number of batches"):
         Trainer(check_val_every_n_epoch=None, val_check_interval=0.5)
+
+
+# ------------------------------------------------------------------ onecycle's default length
+
+ONECYCLE_SPEC = """
+model Line {{ layers {{ linear(1, 1) }} }}
+data points {{
+    inputs = [{inputs}]
+    labels = [{inputs}]
+    batch_size = 1
+}}
+train {{
+    model = Line
+    data = points
+    loss = mse
+    optimizer = sgd(lr = 0.01)
+    scheduler = onecycle(max_lr = 0.1, div_factor = 10.0, final_div_factor = 100.0)
+    {settings}
+    enable_progress_bar = false
+    enable_model_summary = false
+    logger = none
+    enable_checkpointing = false
+}}
+"""
+
+
+class StepLrs(Callback):
+    """The lr each optimizer step used."""
+
+    def __init__(self):
+        self.lrs = []
+
+    def on_fit_start(self, trainer, module):
+        optimizer = trainer.opt.optimizer
+        step = optimizer.step
+
+        def recording_step(*args, **kwargs):
+            self.lrs.append(optimizer.param_groups[0]["lr"])
+            return step(*args, **kwargs)
+
+        optimizer.step = recording_step
+
+
+# (settings, expected optimizer steps): 10 batches an epoch
+ONECYCLE_CASES = [
+    ("max_epochs = 2", 20),
+    ("max_epochs = 2\n accumulate_grad_batches = 3", 8),  # ceil(10 / 3) = 4 an epoch
+    ("max_epochs = 3\n limit_train_batches = 0.5", 15),
+    ("max_epochs = 2\n limit_train_batches = 7\n accumulate_grad_batches = 2", 8),
+    ("max_epochs = 5\n max_steps = 12\n accumulate_grad_batches = 2", 12),
+]
+
+
+@pytest.mark.parametrize(("settings", "steps"), ONECYCLE_CASES)
+def test_onecycle_default_total_steps_ends_the_cycle_at_the_last_step(tmp_path, settings, steps):
+    import lightdsl
+
+    inputs = ", ".join(f"[{i / 10}]" for i in range(10))
+    spec = tmp_path / "cycle.lit"
+    spec.write_text(ONECYCLE_SPEC.format(inputs=inputs, settings=settings))
+    experiment = lightdsl.load(str(spec))
+    recorder = StepLrs()
+    result = experiment.fit(default_root_dir=str(tmp_path), callbacks=[recorder])
+    assert result.global_step == len(recorder.lrs) == steps
+    assert recorder.lrs[0] == pytest.approx(0.1 / 10)  # max_lr / div_factor
+    assert max(recorder.lrs) == pytest.approx(0.1, rel=0.05)
+    assert recorder.lrs[-1] == pytest.approx(0.1 / 10 / 100)  # ... / final_div_factor
+
+
+class Estimate(Callback):
+    def on_fit_start(self, trainer, module):
+        self.value = trainer.estimated_stepping_batches
+
+
+class LightningEstimate(Estimate, pl.Callback):
+    pass
+
+
+@pytest.mark.parametrize(("limit", "accumulate", "epochs", "max_steps"),
+                         [(1.0, 3, 2, -1), (0.5, 2, 3, -1), (7, 4, 2, 3), (1.0, 1, -1, 9)])
+def test_estimated_stepping_batches_is_lightnings(tmp_path, limit, accumulate, epochs,
+                                                  max_steps):
+    ours, theirs = Estimate(), LightningEstimate()
+    kwargs = fast_trainer_kwargs(tmp_path, limit_train_batches=limit, max_steps=max_steps,
+                                 accumulate_grad_batches=accumulate, max_epochs=epochs,
+                                 limit_val_batches=0)
+    Trainer(callbacks=[ours], **kwargs).fit(Tiny(10))
+    kwargs.update(logger=False, devices=1, callbacks=[theirs])
+    pl.Trainer(**kwargs).fit(LightningTiny(10))
+    assert ours.value == theirs.value
