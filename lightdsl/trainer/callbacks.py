@@ -3,7 +3,10 @@
 Hooks (all optional; each receives the trainer and the module):
 
 - ``on_fit_start``, ``on_train_epoch_start``, ``on_train_epoch_end``, ``on_fit_end``
-- ``on_train_batch_end(trainer, module, outputs, batch, batch_idx)``
+- ``on_train_batch_end(trainer, module, outputs, batch, batch_idx)``: ``outputs`` is the dict
+  of detached values ``training_step`` returned, with ``outputs["loss"]`` the loss that was
+  backpropagated: under ``accumulate_grad_batches = N`` that is the batch's loss divided by N,
+  as in Lightning (the progress bar and the logged ``train_loss`` show it undivided)
 - ``on_validation_end`` (not called for the sanity check)
 - ``state_dict()`` / ``load_state_dict(state)`` to survive a resume.
 
@@ -30,7 +33,10 @@ class Callback:
 
     def on_fit_start(self, trainer, module) -> None: ...
     def on_train_epoch_start(self, trainer, module) -> None: ...
-    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None: ...
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        """After each training batch; ``outputs["loss"]`` is divided by accumulate_grad_batches
+        (the loss that was backpropagated, as in Lightning)."""
+
     def on_validation_end(self, trainer, module) -> None: ...
     def on_train_epoch_end(self, trainer, module) -> None: ...
     def on_fit_end(self, trainer, module) -> None: ...

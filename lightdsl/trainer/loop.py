@@ -65,7 +65,8 @@ def train_epoch(t, epoch: int, skip: int) -> None:
         outputs = t.last_outputs = train_step(t, batch, batch_idx)
         t.batches_done = batch_idx + 1
         t.progress.update(outputs["loss"])
-        t.callbacks.call("on_train_batch_end", t, t.module, outputs, batch, batch_idx)
+        t.callbacks.call("on_train_batch_end", t, t.module, _callback_outputs(t, outputs), batch,
+                         batch_idx)
         # validate in the middle of the epoch (val_check_interval < one epoch)
         if t.validation_due(t.batches_done, epoch_end=False):
             t.run_validation()
@@ -79,6 +80,14 @@ def train_epoch(t, epoch: int, skip: int) -> None:
         t.save_interrupt_checkpoint()
         return
     _end_epoch(t, wait_s, time.perf_counter() - started)
+
+
+def _callback_outputs(t, outputs: dict) -> dict:
+    """What ``on_train_batch_end`` receives: as in Lightning, ``"loss"`` is the loss that was
+    backpropagated, i.e. divided by ``accumulate_grad_batches``; other values are as returned
+    (and the progress bar and the logged ``train_loss`` show the undivided loss)."""
+    accumulate = t.run_config.accumulate_grad_batches
+    return outputs if accumulate == 1 else {**outputs, "loss": outputs["loss"] / accumulate}
 
 
 def _agree_on_stop(t) -> None:

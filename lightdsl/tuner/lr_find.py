@@ -121,7 +121,7 @@ class _Recorder(Callback):
         if loss is None:
             self.losses.append(float("nan"))
             return
-        current = (loss / self.accumulate).item() if self.accumulate > 1 else loss.item()
+        current = loss.item()  # already divided by accumulate_grad_batches, as in Lightning
         self.avg_loss = self.beta * self.avg_loss + (1 - self.beta) * current
         smoothed = self.avg_loss / (1 - self.beta ** (step + 1))
         if self.threshold is not None and step > 1 and smoothed > self.threshold * self.best_loss:

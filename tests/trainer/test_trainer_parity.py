@@ -85,3 +85,38 @@ def test_parity_modules_are_plain_modules_for_lightdsl():
     # The lightdsl side must not depend on Lightning: the modules are plain nn.Modules.
     assert not isinstance(StatQuest(), pl.LightningModule)
     assert isinstance(MLP(), nn.Module)
+
+
+@pytest.mark.parametrize("accumulate", [1, 3])
+def test_callbacks_get_lightnings_outputs_under_accumulation(tmp_path, accumulate):
+    # outputs["loss"] is the loss that was backpropagated: divided by accumulate_grad_batches
+    torch.manual_seed(0)
+    ours, theirs = MLP(), LightningMLP()
+    theirs.load_state_dict(copy.deepcopy(ours.state_dict()))
+    with torch.no_grad():
+        first_loss = torch.nn.functional.cross_entropy(ours(ours.data[0][:50]), ours.data[1][:50])
+    mine, lightning = LossRecorder(), LightningLossRecorder()
+    settings = {"max_epochs": 1, "limit_train_batches": 7,
+                "accumulate_grad_batches": accumulate}
+    Trainer(callbacks=[mine], **settings, **fast_trainer_kwargs(tmp_path)).fit(ours)
+    lightning_fit(theirs, tmp_path, callbacks=[lightning], **settings)
+    assert len(mine.losses) == 7
+    assert mine.losses == pytest.approx(lightning.losses, abs=1e-6)
+    assert mine.losses[0] == pytest.approx(first_loss.item() / accumulate, abs=1e-6)
+
+
+def test_lr_find_under_accumulation_matches_lightning(tmp_path):
+    from pytorch_lightning.tuner.tuning import Tuner
+
+    from lightdsl.tuner import lr_find
+
+    options = {"min_lr": 0.001, "max_lr": 1.0, "num_training": 30,
+               "early_stop_threshold": None}
+    ours = lr_find(StatQuest(lr=0.01), {"max_epochs": 100, "accumulate_grad_batches": 2,
+                                        "accelerator": "cpu"}, **options)
+    trainer = pl.Trainer(max_epochs=100, accumulate_grad_batches=2, accelerator="cpu",
+                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, default_root_dir=str(tmp_path))
+    theirs = Tuner(trainer).lr_find(LightningStatQuest(lr=0.01), update_attr=False, **options)
+    assert ours.lrs == theirs.results["lr"]
+    assert ours.losses == pytest.approx(theirs.results["loss"], rel=1e-9)
