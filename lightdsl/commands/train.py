@@ -67,17 +67,18 @@ def run(args) -> int:
     result = experiment.fit(ckpt_path=ckpt)
     if not is_rank_zero():
         return 130 if result.interrupted else 0
-    _print_outcome(experiment)
+    _print_outcome(experiment, result)
     from ..plots.run_pictures import write_run_pictures
 
     write_run_pictures(experiment, result)
     return 130 if result.interrupted else 0
 
 
-def _print_outcome(experiment) -> None:
+def _print_outcome(experiment, result) -> None:
     """The learning rate used and, for small models, every parameter's final value."""
     module = experiment.module
-    print(f"  learning rate: {module.learning_rate}")
+    lr = result.learning_rate  # the optimizer's: a resumed run trains with the checkpoint's
+    print(f"  learning rate: {module.learning_rate if lr is None else lr}")
     params = dict(module.named_parameters())
     if sum(p.numel() for p in params.values()) <= 20:
         for name, param in params.items():

@@ -12,7 +12,9 @@ class FitResult:
     """The outcome of ``Trainer.fit``.
 
     ``epochs`` counts completed epochs (over the whole run, resumes included); ``best_metrics``
-    are the epoch metrics where ``monitor`` was best; ``history`` has one dict per epoch.
+    are the epoch metrics where ``monitor`` was best; ``history`` has one dict per epoch;
+    ``learning_rate`` is the (first parameter group's) base learning rate the optimizer
+    trained with: the checkpoint's when resuming.
     """
 
     epochs: int
@@ -29,6 +31,7 @@ class FitResult:
     stop_reason: str | None
     elapsed_s: float
     history: list[dict] = field(default_factory=list)
+    learning_rate: float | None = None
 
 
 def _monitor(trainer) -> tuple[str | None, str]:
@@ -72,4 +75,5 @@ def build_result(trainer, elapsed_s: float) -> FitResult:
         stop_reason=trainer.stop_reason,
         elapsed_s=elapsed_s,
         history=list(trainer.history),
+        learning_rate=getattr(trainer, "base_lr", None),
     )

@@ -243,8 +243,10 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type) if use_scaler else None
         self.callbacks = CallbackList(self._callback_list(cfg))
         self._reset_counters()
+        self.configured_lrs = base_lrs(self.opt.optimizer)
         if ckpt is not None:
-            self._restore(ckpt)
+            self._restore(ckpt)  # the checkpoint's lr wins, as in Lightning: resume is exact
+        self.base_lr = base_lrs(self.opt.optimizer)[0]
         self._setup_output(cfg, module)
 
     @property
@@ -341,6 +343,7 @@ class Trainer:
                 f"Resuming from {ckpt_path}: epoch {epoch}, batch {skip}, step {self.global_step}",
                 flush=True,
             )
+            self._announce_lr()
             if self.run_config.max_epochs != -1 and epoch >= self.run_config.max_epochs:
                 self.hints.once(
                     "resume-done",
@@ -348,6 +351,20 @@ class Trainer:
                     f"max_epochs={self.run_config.max_epochs}; raise max_epochs to "
                     "train further",
                 )
+
+    def _announce_lr(self) -> None:
+        """Say so when the checkpoint's learning rate differs from the one configured now."""
+        resumed = base_lrs(self.opt.optimizer)
+        if resumed == self.configured_lrs:
+            return
+        source = "the spec says" if getattr(self.module, "spec_source", None) \
+            else "configure_optimizers() sets"
+        print(
+            f"Resuming with lr {_lrs(resumed)} from the checkpoint; {source} "
+            f"{_lrs(self.configured_lrs)} (a resume continues the checkpoint's optimizer; "
+            "train without resuming to use the new lr)",
+            flush=True,
+        )
 
     def _sanity_check(self) -> None:
         """Run a few validation batches first, so a bug there shows before hours of training."""
@@ -505,6 +522,16 @@ class Trainer:
                 f"continue with fit(module, ckpt_path={str(path)!r})",
                 flush=True,
             )
+
+
+def base_lrs(optimizer: torch.optim.Optimizer) -> list[float]:
+    """Each parameter group's base learning rate: the one a scheduler started from, else the
+    current one."""
+    return [group.get("initial_lr", group["lr"]) for group in optimizer.param_groups]
+
+
+def _lrs(values: list[float]) -> str:
+    return f"{values[0]:g}" if len(set(values)) == 1 else ", ".join(f"{v:g}" for v in values)
 
 
 def _abort_message(abort: KeyboardInterrupt, kept: str | None) -> str:

@@ -135,3 +135,32 @@ def test_resume_reports_when_max_epochs_is_already_reached(tmp_path, capsys):
     again, losses = run(tmp_path, Regression(), 2, ckpt_path=result.last_checkpoint)
     assert losses == [] and again.epochs == 2
     assert "raise max_epochs" in capsys.readouterr().err
+
+
+def test_resume_says_it_keeps_the_checkpoints_lr(tmp_path, capsys):
+    result, _ = run(tmp_path, Regression(lr=0.002), 1)
+    capsys.readouterr()
+    again, _ = run(tmp_path, Regression(lr=0.01), 2, ckpt_path=result.last_checkpoint)
+    out = capsys.readouterr().out
+    assert ("Resuming with lr 0.002 from the checkpoint; configure_optimizers() sets 0.01"
+            in out)
+    assert again.learning_rate == 0.002
+    same, _ = run(tmp_path, Regression(lr=0.002), 3, ckpt_path=again.last_checkpoint)
+    assert "Resuming with lr" not in capsys.readouterr().out and same.learning_rate == 0.002
+
+
+def test_cli_resume_after_lr_find_prints_the_lr_the_optimizer_uses(tmp_path, capsys):
+    from pathlib import Path
+
+    from lightdsl.cli import main
+
+    spec = Path(__file__).resolve().parents[2] / "specs" / "statquest.lit"
+    args = ["train", str(spec), "--default-root-dir", str(tmp_path), "--max-steps"]
+    assert main([*args, "6"]) == 0
+    first = capsys.readouterr().out
+    found = first.split("learning rate: ")[1].split()[0]
+    assert float(found) != 0.01  # lr_find's suggestion
+    assert main([*args, "12", "--resume", "last"]) == 0
+    out = capsys.readouterr().out
+    assert f"Resuming with lr {float(found):g} from the checkpoint; the spec says 0.01" in out
+    assert f"learning rate: {found}" in out
