@@ -16,6 +16,7 @@ from lightdsl.errors import ConfigError
 
 from .callbacks import monitored_value
 from .config import check_choice, check_int
+from .resume import START_FRESH, check_optimizer_fits, check_schedulers_fit
 
 Plateau = torch.optim.lr_scheduler.ReduceLROnPlateau
 
@@ -50,22 +51,31 @@ class OptimizerSetup:
                 config.scheduler.step()
 
     def state_dict(self) -> dict:
-        """Optimizer and scheduler states, for a checkpoint."""
+        """Optimizer and scheduler states (and their classes), for a checkpoint."""
         return {
             "optimizer": self.optimizer.state_dict(),
             "schedulers": [c.scheduler.state_dict() for c in self.schedulers],
+            "types": {
+                "optimizer": type(self.optimizer).__name__,
+                "schedulers": [type(c.scheduler).__name__ for c in self.schedulers],
+            },
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore what :meth:`state_dict` returned (the same optimizer and schedulers)."""
-        self.optimizer.load_state_dict(state["optimizer"])
-        if len(state["schedulers"]) != len(self.schedulers):
-            raise ConfigError(
-                f"the checkpoint has {len(state['schedulers'])} learning-rate schedulers, "
-                f"the module configures {len(self.schedulers)}"
-            )
-        for config, saved in zip(self.schedulers, state["schedulers"]):
-            config.scheduler.load_state_dict(saved)
+        """Restore what :meth:`state_dict` returned; a ConfigError naming the difference if
+        the checkpoint's optimizer or schedulers are not this run's."""
+        types = state.get("types", {})  # absent in checkpoints of earlier versions
+        check_optimizer_fits(self.optimizer, state["optimizer"], types.get("optimizer"))
+        check_schedulers_fit([c.scheduler for c in self.schedulers], state["schedulers"],
+                             types.get("schedulers"))
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+            for config, saved in zip(self.schedulers, state["schedulers"]):
+                config.scheduler.load_state_dict(saved)
+        except (KeyError, ValueError, TypeError) as exc:  # torch's own consistency checks
+            raise ConfigError(f"the checkpoint's optimizer state does not fit this run's "
+                              f"{type(self.optimizer).__name__}: {exc}",
+                              hint=START_FRESH) from exc
 
 
 def _scheduler_config(value: Any, monitor: str | None) -> SchedulerConfig:

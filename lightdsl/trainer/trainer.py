@@ -42,6 +42,7 @@ from .loop import fit_loop
 from .optim import parse_optimizers
 from .progress import NoProgress, make_progress
 from .result import FitResult, build_result
+from .resume import check_model_fits
 from .setup import (
     _call,
     example_input,
@@ -294,10 +295,8 @@ class Trainer:
         self.epoch_start_rng, self._resume_rng = capture_rng(), None
 
     def _restore(self, ckpt: dict) -> None:
-        try:
-            self.module.load_state_dict(ckpt["state_dict"])
-        except RuntimeError as exc:
-            raise ConfigError(f"the checkpoint does not fit this module: {exc}") from exc
+        check_model_fits(self.module, ckpt["state_dict"])
+        self.module.load_state_dict(ckpt["state_dict"])
         self.opt.load_state_dict(ckpt["optimizer"])
         if self.scaler is not None and ckpt["grad_scaler"]:
             self.scaler.load_state_dict(ckpt["grad_scaler"])

@@ -9,7 +9,7 @@ import pytest
 import torch
 from trainer_modules import Regression, fast_trainer_kwargs
 
-from lightdsl.errors import UsageError
+from lightdsl.errors import ConfigError, UsageError
 from lightdsl.trainer import Callback, Trainer, atomic_save, load_checkpoint
 from lightdsl.trainer import checkpoint as checkpoint_module
 
@@ -164,3 +164,60 @@ def test_cli_resume_after_lr_find_prints_the_lr_the_optimizer_uses(tmp_path, cap
     out = capsys.readouterr().out
     assert f"Resuming with lr {float(found):g} from the checkpoint; the spec says 0.01" in out
     assert f"learning rate: {found}" in out
+
+
+def adam_checkpoint(tmp_path, strip_types=False):
+    result, _ = run(tmp_path, Regression(optimizer="adam", val_size=8), 1)
+    if strip_types:  # as checkpoints written before the optimizer's class was recorded
+        ckpt = load_checkpoint(result.last_checkpoint)
+        del ckpt["optimizer"]["types"]
+        atomic_save(ckpt, result.last_checkpoint)
+    return result.last_checkpoint
+
+
+@pytest.mark.parametrize(
+    ("module", "message"),
+    [
+        (lambda: Regression(optimizer="sgd"),
+         "the checkpoint was written with Adam; this run uses SGD: a resume needs the same "
+         "optimizer"),
+        (lambda: Regression(optimizer="adam", scheduler="epoch"),
+         "learning-rate scheduler(s) none; this run uses StepLR"),
+        (lambda: Regression(optimizer="adam", features=5),
+         "written by a different model: net.0.weight is [16, 4] in the checkpoint, [16, 5] "
+         "here"),
+    ],
+    ids=["optimizer", "scheduler", "model"],
+)
+def test_resuming_into_another_optimizer_scheduler_or_model_is_a_clear_error(tmp_path, module,
+                                                                            message):
+    ckpt = adam_checkpoint(tmp_path)
+    with pytest.raises(ConfigError) as error:
+        run(tmp_path, module(), 2, ckpt_path=ckpt)
+    assert message in str(error.value)
+    assert "train without --resume" in str(error.value)
+
+
+def test_checkpoints_without_the_optimizer_class_are_compared_by_settings(tmp_path):
+    ckpt = adam_checkpoint(tmp_path, strip_types=True)
+    with pytest.raises(ConfigError, match=r"another optimizer \(settings amsgrad, betas.*\) than "
+                                          r"this run's SGD \(settings dampening, momentum"):
+        run(tmp_path, Regression(optimizer="sgd"), 2, ckpt_path=ckpt)
+    result, _ = run(tmp_path, Regression(optimizer="adam", val_size=8), 2, ckpt_path=ckpt)
+    assert result.global_step == 16  # the same optimizer still resumes
+
+
+def test_cli_resume_with_another_optimizer_exits_1_with_the_message(tmp_path, capsys):
+    from pathlib import Path
+
+    from lightdsl.cli import main
+
+    spec = Path(__file__).resolve().parents[2] / "specs" / "statquest.lit"
+    args = ["train", str(spec), "--default-root-dir", str(tmp_path), "--max-steps", "3",
+            "--set", "train.optimizer=adam(lr = 0.01)"]
+    assert main(args) == 0
+    capsys.readouterr()
+    args[7] = "train.optimizer=sgd(lr = 0.01, momentum = 0.9)"
+    assert main([*args, "--resume", "last"]) == 1
+    err = capsys.readouterr().err
+    assert "error: the checkpoint was written with Adam; this run uses SGD" in err
