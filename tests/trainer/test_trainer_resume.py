@@ -179,13 +179,13 @@ def adam_checkpoint(tmp_path, strip_types=False):
     ("module", "message"),
     [
         (lambda: Regression(optimizer="sgd"),
-         "the checkpoint was written with Adam; this run uses SGD: a resume needs the same "
-         "optimizer"),
+         ("the checkpoint was written with Adam; this run uses SGD: a resume needs the same "
+         "optimizer")),
         (lambda: Regression(optimizer="adam", scheduler="epoch"),
          "learning-rate scheduler(s) none; this run uses StepLR"),
         (lambda: Regression(optimizer="adam", features=5),
-         "written by a different model: net.0.weight is [16, 4] in the checkpoint, [16, 5] "
-         "here"),
+         ("written by a different model: net.0.weight is [16, 4] in the checkpoint, [16, 5] "
+         "here")),
     ],
     ids=["optimizer", "scheduler", "model"],
 )
