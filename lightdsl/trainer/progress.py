@@ -4,7 +4,7 @@ Both show, as Lightning's bar does, the run's version (``v_num``), the training 
 latest validation metrics, compactly (3 significant digits, short names), within the width of
 the terminal (80 columns for plain lines):
 
-    Epoch 3/9 ━━━━━━━ 150/150 00:02 v_num=2 loss=0.312 val_loss=0.281 val_acc=0.912
+    Epoch 3/9 ███████ 150/150 00:02 v_num=2 loss=0.312 val_loss=0.281 val_acc=0.912
 
 When the line is too long, parts go in this order: the rate, the bar, the elapsed time, the
 training metrics other than the loss, validation metrics nobody monitors, the batch counts.
