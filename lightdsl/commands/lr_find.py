@@ -1,7 +1,9 @@
 """``lightdsl lr-find spec.lit``: run the learning-rate finder alone and print its suggestion.
 
 The search uses the spec's ``lr_find(...)`` arguments (Lightning's defaults if it has none),
-with the options below on top; the curve is written as a PNG (``--svg`` adds an SVG).
+with the options below on top; the curve is written as a PNG (``--svg`` adds an SVG). It runs
+``num_training`` optimizer steps whatever the spec's ``max_epochs`` (as many epochs as needed)
+and prints why it ended. Exit 0 with a suggestion, 1 without one, 130 after Ctrl-C.
 """
 
 from __future__ import annotations
@@ -71,4 +73,6 @@ def run(args) -> int:
             print(f"lr_find: curve written to {path}")
     except LightdslError as error:
         print(f"lr_find: curve not drawn: {error}")
+    if result.stop_reason == "interrupted":
+        return 130
     return 0 if suggestion is not None else 1

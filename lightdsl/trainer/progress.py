@@ -1,17 +1,135 @@
 """Progress output: a tqdm bar per epoch on a terminal, plain periodic lines elsewhere (CI logs).
 
-Reading the loss from a GPU waits for the GPU, so the loss is read only when the display is about
-to change (a few times a second), never on every step.
+Both show, as Lightning's bar does, the run's version (``v_num``), the training loss and the
+latest validation metrics, compactly (3 significant digits, short names), within the width of
+the terminal (80 columns for plain lines):
+
+    Epoch 3/9 ███████ 150/150 00:02 v_num=2 loss=0.312 val_loss=0.281 val_acc=0.912
+
+When the line is too long, parts go in this order: the rate, the bar, the elapsed time, the
+training metrics other than the loss, validation metrics nobody monitors, the batch counts.
+``v_num``, the loss and the metrics a callback monitors (the checkpoint's, early stopping's)
+always stay. Reading the loss from a GPU waits for the GPU, so the loss is read only when the
+display is about to change (a few times a second), never on every step.
 """
 
 from __future__ import annotations
 
+import math
+import re
+import shutil
 import sys
 import time
+from dataclasses import dataclass
+
+WIDTH = 80  # plain lines (logs have no terminal width)
+MIN_BAR = 6  # a narrower bar is dropped rather than shown
+MAX_NAME = 16  # longer metric names are shortened
+# what is dropped first when a line is too long (lower goes first); KEEP never goes
+RATE, BAR, ELAPSED, TRAIN_METRIC, VAL_METRIC, COUNTS, KEEP = range(7)
+_WORDS = {"accuracy": "acc", "validation": "val", "precision": "prec", "learning": "l",
+          "rate": "r"}
 
 
-def _format_metrics(metrics: dict[str, float]) -> str:
-    return "  ".join(f"{name} {value:.4g}" for name, value in metrics.items())
+def short_number(value: float) -> str:
+    """3 significant digits, no more than 10 characters: 0.312, 12.3, 1234, 1.23e-5, nan."""
+    value = float(value)
+    if not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    text = f"{value:.3g}"
+    if "e" not in text:
+        return text
+    if 1 <= abs(value) < 99999.5:
+        return f"{value:.0f}"
+    mantissa, exponent = f"{value:.2e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def short_names(names) -> dict[str, str]:
+    """Display names: ``train_loss_epoch`` -> loss, ``val_accuracy`` -> val_acc, at most
+    MAX_NAME characters; names that would look alike keep their (shortened) full form."""
+    short = {name: _abbreviate(name) for name in names}
+    counts: dict[str, int] = {}
+    for value in short.values():
+        counts[value] = counts.get(value, 0) + 1
+    return {name: value if counts[value] == 1 else _clip(name) for name, value in short.items()}
+
+
+def _abbreviate(name: str) -> str:
+    if name in ("loss", "train_loss", "train_loss_epoch", "train_loss_step"):
+        return "loss"
+    name = re.sub(r"^(train_.*)_(epoch|step)$", r"\1", name)
+    return _clip("_".join(_WORDS.get(word, word) for word in name.split("_")))
+
+
+def _clip(name: str) -> str:
+    return name if len(name) <= MAX_NAME else f"{name[:7]}~{name[-(MAX_NAME - 8):]}"
+
+
+@dataclass
+class Piece:
+    """A part of the line: ``text`` (its width), dropped by ``rank`` when the line is too
+    long; ``template`` is what tqdm fills in (``{bar}``, ``{elapsed}``), if not the text."""
+
+    text: str
+    rank: int
+    template: str | None = None
+
+
+def fit(pieces: list[Piece], width: int) -> list[Piece]:
+    """The pieces that fit in ``width`` columns (separated by spaces): the lowest ranks are
+    dropped first, the last of a rank first."""
+    kept = list(pieces)
+    while sum(len(p.text) + 1 for p in kept) - 1 > width:
+        droppable = [i for i, p in enumerate(kept) if p.rank != KEEP]
+        if not droppable:
+            break  # only what must stay is left: tqdm trims the rest, plain lines overflow
+        lowest = min(kept[i].rank for i in droppable)
+        kept.pop(max(i for i in droppable if kept[i].rank == lowest))
+    return kept
+
+
+class _Display:
+    """What both displays know: v_num, the monitored names, the latest metrics to show."""
+
+    def __init__(self) -> None:
+        self.v_num, self.monitors, self.val_metrics = "", set(), {}
+
+    def set_context(self, run_dir=None, callbacks=(), metrics=None) -> None:
+        """The run's folder (its ``version_N`` gives v_num), the callbacks (their ``monitor``
+        metrics always stay visible) and the metrics so far (a resumed run's)."""
+        name = getattr(run_dir, "name", str(run_dir or ""))
+        match = re.fullmatch(r"version_(\d+)", name)
+        self.v_num = match.group(1) if match else _clip(name)
+        self.monitors = {getattr(cb, "monitor", None) for cb in callbacks} - {None}
+        self.show_metrics(metrics or {})
+
+    def show_metrics(self, metrics: dict[str, float]) -> None:
+        """Keep the latest validation metrics (shown until the next validation)."""
+        val = {k: float(v) for k, v in metrics.items() if k.startswith("val_")}
+        if val:
+            self.val_metrics = val
+
+    def metric_pieces(self, loss, train: dict[str, float]) -> list[Piece]:
+        """v_num, the loss, the validation metrics, other training metrics, as pieces."""
+        shown = {**({"loss": loss} if loss is not None else {}), **train, **self.val_metrics}
+        names = short_names(shown)
+        pieces = [Piece(f"v_num={self.v_num}", KEEP)] if self.v_num else []
+        for name, value in shown.items():
+            rank = VAL_METRIC if name.startswith("val_") else TRAIN_METRIC
+            if name == "loss" or name in self.monitors or names[name] == "loss":
+                rank = KEEP
+            pieces.append(Piece(f"{names[name]}={short_number(value)}", rank))
+        return pieces
+
+    def end_metrics(self, metrics: dict[str, float]):
+        """An epoch's closing metrics as (loss, other training metrics), val ones kept."""
+        self.show_metrics(metrics)
+        train = {k: v for k, v in metrics.items() if not k.startswith("val_")}
+        loss = next((train.pop(k) for k in ("train_loss_epoch", "train_loss") if k in train),
+                    None)
+        return loss, train
 
 
 EPOCH_LINE_INTERVAL_S = 1.0  # with many short epochs, keep an epoch's line at most this often
@@ -26,12 +144,19 @@ def _epoch_label(epoch: int, max_epochs: int) -> str:
     return f"Epoch {epoch}" + (f"/{max_epochs - 1}" if max_epochs > 0 else "")
 
 
-class PlainProgress:
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+class PlainProgress(_Display):
     """One line at each epoch end, plus one every ``interval_s`` seconds within long epochs."""
 
-    def __init__(self, stream=None, interval_s: float = 10.0) -> None:
+    def __init__(self, stream=None, interval_s: float = 10.0, width: int = WIDTH) -> None:
+        super().__init__()
         self.stream = stream or sys.stdout
-        self.interval_s = interval_s
+        self.interval_s, self.width = interval_s, width
         self.last_kept = float("-inf")
 
     def start_epoch(self, epoch: int, max_epochs: int, total: int | None) -> None:
@@ -46,59 +171,56 @@ class PlainProgress:
         now = time.perf_counter()
         if now - self.last_print >= self.interval_s:
             self.last_print = now
-            self._line({"loss": float(loss)})
+            self._line(float(loss), {})
 
     def end_epoch(self, metrics: dict[str, float]) -> None:
         """Print the epoch's closing line with its metrics (throttled for tiny epochs)."""
+        loss, train = self.end_metrics(metrics)
         now = time.perf_counter()
         if _keep_epoch_line(self.epoch, self.max_epochs, now - self.last_kept):
             self.last_kept = now
-            self._line(metrics)
+            self._line(loss, train)
 
-    def _line(self, metrics: dict[str, float]) -> None:
+    def _line(self, loss, train: dict[str, float]) -> None:
         elapsed = max(time.perf_counter() - self.start, 1e-9)
         total = f"/{self.total}" if self.total is not None else ""
-        rate = f"{self.done / elapsed:.1f} it/s"
-        text = f"{self.label}  {self.done}{total} batches  {_format_metrics(metrics)}  {rate}"
-        print(text, file=self.stream, flush=True)
+        pieces = [Piece(self.label, KEEP), Piece(f"{self.done}{total}", COUNTS),
+                  Piece(_clock(elapsed), ELAPSED), Piece(f"{self.done / elapsed:.1f}it/s", RATE),
+                  *self.metric_pieces(loss, train)]
+        print(" ".join(p.text for p in fit(pieces, self.width)), file=self.stream, flush=True)
 
     def close(self) -> None:
         """Nothing to release for plain lines."""
 
 
-class BarProgress:
-    """A tqdm bar per epoch with the loss, the latest metrics and it/s."""
+class BarProgress(_Display):
+    """A tqdm bar per epoch with v_num, the loss, the latest validation metrics and it/s, in
+    the terminal's width (``ncols``, if given, instead)."""
 
-    def __init__(self, stream=None, refresh_s: float = 0.2) -> None:
+    def __init__(self, stream=None, refresh_s: float = 0.2, ncols: int | None = None) -> None:
         from tqdm.auto import tqdm
 
-        self.tqdm, self.stream, self.refresh_s, self.bar = (
-            tqdm,
-            stream or sys.stdout,
-            refresh_s,
-            None,
-        )
+        super().__init__()
+        self.tqdm, self.stream, self.refresh_s, self.bar = tqdm, stream or sys.stdout, \
+            refresh_s, None
+        self.ncols = ncols
         self.last_kept = float("-inf")
 
     def start_epoch(self, epoch: int, max_epochs: int, total: int | None) -> None:
         self.close()
-        self.epoch, self.max_epochs = epoch, max_epochs
-        self.bar = self.tqdm(
-            total=total,
-            desc=_epoch_label(epoch, max_epochs),
-            file=self.stream,
-            dynamic_ncols=True,
-            leave=True,
-            unit="it",
-        )
+        self.epoch, self.max_epochs, self.total = epoch, max_epochs, total
+        self.label = _epoch_label(epoch, max_epochs)
+        self.bar = self.tqdm(total=total, file=self.stream, dynamic_ncols=self.ncols is None,
+                             ncols=self.ncols, leave=True, unit="it",
+                             bar_format=self._format(None, {}))
         self.last_read = 0.0
 
     def update(self, loss) -> None:
-        self.bar.update(1)
         now = time.perf_counter()
         if now - self.last_read >= self.refresh_s:
             self.last_read = now
-            self.bar.set_postfix(loss=f"{float(loss):.4g}", refresh=False)
+            self.bar.bar_format = self._format(float(loss), {})
+        self.bar.update(1)
 
     def end_epoch(self, metrics: dict[str, float]) -> None:
         now = time.perf_counter()
@@ -106,8 +228,23 @@ class BarProgress:
         if keep:
             self.last_kept = now
         self.bar.leave = keep  # tiny epochs: most bars are erased, not left as lines
-        self.bar.set_postfix({k: f"{v:.4g}" for k, v in metrics.items()}, refresh=keep)
+        self.bar.bar_format = self._format(*self.end_metrics(metrics))
+        if keep:
+            self.bar.refresh()
         self.close()
+
+    def _format(self, loss, train: dict[str, float]) -> str:
+        """tqdm's bar_format for this line: the pieces that fit, tqdm filling the bar."""
+        # tqdm keeps a terminal's last column free (no line wrap): so does the layout
+        width = self.ncols or shutil.get_terminal_size((WIDTH + 1, 24)).columns - 1
+        counts = f"{self.total}/{self.total}" if self.total is not None else "0" * 6
+        pieces = [Piece(self.label, KEEP)]
+        if self.total is not None:
+            pieces.append(Piece("#" * MIN_BAR, BAR, "{bar}"))
+        pieces += [Piece(counts, COUNTS, "{n_fmt}" + ("/{total_fmt}" if self.total else "")),
+                   Piece("00:00", ELAPSED, "{elapsed}"),
+                   Piece("0" * 12, RATE, "{rate_fmt}"), *self.metric_pieces(loss, train)]
+        return " ".join(p.template or _escape(p.text) for p in fit(pieces, width))
 
     def close(self) -> None:
         if self.bar is not None:
@@ -115,9 +252,16 @@ class BarProgress:
             self.bar = None
 
 
+def _escape(text: str) -> str:
+    """Literal text inside tqdm's format string."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 class NoProgress:
     """``enable_progress_bar=False``: nothing is printed."""
 
+    def set_context(self, run_dir=None, callbacks=(), metrics=None) -> None: ...
+    def show_metrics(self, metrics: dict[str, float]) -> None: ...
     def start_epoch(self, epoch: int, max_epochs: int, total: int | None) -> None: ...
     def update(self, loss) -> None: ...
     def end_epoch(self, metrics: dict[str, float]) -> None: ...

@@ -326,6 +326,7 @@ class Trainer:
         if spec:
             call_logger(self.logger, "log_text", "spec", spec)
         self.progress = make_progress(cfg.enable_progress_bar and main)
+        self.progress.set_context(self.run_dir, self.callbacks.callbacks, self.callback_metrics)
 
     def _announce(self, ckpt_path, ckpt: dict | None) -> None:
         """Print the model summary and what this run starts from; give one-off hints."""
@@ -443,6 +444,7 @@ class Trainer:
         metrics = evaluate(self, self.val_loader, "validation_step", limit, "val")
         self.has_validated, self.validated_at = True, (self.current_epoch, self.batches_done)
         self.epoch_val_metrics = metrics
+        self.progress.show_metrics(metrics)
         self.callback_metrics.update(metrics)
         call_logger(self.logger, "log_metrics", metrics, self.global_step)
         self.callbacks.call("on_validation_end", self, self.module)

@@ -31,16 +31,22 @@ def run_lr_find(experiment) -> LRFinderResult:
 
 
 def report_suggestion(result: LRFinderResult, spec_lr) -> float | None:
-    """Print the suggestion (or why there is none); return it."""
+    """Print why the search ended and its suggestion (or why there is none); return it."""
     suggestion = result.suggestion()
-    steps = f"{len(result.lrs)} steps" + (", stopped early: the loss diverged"
-                                          if result.stopped_early else "")
+    _say(f"lr_find: the search {result.describe_stop()}")
     if suggestion is None:
-        _say(f"lr_find: could not suggest a learning rate: too few finite loss values ({steps});"
-             f" keeping the spec's lr = {spec_lr}")
+        _say(f"lr_find: could not suggest a learning rate: {result.why_no_suggestion()}"
+             f"{_HINTS[result.stop_reason]}; keeping the spec's lr = {spec_lr}")
     else:
-        _say(f"lr_find: suggested learning rate {suggestion:.6g} ({steps})")
+        _say(f"lr_find: suggested learning rate {suggestion:.6g}")
     return suggestion
+
+
+# what to change when a search ended without a suggestion, by why it ended
+_HINTS = {"finished": "; raise num_training",
+          "diverged": "; lower max_lr, or raise early_stop_threshold (none disables it)",
+          "out_of_data": "; check the training data and limit_train_batches",
+          "interrupted": ""}
 
 
 def apply_lr_find(experiment) -> LRFinderResult:
@@ -48,10 +54,14 @@ def apply_lr_find(experiment) -> LRFinderResult:
     suggestion and make it the module's learning rate (or keep the spec's lr if there is none).
 
     The curve is drawn by :func:`save_lr_find` (``Experiment.fit`` calls it with the run's log
-    directory once training has started). Returns the finder's result.
+    directory once training has started). Returns the finder's result. A Ctrl-C during the
+    search raises KeyboardInterrupt (the command exits 130) instead of training.
     """
     module = experiment.module
     result = run_lr_find(experiment)
+    if result.stop_reason == "interrupted":  # Ctrl-C during the search: do not start training
+        _say(f"lr_find: the search {result.describe_stop()}; training not started")
+        raise KeyboardInterrupt
     suggestion = report_suggestion(result, module.learning_rate)
     if suggestion is not None:
         module.learning_rate = suggestion

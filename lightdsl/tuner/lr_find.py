@@ -10,6 +10,11 @@ the learning rate where the smoothed loss falls fastest *with respect to the lea
 (``torch.gradient(losses, spacing=[lrs])``, float32, as Lightning 2.6), skipping the first 10
 and the last point. The module's weights, buffers and every random generator are restored
 afterwards; the training data order is the one a real run with the same trainer settings uses.
+
+Unlike Lightning (whose search also stops at the trainer's ``max_epochs``, its issue #16561),
+the search runs ``num_training`` optimizer steps whatever ``max_epochs`` says, going through the
+training data as many epochs as it takes; where Lightning is not cut short the two agree point
+for point. The result says why the search ended (:attr:`LRFinderResult.stop_reason`).
 """
 
 from __future__ import annotations
@@ -26,19 +31,29 @@ from ..trainer.callbacks import Callback
 from ..trainer.checkpoint import capture_rng, restore_rng
 from ..trainer.optim import parse_optimizers
 
-# Trainer settings the search replaces: no logs, no checkpoints, no validation, no bars.
+# Trainer settings the search replaces: no logs, no checkpoints, no validation, no bars, and no
+# epoch limit (max_steps = num_training ends it).
 # The search is short and runs in this process alone: under DDP every rank runs the same seeded
 # search, and the fit then copies rank 0's optimizer (and so its learning rate) to every rank.
 _SEARCH_SETTINGS = {"logger": None, "enable_checkpointing": False, "enable_progress_bar": False,
                     "enable_model_summary": False, "limit_val_batches": 0,
                     "num_sanity_val_steps": 0, "fast_dev_run": False, "devices": 1,
-                    "strategy": "auto", "num_nodes": 1}
+                    "strategy": "auto", "num_nodes": 1, "max_epochs": -1}
+
+# Why a search ended: every step run, the loss diverged (early_stop_threshold), the training
+# data gave no more batches, or Ctrl-C.
+STOP_REASONS = ("finished", "diverged", "out_of_data", "interrupted")
+
+SKIP_BEGIN, SKIP_END = 10, 1  # points the suggestion leaves out (Lightning's defaults)
 
 
 @dataclass
 class LRFinderResult:
     """What a search recorded: ``lrs[i]`` was used for step i, ``losses[i]`` is the smoothed
-    loss after it (NaN where a step gave no loss)."""
+    loss after it (NaN where a step gave no loss). ``steps`` counts the optimizer steps run
+    (under gradient accumulation a step that closes an epoch's incomplete window is run but not
+    recorded, as in Lightning); ``stop_reason`` is one of :data:`STOP_REASONS`; ``divergence``
+    is (smoothed loss, best loss, threshold) where the search stopped as diverged."""
 
     lrs: list[float]
     losses: list[float]
@@ -46,6 +61,9 @@ class LRFinderResult:
     min_lr: float = 1e-8
     max_lr: float = 1.0
     num_training: int = 100
+    stop_reason: str = "finished"
+    steps: int | None = None
+    divergence: tuple[float, float, float] | None = None
     optimal_index: int | None = field(default=None, init=False)
 
     @property
@@ -55,10 +73,40 @@ class LRFinderResult:
 
     @property
     def stopped_early(self) -> bool:
-        """Whether the search ended before ``num_training`` steps (diverging loss)."""
-        return len(self.lrs) < self.num_training
+        """Whether the search ended before ``num_training`` steps (for any reason)."""
+        return self.stop_reason != "finished"
 
-    def suggestion(self, skip_begin: int = 10, skip_end: int = 1) -> float | None:
+    def describe_stop(self) -> str:
+        """Why the search ended, as a verb phrase ("ran all 100 steps", "stopped early after
+        ..."): the steps run and, if fewer than ``num_training``, what stopped it."""
+        done = len(self.lrs) if self.steps is None else self.steps
+        if self.stop_reason == "finished":
+            unrecorded = done - len(self.lrs)
+            return f"ran all {done} steps" + (
+                f" ({unrecorded} not recorded: they closed an epoch's incomplete "
+                "accumulate_grad_batches window, as in Lightning)" if unrecorded > 0 else "")
+        ran = f"{done} of {self.num_training} steps"
+        if self.stop_reason == "diverged" and self.divergence is not None:
+            loss, best, threshold = self.divergence
+            return (f"stopped early after {ran}: the loss diverged (smoothed loss {loss:.4g} > "
+                    f"early_stop_threshold {threshold:g} x best loss {best:.4g})")
+        if self.stop_reason == "interrupted":
+            return f"was interrupted (Ctrl-C) after {ran}"
+        return f"stopped after {ran}: the training data gave no more batches"
+
+    def why_no_suggestion(self, skip_begin: int = SKIP_BEGIN, skip_end: int = SKIP_END) -> str:
+        """Why :meth:`suggestion` is None (empty when there is one)."""
+        if self.suggestion(skip_begin, skip_end) is not None:
+            return ""
+        needed = skip_begin + skip_end + 2
+        if len(self.losses) < needed:
+            return (f"too few points ({len(self.losses)} recorded, at least "
+                    f"{needed} needed: the first {skip_begin} and the last {skip_end} are "
+                    "left out)")
+        return ("too few finite loss values (fewer than 2 among the points "
+                f"after the first {skip_begin} and before the last {skip_end})")
+
+    def suggestion(self, skip_begin: int = SKIP_BEGIN, skip_end: int = SKIP_END) -> float | None:
         """The lr at the steepest negative slope d(loss)/d(lr) of the smoothed loss, or None
         when fewer than 2 finite points remain after skipping ``skip_begin`` and ``skip_end``."""
         stop = len(self.losses) - skip_end
@@ -111,6 +159,7 @@ class _Recorder(Callback):
         self.lrs: list[float] = []
         self.losses: list[float] = []
         self.avg_loss = self.best_loss = 0.0
+        self.divergence: tuple[float, float, float] | None = None
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         if trainer.pending_batches:  # inside an accumulation window: no step yet
@@ -126,9 +175,24 @@ class _Recorder(Callback):
         smoothed = self.avg_loss / (1 - self.beta ** (step + 1))
         if self.threshold is not None and step > 1 and smoothed > self.threshold * self.best_loss:
             trainer.should_stop = True
+            self.divergence = (smoothed, self.best_loss, self.threshold)
         if smoothed < self.best_loss or step == 1:
             self.best_loss = smoothed
         self.losses.append(smoothed)
+
+    def on_train_epoch_end(self, trainer, module) -> None:
+        # with no epoch limit, an epoch that gave no batch (an empty iterable) would repeat forever
+        if trainer.batches_done == 0:
+            trainer.should_stop = True
+
+    def stop_reason(self, trainer, interrupted: bool, num_training: int) -> str:
+        """Why the fit ended. All steps run is "finished" even if the last one diverged or
+        was interrupted: nothing was cut short (Lightning's "stopped early" test too)."""
+        if trainer.global_step >= num_training:
+            return "finished"
+        if interrupted:
+            return "interrupted"
+        return "diverged" if self.divergence is not None else "out_of_data"
 
 
 def lr_find(module, trainer_kwargs: dict | None = None, *, min_lr: float = 1e-8,
@@ -137,8 +201,11 @@ def lr_find(module, trainer_kwargs: dict | None = None, *, min_lr: float = 1e-8,
     """Run the range test on ``module`` (a LightningModule-style object) with lightdsl's trainer.
 
     ``trainer_kwargs`` are the run's Trainer arguments (device, precision, clipping,
-    accumulation, seed, max_epochs); logging, checkpoints, validation and callbacks are switched
-    off for the search. The module is left exactly as it was.
+    accumulation, data limits, seed); logging, checkpoints, validation and callbacks are switched
+    off for the search, and ``max_epochs`` and ``max_steps`` are replaced: the search runs
+    ``num_training`` optimizer steps, through as many epochs of the training data as that takes.
+    The module is left exactly as it was. After a Ctrl-C the result holds the points so far,
+    with ``stop_reason == "interrupted"``.
     """
     _check_arguments(min_lr, max_lr, num_training, mode, early_stop_threshold)
     from ..trainer import Trainer
@@ -160,13 +227,16 @@ def lr_find(module, trainer_kwargs: dict | None = None, *, min_lr: float = 1e-8,
                 "lr_scheduler": {"scheduler": box[0], "interval": "step"}}
 
     module.configure_optimizers = configure_optimizers
+    trainer = Trainer(**kwargs)
     try:
-        Trainer(**kwargs).fit(module)
+        interrupted = trainer.fit(module).interrupted
     finally:
         del module.configure_optimizers
         module.load_state_dict(saved_state)
         restore_rng(saved_rng)
-    return LRFinderResult(recorder.lrs, recorder.losses, mode, min_lr, max_lr, num_training)
+    return LRFinderResult(recorder.lrs, recorder.losses, mode, min_lr, max_lr, num_training,
+                          stop_reason=recorder.stop_reason(trainer, interrupted, num_training),
+                          steps=trainer.global_step, divergence=recorder.divergence)
 
 
 def _check_arguments(min_lr, max_lr, num_training, mode, threshold) -> None:

@@ -68,10 +68,12 @@ class LightningMLP(pl.LightningModule):
         return self.loader
 
 
-def lightning_lr_find(module, loader=None, max_epochs=None, **kwargs):
+def lightning_lr_find(module, loader=None, max_epochs=None, accumulate_grad_batches=1,
+                      **kwargs):
     trainer = pl.Trainer(max_epochs=max_epochs, accelerator="cpu", logger=False,
                          enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, default_root_dir=kwargs.pop("root"))
+                         enable_model_summary=False, default_root_dir=kwargs.pop("root"),
+                         accumulate_grad_batches=accumulate_grad_batches)
     return Tuner(trainer).lr_find(module, train_dataloaders=loader, update_attr=False, **kwargs)
 
 
@@ -157,3 +159,40 @@ def test_linear_mode_matches_lightning(tmp_path):
                                early_stop_threshold=None, root=str(tmp_path))
     assert_same_curve(ours, theirs)
     assert ours.suggestion() == pytest.approx(theirs.suggestion(), rel=1e-6)
+
+
+def statquest_loader():
+    inputs, labels = torch.tensor([0.0, 0.5, 1.0]), torch.tensor([0.0, 1.0, 0.0])
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(inputs, labels))
+
+
+@pytest.mark.parametrize("accumulate", [2, 3])
+def test_accumulate_grad_batches_matches_lightning(tmp_path, accumulate):
+    """num_training counts optimizer steps; a step closing an epoch's incomplete window (3
+    batches, 2 a window) is run but not recorded, as Lightning's _LRCallback does."""
+    experiment = lightdsl.load(os.path.join(SPECS, "statquest.lit"))
+    kwargs = {**experiment.trainer_kwargs(), "accumulate_grad_batches": accumulate}
+    ours = lr_find(experiment.module, kwargs, min_lr=0.001, max_lr=1.0, num_training=40,
+                   early_stop_threshold=None)
+    theirs = lightning_lr_find(LightningStatQuest(), statquest_loader(), max_epochs=100,
+                               accumulate_grad_batches=accumulate, min_lr=0.001, max_lr=1.0,
+                               num_training=40, early_stop_threshold=None, root=str(tmp_path))
+    assert ours.steps == 40 and len(ours.lrs) == {2: 20, 3: 40}[accumulate]
+    assert_same_curve(ours, theirs)
+    assert ours.suggestion() == pytest.approx(theirs.suggestion(), rel=1e-6)
+
+
+def test_where_lightning_stops_at_max_epochs_we_run_all_steps(tmp_path):
+    """A deliberate difference (Lightning's #16561, closed "won't fix"): with max_epochs = 1
+    Lightning's search ends after the epoch's 3 steps, with no suggestion; ours runs all
+    num_training steps, and its first 3 points are Lightning's."""
+    experiment = lightdsl.load(os.path.join(SPECS, "statquest.lit"))
+    kwargs = {**experiment.trainer_kwargs(), "max_epochs": 1}
+    ours = lr_find(experiment.module, kwargs, num_training=50, early_stop_threshold=None)
+    theirs = lightning_lr_find(LightningStatQuest(), statquest_loader(), max_epochs=1,
+                               num_training=50, early_stop_threshold=None, root=str(tmp_path))
+    assert len(theirs.results["lr"]) == 3 and theirs.suggestion() is None
+    assert len(ours.lrs) == ours.steps == 50 and ours.stop_reason == "finished"
+    assert ours.lrs[:3] == theirs.results["lr"]
+    np.testing.assert_allclose(ours.losses[:3], theirs.results["loss"], rtol=1e-12, atol=0)
+    assert ours.suggestion() is not None
