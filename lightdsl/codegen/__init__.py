@@ -22,6 +22,7 @@ from ..frontend import Analysis, analyze
 from ..source import SourceFile
 from .data import write_data
 from .model import ModelWriter
+from .reserved import shadows_module_attribute
 from .script import Plan, Script
 from .torch_target import TorchTarget
 
@@ -56,6 +57,7 @@ def generate(analysis: Analysis, run: str | None = None, target: str = "torch") 
         raise SpecError(analysis)
     name = choose_run(analysis, run)
     checked = analysis.program.runs[name]
+    _check_member_names(checked.model, analysis.source)
     script = Script(analysis.source.path, checked, target)
     plan = Plan(checked)
     parts = _model_parts(checked, script)
@@ -67,6 +69,19 @@ def generate(analysis: Analysis, run: str | None = None, target: str = "torch") 
         docstring = _write_torch(script, plan, parts)
     text, line_map = script.text(docstring)
     return Generated(text, line_map, name, target, parts[1])
+
+
+def _check_member_names(info, source: SourceFile) -> None:
+    """A param or layer named like an nn.Module attribute (``train``, ``training``,
+    ``__dict__``) would break the generated class: refuse it, located, instead of writing it.
+    (``lightdsl check`` reports these names as errors too; this guards the generator itself.)"""
+    members = [("param", name, p.node.span) for name, p in info.params.items()]
+    members += [("layer", name, b.span) for name, b in info.layers.items()]
+    for kind, name, span in members:
+        if shadows_module_attribute(name):
+            raise UsageError(f"{source.path}:{span.line}:{span.column}: error: the {kind} "
+                             f"name {name!r} would shadow the nn.Module attribute {name!r} in "
+                             "the generated model class; rename it")
 
 
 def _model_parts(run, script: Script):

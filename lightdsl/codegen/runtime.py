@@ -45,6 +45,28 @@ def num_batches(size, batch_size, drop_last=False):
     return full if drop_last or not rest else full + 1
 
 
+def limit_batches(limit, count):
+    """How many of ``count`` batches a limit allows: an int is a count, a float a fraction."""
+    if isinstance(limit, int):
+        return min(limit, count)
+    return int(count * limit)
+
+
+def val_interval(interval, train_batches):
+    """Validate every this many training batches (an int, or a fraction of the epoch)."""
+    if isinstance(interval, int):
+        return interval
+    return max(1, int(train_batches * interval))
+
+
+def optimizer_steps(train_batches, max_epochs, accumulate=1, max_steps=-1):
+    """How many optimizer steps a run makes (Lightning's estimated_stepping_batches)."""
+    if max_epochs == -1:
+        return max_steps
+    steps = math.ceil(train_batches / accumulate) * max(max_epochs, 1)
+    return steps if max_steps == -1 else min(steps, max_steps)
+
+
 class SeededSampler(torch.utils.data.Sampler):
     """Sample indices in a new order each epoch, drawn with ``seed + epoch``."""
 
