@@ -70,11 +70,13 @@ class LightningTarget:
             if self.plan.float_labels:
                 w.line("labels = labels if labels.is_floating_point() else labels.to(output.dtype)")
             w.line(f"loss = self.{self.loss_attr}(output, labels)")
-            w.line(f'self.log("{prefix}_loss", loss, prog_bar=True)')
+            # training metrics per step and as epoch means (train_loss_epoch), as lightdsl logs
+            epoch = ", on_step=True, on_epoch=True" if prefix == "train" else ""
+            w.line(f'self.log("{prefix}_loss", loss, prog_bar=True{epoch})')
             for metric in self.run.metrics:
                 function = metric.entry.target.rsplit(".", 1)[1]
                 self.s.use(function)
-                w.line(f'self.log("{prefix}_{metric.name}", {function}(output, labels))')
+                w.line(f'self.log("{prefix}_{metric.name}", {function}(output, labels){epoch})')
             if prefix == "train":
                 w.line("return loss")
 
@@ -169,6 +171,9 @@ class LightningTarget:
                                                  ")"))
             w.statement(trainer, prefix="trainer = ", span=run.node.span)
             if run.lr_find is not None:
+                if self.plan["seed"] is not None:
+                    # lightdsl's range test starts from the seed too (dropout's masks)
+                    w.line("pl.seed_everything(SEED)")
                 w.ref(run.lr_find.span, "lr_find")
                 attr = () if self.lr_attr == "learning_rate" else (f'attr_name="{self.lr_attr}"',)
                 find = vocab_call(run.lr_find, func="pl.tuner.Tuner(trainer).lr_find",

@@ -389,11 +389,19 @@ def auto_device():
 
 
 def data_loader(data, batch_size, shuffle=False, seed=0, drop_last=False):
-    """A DataLoader over in-memory tensors; shuffled with ``seed + epoch`` each epoch."""
+    """A DataLoader over in-memory tensors; shuffled with ``seed + epoch`` each epoch.
+
+    Its own generator: a DataLoader draws a base seed for each pass, from torch's global random
+    state unless it has one, which would change dropout's masks (lightdsl's loader draws none).
+    """
     dataset = torch.utils.data.TensorDataset(*data)
     sampler = SeededSampler(len(dataset), seed) if shuffle else None
     return torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, sampler=sampler, drop_last=drop_last
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        drop_last=drop_last,
+        generator=torch.Generator(),
     )
 
 
