@@ -56,6 +56,30 @@ class TorchTarget:
     def _early_stopping(self) -> bool:
         return any(b.name == "early_stopping" for b in self.run.callbacks)
 
+    # ---- what the script does not reproduce ----
+    def notes(self) -> list[str]:
+        """Settings of the run this script does not reproduce (each also a codegen warning)."""
+        plan, run, notes = self.plan, self.run, []
+        if plan.written("logger") and run.logger is not None:
+            notes.append(f"logger = {run.logger.name}: the script prints each epoch's metrics "
+                         "instead of writing logs")
+        if plan.data.get("num_workers") or plan.data.get("pin_memory"):
+            notes.append("num_workers/pin_memory: the script batches tensors in memory, in one "
+                         "process")
+        if plan["strategy"] == "ddp" or plan["num_nodes"] != 1 or plan["devices"] not in (
+                "auto", 1):
+            notes.append("devices/strategy/num_nodes: the script trains on one device")
+        for key in ("log_every_n_steps", "num_sanity_val_steps", "default_root_dir"):
+            if plan.written(key):
+                notes.append(f"{key}: not used (no logs, no sanity check; checkpoints go to "
+                             "./checkpoints)")
+        for bound in run.callbacks:
+            monitor = bound.values.get("monitor")
+            if monitor and not (monitor.startswith("val_") or monitor.endswith("_epoch")):
+                notes.append(f"{bound.name} monitors {monitor!r}: the script's metrics are "
+                             "train_loss_epoch and val_* only, so it never sees that one")
+        return notes
+
     # ---- evaluate() ----
     def write_evaluate(self) -> None:
         w = self.w
