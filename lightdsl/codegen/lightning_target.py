@@ -71,12 +71,14 @@ class LightningTarget:
                 w.line("labels = labels if labels.is_floating_point() else labels.to(output.dtype)")
             w.line(f"loss = self.{self.loss_attr}(output, labels)")
             # training metrics per step and as epoch means (train_loss_epoch), as lightdsl logs
-            epoch = ", on_step=True, on_epoch=True" if prefix == "train" else ""
-            w.line(f'self.log("{prefix}_loss", loss, prog_bar=True{epoch})')
+            epoch = ("on_step=True", "on_epoch=True") if prefix == "train" else ()
+            log = [(f'"{prefix}_loss"', "loss", "prog_bar=True")]
             for metric in self.run.metrics:
                 function = metric.entry.target.rsplit(".", 1)[1]
                 self.s.use(function)
-                w.line(f'self.log("{prefix}_{metric.name}", {function}(output, labels){epoch})')
+                log.append((f'"{prefix}_{metric.name}"', f"{function}(output, labels)"))
+            for args in log:
+                w.statement(concat("self.log", Group("(", (*args, *epoch), ")")))
             if prefix == "train":
                 w.line("return loss")
 

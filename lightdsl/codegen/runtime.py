@@ -45,6 +45,13 @@ def num_batches(size, batch_size, drop_last=False):
     return full if drop_last or not rest else full + 1
 
 
+def to_device(tensors, device, dtype):
+    """Tensors on the device; floating-point ones in ``dtype`` (the run's precision)."""
+    return tuple(
+        t.to(device, dtype) if t.is_floating_point() else t.to(device) for t in tensors
+    )
+
+
 def limit_batches(limit, count):
     """How many of ``count`` batches a limit allows: an int is a count, a float a fraction."""
     if isinstance(limit, int):

@@ -160,8 +160,8 @@ class TorchTarget:
         w.line(f"model = model.to(device{dtype})")
         for name in ("train_set", "val_set") if self.has_val else ("train_set",):
             if self.param_dtype:
-                move = (f"tuple(t.to(device, {self.param_dtype}) if t.is_floating_point() "
-                        f"else t.to(device) for t in {name})")
+                self.s.use("to_device")
+                move = f"to_device({name}, device, {self.param_dtype})"
             else:
                 move = f"tuple(t.to(device) for t in {name})"
             if name == "val_set":
@@ -417,7 +417,8 @@ class TorchTarget:
         if self.run.lr_find is not None:
             loss = "loss / ACCUMULATE_GRAD_BATCHES" if self._const("ACCUMULATE_GRAD_BATCHES") \
                 else "loss"
-            w.line(f"if range_test is not None and range_test.record(step, {loss}):")
+            w.statement(concat("if range_test is not None and range_test.record",
+                               Group("(", ("step", loss), ")")), suffix=":")
             with w.indent():
                 w.line("return model  # the range test is over")
 

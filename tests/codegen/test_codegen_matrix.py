@@ -19,8 +19,9 @@ import pytest
 import torch
 
 import lightdsl
+from lightdsl.errors import UsageError
 
-from .conftest import load_script, write_script
+from .conftest import load_script, ruff, write_script
 
 QUIET = {"enable_progress_bar": False, "enable_model_summary": False}
 
@@ -169,3 +170,23 @@ def test_script_runs_and_matches_lightdsl(name, target, tmp_path, monkeypatch):
     _assert_same(expected, model)
 
 
+
+
+def test_every_matrix_script_is_ruff_clean(tmp_path):
+    """What the matrix generates is formatted and lint-clean too (one ruff run for all)."""
+    for name, case in CASES.items():
+        spec = tmp_path / f"{name.replace('-', '_')}.lit"
+        spec.write_text(_spec(case), encoding="utf-8")
+        for target in ("torch", "lightning"):
+            write_script(spec, tmp_path / f"{spec.stem}_{target}.py", target=target)
+    formatted = ruff("format", "--isolated", "--diff", ".", cwd=tmp_path)
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+    checked = ruff("check", "--isolated", ".", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_onecycle_without_an_end_is_refused_at_codegen(tmp_path):
+    spec = tmp_path / "forever.lit"
+    spec.write_text(_spec({"scheduler": ONECYCLE, "max_epochs": "-1"}), encoding="utf-8")
+    with pytest.raises(UsageError, match="onecycle needs total_steps when max_epochs = -1"):
+        write_script(spec, tmp_path / "forever.py")
