@@ -22,8 +22,10 @@ from ..frontend import Analysis, analyze
 from ..source import SourceFile
 from .data import write_data
 from .model import ModelWriter
+from .reserved import shadows_module_attribute
 from .script import Plan, Script
 from .torch_target import TorchTarget
+from .writer import comment_text
 
 TARGETS = ("torch", "lightning")
 
@@ -37,6 +39,7 @@ class Generated:
     run: str
     target: str
     model_call: str  # the expression in main() that builds the run's model
+    notes: tuple[str, ...] = ()  # settings the script does not reproduce (codegen warns)
 
 
 def generate_file(path: str, run: str | None = None, target: str = "torch") -> Generated:
@@ -56,17 +59,32 @@ def generate(analysis: Analysis, run: str | None = None, target: str = "torch") 
         raise SpecError(analysis)
     name = choose_run(analysis, run)
     checked = analysis.program.runs[name]
+    _check_member_names(checked.model, analysis.source)
     script = Script(analysis.source.path, checked, target)
     plan = Plan(checked)
     parts = _model_parts(checked, script)
+    notes: list[str] = []
     if target == "lightning":
         from .lightning_target import write_lightning
 
         docstring = write_lightning(script, plan, parts)
     else:
-        docstring = _write_torch(script, plan, parts)
+        docstring = _write_torch(script, plan, parts, notes)
     text, line_map = script.text(docstring)
-    return Generated(text, line_map, name, target, parts[1])
+    return Generated(text, line_map, name, target, parts[1], tuple(notes))
+
+
+def _check_member_names(info, source: SourceFile) -> None:
+    """A param or layer named like an nn.Module attribute (``train``, ``training``,
+    ``__dict__``) would break the generated class: refuse it, located, instead of writing it.
+    (``lightdsl check`` reports these names as errors too; this guards the generator itself.)"""
+    members = [("param", name, p.node.span) for name, p in info.params.items()]
+    members += [("layer", name, b.span) for name, b in info.layers.items()]
+    for kind, name, span in members:
+        if shadows_module_attribute(name):
+            raise UsageError(f"{source.path}:{span.line}:{span.column}: error: the {kind} "
+                             f"name {name!r} would shadow the nn.Module attribute {name!r} in "
+                             "the generated model class; rename it")
 
 
 def _model_parts(run, script: Script):
@@ -84,9 +102,10 @@ def _model_parts(run, script: Script):
     return writer, f"{class_name}({arguments})"
 
 
-def _write_torch(script: Script, plan: Plan, parts) -> list[str]:
+def _write_torch(script: Script, plan: Plan, parts, notes: list[str]) -> list[str]:
     writer, model_call = parts
     target = TorchTarget(script, plan, writer.class_name)
+    notes += target.notes()
     target.constants()
     script.imports |= {"import torch", "from torch import nn"}
     writer.write()
@@ -106,8 +125,14 @@ def _write_torch(script: Script, plan: Plan, parts) -> list[str]:
     script.w.line('if __name__ == "__main__":')
     with script.w.indent():
         script.w.line("main()")
-    return _docstring(script, plan, "Plain PyTorch: run it with python; it needs only torch\n"
-                      "(and the data source's own library).")
+    docstring = _docstring(script, plan, "Plain PyTorch: run it with python; it needs only "
+                           "torch\n(and the data source's own library).")
+    if notes:
+        docstring += ["", "Not reproduced by this script (lightdsl train does these):"]
+        # notes quote spec strings (monitor names): made plain for the docstring
+        docstring += ["- " + comment_text(note).replace("\\", "/").replace('"', "'")
+                      for note in notes]
+    return docstring
 
 
 def _docstring(script: Script, plan: Plan, how: str) -> list[str]:

@@ -5,7 +5,7 @@ spec's settings, which keep Lightning's names."""
 from __future__ import annotations
 
 from .data import write_data
-from .printer import literal, vocab_call
+from .printer import Namer, literal, vocab_call
 from .script import Plan, Script
 from .torch_target import AUGMENTATIONS
 from .writer import Group, concat, flat
@@ -22,6 +22,9 @@ class LightningTarget:
         self.run = plan.run
         self.model, self.model_call = model_writer, model_call
         self.data_class = script.globals(plan.run.data.name.title().replace("_", "") + "Data")
+        # the class's own attributes: never one of the spec's param or layer names
+        own = Namer(set(plan.run.model.params) | set(plan.run.model.layers))
+        self.loss_attr, self.lr_attr = own("loss_fn"), own("learning_rate")
 
     def write(self) -> None:
         s, plan = self.s, self.plan
@@ -41,10 +44,11 @@ class LightningTarget:
     # ---- the LightningModule's parts ----
     def _init_extra(self) -> None:
         w = self.w
-        w.statement(vocab_call(self.run.loss), prefix="self.loss_fn = ", span=self.run.loss.span)
+        w.statement(vocab_call(self.run.loss), prefix=f"self.{self.loss_attr} = ",
+                    span=self.run.loss.span)
         if "lr" in self.run.optimizer.values:
             lr = flat(literal(self.run.optimizer.values["lr"]))
-            w.line(f"self.learning_rate = {lr}  # what lr_find tunes")
+            w.line(f"self.{self.lr_attr} = {lr}  # what lr_find tunes")
 
     def _methods(self) -> None:
         self._step("training_step", "train", augment=True)
@@ -65,12 +69,16 @@ class LightningTarget:
             w.line("output = self(inputs)")
             if self.plan.float_labels:
                 w.line("labels = labels if labels.is_floating_point() else labels.to(output.dtype)")
-            w.line("loss = self.loss_fn(output, labels)")
-            w.line(f'self.log("{prefix}_loss", loss, prog_bar=True)')
+            w.line(f"loss = self.{self.loss_attr}(output, labels)")
+            # training metrics per step and as epoch means (train_loss_epoch), as lightdsl logs
+            epoch = ("on_step=True", "on_epoch=True") if prefix == "train" else ()
+            log = [(f'"{prefix}_loss"', "loss", "prog_bar=True")]
             for metric in self.run.metrics:
                 function = metric.entry.target.rsplit(".", 1)[1]
                 self.s.use(function)
-                w.line(f'self.log("{prefix}_{metric.name}", {function}(output, labels))')
+                log.append((f'"{prefix}_{metric.name}"', f"{function}(output, labels)"))
+            for args in log:
+                w.statement(concat("self.log", Group("(", (*args, *epoch), ")")))
             if prefix == "train":
                 w.line("return loss")
 
@@ -83,12 +91,12 @@ class LightningTarget:
 
             def value(name: str):
                 if name == "lr":
-                    return "self.learning_rate"
+                    return f"self.{self.lr_attr}"
                 return literal(run.optimizer.values[name], tuples=True)
 
             optimizer = vocab_call(run.optimizer, value, leading=("params",),
                                    trailing=() if "lr" in run.optimizer.nodes else
-                                   ("lr=self.learning_rate",) if "lr" in run.optimizer.values
+                                   (f"lr=self.{self.lr_attr}",) if "lr" in run.optimizer.values
                                    else ())
             w.statement(optimizer, prefix="optimizer = ", span=run.optimizer.span)
             if run.scheduler is None:
@@ -96,8 +104,8 @@ class LightningTarget:
                 return
             extra = ()
             if run.scheduler.name == "onecycle" and run.scheduler.values["total_steps"] is None:
-                w.line("batches = len(self.trainer.datamodule.train_dataloader())")
-                extra = ("total_steps=batches * self.trainer.max_epochs",)
+                # the run's optimizer steps (accumulation, limit_train_batches, max_steps)
+                extra = ("total_steps=self.trainer.estimated_stepping_batches",)
             scheduler = vocab_call(run.scheduler, leading=("optimizer",), trailing=extra)
             w.statement(scheduler, prefix="scheduler = ", span=run.scheduler.span)
             interval = run.scheduler.entry.extra.get("interval", "epoch")
@@ -165,11 +173,22 @@ class LightningTarget:
                                                  ")"))
             w.statement(trainer, prefix="trainer = ", span=run.node.span)
             if run.lr_find is not None:
+                if self.plan["seed"] is not None:
+                    # lightdsl's range test starts from the seed too (dropout's masks)
+                    w.line("pl.seed_everything(SEED)")
                 w.ref(run.lr_find.span, "lr_find")
+                attr = () if self.lr_attr == "learning_rate" else (f'attr_name="{self.lr_attr}"',)
                 find = vocab_call(run.lr_find, func="pl.tuner.Tuner(trainer).lr_find",
-                                  leading=("model",), trailing=("datamodule=data",))
+                                  leading=("model",), trailing=("datamodule=data", *attr))
                 w.statement(find, prefix="finder = ")
-                w.line("model.learning_rate = finder.suggestion()")
+                w.line("suggestion = finder.suggestion()")
+                w.line("if suggestion is not None:  # None: keep the spec's lr, as lightdsl does")
+                with w.indent():
+                    w.line(f"model.{self.lr_attr} = suggestion")
+            if self.plan["seed"] is not None:
+                # as lightdsl's trainer: seeded again at the start of the run, so that dropout
+                # and augmentation draw the same numbers as `lightdsl train`
+                w.line("pl.seed_everything(SEED)")
             w.line("trainer.fit(model, datamodule=data)")
             w.line("return model")
         w.blank(2)

@@ -9,6 +9,7 @@ the registry entry: its ``target`` names the callable and its ``args`` the keywo
 from __future__ import annotations
 
 import keyword
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ RESERVED = {"self", "torch", "nn", "F", "np", "pl", "math", "random", "super", "
             "range", "float", "int", "tuple", "list", "dict", "l", "O", "I"}
 PRECEDENCE = {"+": 2, "-": 2, "*": 3, "/": 3, "@": 3, "**": 5}
 NEG, ATOM = 4, 9
+DECIMAL_BITS = 4000 * 3  # ints below 2**12000 (3612 digits) stay within str()'s 4300 digits
 
 
 def str_literal(text: str) -> str:
@@ -40,12 +42,23 @@ def str_literal(text: str) -> str:
     return quote + "".join(out) + quote
 
 
+def number_literal(value: float) -> str:
+    """A number as Python source that evaluates to exactly ``value``: ``float("inf")`` and
+    ``float("nan")`` where repr would print a bare (undefined) name, hexadecimal for an integer
+    too long for decimal conversion (Python's int digit limit)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'float("{value!r}")'  # "inf", "-inf" or "nan"
+    if isinstance(value, int) and value.bit_length() > DECIMAL_BITS:
+        return f"{'-' if value < 0 else ''}0x{abs(value):X}"
+    return repr(value)
+
+
 def literal(value: Any, tuples: bool = False) -> Doc:
     """A constant (number, bool, None, str, nested list) as source; lists as tuples if asked."""
     if isinstance(value, bool) or value is None:
         return repr(value)
     if isinstance(value, (int, float)):
-        return repr(value)
+        return number_literal(value)
     if isinstance(value, str):
         return str_literal(value)
     if isinstance(value, (list, tuple)):
@@ -123,7 +136,8 @@ class ExprPrinter:
 
     def _doc(self, expr) -> tuple[Doc, int, bool]:
         if isinstance(expr, n.Number):
-            return repr(expr.value), ATOM, True
+            text = number_literal(expr.value)  # a negative literal binds like a unary minus
+            return text, NEG if text.startswith("-") else ATOM, True
         if isinstance(expr, (n.String, n.Boolean, n.NoneLiteral)):
             value = None if isinstance(expr, n.NoneLiteral) else expr.value
             return literal(value), ATOM, not isinstance(expr, n.String)

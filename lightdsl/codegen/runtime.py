@@ -45,6 +45,35 @@ def num_batches(size, batch_size, drop_last=False):
     return full if drop_last or not rest else full + 1
 
 
+def to_device(tensors, device, dtype):
+    """Tensors on the device; floating-point ones in ``dtype`` (the run's precision)."""
+    return tuple(
+        t.to(device, dtype) if t.is_floating_point() else t.to(device) for t in tensors
+    )
+
+
+def limit_batches(limit, count):
+    """How many of ``count`` batches a limit allows: an int is a count, a float a fraction."""
+    if isinstance(limit, int):
+        return min(limit, count)
+    return int(count * limit)
+
+
+def val_interval(interval, train_batches):
+    """Validate every this many training batches (an int, or a fraction of the epoch)."""
+    if isinstance(interval, int):
+        return interval
+    return max(1, int(train_batches * interval))
+
+
+def optimizer_steps(train_batches, max_epochs, accumulate=1, max_steps=-1):
+    """How many optimizer steps a run makes (Lightning's estimated_stepping_batches)."""
+    if max_epochs == -1:
+        return max_steps
+    steps = math.ceil(train_batches / accumulate) * max(max_epochs, 1)
+    return steps if max_steps == -1 else min(steps, max_steps)
+
+
 class SeededSampler(torch.utils.data.Sampler):
     """Sample indices in a new order each epoch, drawn with ``seed + epoch``."""
 
@@ -367,11 +396,19 @@ def auto_device():
 
 
 def data_loader(data, batch_size, shuffle=False, seed=0, drop_last=False):
-    """A DataLoader over in-memory tensors; shuffled with ``seed + epoch`` each epoch."""
+    """A DataLoader over in-memory tensors; shuffled with ``seed + epoch`` each epoch.
+
+    Its own generator: a DataLoader draws a base seed for each pass, from torch's global random
+    state unless it has one, which would change dropout's masks (lightdsl's loader draws none).
+    """
     dataset = torch.utils.data.TensorDataset(*data)
     sampler = SeededSampler(len(dataset), seed) if shuffle else None
     return torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, sampler=sampler, drop_last=drop_last
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        drop_last=drop_last,
+        generator=torch.Generator(),
     )
 
 

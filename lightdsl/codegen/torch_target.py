@@ -7,11 +7,16 @@ without accumulation no accumulation arithmetic.
 
 from __future__ import annotations
 
+from ..errors import UsageError
 from .printer import literal, vocab_call
 from .script import PRECISIONS, Plan, Script
 from .writer import CodeWriter, Doc, Group, concat, flat
 
 AUGMENTATIONS = ("random_crop", "random_flip")
+# settings written as constants when they differ from these defaults (lightdsl's)
+DEFAULTS = {"max_steps": -1, "accumulate_grad_batches": 1, "gradient_clip_val": None,
+            "limit_train_batches": 1.0, "check_val_every_n_epoch": 1, "limit_val_batches": 1.0,
+            "val_check_interval": 1.0}
 DEVICES = {"cpu": "cpu", "mps": "mps", "gpu": "cuda", "cuda": "cuda"}
 
 
@@ -32,29 +37,71 @@ class TorchTarget:
             s.constant("SEED", plan["seed"])
         s.constant("BATCH_SIZE", plan.data["batch_size"])
         s.constant("MAX_EPOCHS", plan["max_epochs"])
-        for key in ("max_steps", "accumulate_grad_batches", "gradient_clip_val",
-                    "limit_train_batches", "check_val_every_n_epoch"):
-            default = {"max_steps": -1, "accumulate_grad_batches": 1, "gradient_clip_val": None,
-                       "limit_train_batches": 1.0, "check_val_every_n_epoch": 1}[key]
-            if plan[key] != default and (key != "check_val_every_n_epoch" or self.has_val):
-                s.constant(key.upper(), plan[key])
+        validation = ("check_val_every_n_epoch", "limit_val_batches", "val_check_interval")
+        for key, default in DEFAULTS.items():
+            value = plan[key]  # 1 (one batch) is not 1.0 (the whole epoch)
+            changed = value is not None and (value != default or type(value) is not type(default))
+            if changed and (key not in validation or self.has_val):
+                s.constant(key.upper(), value)
 
     def _const(self, key: str) -> bool:
         return any(name == key for name, _ in self.s.constants)
 
+    @property
+    def _mid_val(self) -> bool:
+        """Whether validation may run inside an epoch (val_check_interval)."""
+        return self._const("VAL_CHECK_INTERVAL")
+
+    @property
+    def _early_stopping(self) -> bool:
+        return any(b.name == "early_stopping" for b in self.run.callbacks)
+
+    # ---- what the script does not reproduce ----
+    def notes(self) -> list[str]:
+        """Settings of the run this script does not reproduce (each also a codegen warning)."""
+        plan, run, notes = self.plan, self.run, []
+        if plan.written("logger") and run.logger is not None:
+            notes.append(f"logger = {run.logger.name}: the script prints each epoch's metrics "
+                         "instead of writing logs")
+        if plan.data.get("num_workers") or plan.data.get("pin_memory"):
+            notes.append("num_workers/pin_memory: the script batches tensors in memory, in one "
+                         "process")
+        if plan["strategy"] == "ddp" or plan["num_nodes"] != 1 or plan["devices"] not in (
+                "auto", 1):
+            notes.append("devices/strategy/num_nodes: the script trains on one device")
+        for key in ("log_every_n_steps", "num_sanity_val_steps", "default_root_dir"):
+            if plan.written(key):
+                notes.append(f"{key}: not used (no logs, no sanity check; checkpoints go to "
+                             "./checkpoints)")
+        for bound in run.callbacks:
+            monitor = bound.values.get("monitor")
+            if monitor and not (monitor.startswith("val_") or monitor.endswith("_epoch")):
+                notes.append(f"{bound.name} monitors {monitor!r}: the script's metrics are "
+                             "train_loss_epoch and val_* only, so it never sees that one")
+        return notes
+
     # ---- evaluate() ----
     def write_evaluate(self) -> None:
         w = self.w
-        w.line("def evaluate(model, data, loss_fn):")
+        limit = self._const("LIMIT_VAL_BATCHES")
+        w.line("def evaluate(model, data, loss_fn" + (", limit):" if limit else "):"))
         with w.indent():
             w.docstring("Mean loss and metrics over data, weighted by batch size, no gradients.")
             w.line("model.eval()")
             w.line("sums, seen = {}, 0")
             w.line("with torch.no_grad():")
             with w.indent():
-                w.line("for inputs, labels in batches(data, BATCH_SIZE):")
+                source = "batches(data, BATCH_SIZE)"
+                if limit:
+                    w.line(f"for batch_idx, (inputs, labels) in enumerate({source}):")
+                else:
+                    w.line(f"for inputs, labels in {source}:")
                 with w.indent():
-                    self._forward_and_loss()
+                    if limit:
+                        w.line("if batch_idx == limit:")
+                        with w.indent():
+                            w.line("break")
+                    self._forward_and_loss(device="inputs.device")
                     metrics = "".join(f", {m.name!r}: {m.name}(output, labels)"
                                       for m in self.run.metrics).replace("'", '"')
                     w.statement(f'values = {{"loss": loss{metrics}}}')
@@ -62,11 +109,12 @@ class TorchTarget:
                     with w.indent():
                         w.line("sums[name] = sums.get(name, 0.0) + float(value) * len(inputs)")
                     w.line("seen += len(inputs)")
+            w.line("model.train()  # evaluate() is called while training")
             w.line('return {f"val_{name}": total / seen for name, total in sums.items()}')
         for metric in self.run.metrics:
             self.s.use(metric.entry.target.rsplit(".", 1)[1])
 
-    def _forward_and_loss(self, augment: bool = False) -> None:
+    def _forward_and_loss(self, augment: bool = False, device: str = "device") -> None:
         w = self.w
         if augment:
             for bound in self.run.data.transforms:
@@ -74,7 +122,7 @@ class TorchTarget:
                     self.s.use(bound.name)
                     w.statement(vocab_call(bound, leading=("inputs",)), prefix="inputs = ")
         if self.autocast:
-            w.line(f"with torch.autocast(device.type, dtype={self.autocast}):")
+            w.line(f"with torch.autocast({device}.type, dtype={self.autocast}):")
             self.w.level += 1
         w.line("output = model(inputs)")
         if self.plan.float_labels:
@@ -105,13 +153,15 @@ class TorchTarget:
         if plan["seed"] is not None:
             self.s.use("seed_everything")
             w.line("seed_everything(SEED)  # as lightdsl's trainer, at the start of the run")
+        if plan["deterministic"]:
+            w.line("torch.use_deterministic_algorithms(True)")
         w.line(f"device = {self._device()}")
         dtype = f", {self.param_dtype}" if self.param_dtype else ""
         w.line(f"model = model.to(device{dtype})")
         for name in ("train_set", "val_set") if self.has_val else ("train_set",):
             if self.param_dtype:
-                move = (f"tuple(t.to(device, {self.param_dtype}) if t.is_floating_point() "
-                        f"else t.to(device) for t in {name})")
+                self.s.use("to_device")
+                move = f"to_device({name}, device, {self.param_dtype})"
             else:
                 move = f"tuple(t.to(device) for t in {name})"
             if name == "val_set":
@@ -132,6 +182,8 @@ class TorchTarget:
         lr = () if "lr" in optimizer.nodes or not self._has_lr else ("lr=lr",)
         w.statement(vocab_call(optimizer, value, leading=("params",), trailing=lr),
                     prefix="optimizer = ")
+        # every count is defined before anything (the scheduler, validation) uses it
+        self._batch_counts()
         self._scheduler()
         self._callbacks()
         if self.autocast == "torch.float16":
@@ -139,17 +191,41 @@ class TorchTarget:
         if plan.data["shuffle"] and plan["seed"] is None:
             self.s.imports.add("import random")
             w.line("data_seed = random.randrange(2**31)  # no seed in the spec: a new order")
+        if self._const("MAX_STEPS") and self.run.lr_find is not None:
+            w.line("max_steps = MAX_STEPS if range_test is None else -1  # lr_find: its own")
+        w.line("step, metrics = 0, {}" if self._steps else "metrics = {}")
+        if self._early_stopping:
+            w.line("stop = False")
+
+    @property
+    def _max_steps(self) -> str:
+        return "max_steps" if self.run.lr_find is not None else "MAX_STEPS"
+
+    def _batch_counts(self) -> None:
+        """train_batches (one epoch's batches), val_batches, val_every, as lightdsl counts."""
+        w, plan = self.w, self.plan
         if self._needs_batch_count():
             self.s.use("num_batches")
             drop = plan.data["drop_last"]
             w.line(f"train_batches = num_batches(len(train_set[0]), BATCH_SIZE, {drop})")
-            limit = plan["limit_train_batches"]
-            if isinstance(limit, int) and not isinstance(limit, bool):
-                w.line("train_batches = min(LIMIT_TRAIN_BATCHES, train_batches)")
-            elif limit != 1.0:
-                w.line("train_batches = int(train_batches * LIMIT_TRAIN_BATCHES)")
-        if self._steps:
-            w.line("step, metrics = 0, {}")
+            if self._const("LIMIT_TRAIN_BATCHES"):
+                self.s.use("limit_batches")
+                w.line("train_batches = limit_batches(LIMIT_TRAIN_BATCHES, train_batches)")
+        if not self.has_val:
+            return
+        if self._const("LIMIT_VAL_BATCHES"):
+            self.s.use("limit_batches")
+            w.line("val_batches = 0")
+            w.line("if val_set is not None:")
+            with w.indent():
+                w.line("val_batches = num_batches(len(val_set[0]), BATCH_SIZE)")
+                w.line("val_batches = limit_batches(LIMIT_VAL_BATCHES, val_batches)")
+            w.line("validating = val_batches > 0")
+        else:
+            w.line("validating = val_set is not None")
+        if self._mid_val:
+            self.s.use("val_interval")
+            w.line("val_every = val_interval(VAL_CHECK_INTERVAL, train_batches)")
 
     @property
     def _has_lr(self) -> bool:
@@ -158,7 +234,7 @@ class TorchTarget:
     @property
     def _steps(self) -> bool:
         """Whether fit() counts optimizer steps."""
-        return bool(self._const("MAX_STEPS") or self.run.callbacks or self.run.lr_find)
+        return bool(self._const("MAX_STEPS") or self.run.lr_find)
 
     def _device(self) -> str:
         accelerator = self.plan["accelerator"]
@@ -167,22 +243,44 @@ class TorchTarget:
             return "auto_device()"
         return f'torch.device("{DEVICES.get(accelerator, "cuda")}")'
 
+    def _onecycle_default(self) -> bool:
+        bound = self.run.scheduler
+        return bound is not None and bound.name == "onecycle" and \
+            bound.values["total_steps"] is None
+
     def _needs_batch_count(self) -> bool:
-        onecycle = self.run.scheduler is not None and self.run.scheduler.name == "onecycle" \
-            and self.run.scheduler.values["total_steps"] is None
-        return onecycle or self._const("ACCUMULATE_GRAD_BATCHES") \
-            or self._const("LIMIT_TRAIN_BATCHES")
+        return self._onecycle_default() or self._const("ACCUMULATE_GRAD_BATCHES") \
+            or self._const("LIMIT_TRAIN_BATCHES") or self._mid_val
 
     def _scheduler(self) -> None:
         bound = self.run.scheduler
         if bound is None:
             return
-        self.w.ref(bound.span, "scheduler")
         extra = ()
-        if bound.name == "onecycle" and bound.values["total_steps"] is None:
-            extra = ("total_steps=train_batches * MAX_EPOCHS",)  # lightdsl's default
+        if self._onecycle_default():
+            extra = (self._total_steps(),)
         call = vocab_call(bound, leading=("optimizer",), trailing=extra)
+        if self.run.lr_find is not None:
+            self.w.line("if range_test is None:  # lr_find leaves the spec's scheduler out")
+            self.w.level += 1
+        self.w.ref(bound.span, "scheduler")
         self.w.statement(call, prefix="scheduler = ")
+        if self.run.lr_find is not None:
+            self.w.level -= 1
+
+    def _total_steps(self) -> str:
+        """onecycle's default total_steps: the run's optimizer steps, as Lightning counts them
+        (estimated_stepping_batches: accumulation, limit_train_batches and max_steps included)."""
+        if self.plan["max_epochs"] == -1 and self.plan["max_steps"] == -1:
+            raise UsageError(f"{self.s.file}: onecycle needs total_steps when max_epochs = -1 and "
+                             "there is no max_steps (the run has no end to schedule for)")
+        self.s.use("optimizer_steps")
+        args = ["train_batches", "MAX_EPOCHS"]
+        if self._const("ACCUMULATE_GRAD_BATCHES"):
+            args.append("ACCUMULATE_GRAD_BATCHES")
+        if self._const("MAX_STEPS"):
+            args.append("max_steps=MAX_STEPS")
+        return f"total_steps=optimizer_steps({', '.join(args)})"
 
     def _callbacks(self) -> None:
         for bound in self.run.callbacks:
@@ -202,8 +300,14 @@ class TorchTarget:
         with w.indent():
             w.line("model.train()")
             w.line("total, seen = 0.0, 0")
+            if self._const("CHECK_VAL_EVERY_N_EPOCH"):
+                w.line("validate = validating and (epoch + 1) % CHECK_VAL_EVERY_N_EPOCH == 0")
             self._batches()
             self._end_epoch()
+
+    @property
+    def _validate(self) -> str:
+        return "validate" if self._const("CHECK_VAL_EVERY_N_EPOCH") else "validating"
 
     def _batch_source(self) -> Doc:
         data = self.plan.data
@@ -232,10 +336,45 @@ class TorchTarget:
             self._backward_and_step()
             w.line("total += loss.detach() * len(inputs)")
             w.line("seen += len(inputs)")
-            if self._const("MAX_STEPS"):
-                w.line("if step == MAX_STEPS:")
-                with w.indent():
-                    w.line("break")
+            if self._mid_val:
+                self._mid_epoch_validation()
+            self._stop_check(inside=True)
+
+    def _mid_epoch_validation(self) -> None:
+        w = self.w
+        w.comment("validate inside the epoch every val_every batches (the epoch's end below)")
+        w.line("inside = batch_idx + 1 < train_batches")
+        w.line(f"if {self._validate} and inside and (batch_idx + 1) % val_every == 0:")
+        with w.indent():
+            self._validation_and_callbacks()
+
+    def _validation_and_callbacks(self) -> None:
+        """Validate, then the callbacks that follow validations (as lightdsl's trainer)."""
+        w = self.w
+        limit = ", val_batches" if self._const("LIMIT_VAL_BATCHES") else ""
+        w.line(f"metrics.update(evaluate(model, val_set, loss_fn{limit}))")
+        if self._early_stopping:
+            w.line("stop = early_stopping.should_stop(metrics) or stop")
+        if self._mid_val and any(b.name == "checkpoint" for b in self.run.callbacks):
+            w.line("checkpoint.save(model, metrics)")
+
+    def _stop_check(self, inside: bool) -> None:
+        """Stop at max_steps or when early stopping asks; never inside an accumulation."""
+        conditions = []
+        if self._early_stopping:
+            conditions.append("stop")
+        if self._const("MAX_STEPS"):
+            conditions.append(f"step == {self._max_steps}")
+        if not conditions:
+            return
+        test = " or ".join(conditions)
+        if inside and self._const("ACCUMULATE_GRAD_BATCHES") and len(conditions) > 1:
+            test = f"({test}) and stepped"
+        elif inside and self._const("ACCUMULATE_GRAD_BATCHES"):
+            test = f"{test} and stepped"
+        self.w.line(f"if {test}:")
+        with self.w.indent():
+            self.w.line("break")
 
     def _backward_and_step(self) -> None:
         w = self.w
@@ -246,7 +385,8 @@ class TorchTarget:
         w.line(f"{scaled}.backward()")
         if accumulate:
             w.line("last = batch_idx + 1 == train_batches")
-            w.line("if (batch_idx + 1) % ACCUMULATE_GRAD_BATCHES == 0 or last:")
+            w.line("stepped = (batch_idx + 1) % ACCUMULATE_GRAD_BATCHES == 0 or last")
+            w.line("if stepped:")
             with w.indent():
                 self._optimizer_step()
         else:
@@ -277,7 +417,8 @@ class TorchTarget:
         if self.run.lr_find is not None:
             loss = "loss / ACCUMULATE_GRAD_BATCHES" if self._const("ACCUMULATE_GRAD_BATCHES") \
                 else "loss"
-            w.line(f"if range_test is not None and range_test.record(step, {loss}):")
+            w.statement(concat("if range_test is not None and range_test.record",
+                               Group("(", ("step", loss), ")")), suffix=":")
             with w.indent():
                 w.line("return model  # the range test is over")
 
@@ -291,42 +432,46 @@ class TorchTarget:
 
     def _end_epoch(self) -> None:
         w, run = self.w, self.run
-        keep = self._steps
-        if not keep:
-            w.line('metrics = {"train_loss_epoch": float(total) / seen}')
-        else:
-            w.line('metrics["train_loss_epoch"] = float(total) / seen')
-        validated = False
+        w.line('metrics["train_loss_epoch"] = float(total) / seen')
         if self.has_val:
-            if self._const("CHECK_VAL_EVERY_N_EPOCH"):
-                w.line("validate = (epoch + 1) % CHECK_VAL_EVERY_N_EPOCH == 0")
-                w.line("if validate and val_set is not None:")
-                with w.indent():
-                    w.line("metrics.update(evaluate(model, val_set, loss_fn))")
-                validated = "validate"
-            else:
-                w.line("if val_set is not None:")
-                with w.indent():
-                    w.line("metrics.update(evaluate(model, val_set, loss_fn))")
-                validated = "val_set is not None"
+            validate = self._validate
+            if self._mid_val:
+                # Lightning's schedule: the epoch's end validates when it is a check batch,
+                # and always where training stops early (max_steps, early stopping)
+                w.line("finished = batch_idx + 1 >= train_batches")
+                validate += " and (not finished or train_batches % val_every == 0)"
+            w.line(f"if {validate}:")
+            with w.indent():
+                self._validation_and_callbacks()
         if run.scheduler and run.scheduler.entry.extra.get("interval") == "epoch":
             self._scheduler_step()
         w.line('print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))')
-        for bound in run.callbacks:
+        self._epoch_callbacks()
+        self._stop_check(inside=False)
+
+    def _epoch_callbacks(self) -> None:
+        """The checkpoint at every epoch end; early stopping here only without validation."""
+        w, searching = self.w, self.run.lr_find is not None
+        guard = "range_test is None and " if searching else ""
+        for bound in self.run.callbacks:
             if bound.name == "checkpoint":
-                w.line("checkpoint.save(model, metrics)")
-        for bound in run.callbacks:
-            if bound.name == "early_stopping":
-                check = "early_stopping.should_stop(metrics)"
-                if isinstance(validated, str):
-                    check = f"{validated} and {check}"
-                w.line(f"if {check}:")
-                with w.indent():
-                    w.line("break")
-        if self._const("MAX_STEPS"):
-            w.line("if step == MAX_STEPS:")
-            with w.indent():
-                w.line("break")
+                if searching:
+                    w.line("if range_test is None:")
+                    with w.indent():
+                        w.line("checkpoint.save(model, metrics)")
+                else:
+                    w.line("checkpoint.save(model, metrics)")
+        if not self._early_stopping:
+            return
+        if self.has_val:
+            w.line(f"if {guard}not validating:  # no validation data: check the epoch's metrics")
+        elif searching:
+            w.line("if range_test is None:")
+        else:
+            w.line("stop = early_stopping.should_stop(metrics)")
+            return
+        with w.indent():
+            w.line("stop = early_stopping.should_stop(metrics)")
 
     # ---- main() ----
     def write_main(self, model_call: str) -> None:

@@ -29,6 +29,9 @@ def run(args) -> int:
     if not os.path.isfile(args.spec):
         raise UsageError(f"{args.spec}: no such file")
     code = generate_file(args.spec, args.run_name, args.target)
+    for note in code.notes:
+        print(f"warning: {args.spec}: the {code.target} script does not reproduce {note}",
+              file=sys.stderr)
     if args.output is None:
         sys.stdout.write(code.text)
         return 0
