@@ -30,6 +30,7 @@ IDX_DTYPES = {
 }
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 64 << 20  # bytes per read of the payload
+_MAX_BYTES = 1 << 62  # past this numpy cannot even describe an array's shape
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -100,6 +101,13 @@ def _payload_size(dims: tuple[int, ...], dtype: np.dtype, path: str) -> int:
         raise DataError(
             f"IDX header says dimension {negative[0]} has size {dims[negative[0]]}; sizes "
             "cannot be negative (a corrupt file, or not an IDX file)",
+            path=path,
+        )
+    nonzero = math.prod(d for d in dims if d) * dtype.itemsize
+    if nonzero >= _MAX_BYTES:  # numpy cannot describe the shape, even holding 0 items
+        raise DataError(
+            f"IDX header claims an absurd shape {dims}: {nonzero} bytes per "
+            f"{'item' if dims[0] else 'shape'} of {_native(dtype).name}",
             path=path,
         )
     return math.prod(dims) * dtype.itemsize

@@ -34,11 +34,20 @@ def test_header_claiming_more_items_says_claimed_and_held(tmp_path, compress):
     assert f"has {16 + 3 * 28 * 28} bytes" in msg
 
 
-def test_absurd_dims_are_refused_before_allocating(tmp_path):
-    # 2**31-1 cubed int32 values: an exabyte; compared with the file, never allocated
-    path = tmp_path / "absurd"
-    path.write_bytes(_header(0x0C, [2**31 - 1] * 3) + bytes(40))
+def test_huge_dims_are_refused_before_allocating(tmp_path):
+    # 2**31-1 items of 1000 int32: 8.6 TB claimed; compared with the file, never allocated
+    path = tmp_path / "huge"
+    path.write_bytes(_header(0x0C, [2**31 - 1, 1000]) + bytes(40))
     with pytest.raises(DataError, match=r"header says 2147483647 items .* room for 0 items"):
+        read_idx(path)
+
+
+@pytest.mark.parametrize("first", [2**31 - 1, 0])
+def test_absurd_dims_say_so(tmp_path, first):
+    # (2**31-1)**3 float64 values cannot even be described by numpy, with 0 items or not
+    path = tmp_path / "absurd"
+    path.write_bytes(_header(0x0E, [first, 2**31 - 1, 2**31 - 1]) + bytes(40))
+    with pytest.raises(DataError, match=r"IDX header claims an absurd shape"):
         read_idx(path)
 
 
