@@ -51,14 +51,15 @@ class Experiment:
     @property
     def data(self):
         if self._data is None:
-            from .build.data import load_data
+            from .build.data import class_count, load_data
 
-            self._data = load_data(self.run.data, self.spec_dir)
+            self._data = load_data(self.run.data, self.spec_dir, class_count(self.run))
         return self._data
 
     @property
     def module(self):
         if self._module is None:
+            from .build.data import check_output_classes, class_count
             from .build.module import SpecModule
 
             seed = self.run.settings.values.get("seed")
@@ -67,6 +68,8 @@ class Experiment:
 
                 seed_everything(seed)
             self._module = SpecModule(self.run, self.data, self.analysis.source.text)
+            if class_count(self.run) is None:  # the checker could not tell the output width
+                check_output_classes(self._module, self.data)
         return self._module
 
     def trainer_kwargs(self, **overrides: Any) -> dict[str, Any]:
