@@ -60,7 +60,22 @@ def load_csv(
     return Dataset(inputs, labels, classes, source=source, lines=lines)
 
 
-def _read_rows(path: Path, delimiter: str) -> tuple[list[list[str]], list[int]]:
+def first_row(path: str | Path, delimiter: str = ",") -> list[str]:
+    """The first non-blank row of a CSV file, its cells stripped (a header, or data)."""
+    rows, _ = _read_rows(Path(path), delimiter, limit=1)
+    return [cell.strip() for cell in rows[0]]
+
+
+def is_number(cell: str) -> bool:
+    """Whether a CSV cell reads as a number (as the loader reads features)."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_rows(path: Path, delimiter: str, limit: int | None = None) -> tuple[list[list[str]], list[int]]:
     if not path.is_file():
         raise DataError("file not found", path=str(path))
     if len(delimiter) != 1:
@@ -73,6 +88,8 @@ def _read_rows(path: Path, delimiter: str) -> tuple[list[list[str]], list[int]]:
                 if row and any(cell.strip() for cell in row):
                     rows.append(row)
                     lines.append(reader.line_num)
+                    if len(rows) == limit:
+                        break
     except UnicodeDecodeError as err:
         raise DataError(
             f"not UTF-8 text ({err.reason} at byte {err.start})", path=str(path)
