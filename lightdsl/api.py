@@ -116,6 +116,10 @@ class Experiment:
         state already holds the learning rate the run was using).
         """
         trainer = self.trainer(**overrides)
+        if not trainer.config.fast_dev_run:  # an unusable log folder: say so before training
+            from .outputs import check_folder
+
+            check_folder(trainer.config.default_root_dir or "lightning_logs", "default_root_dir")
         _tune_batch_size(self, ckpt_path, trainer.config.fast_dev_run)
         finder = None
         if self.run.lr_find is not None and ckpt_path is None \

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from ..errors import UsageError
+from ..outputs import check_file
 from ._args import add_spec_arguments
 
 
@@ -46,6 +47,8 @@ def parse_range(text: str) -> tuple[float, float]:
 
 def run(args) -> int:
     formats = ("png", "svg") if args.svg else ("png",)
+    if args.output:  # before reading logs or building a model
+        check_file(args.output, "-o")
     target = args.spec
     if os.path.isdir(target):
         if args.ckpt or args.value_range:
