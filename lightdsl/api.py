@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
-import glob
 import os
+import sys
+from pathlib import Path
 from typing import Any
 
 from .checker.train import Run
@@ -85,24 +86,26 @@ class Experiment:
         kwargs.update(overrides)
         return kwargs
 
-    def checkpoint_path(self, which: str, option: str = "--ckpt") -> str:
-        """``which`` itself (a checkpoint file), or for ``last`` the newest ``last.ckpt`` this
-        run wrote under its log folder; ``option`` names the flag in messages."""
-        if which != "last":
-            if not os.path.isfile(which):
-                raise UsageError(f"{option} {which}: no such checkpoint file",
-                                 hint="give a .ckpt path, or `last` for the run's newest "
-                                 "last.ckpt")
-            return which
+    def log_folder(self) -> str:
+        """This run's log folder, ``<default_root_dir or lightning_logs>/<run folder>``: its
+        ``version_N`` children hold the checkpoints ``last`` and ``best`` choose from."""
         kwargs = self.trainer_kwargs()
-        root = kwargs.get("default_root_dir") or "lightning_logs"
-        pattern = os.path.join(root, kwargs["run_name"], "version_*", "checkpoints", "last.ckpt")
-        found = sorted(glob.glob(pattern), key=os.path.getmtime)
-        if not found:
-            raise UsageError(f"{option} last: no checkpoint matches {pattern}",
-                             hint="train the spec first (lightdsl train), or give the "
-                             "checkpoint path")
-        return found[-1]
+        return os.path.join(str(kwargs.get("default_root_dir") or "lightning_logs"),
+                            kwargs["run_name"])
+
+    def checkpoint_path(self, which: str, option: str = "--ckpt", announce: bool = True) -> str:
+        """The checkpoint file ``which`` names: a path, ``last`` (the newest version of this
+        run's log folder with a checkpoint: its last.ckpt) or ``best`` (the best checkpoint that
+        version's ModelCheckpoint recorded). ``option`` names the flag in messages; with
+        ``announce``, the file, its epoch, step and monitored value, and how it was chosen,
+        are printed to stderr (see :mod:`lightdsl.deploy.checkpoints`)."""
+        from .deploy.checkpoints import choose, describe
+
+        chosen = choose(which, Path(self.log_folder()), option)
+        if announce:
+            print(f"{describe(chosen.path)}" + (f"\n  chosen as {chosen.how}" if chosen.how
+                                                 else ""), file=sys.stderr, flush=True)
+        return chosen.path
 
     def trainer(self, **overrides: Any):
         from .trainer import Trainer
