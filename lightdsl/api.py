@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
-import glob
 import os
+import sys
+from pathlib import Path
 from typing import Any
 
 from .checker.train import Run
@@ -51,14 +52,15 @@ class Experiment:
     @property
     def data(self):
         if self._data is None:
-            from .build.data import load_data
+            from .build.data import class_count, load_data
 
-            self._data = load_data(self.run.data, self.spec_dir)
+            self._data = load_data(self.run.data, self.spec_dir, class_count(self.run))
         return self._data
 
     @property
     def module(self):
         if self._module is None:
+            from .build.data import check_output_classes, class_count
             from .build.module import SpecModule
 
             seed = self.run.settings.values.get("seed")
@@ -67,6 +69,8 @@ class Experiment:
 
                 seed_everything(seed)
             self._module = SpecModule(self.run, self.data, self.analysis.source.text)
+            if class_count(self.run) is None:  # the checker could not tell the output width
+                check_output_classes(self._module, self.data)
         return self._module
 
     def trainer_kwargs(self, **overrides: Any) -> dict[str, Any]:
@@ -82,24 +86,26 @@ class Experiment:
         kwargs.update(overrides)
         return kwargs
 
-    def checkpoint_path(self, which: str, option: str = "--ckpt") -> str:
-        """``which`` itself (a checkpoint file), or for ``last`` the newest ``last.ckpt`` this
-        run wrote under its log folder; ``option`` names the flag in messages."""
-        if which != "last":
-            if not os.path.isfile(which):
-                raise UsageError(f"{option} {which}: no such checkpoint file",
-                                 hint="give a .ckpt path, or `last` for the run's newest "
-                                 "last.ckpt")
-            return which
+    def log_folder(self) -> str:
+        """This run's log folder, ``<default_root_dir or lightning_logs>/<run folder>``: its
+        ``version_N`` children hold the checkpoints ``last`` and ``best`` choose from."""
         kwargs = self.trainer_kwargs()
-        root = kwargs.get("default_root_dir") or "lightning_logs"
-        pattern = os.path.join(root, kwargs["run_name"], "version_*", "checkpoints", "last.ckpt")
-        found = sorted(glob.glob(pattern), key=os.path.getmtime)
-        if not found:
-            raise UsageError(f"{option} last: no checkpoint matches {pattern}",
-                             hint="train the spec first (lightdsl train), or give the "
-                             "checkpoint path")
-        return found[-1]
+        return os.path.join(str(kwargs.get("default_root_dir") or "lightning_logs"),
+                            kwargs["run_name"])
+
+    def checkpoint_path(self, which: str, option: str = "--ckpt", announce: bool = True) -> str:
+        """The checkpoint file ``which`` names: a path, ``last`` (the newest version of this
+        run's log folder with a checkpoint: its last.ckpt) or ``best`` (the best checkpoint that
+        version's ModelCheckpoint recorded). ``option`` names the flag in messages; with
+        ``announce``, the file, its epoch, step and monitored value, and how it was chosen,
+        are printed to stderr (see :mod:`lightdsl.deploy.checkpoints`)."""
+        from .deploy.checkpoints import choose, describe
+
+        chosen = choose(which, Path(self.log_folder()), option)
+        if announce:
+            print(f"{describe(chosen.path)}" + (f"\n  chosen as {chosen.how}" if chosen.how
+                                                 else ""), file=sys.stderr, flush=True)
+        return chosen.path
 
     def trainer(self, **overrides: Any):
         from .trainer import Trainer
@@ -113,6 +119,10 @@ class Experiment:
         state already holds the learning rate the run was using).
         """
         trainer = self.trainer(**overrides)
+        if not trainer.config.fast_dev_run:  # an unusable log folder: say so before training
+            from .outputs import check_folder
+
+            check_folder(trainer.config.default_root_dir or "lightning_logs", "default_root_dir")
         _tune_batch_size(self, ckpt_path, trainer.config.fast_dev_run)
         finder = None
         if self.run.lr_find is not None and ckpt_path is None \

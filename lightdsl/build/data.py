@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import torch
@@ -36,29 +37,77 @@ class DataBundle:
         return self.train.classes
 
 
-def load_data(info: DataInfo, spec_dir: str) -> DataBundle:
-    """Load, split and transform the data of a checked ``data`` block."""
+WHY = "num_classes is the width of the model's output (its last layer)"
+#: Losses whose labels are class indices into the model's output (dimension 1).
+CLASS_INDEX_LOSSES = ("cross_entropy", "nll")
+
+
+def load_data(info: DataInfo, spec_dir: str, num_classes: int | None = None) -> DataBundle:
+    """Load, split and transform the data of a checked ``data`` block.
+
+    ``num_classes`` (see :func:`class_count`): every loaded source's labels must be class
+    indices below it, checked before any split so that a bad label is reported at its file and
+    row. Without it, the data block's ``num_classes`` bounds integer labels (float labels are
+    then regression targets).
+    """
     values = info.settings.values
+    check = partial(_checked, num_classes=num_classes, floats=True)
+    if num_classes is None:
+        check = partial(_checked, num_classes=values.get("num_classes"), floats=False)
     if info.source is None:
-        train = load_inline(values["inputs"], values["labels"])
+        train = check(load_inline(values["inputs"], values["labels"]))
     else:
-        train = _load_source(info.source, spec_dir)
+        train = check(_load_source(info.source, spec_dir))
     sets: dict[str, Dataset | None] = {"val": None, "test": None}
     for key in ("val", "test"):
         bound = getattr(info, key)
         if bound is not None and bound.entry.kind == "split":
             train, sets[key] = split(train, **bound.values)
         elif bound is not None:
-            sets[key] = _load_source(bound, spec_dir)
+            sets[key] = check(_load_source(bound, spec_dir))
     steps = [(b.entry.name, dict(b.values)) for b in info.transforms]
     train, sets, fitted = fit_transforms(train, sets, steps)
     train, sets = _to_float(train), {k: _to_float(v) for k, v in sets.items()}
-    _check_classes(values.get("num_classes"), train, *sets.values())
     return DataBundle(train, sets["val"], sets["test"], fitted, augmentation(steps), dict(values))
+
+
+def class_count(run) -> int | None:
+    """The number of classes where data meets the model: the width of the model's output
+    (dimension 1, as torch's losses read it) for a class-index loss, else None."""
+    shape = run.output_shape
+    if run.loss is None or run.loss.name not in CLASS_INDEX_LOSSES or not shape:
+        return None
+    width = shape[1] if len(shape) >= 2 else None
+    return width if isinstance(width, int) else None
+
+
+def check_output_classes(module, bundle: DataBundle) -> None:
+    """For a class-index loss whose output width the checker could not know (data of unknown
+    shape: npz, pt, a header-less CSV), measure it on two training samples and check every
+    split's labels against it (:func:`check_labels`, rows located through the splits)."""
+    if getattr(module, "loss_name", None) not in CLASS_INDEX_LOSSES:
+        return
+    with torch.no_grad():
+        output = module(bundle.train.inputs[:2])
+    if output.dim() < 2:
+        return  # the loss itself will say what it expects
+    for dataset in (bundle.train, bundle.val, bundle.test):
+        if dataset is not None:
+            _checked(dataset, output.shape[1], floats=True)
 
 
 def _load_source(bound: Bound, spec_dir: str) -> Dataset:
     return resolve(bound.entry.target)(**source_values(bound, spec_dir))
+
+
+def _checked(dataset: Dataset, num_classes: int | None, floats: bool) -> Dataset:
+    """``dataset``, after checking its class labels when the number of classes is known;
+    float labels only when ``floats`` (a class-index loss: they must be integers then)."""
+    labels = dataset.labels
+    if num_classes is None or labels is None or (labels.is_floating_point() and not floats):
+        return dataset
+    check_labels(dataset, num_classes, WHY if floats else "num_classes is the data block's")
+    return dataset
 
 
 def _to_float(dataset: Dataset | None) -> Dataset | None:
@@ -66,15 +115,6 @@ def _to_float(dataset: Dataset | None) -> Dataset | None:
     if dataset is None or dataset.inputs.dtype != torch.uint8:
         return dataset
     return dataset.with_inputs(dataset.inputs.float().div_(255))
-
-
-def _check_classes(num_classes, *datasets: Dataset | None) -> None:
-    if num_classes is None:
-        return
-    for dataset in datasets:
-        if dataset is not None and dataset.labels is not None \
-                and not dataset.labels.is_floating_point():
-            check_labels(dataset, num_classes)
 
 
 def make_loader(dataset: Dataset, settings: dict[str, Any], *, train: bool):

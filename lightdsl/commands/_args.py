@@ -17,9 +17,11 @@ def add_spec_arguments(parser, spec_help: str = "the .lit file") -> None:
 def add_checkpoint_args(parser) -> None:
     """The spec arguments plus --ckpt."""
     add_spec_arguments(parser, "the .lit file the checkpoint was trained from")
-    parser.add_argument("--ckpt", required=True, metavar="last|PATH",
-                        help="the checkpoint: a .ckpt path, or `last` for the newest last.ckpt "
-                        "of this run")
+    parser.add_argument("--ckpt", required=True, metavar="last|best|PATH",
+                        help="the checkpoint: a .ckpt path; `last`: the last.ckpt of the newest "
+                        "version of this run's log folder that has one; `best`: the best "
+                        "checkpoint that version recorded (by its monitor). The file used is "
+                        "printed")
 
 
 def load_from_args(args):

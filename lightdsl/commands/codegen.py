@@ -6,6 +6,7 @@ import os
 import sys
 
 from ..errors import UsageError
+from ..outputs import write_text
 
 
 def register(commands) -> None:
@@ -35,10 +36,6 @@ def run(args) -> int:
     if args.output is None:
         sys.stdout.write(code.text)
         return 0
-    try:
-        with open(args.output, "w", encoding="utf-8") as file:
-            file.write(code.text)
-    except OSError as error:
-        raise UsageError(f"{args.output}: cannot write: {error.strerror or error}") from None
+    write_text(args.output, code.text, "-o")
     print(f"wrote {args.output} (run {code.run!r}, target {code.target})", file=sys.stderr)
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from ..errors import UsageError
+from ..outputs import write_text
 from ._args import add_checkpoint_args, load_from_args
 
 
@@ -37,9 +37,5 @@ def run(args) -> int:
     text = to_json(results, str(trained.checkpoint), args.spec)
     print(text if args.format == "json" else format_table(results))
     if args.json_path:
-        try:
-            with open(args.json_path, "w") as stream:
-                stream.write(text + "\n")
-        except OSError as error:
-            raise UsageError(f"--json {args.json_path}: cannot write: {error.strerror}") from None
+        write_text(args.json_path, text + "\n", "--json")
     return 0

@@ -24,6 +24,7 @@ def register(commands) -> None:
 
 def run(args) -> int:
     from ..api import load
+    from ..outputs import prepare_file
     from ..plots.graph import build_graph, to_dot
     from ..plots.render import write_graph
 
@@ -33,6 +34,7 @@ def run(args) -> int:
         print(to_dot(graph), end="")
         return 0
     output = args.output or os.path.splitext(os.path.basename(args.spec))[0] + ".svg"
+    prepare_file(output, "-o" if args.output else None)
     paths, how = write_graph(graph, output)
     for path in paths:
         print(f"wrote {path}")

@@ -58,16 +58,18 @@ def default_output(experiment, name: str) -> str:
 def run(args) -> int:
     from ..api import load
     from ..errors import LightdslError
+    from ..outputs import check_file
     from ..tuner import lr_find
     from ..tuner.experiment import report_suggestion
 
     experiment = load(args.spec, args.run_name, args.overrides)
     bound = experiment.run.lr_find
     options = {**(dict(bound.values) if bound is not None else {}), **_options(args)}
+    output = args.output or default_output(experiment, "lr_find.png")
+    check_file(output, "-o" if args.output else None)  # before the search, not after it
     print(f"lightdsl: lr_find on run {experiment.name!r} of {args.spec}", flush=True)
     result = lr_find(experiment.module, experiment.trainer_kwargs(), **options)
     suggestion = report_suggestion(result, experiment.module.learning_rate)
-    output = args.output or default_output(experiment, "lr_find.png")
     try:
         for path in result.plot(output, formats=("png", "svg") if args.svg else ("png",)):
             print(f"lr_find: curve written to {path}")

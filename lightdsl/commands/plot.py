@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from ..errors import UsageError
+from ..outputs import check_file
 from ._args import add_spec_arguments
 
 
@@ -20,8 +21,8 @@ def register(commands) -> None:
         "points (for models with one input and one output).")
     add_spec_arguments(parser)
     parser.set_defaults(run=run)
-    parser.add_argument("--ckpt", metavar="last|PATH", help="weights from a checkpoint "
-                        "(`last`: this run's newest last.ckpt); default: the spec's initial "
+    parser.add_argument("--ckpt", metavar="last|best|PATH", help="weights from a checkpoint "
+                        "(`last`/`best`: as for evaluate); default: the spec's initial "
                         "weights")
     parser.add_argument("--range", dest="value_range", metavar="START:END",
                         help="input range of the response plot (default: the training inputs')")
@@ -46,13 +47,18 @@ def parse_range(text: str) -> tuple[float, float]:
 
 def run(args) -> int:
     formats = ("png", "svg") if args.svg else ("png",)
+    if args.output:  # before reading logs or building a model
+        check_file(args.output, "-o")
     target = args.spec
     if os.path.isdir(target):
         if args.ckpt or args.value_range:
             raise UsageError("--ckpt and --range apply to a spec, not to a run directory")
         from ..plots import plot_run
+        from ..plots.curves import resolve_run_dir
 
-        _report(plot_run(target, args.output, formats))
+        run_dir = resolve_run_dir(target)
+        print(describe_run_dir(target, run_dir))
+        _report(plot_run(run_dir, args.output, formats))
         return 0
     if not os.path.isfile(target):
         raise UsageError(f"{target}: no such file or directory",
@@ -60,6 +66,19 @@ def run(args) -> int:
     if not target.endswith(".lit"):
         raise UsageError(f"{target}: expected a run directory or a .lit spec")
     return _plot_spec(args, formats)
+
+
+def describe_run_dir(given: str, run_dir) -> str:
+    """Which logs are plotted, and how to plot another version."""
+    from ..plots.curves import log_versions
+
+    if os.path.samefile(given, run_dir):
+        return f"plotting the logs in {run_dir}"
+    versions = log_versions(given)
+    among = (f"the newest of {len(versions)} versions with logs" if len(versions) > 1
+             else "the only version with logs")
+    return (f"plotting {run_dir} ({among}; give {os.path.join(given, 'version_N')} for "
+            "another)")
 
 
 def _plot_spec(args, formats) -> int:

@@ -17,8 +17,12 @@ def register(commands) -> None:
         "2: a missing file or bad option.")
     add_checkpoint_args(parser)
     parser.add_argument("--input", "-i", required=True, metavar="FILE",
-                        help="the inputs: .csv (the training features as columns, with a "
-                        "header), .npz or .pt (an array named by --key, or one tensor)")
+                        help="the inputs: .csv, .npz or .pt (an array named by --key, or one "
+                        "tensor). A CSV's header is optional: a header is matched by name "
+                        "against the training CSV's feature columns (any order; other columns, "
+                        "such as the label, are left out); a first row of numbers is data, "
+                        "its columns those of the training file (label column optional). A "
+                        "header that lacks a training feature is an error.")
     parser.add_argument("--output", "-o", metavar="FILE",
                         help=".csv or .npz (default: CSV on standard output)")
     parser.add_argument("--key", default="x", help="the inputs' name in an .npz or .pt file "

@@ -24,9 +24,10 @@ def register(commands) -> None:
                             f"train.{setting}=VALUE")
     parser.add_argument("--fast-dev-run", nargs="?", const="true", default=None, metavar="N",
                         help="run 1 (or N) train and val batches; nothing is logged or saved")
-    parser.add_argument("--resume", metavar="last|PATH",
-                        help="continue from a checkpoint: `last` is the newest last.ckpt of "
-                        "this run")
+    parser.add_argument("--resume", metavar="last|best|PATH",
+                        help="continue from a checkpoint: `last` is the last.ckpt of the "
+                        "newest version of this run's log folder that has one; `best` the "
+                        "best checkpoint that version recorded")
     parser.set_defaults(run=run)
 
 
@@ -61,7 +62,8 @@ def run(args) -> int:
     from ..trainer.distributed import is_rank_zero
 
     experiment = load(args.spec, args.run_name, collect_overrides(args))
-    ckpt = experiment.checkpoint_path(args.resume, "--resume") if args.resume else None
+    ckpt = (experiment.checkpoint_path(args.resume, "--resume", announce=is_rank_zero())
+            if args.resume else None)
     if is_rank_zero():  # under DDP (torchrun or --devices N) only rank 0 prints
         print(f"lightdsl: training run {experiment.name!r} of {args.spec}", flush=True)
     result = experiment.fit(ckpt_path=ckpt)

@@ -55,12 +55,27 @@ def load_csv(
     table = np.array(rows, dtype=str)
     inputs = torch.from_numpy(_numbers(table, feature_cols, names, lines, source))
     if label_col is None:
-        return Dataset(inputs, source=source)
+        return Dataset(inputs, source=source, lines=lines)
     labels, classes = _labels(table[:, label_col], names[label_col], lines, source)
-    return Dataset(inputs, labels, classes, source=source)
+    return Dataset(inputs, labels, classes, source=source, lines=lines)
 
 
-def _read_rows(path: Path, delimiter: str) -> tuple[list[list[str]], list[int]]:
+def first_row(path: str | Path, delimiter: str = ",") -> list[str]:
+    """The first non-blank row of a CSV file, its cells stripped (a header, or data)."""
+    rows, _ = _read_rows(Path(path), delimiter, limit=1)
+    return [cell.strip() for cell in rows[0]]
+
+
+def is_number(cell: str) -> bool:
+    """Whether a CSV cell reads as a number (as the loader reads features)."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_rows(path: Path, delimiter: str, limit: int | None = None) -> tuple[list[list[str]], list[int]]:
     if not path.is_file():
         raise DataError("file not found", path=str(path))
     if len(delimiter) != 1:
@@ -73,6 +88,8 @@ def _read_rows(path: Path, delimiter: str) -> tuple[list[list[str]], list[int]]:
                 if row and any(cell.strip() for cell in row):
                     rows.append(row)
                     lines.append(reader.line_num)
+                    if len(rows) == limit:
+                        break
     except UnicodeDecodeError as err:
         raise DataError(
             f"not UTF-8 text ({err.reason} at byte {err.start})", path=str(path)
@@ -162,9 +179,30 @@ def _labels(column: np.ndarray, name: str, lines, source: str):
     empty = np.flatnonzero(column == "")
     if len(empty):
         raise DataError(f"empty label in column {name!r}", path=source, where=str(lines[empty[0]]))
-    for dtype, torch_dtype in ((np.int64, torch.int64), (np.float64, torch.float32)):
-        try:
-            return torch.from_numpy(column.astype(dtype)).to(torch_dtype), None
-        except (ValueError, OverflowError):
-            continue
-    return encode_classes(column)
+    try:
+        return torch.from_numpy(column.astype(np.int64)), None
+    except (ValueError, OverflowError):
+        pass
+    try:
+        wide = column.astype(np.float64)
+    except ValueError:
+        return encode_classes(column)
+    _check_finite_labels(column, wide, name, lines, source)
+    return torch.from_numpy(wide.astype(np.float32)), None
+
+
+def _check_finite_labels(column: np.ndarray, wide: np.ndarray, name: str, lines,
+                         source: str) -> None:
+    """NaN, inf, or a value float32 cannot hold: never a usable label or target."""
+    too_big = np.abs(wide) > np.finfo(np.float32).max
+    bad = np.flatnonzero(~np.isfinite(wide) | too_big)
+    if len(bad):
+        r = bad[0]
+        what = "too large for float32" if np.isfinite(wide[r]) else "not a finite number"
+        raise DataError(
+            f"label {str(column[r])!r} in column {name!r} is {what}"
+            + (f" ({len(bad)} such labels)" if len(bad) > 1 else ""),
+            path=source,
+            where=str(lines[r]),
+            hint="fix or drop the row: a label must be a class or a finite number",
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -21,6 +22,9 @@ class Dataset:
     targets, or ``None``. ``classes`` holds the class names when labels were strings (label ``i``
     means ``classes[i]``). ``source`` describes where the data came from and prefixes messages;
     ``labels_source`` does the same for label problems when labels came from another file.
+    ``lines`` holds, for data read from a text file (CSV), the 1-based line of each sample as an
+    editor shows it (header counted), and ``origin`` (after a split) each sample's index in the
+    file, so that messages point at the sample in the file.
     """
 
     inputs: torch.Tensor
@@ -28,6 +32,8 @@ class Dataset:
     classes: list[str] | None = None
     source: str = "data"
     labels_source: str | None = None
+    lines: list[int] | None = None
+    origin: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.inputs.dim() == 0:
@@ -67,36 +73,73 @@ class Dataset:
         """The samples at ``index`` (a 1-D index tensor), as a new Dataset."""
         labels = None if self.labels is None else self.labels[index]
         source = f"{self.source} [{note}]" if note else self.source
-        return replace(self, inputs=self.inputs[index], labels=labels, source=source)
+        lines = None if self.lines is None else [self.lines[i] for i in index.tolist()]
+        origin = index if self.origin is None else self.origin[index]
+        return replace(self, inputs=self.inputs[index], labels=labels, source=source,
+                       labels_source=self.labels_source or self.source, lines=lines,
+                       origin=origin)
+
+    def locate(self, index: int) -> str:
+        """Where sample ``index`` is in its file, as messages say it: its line (CSV), else
+        ``index N`` (0-based, in the file even after a split)."""
+        if self.lines is not None:
+            return str(self.lines[index])
+        return f"index {index if self.origin is None else int(self.origin[index])}"
 
     def with_inputs(self, inputs: torch.Tensor) -> Dataset:
         """The same dataset with ``inputs`` replaced (used by transforms)."""
         return replace(self, inputs=inputs)
 
 
-def check_labels(dataset: Dataset, num_classes: int) -> None:
-    """Raise DataError naming the first label index outside ``0 .. num_classes - 1``."""
+def check_labels(dataset: Dataset, num_classes: int, why: str | None = None) -> None:
+    """Raise DataError unless every label is a class index in ``0 .. num_classes - 1``.
+
+    The one check of class labels for every source (CSV, IDX, arrays, built-in sets): integer
+    labels out of range, and 1-D float labels (NaN, inf, fractions, huge values) are refused
+    naming the label file and the sample (its CSV line, else its index). Float labels of two
+    or more dimensions are class probabilities (soft targets) and are left alone. ``why``
+    says where ``num_classes`` comes from (in the hint).
+    """
     labels = dataset.labels
     where = dataset.labels_source or dataset.source
     if labels is None:
         raise DataError("the data has no labels", path=where)
-    if labels.dtype != torch.int64:
-        raise DataError(
-            f"class labels must be integers, got {_dtype_name(labels)} values",
-            path=where,
-            hint="use a regression loss, or integer class labels",
-        )
+    if labels.is_floating_point() and labels.dim() > 1:
+        return
     bad = ((labels < 0) | (labels >= num_classes)).reshape(len(labels), -1).any(dim=1)
+    if labels.is_floating_point():
+        bad |= ~(torch.isfinite(labels) & (labels == labels.round()))
     if bool(bad.any()):
         index = int(bad.nonzero()[0, 0])
-        value = labels[index].tolist()
         count = int(bad.sum())
         raise DataError(
-            f"label {value} is outside 0..{num_classes - 1} (num_classes = {num_classes})"
-            + (f"; {count} labels are out of range" if count > 1 else ""),
+            f"{_bad_label(labels[index], num_classes, dataset.classes)} "
+            f"(num_classes = {num_classes})"
+            + (f"; {count} labels are bad" if count > 1 else ""),
             path=where,
-            where=f"index {index}",
+            where=dataset.locate(index),
+            hint="class labels are integers 0 .. num_classes - 1" + (f"; {why}" if why else ""),
         )
+    if labels.is_floating_point():
+        raise DataError(
+            f"class labels must be integers, got {_dtype_name(labels)} values "
+            f"such as {labels[0].item():g}",
+            path=where,
+            where=dataset.locate(0),
+            hint="use a regression loss, or integer class labels",
+        )
+
+
+def _bad_label(value: torch.Tensor, num_classes: int, classes: list[str] | None) -> str:
+    if classes and value.dim() == 0 and not value.is_floating_point():
+        return (f"label {int(value)} ({classes[int(value)]!r}, one of {len(classes)} class "
+                f"names) is outside 0..{num_classes - 1}")
+    if value.is_floating_point():
+        number = value.item()
+        if not math.isfinite(number) or number != round(number):
+            return f"label {number:g} is not a class index (an integer 0..{num_classes - 1})"
+        return f"label {number:g} is outside 0..{num_classes - 1}"
+    return f"label {value.tolist()} is outside 0..{num_classes - 1}"
 
 
 def check_shape(dataset: Dataset, shape: Sequence[int | None]) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
+import os
 import zlib
 from pathlib import Path
 
@@ -27,6 +29,8 @@ IDX_DTYPES = {
     0x0E: np.dtype(">f8"),
 }
 _GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 64 << 20  # bytes per read of the payload
+_MAX_BYTES = 1 << 62  # past this numpy cannot even describe an array's shape
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -72,21 +76,13 @@ def _read_stream(stream: io.BufferedIOBase, path: str, gzipped: bool) -> np.ndar
         )
     dims = tuple(int(d) for d in np.frombuffer(dims_bytes, dtype=">i4"))
     dtype = IDX_DTYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    buffer = bytearray(expected)
-    got = stream.readinto(buffer) if expected else 0
-    while got < expected:  # gzip streams may return short reads
-        more = stream.readinto(memoryview(buffer)[got:])
-        if not more:
-            break
-        got += more
     header = 4 + 4 * ndim
-    if got < expected:
-        raise DataError(
-            f"truncated IDX file: header says shape {dims} of {_native(dtype).name}, "
-            f"{header + expected} bytes in all; {kind} has {header + got} bytes",
-            path=path,
-        )
+    expected = _payload_size(dims, dtype, path)
+    if not gzipped:  # the file's size is known: refuse a lying header before allocating
+        _check_claim(dims, dtype, _remaining(stream), header, path)
+    buffer = _read_exactly(stream, expected)
+    if len(buffer) < expected:
+        _check_claim(dims, dtype, len(buffer), header, path, kind)
     extra = len(stream.read(1 << 20))
     if extra:
         raise DataError(
@@ -96,6 +92,60 @@ def _read_stream(stream: io.BufferedIOBase, path: str, gzipped: bool) -> np.ndar
         )
     array = np.frombuffer(buffer, dtype=dtype).reshape(dims)
     return array if dtype.itemsize == 1 else array.astype(_native(dtype))
+
+
+def _payload_size(dims: tuple[int, ...], dtype: np.dtype, path: str) -> int:
+    """Bytes the header's shape needs (Python ints: no int64 overflow on absurd dims)."""
+    negative = [i for i, d in enumerate(dims) if d < 0]
+    if negative:
+        raise DataError(
+            f"IDX header says dimension {negative[0]} has size {dims[negative[0]]}; sizes "
+            "cannot be negative (a corrupt file, or not an IDX file)",
+            path=path,
+        )
+    nonzero = math.prod(d for d in dims if d) * dtype.itemsize
+    if nonzero >= _MAX_BYTES:  # numpy cannot describe the shape, even holding 0 items
+        raise DataError(
+            f"IDX header claims an absurd shape {dims}: {nonzero} bytes per "
+            f"{'item' if dims[0] else 'shape'} of {_native(dtype).name}",
+            path=path,
+        )
+    return math.prod(dims) * dtype.itemsize
+
+
+def _remaining(stream: io.BufferedIOBase) -> int:
+    """Bytes left after the stream's position in a plain (not gzipped) file."""
+    return os.fstat(stream.fileno()).st_size - stream.tell()
+
+
+def _check_claim(dims, dtype: np.dtype, available: int, header: int, path: str,
+                 kind: str = "file") -> None:
+    """DataError when the header's shape needs more than ``available`` payload bytes: how
+    many items the header claims and how many the data holds."""
+    expected = math.prod(dims) * dtype.itemsize
+    if expected <= available:
+        return
+    item = math.prod(dims[1:]) * dtype.itemsize
+    holds = available // item if item else 0
+    raise DataError(
+        f"truncated IDX file: header says {dims[0]} items of shape {dims[1:]} "
+        f"({_native(dtype).name}), {header + expected} bytes in all; the {kind} has "
+        f"{header + available} bytes, room for {holds} item{'s' if holds != 1 else ''}",
+        path=path,
+        hint="the download may be incomplete: fetch the file again",
+    )
+
+
+def _read_exactly(stream: io.BufferedIOBase, size: int) -> bytearray:
+    """Up to ``size`` bytes, read in chunks: memory grows with the data actually there, never
+    with what a (possibly lying) gzipped header claims."""
+    buffer = bytearray()
+    while len(buffer) < size:
+        chunk = stream.read(min(size - len(buffer), _CHUNK))
+        if not chunk:
+            break
+        buffer += chunk
+    return buffer
 
 
 def _native(dtype: np.dtype) -> np.dtype:

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from lightdsl.errors import LightdslError, UsageError
+from lightdsl.outputs import output_error, prepare_file, writing
 
 FORMATS = ("torchscript", "pt2", "onnx")
 ONNX_PACKAGES = ("onnx", "onnxscript")
@@ -55,9 +56,7 @@ def export(trained, fmt: str, output: str) -> Exported:
     """Export ``trained`` to ``output`` in format ``fmt`` and check it against the checkpoint."""
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
-    path = Path(output)
-    if path.parent and not path.parent.is_dir():
-        raise UsageError(f"-o {output}: the folder {path.parent} does not exist")
+    path = prepare_file(output, "-o")
     network = Network(trained.module.cpu().float()).eval()
     samples = trained.data.train.inputs.float()
     example = samples[:2]  # 2, not 1: a batch of 1 would fix the batch size in the graph
@@ -66,6 +65,8 @@ def export(trained, fmt: str, output: str) -> Exported:
             run = EXPORTERS[fmt](network, example, path)
     except (ExportError, UsageError):
         raise
+    except OSError as error:  # the file could not be written (the folder could be made)
+        raise output_error(path, error, "-o") from None
     except Exception as error:
         raise ExportError(f"{fmt} export failed: {_first_line(error)}") from error
     check = samples[:16] if len(samples) > 2 else samples
@@ -164,7 +165,8 @@ def _write_metadata(trained, fmt: str, path: Path) -> Path:
         "preprocessing": [[name, args] for name, args in data.fitted_steps],
     }
     meta_path = path.with_name(path.name + ".json")
-    meta_path.write_text(json.dumps(meta, indent=2, default=_jsonable) + "\n")
+    with writing(meta_path, "-o"):
+        meta_path.write_text(json.dumps(meta, indent=2, default=_jsonable) + "\n")
     return meta_path
 
 

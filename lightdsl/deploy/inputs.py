@@ -9,12 +9,13 @@ the file, never a shape error from deep inside torch.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from lightdsl.data import Dataset
-from lightdsl.data.csvfile import load_csv
+from lightdsl.data.csvfile import first_row, is_number, load_csv
 from lightdsl.data.sources import load_npz, load_pt
 from lightdsl.data.transforms import apply_transforms
 from lightdsl.errors import DataError, UsageError
@@ -45,24 +46,87 @@ def read_inputs(path: str, trained, key: str = "x") -> torch.Tensor:
 
 def _read(kind: str, path: str, trained, key: str) -> torch.Tensor:
     if kind == "csv":
-        label = _training_label_column(trained)
-        try:
-            return load_csv(path, label=label).inputs
-        except DataError as error:
-            if label is None or "label" not in str(error):
-                raise
-            return load_csv(path).inputs  # the file has no label column: all are features
+        return read_csv_inputs(path, training_columns(trained))
     if kind == "npz":
         return load_npz(path, inputs=key, labels=None).inputs
     return load_pt(path, inputs=key, labels=None).inputs
 
 
-def _training_label_column(trained) -> str | None:
-    """The label column of the spec's CSV source, dropped if the input file has it too."""
-    source = trained.experiment.run.data.source
+@dataclass
+class Columns:
+    """The columns of the spec's training CSV: all of them, the features (in the model's
+    order), the label, and how the file was read."""
+
+    names: list[str]
+    features: list[str]
+    label: str | None
+    delimiter: str = ","
+    header: bool = True
+
+    def positions(self) -> list[int]:
+        return [self.names.index(name) for name in self.features]
+
+
+def training_columns(trained) -> Columns | None:
+    """The training CSV's columns, read from its first row; None when the spec's source is
+    not a CSV file."""
+    from lightdsl.checker.data import source_values
+
+    experiment = trained.experiment
+    source = experiment.run.data.source
     if source is None or source.entry.name != "csv":
         return None
-    return source.values.get("label")
+    values = source_values(source, experiment.spec_dir)
+    delimiter, header = values.get("delimiter", ","), values.get("header", True)
+    first = first_row(values["path"], delimiter)
+    names = first if header else [str(i) for i in range(len(first))]
+    label = values.get("label")
+    label = None if label is None else names[_index(names, label)]
+    features = values.get("features")
+    features = ([names[_index(names, f)] for f in features] if features is not None
+                else [n for n in names if n != label])
+    return Columns(names, features, label, delimiter, header)
+
+
+def _index(names: list[str], key) -> int:
+    return key % len(names) if isinstance(key, int) else names.index(str(key))
+
+
+def read_csv_inputs(path: str, columns: Columns | None) -> torch.Tensor:
+    """The feature columns of a CSV of new inputs; its header is optional.
+
+    A first row that names the training features is a header: columns are then taken by
+    name (any order; others, such as the label, are left out). A first row of numbers (in
+    the feature positions) is data: the file has no header, and its columns are the training
+    file's, with or without the label column. Any other first row is a header that does not
+    match the training columns: a DataError, never a row dropped unseen.
+    """
+    delimiter = columns.delimiter if columns else ","
+    first = first_row(path, delimiter)
+    if columns is not None and columns.header and set(columns.features) <= set(first):
+        return load_csv(path, features=columns.features, delimiter=delimiter).inputs
+    positions = _positions(len(first), columns)
+    if all(is_number(first[i]) for i in positions):
+        return load_csv(path, features=positions, delimiter=delimiter, header=False).inputs
+    if columns is not None and columns.header:
+        missing = [name for name in columns.features if name not in first]
+        raise DataError(
+            f"the header lacks the training feature column{'s' * (len(missing) > 1)} "
+            f"{', '.join(map(repr, missing))} (the model was trained on "
+            f"{', '.join(columns.features)})",
+            path=path,
+            where="1",
+            hint="name the columns as in the training CSV, or give the rows without a header",
+        )
+    return load_csv(path, features=positions, delimiter=delimiter).inputs
+
+
+def _positions(width: int, columns: Columns | None) -> list[int]:
+    """The feature columns of a row ``width`` wide: the training positions when the row is as
+    wide as the training file (label column included), else every column."""
+    if columns is not None and width == len(columns.names) and width > len(columns.features):
+        return columns.positions()
+    return list(range(width))
 
 
 def fit_sample_shape(inputs: torch.Tensor, shape: tuple[int, ...], path: str) -> torch.Tensor:

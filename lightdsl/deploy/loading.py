@@ -41,8 +41,8 @@ class Trained:
 
 def load_trained(spec: str, ckpt: str, run: str | None = None,
                  overrides: list[str] | None = None) -> Trained:
-    """Check and build ``spec``, then load the weights of ``ckpt`` (a path, or ``last``: the
-    newest ``last.ckpt`` this run wrote)."""
+    """Check and build ``spec``, then load the weights of ``ckpt`` (a path, ``last`` or
+    ``best``: see :meth:`Experiment.checkpoint_path`, which also prints the file used)."""
     experiment = load(spec, run, overrides)
     path = Path(experiment.checkpoint_path(ckpt))
     state = load_weights(experiment, path)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from lightdsl.errors import UsageError
+from lightdsl.outputs import prepare_file, writing
 
 from .inputs import read_inputs
 
@@ -78,14 +79,12 @@ def write_predictions(predictions: Predictions, output: str | None) -> None:
     if suffix not in OUTPUT_TYPES:
         raise UsageError(f"--output {output}: unknown file type {suffix or '(none)'!r}",
                          hint="use .csv or .npz")
-    try:
+    with writing(prepare_file(output, "--output"), "--output"):
         if suffix == ".npz":
             np.savez(output, **_arrays(predictions))
         else:
             with open(output, "w", newline="") as stream:
                 _write_csv(predictions, stream)
-    except OSError as error:
-        raise UsageError(f"--output {output}: cannot write: {error.strerror}") from None
 
 
 def _write_csv(predictions: Predictions, stream: io.TextIOBase) -> None:

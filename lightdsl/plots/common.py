@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ..errors import LightdslError, UsageError
+from ..outputs import prepare_file, writing
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -44,8 +45,9 @@ def save_figure(fig, path, formats=("png",), dpi: int = 100) -> list[str]:
     written = []
     try:
         for target in output_paths(path, formats):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(target, dpi=dpi, bbox_inches="tight")
+            prepare_file(target)
+            with writing(target):
+                fig.savefig(target, dpi=dpi, bbox_inches="tight")
             written.append(str(target))
     finally:
         plt.close(fig)

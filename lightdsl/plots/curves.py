@@ -26,13 +26,18 @@ def resolve_run_dir(path: str | Path) -> Path:
                          hint="give a log directory such as lightning_logs/<run>/version_0")
     if _has_logs(path):
         return path
-    versions = sorted((p for p in path.iterdir() if re.fullmatch(r"version_\d+", p.name)),
-                      key=lambda p: int(p.name.split("_")[1]))
-    for candidate in reversed(versions):
-        if _has_logs(candidate):
-            return candidate
+    versions = log_versions(path)
+    if versions:
+        return versions[-1]
     raise UsageError(f"{path} has no metrics.csv and no TensorBoard event files",
                      hint="logs are written by logger = tensorboard (the default) or csv")
+
+
+def log_versions(path: str | Path) -> list[Path]:
+    """``path``'s ``version_N`` children that hold logs, by N."""
+    versions = sorted((p for p in Path(path).iterdir() if re.fullmatch(r"version_\d+", p.name)),
+                      key=lambda p: int(p.name.split("_")[1]))
+    return [p for p in versions if _has_logs(p)]
 
 
 def _has_logs(path: Path) -> bool:

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from ..errors import LightdslError, UsageError
+from ..outputs import prepare_file, writing
 from .common import require_matplotlib, save_figure
 from .graph import Graph, to_dot
 
@@ -25,20 +26,24 @@ def write_graph(graph: Graph, path: str | Path) -> tuple[list[str], str]:
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     text = to_dot(graph)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt in ("dot", "gv"):
-        path.write_text(text)
-        return [str(path)], "text"
-    if fmt not in ("svg", "png", "pdf"):
+    if fmt not in ("dot", "gv", "svg", "png", "pdf"):
         raise UsageError(f"{path}: cannot write a diagram as .{fmt or '(no suffix)'}",
                             hint="use .svg, .png, .pdf or .dot")
+    prepare_file(path)
+    if fmt in ("dot", "gv"):
+        with writing(path):
+            path.write_text(text)
+        return [str(path)], "text"
     if _render_with_dot(text, path, fmt):
         return [str(path)], "dot"
     try:
         return draw_with_matplotlib(graph, path), "matplotlib"
+    except UsageError:
+        raise
     except LightdslError:  # no matplotlib either: the DOT text is all we can give
         dot_path = path.with_suffix(".dot")
-        dot_path.write_text(text)
+        with writing(dot_path):
+            dot_path.write_text(text)
         return [str(dot_path)], "text-fallback"
 
 

@@ -125,7 +125,8 @@ def test_one_hot_and_fitted_num_classes():
     assert fitted == [("one_hot", {"num_classes": 4})]
     assert out.labels.tolist()[1] == [0.0, 0.0, 1.0, 0.0] and out.labels.dtype == torch.float32
     assert others["val"].labels.shape == (1, 4)
-    with pytest.raises(DataError, match=r"index 1: label 2 is outside 0..1"):
+    with pytest.raises(DataError, match=r"index 1: label 2 \('c', one of 4 class names\) is "
+                       r"outside 0..1"):
         one_hot(train, num_classes=2)
 
 
@@ -138,7 +139,7 @@ def test_check_labels_names_index_and_file():
     )
     with pytest.raises(DataError) as err:
         check_labels(ds, num_classes=10)
-    assert str(err.value) == ("labels.idx:index 3: label 12 is outside 0..9 (num_classes = 10)")
+    assert err.value.message == "labels.idx:index 3: label 12 is outside 0..9 (num_classes = 10)"
     with pytest.raises(DataError, match="index 0: label -1"):
         check_labels(Dataset(torch.zeros(2, 1), torch.tensor([-1, 0])), 2)
     with pytest.raises(DataError, match="class labels must be integers"):

@@ -75,6 +75,10 @@ def test_an_export_that_differs_from_the_checkpoint_fails(in_trained, monkeypatc
         export(trained, "torchscript", str(in_trained / "bad.ts"))
 
 
-def test_export_into_a_missing_folder_is_a_usage_error(in_trained, capsys):
-    assert main(["export", "mlp.lit", "--ckpt", "last", "-f", "pt2", "-o", "no/m.pt2"]) == 2
-    assert "does not exist" in capsys.readouterr().err
+def test_export_makes_a_missing_folder(in_trained, capsys):
+    # as every writing command does (lightdsl.outputs.prepare_file); a folder that cannot be
+    # made is exit 2 (tests/deploy/test_deploy_outputs.py)
+    assert main(["export", "statquest.lit", "--ckpt", "last", "-f", "torchscript",
+                 "-o", "new_folder/m.ts"]) == 0, capsys.readouterr().err
+    assert (in_trained / "new_folder" / "m.ts").is_file()
+    assert (in_trained / "new_folder" / "m.ts.json").is_file()
