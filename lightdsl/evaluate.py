@@ -7,7 +7,8 @@ stages skip silently so one mistake is reported once.
 
 Cost and size are bounded: no integer along the way may exceed :data:`MAX_BITS` bits (checked
 before a power or product is computed, so ``2**256**256`` costs nothing), a value must be
-finite, and an integer value must fit in 64 bits, as torch and the trainer need it.
+finite, and an integer value must fit in 64 bits, as torch and the trainer need it. (The
+parser already refuses literals that are infinite or larger than 64 bits.)
 """
 
 from __future__ import annotations
@@ -50,9 +51,7 @@ def evaluate(expr: n.Expr, env: dict[str, Any], reporter: Reporter) -> Any:
 
 
 def _value(expr: n.Expr, env: dict[str, Any], reporter: Reporter) -> Any:
-    if isinstance(expr, n.Number):
-        return _literal(expr, reporter)
-    if isinstance(expr, (n.String, n.Boolean)):
+    if isinstance(expr, (n.Number, n.String, n.Boolean)):  # the parser bounds numbers
         return expr.value
     if isinstance(expr, n.NoneLiteral):
         return None
@@ -81,21 +80,6 @@ def _shown(expr: n.Node, reporter: Reporter) -> str:
     if text.isdigit() and len(text) > 30:
         return f"a {len(text)}-digit integer"
     return text if 0 < len(text) <= 30 and "\n" not in text else "this number"
-
-
-def _literal(expr: n.Number, reporter: Reporter) -> Any:
-    value = expr.value
-    if isinstance(value, float) and not math.isfinite(value):
-        shown = _shown(expr, reporter)
-        what = "does not fit in a 64-bit integer" if shown.startswith("a ") else \
-            "overflows to infinity"
-        reporter.error("value", expr.span, f"number too large: {shown} {what}")
-        return INVALID
-    if isinstance(value, int) and value.bit_length() > MAX_BITS:
-        reporter.error("value", expr.span, f"number too large: {_shown(expr, reporter)} has "
-                       f"more than {MAX_BITS} bits")
-        return INVALID
-    return value
 
 
 def _hyphenated(expr: n.BinOp, env: dict, reporter: Reporter) -> Hyphenated | None:
@@ -177,14 +161,17 @@ def _compute(op: str, left, right, expr: n.Node, reporter: Reporter) -> Any:
 
 
 def _result_bits(op: str, left, right) -> int:
-    """An upper bound of the result's size in bits when both operands are integers."""
+    """The result's size in bits (a power's estimated from logarithms) when both operands are
+    integers; 0 when nothing can grow."""
     if not (isinstance(left, int) and isinstance(right, int)):
         return 0  # floats overflow to inf or raise, cheaply
     sizes = abs(left).bit_length(), abs(right).bit_length()
     if op == "*":
         return sum(sizes)
     if op == "**":
-        return sizes[0] * right if abs(left) > 1 and right > 0 else 0
+        if abs(left) <= 1 or right <= 0:
+            return 0  # 1, 0, -1 or a fraction: small whatever the exponent
+        return int(right * math.log2(abs(left))) + 1 if right < 2**53 else right
     return max(sizes) + 1
 
 
@@ -198,6 +185,6 @@ def _fits_int64(expr: n.Expr, value: Any, reporter: Reporter) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and \
             not -INT64_MAX - 1 <= value <= INT64_MAX:
         reporter.error("value", expr.span, f"number too large: {_shown(expr, reporter)} does "
-                       f"not fit in a 64-bit integer (at most {INT64_MAX})")
+                       "not fit in a 64-bit integer (at most 2**63 - 1)")
         return INVALID
     return value

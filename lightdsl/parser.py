@@ -12,6 +12,7 @@ Every later stage walks expressions recursively, so expressions nested deeper th
 from __future__ import annotations
 
 import ast as python_ast
+import math
 import re
 import warnings
 from functools import lru_cache
@@ -32,9 +33,8 @@ _TOP_LEVEL = re.compile(r"^(model|data|train)\b", re.MULTILINE)
 # recursively within Python's default recursion limit, called from deep inside a program.
 MAX_DEPTH = 100
 _NESTING_RULES = {"bin_op", "neg", "list_expr", "call"}
-# Longer integer literals are certainly too large (the evaluator refuses them by size); they
-# are not converted, since Python refuses to convert more than 4300 digits.
-MAX_INT_DIGITS = 1000
+# An integer literal is a 64-bit integer, as torch takes it (10**20 may still be computed).
+INT64_MAX = 2**63 - 1
 # Characters no string of a spec may hold: the OS refuses NUL in paths, and a lone surrogate
 # cannot be encoded as a file name or printed.
 _BAD_STRING_CHAR = re.compile("[\x00\ud800-\udfff]")
@@ -163,16 +163,24 @@ class AstBuilder(Transformer):
     # ---- literals and names ----
     def number(self, meta, children):
         text = str(children[0])
-        if not re.fullmatch(r"\d+", text):
-            value = float(text)  # 1e999 is inf: the evaluator says where it overflows
-        elif len(text) > MAX_INT_DIGITS:
-            value = float("inf")  # certainly too large; the evaluator says so
-        else:
-            value = int(text)
+        is_int = text.isdigit()
+        # no int() of a long text: Python refuses more than 4300 digits with a ValueError
+        value = (int(text) if len(text) <= 19 else INT64_MAX + 1) if is_int else float(text)
+        if value > INT64_MAX if is_int else math.isinf(value):
+            shown = f"a {len(text)}-digit integer" if len(text) > 30 else text
+            what = "does not fit in a 64-bit integer" if is_int else "overflows to infinity"
+            self.reporter.error("value", self.span(meta), f"number too large: {shown} {what}",
+                                hint="write it as a float, e.g. 1e20" if is_int else None)
+            value = 0
         return n.Number.model_construct(span=self.span(meta), value=value)
 
     def string(self, meta, children):
         token = children[0]
+        bad = _BAD_STRING_CHAR.search(str(token))  # written as it is, not as an escape
+        if bad:
+            self.reporter.error("syntax", self.span(token), "a string cannot contain "
+                                f"{ascii(bad.group())[1:-1]}", hint="remove it")
+            return n.String.model_construct(span=self.span(meta), value="")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -183,8 +191,7 @@ class AstBuilder(Transformer):
         bad = _BAD_STRING_CHAR.search(value)
         if bad:
             self.reporter.error("syntax", self.span(token), "a string cannot contain "
-                                f"{ascii(bad.group())[1:-1]}", hint="remove it, or write "
-                                "the character another way")
+                                f"{ascii(bad.group())[1:-1]}", hint="remove the escape")
         return n.String.model_construct(span=self.span(meta), value=value)
 
     def boolean(self, meta, children):

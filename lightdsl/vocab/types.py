@@ -208,10 +208,18 @@ def as_choice(type_: Type, value: Any) -> Any:
     is_bare = isinstance(value, (Symbol, bool)) or value is None
     if not is_bare or normalize_choice(value) not in choices(type_):
         return value
-    others = type_.types if isinstance(type_, OneOf) else ()
-    if any(not isinstance(t, Choice) and t.accepts(value) for t in others):
+    if _accepts_otherwise(type_, value):
         return value  # `none` where none itself is allowed stays None
     return normalize_choice(value)
+
+
+def _accepts_otherwise(type_: Type, value: Any) -> bool:
+    """Whether a part of ``type_`` other than a Choice accepts ``value``."""
+    if isinstance(type_, Choice):
+        return False
+    if isinstance(type_, OneOf):
+        return any(_accepts_otherwise(t, value) for t in type_.types)
+    return type_.accepts(value)
 
 
 def choice_hint(type_: Type, name: str, value: Any) -> str | None:
@@ -225,8 +233,10 @@ def choice_hint(type_: Type, name: str, value: Any) -> str | None:
 
 
 def _word_problem(type_: Type, value: Any) -> str | None:
-    """Where no choice is wanted, ``bf16-mixed`` is the arithmetic it reads as."""
-    if isinstance(value, Hyphenated) and not choices(type_):
+    """Where no word is a choice (``max_epochs`` takes -1, not words), ``epochs-1`` is the
+    arithmetic it reads as."""
+    if isinstance(value, Hyphenated) and \
+            not any(c.isalpha() for option in choices(type_) for c in option):
         return value.problem
     return None
 
