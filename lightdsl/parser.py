@@ -132,8 +132,8 @@ def _shallow_enough(tree: Tree, reporter: Reporter, origin: SourceFile | None = 
             if depth > MAX_DEPTH:
                 span = span_of(node.meta, origin)
                 reporter.error("too-deep", span, f"expression nested too deeply (over "
-                               f"{MAX_DEPTH} levels)", hint="split it: name parts as "
-                               "hyperparameters, or write the value out")
+                               f"{MAX_DEPTH} levels)", hint="write it with fewer levels, e.g. "
+                               "a long sum as a product, or parts as hyperparameters")
                 return False
         stack.extend((child, depth) for child in node.children if isinstance(child, Tree))
     return True
