@@ -8,7 +8,7 @@ import time
 import unicodedata
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lightdsl.cli import main
@@ -136,11 +136,15 @@ NESTINGS = {
 
 
 @settings(max_examples=60, deadline=None)
+@example("sum", MAX_DEPTH - 1)
+@example("sum", MAX_DEPTH)
+@example("list", MAX_DEPTH)
+@example("call", MAX_DEPTH - 1)
 @given(st.sampled_from(sorted(NESTINGS)), st.integers(0, 3 * MAX_DEPTH))
 def test_deep_and_long_expressions_give_diagnostics_not_recursion_errors(kind, depth):
     analysis = analyze_text(TEMPLATE.format(NESTINGS[kind](depth)), "deep.lit")
     too_deep = [d for d in analysis.errors if d.code == "too-deep"]
-    levels = depth + (1 if kind == "call" else 0)  # in sgd(lr = ...), one call more
+    levels = depth + 1  # the template's sgd(lr = ...) is one level more
     assert bool(too_deep) == (levels > MAX_DEPTH and kind != "parenthesized")
     assert all(d.span.line in (1, 6, 12, 13, 14) and d.message == f"expression nested too "
                f"deeply (over {MAX_DEPTH} levels)" for d in too_deep)
