@@ -16,6 +16,8 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
+# specs/*.lit are the working examples; the README's deliberately broken spec lives in
+# specs/mistakes/ so that this target (and CI) fails only for a real mistake.
 check: $(VENV)/.installed
 	$(BIN)/lightdsl check specs/*.lit
 

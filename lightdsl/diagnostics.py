@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import unicodedata
 from collections.abc import Iterable
 from typing import Literal
 
@@ -38,7 +39,42 @@ class Diagnostic(BaseModel):
         return self.span.column
 
     def header(self) -> str:
-        return f"{self.file}:{self.span.line}:{self.span.column}: {self.severity}: {self.message}"
+        """``file:line:col: severity: message`` on one line, whatever the spec's strings hold."""
+        return (f"{escape_controls(self.file)}:{self.span.line}:{self.span.column}: "
+                f"{self.severity}: {escape_controls(self.message)}")
+
+
+# Characters that a terminal or a CI log reader may act on: C0/C1 controls (newlines, escape
+# sequences), line and paragraph separators, and lone surrogates (which cannot be printed).
+_UNSAFE_CATEGORIES = {"Cc", "Cs", "Zl", "Zp"}
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _unsafe(char: str) -> bool:
+    return unicodedata.category(char) in _UNSAFE_CATEGORIES
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with control characters written as escapes (``\\n``, ``\\x1b``), so that a
+    message from a spec's string stays one line and cannot forge output lines."""
+    if text.isprintable():
+        return text
+    return "".join(_escape_char(c) if _unsafe(c) else c for c in text)
+
+
+def _escape_char(char: str) -> str:
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _visible_line(text: str) -> str:
+    """A source line for printing: each control character becomes one "?" (tabs stay), so
+    the caret below still lines up."""
+    if text.isprintable():
+        return text
+    return "".join("?" if c != "\t" and _unsafe(c) else c for c in text)
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
@@ -63,11 +99,12 @@ class Reporter:
 
     def report(self, severity: Severity, code: str, span: Span, message: str,
                hint: str | None = None) -> None:
-        key = (severity, code, span.start_pos, span.end_pos, message)
+        key = (severity, code, id(span.origin), span.start_pos, span.end_pos, message)
         if key in self._seen:
             return
         self._seen.add(key)
-        self.diagnostics.append(Diagnostic(file=self.source.path, span=span, severity=severity,
+        file = span.origin.path if span.origin is not None else self.source.path
+        self.diagnostics.append(Diagnostic(file=file, span=span, severity=severity,
                                            code=code, message=message, hint=hint))
 
     def error(self, code: str, span: Span, message: str, hint: str | None = None) -> None:
@@ -89,9 +126,13 @@ class Reporter:
 
 
 def render_text(diagnostic: Diagnostic, source: SourceFile) -> str:
-    """The mypy-style header, the source line and a caret/underline under the span."""
+    """The mypy-style header, the source line and a caret/underline under the span.
+
+    The span's own source is used when it has one (a ``--set`` override). Control characters
+    from the spec are escaped, so each part is exactly one line.
+    """
     lines = [diagnostic.header() + f"  [{diagnostic.code}]"]
-    text = source.line_text(diagnostic.span.line)
+    text = _visible_line((diagnostic.span.origin or source).line_text(diagnostic.span.line))
     if text.strip():
         start = diagnostic.span.column
         end = diagnostic.span.end_column if diagnostic.span.end_line == diagnostic.span.line \
@@ -100,7 +141,7 @@ def render_text(diagnostic: Diagnostic, source: SourceFile) -> str:
         prefix = "".join(ch if ch == "\t" else " " for ch in text[: start - 1])
         lines += [f"    {text}", f"    {prefix}^{'~' * (width - 1)}"]
     if diagnostic.hint:
-        lines.append(f"    hint: {diagnostic.hint}")
+        lines.append(f"    hint: {escape_controls(diagnostic.hint)}")
     return "\n".join(lines)
 
 
@@ -116,10 +157,24 @@ def render_json(diagnostic: Diagnostic) -> str:
 
 
 def render_github(diagnostic: Diagnostic) -> str:
-    """A GitHub Actions workflow command, so the finding shows on the pull request's diff."""
+    """A GitHub Actions workflow command, so the finding shows on the pull request's diff.
+
+    One line whatever the spec holds: control characters are escaped first, then the
+    workflow-command escapes apply (``%``, CR, LF in the message; also ``:`` and ``,`` in
+    properties), so no text from a spec can end the command or start another one.
+    """
     span = diagnostic.span
     level = "error" if diagnostic.severity == "error" else "warning"
-    message = diagnostic.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return (f"::{level} file={diagnostic.file},line={span.line},col={span.column},"
+    message = _github_data(escape_controls(diagnostic.message))
+    file = _github_property(escape_controls(diagnostic.file))
+    return (f"::{level} file={file},line={span.line},col={span.column},"
             f"endLine={span.end_line},endColumn={span.end_column},"
-            f"title=lightdsl {diagnostic.code}::{message}")
+            f"title={_github_property(f'lightdsl {diagnostic.code}')}::{message}")
+
+
+def _github_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _github_property(text: str) -> str:
+    return _github_data(text).replace(":", "%3A").replace(",", "%2C")

@@ -3,17 +3,22 @@
 Each value is parsed with the spec grammar and checked against the same vocabulary entry as
 the setting it replaces, so ``--max-epochs 0`` is refused with the same words as
 ``max_epochs = 0`` in a spec. The checked value then replaces the setting in the AST.
+
+A value's spans point into the override's own text (``Span.origin``), so every problem with
+it, found here or by the later check of the whole spec, is shown where the user typed it:
+``--set:1:17`` with ``train.precision=bf16-mix`` as the source line.
 """
 
 from __future__ import annotations
 
 from . import nodes as n
-from .diagnostics import Reporter, did_you_mean
+from .diagnostics import Reporter, did_you_mean, render_text
 from .errors import UsageError
 from .evaluate import contains_invalid, evaluate
-from .frontend import SourceFile
-from .parser import parse
+from .parser import parse_value
+from .source import SourceFile
 from .vocab.registry import REGISTRY
+from .vocab.types import Symbol, choice_hint, choices
 
 BLOCKS = ("train", "data")
 
@@ -22,9 +27,9 @@ def parse_override(text: str, shown: str | None = None) -> tuple[str, str, n.Exp
     """``"train.max_epochs=5"`` -> ("train", "max_epochs", expression); UsageError if bad.
 
     ``shown`` is how the user wrote it (``--max-epochs 0``), for messages; by default
-    ``--set 'train.max_epochs=5'``.
+    ``--set train.max_epochs=5``.
     """
-    label = shown or f"--set {text!r}"
+    label = shown or f"--set {text}"
     key, sep, value = text.partition("=")
     if not sep or not key.strip() or not value.strip():
         raise UsageError(f"{label}: expected KEY=VALUE, e.g. --set train.max_epochs=5")
@@ -37,29 +42,50 @@ def parse_override(text: str, shown: str | None = None) -> tuple[str, str, n.Exp
     if entry.arg(name) is None:
         raise UsageError(f"{label}: unknown {block} setting \"{name}\""
                          + did_you_mean(name, entry.arg_names))
-    return block, name, _checked_expression(label, block, name, value.strip())
+    source, start = override_source(text, shown)
+    return block, name, _checked_expression(label, source, start, block, name)
 
 
-def _checked_expression(label: str, block: str, name: str, value: str) -> n.Expr:
-    source = SourceFile(f"{block} override {{ {name} = {value} }}", label)
+def override_source(text: str, shown: str | None) -> tuple[SourceFile, int]:
+    """The text to show for an override and where its value starts in it: ``--set`` with
+    ``KEY=VALUE``, or a shortcut option (``--max-epochs``) with its argument."""
+    value_start = text.index("=") + 1
+    value_start += len(text[value_start:]) - len(text[value_start:].lstrip())
+    value = text[value_start:].rstrip()
+    option, _, argument = (shown or "").partition(" ")
+    if not shown or option == "--set" or not option.startswith("-"):
+        return SourceFile(text, "--set"), value_start
+    if argument.strip() == value:  # the argument as typed, e.g. `--max-epochs 5`
+        return SourceFile(argument, option), len(argument) - len(argument.lstrip())
+    return SourceFile(value, option), 0  # the argument was quoted to parse as a string
+
+
+def _checked_expression(label: str, source: SourceFile, start: int, block: str,
+                        name: str) -> n.Expr:
     reporter = Reporter(source)
-    spec = parse(source, reporter)
-    settings = (spec.trains or spec.data)[0].settings if (spec.trains or spec.data) else []
-    if reporter.has_errors or len(settings) != 1:
-        raise UsageError(f"{label}: {value!r} is not a valid value")
-    expr = settings[0].value
-    problem = _type_problem(block, name, expr, reporter)
-    if problem:
-        raise UsageError(f"{label}: {problem}")
+    expr = parse_value(source, start, reporter)
+    if expr is not None and not reporter.has_errors:
+        _check_type(block, name, expr, reporter)
+    if reporter.has_errors:
+        rendered = "\n".join(render_text(d, source) for d in reporter.sorted())
+        raise UsageError(f"{label} is not valid:\n{rendered}")
     return expr
 
 
-def _type_problem(block: str, name: str, expr: n.Expr, reporter: Reporter) -> str | None:
-    arg = REGISTRY.get("settings", block).arg(name)
+def _check_type(block: str, name: str, expr: n.Expr, reporter: Reporter) -> None:
+    """Report what is wrong with the value as the spec's check would (it checks it again,
+    with the rest of the spec, once the override is in place)."""
+    type_ = REGISTRY.get("settings", block).arg(name).type
     value = evaluate(expr, {}, reporter)
     if contains_invalid(value) or reporter.has_errors:
-        return reporter.diagnostics[0].message if reporter.diagnostics else "invalid value"
-    return arg.type.problem(value)
+        return
+    problem = type_.problem(value)
+    if problem is None:
+        return
+    if isinstance(value, (str, Symbol)):
+        problem += did_you_mean(str(value), choices(type_))
+    reporter.error("type", expr.span, f'"{name}": {problem}',
+                   hint=choice_hint(type_, name, value))
 
 
 def apply_overrides(spec: n.Spec, run_name: str, overrides: list[tuple[str, str, n.Expr]]):
@@ -79,18 +105,14 @@ def _override_block(block, overrides, kind: str):
             continue
         index = next((i for i, s in enumerate(settings) if s.name.id == name), None)
         span = settings[index].span if index is not None else block.span
+        # the value keeps its spans in the override's text: problems are shown there
         setting = n.Setting.model_construct(span=span, name=n.Name.model_construct(
-            span=span, id=name), value=_respan(expr, span))
+            span=span, id=name), value=expr)
         if index is None:
             settings.append(setting)
         else:
             settings[index] = setting
     return block.model_copy(update={"settings": settings})
-
-
-def _respan(expr: n.Expr, span) -> n.Expr:
-    """Move an override's expression onto the setting it replaces, for any later message."""
-    return expr.model_copy(update={"span": span})
 
 
 def _data_of(train: n.TrainDef | None) -> str | None:

@@ -4,18 +4,22 @@ Lark (LALR, ``propagate_positions``) builds a parse tree; :class:`AstBuilder` tu
 pydantic nodes with spans. Lark's exceptions never escape: each syntax error becomes one
 diagnostic in words ("expected `}` or a statement"), and parsing resumes at the next top-level
 definition so that a file with several broken blocks reports each of them.
+
+Every later stage walks expressions recursively, so expressions nested deeper than
+:data:`MAX_DEPTH` are refused here, with their location, before anything recurses into them.
 """
 
 from __future__ import annotations
 
 import ast as python_ast
+import math
 import re
 import warnings
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import nodes as n
@@ -24,6 +28,16 @@ from .source import SourceFile, Span
 from .syntax_errors import describe_syntax_error
 
 _TOP_LEVEL = re.compile(r"^(model|data|train)\b", re.MULTILINE)
+
+# Nesting levels of an expression (operators, lists, calls) that every stage can walk
+# recursively within Python's default recursion limit, called from deep inside a program.
+MAX_DEPTH = 100
+_NESTING_RULES = {"bin_op", "neg", "list_expr", "call"}
+# An integer literal is a 64-bit integer, as torch takes it (10**20 may still be computed).
+INT64_MAX = 2**63 - 1
+# Characters no string of a spec may hold: the OS refuses NUL in paths, and a lone surrogate
+# cannot be encoded as a file name or printed.
+_BAD_STRING_CHAR = re.compile("[\x00\ud800-\udfff]")
 
 
 def grammar_text() -> str:
@@ -35,11 +49,12 @@ def grammar_text() -> str:
         encoding="utf-8")
 
 
-@lru_cache(maxsize=1)
-def lark_parser() -> Lark:
-    """The LALR parser, built once per process (lark caches the tables on disk)."""
+@lru_cache(maxsize=2)
+def lark_parser(start: str = "start") -> Lark:
+    """The LALR parser for a whole file (or, with ``start="expr"``, for one expression),
+    built once per process (lark caches the tables on disk)."""
     return Lark(grammar_text(), parser="lalr", propagate_positions=True,
-                maybe_placeholders=False, cache=True)
+                maybe_placeholders=False, cache=True, start=start)
 
 
 def parse(source: SourceFile, reporter: Reporter) -> n.Spec:
@@ -52,6 +67,20 @@ def parse(source: SourceFile, reporter: Reporter) -> n.Spec:
         data=[d for spec in specs for d in spec.data],
         trains=[t for spec in specs for t in spec.trains],
     )
+
+
+def parse_value(source: SourceFile, start: int, reporter: Reporter) -> n.Expr | None:
+    """Parse ``source.text[start:]`` as one expression (a ``--set`` value); its spans point
+    into ``source`` (``Span.origin``), so later messages show that text. None on errors."""
+    masked = " " * start + source.text[start:]  # columns stay those of the whole text
+    try:
+        tree = lark_parser("expr").parse(masked, start="expr")
+    except UnexpectedInput as error:
+        reporter.error("syntax", *describe_syntax_error(error, source))
+        return None
+    if not _shallow_enough(tree, reporter, source):
+        return None
+    return _transform(AstBuilder(reporter, origin=source), tree)
 
 
 def _parse_chunks(source: SourceFile, reporter: Reporter):
@@ -80,72 +109,116 @@ def _next_definition(text: str, error_pos: int, previous: int) -> int | None:
 
 
 def _build(tree, reporter: Reporter) -> n.Spec:
+    if not _shallow_enough(tree, reporter):
+        return n.Spec.model_construct(span=Span.point(1, 1), models=[], data=[], trains=[])
+    return _transform(AstBuilder(reporter), tree)
+
+
+def _transform(builder: AstBuilder, tree):
     try:
-        return AstBuilder(reporter).transform(tree)
+        return builder.transform(tree)
     except VisitError as error:  # unwrap lark's wrapper so real bugs show their own traceback
         raise error.orig_exc from None
 
 
-def span_of(item) -> Span:
+def _shallow_enough(tree: Tree, reporter: Reporter, origin: SourceFile | None = None) -> bool:
+    """False, with an error at the first place too deep, if an expression nests more than
+    :data:`MAX_DEPTH` levels. Iterative: deep input must not recurse here either."""
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if node.data in _NESTING_RULES:
+            depth += 1
+            if depth > MAX_DEPTH:
+                span = span_of(node.meta, origin)
+                reporter.error("too-deep", span, f"expression nested too deeply (over "
+                               f"{MAX_DEPTH} levels)", hint="write it with fewer levels, e.g. "
+                               "a long sum as a product, or parts as hyperparameters")
+                return False
+        stack.extend((child, depth) for child in node.children if isinstance(child, Tree))
+    return True
+
+
+def span_of(item, origin: SourceFile | None = None) -> Span:
     """The span of a lark Token or of a rule's meta."""
     return Span.model_construct(line=item.line, column=item.column, end_line=item.end_line,
-                end_column=item.end_column, start_pos=item.start_pos, end_pos=item.end_pos)
-
-
-def _name(token: Token) -> n.Name:
-    return n.Name.model_construct(span=span_of(token), id=str(token))
+                end_column=item.end_column, start_pos=item.start_pos, end_pos=item.end_pos,
+                origin=origin)
 
 
 @v_args(meta=True)
 class AstBuilder(Transformer):
     """Turns lark's parse tree into :mod:`lightdsl.nodes`; one method per grammar rule."""
 
-    def __init__(self, reporter: Reporter):
+    def __init__(self, reporter: Reporter, origin: SourceFile | None = None):
         super().__init__()
-        self.reporter = reporter
+        self.reporter, self.origin = reporter, origin
+
+    def span(self, item) -> Span:
+        return span_of(item, self.origin)
+
+    def _name(self, token: Token) -> n.Name:
+        return n.Name.model_construct(span=self.span(token), id=str(token))
 
     # ---- literals and names ----
     def number(self, meta, children):
         text = str(children[0])
-        value = int(text) if re.fullmatch(r"\d+", text) else float(text)
-        return n.Number.model_construct(span=span_of(meta), value=value)
+        is_int = text.isdigit()
+        # no int() of a long text: Python refuses more than 4300 digits with a ValueError
+        value = (int(text) if len(text) <= 19 else INT64_MAX + 1) if is_int else float(text)
+        if value > INT64_MAX if is_int else math.isinf(value):
+            shown = f"a {len(text)}-digit integer" if len(text) > 30 else text
+            what = "does not fit in a 64-bit integer" if is_int else "overflows to infinity"
+            self.reporter.error("value", self.span(meta), f"number too large: {shown} {what}",
+                                hint="write it as a float, e.g. 1e20" if is_int else None)
+            value = 0
+        return n.Number.model_construct(span=self.span(meta), value=value)
 
     def string(self, meta, children):
         token = children[0]
+        bad = _BAD_STRING_CHAR.search(str(token))  # written as it is, not as an escape
+        if bad:
+            self.reporter.error("syntax", self.span(token), "a string cannot contain "
+                                f"{ascii(bad.group())[1:-1]}", hint="remove it")
+            return n.String.model_construct(span=self.span(meta), value="")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 value = python_ast.literal_eval(str(token))
         except (ValueError, SyntaxError):
-            self.reporter.error("syntax", span_of(token), "invalid escape sequence in string")
+            self.reporter.error("syntax", self.span(token), "invalid escape sequence in string")
             value = str(token)[1:-1]
-        return n.String.model_construct(span=span_of(meta), value=value)
+        bad = _BAD_STRING_CHAR.search(value)
+        if bad:
+            self.reporter.error("syntax", self.span(token), "a string cannot contain "
+                                f"{ascii(bad.group())[1:-1]}", hint="remove the escape")
+        return n.String.model_construct(span=self.span(meta), value=value)
 
     def boolean(self, meta, children):
-        return n.Boolean.model_construct(span=span_of(meta), value=str(children[0]) == "true")
+        return n.Boolean.model_construct(span=self.span(meta), value=str(children[0]) == "true")
 
     def none_literal(self, meta, children):
-        return n.NoneLiteral.model_construct(span=span_of(meta))
+        return n.NoneLiteral.model_construct(span=self.span(meta))
 
     def name(self, meta, children):
-        return _name(children[0])
+        return self._name(children[0])
 
     # ---- expressions ----
     def bin_op(self, meta, children):
         left, op, right = children
-        return n.BinOp.model_construct(span=span_of(meta), op=str(op), left=left, right=right)
+        return n.BinOp.model_construct(span=self.span(meta), op=str(op), left=left, right=right)
 
     def neg(self, meta, children):
         operand = children[-1]
         if isinstance(operand, n.Number):  # fold "-0.85" into one literal
-            return n.Number.model_construct(span=span_of(meta), value=-operand.value)
-        return n.Neg.model_construct(span=span_of(meta), operand=operand)
+            return n.Number.model_construct(span=self.span(meta), value=-operand.value)
+        return n.Neg.model_construct(span=self.span(meta), operand=operand)
 
     def keyword(self, meta, children):
-        return n.Keyword.model_construct(span=span_of(meta), name=_name(children[0]), value=children[1])
+        return n.Keyword.model_construct(span=self.span(meta), name=self._name(children[0]), value=children[1])
 
     def call(self, meta, children):
-        func, arguments = _name(children[0]), children[1:]
+        func, arguments = self._name(children[0]), children[1:]
         args, keywords = [], []
         for argument in arguments:
             if isinstance(argument, n.Keyword):
@@ -155,44 +228,44 @@ class AstBuilder(Transformer):
                                     "a positional argument cannot follow a keyword argument")
             else:
                 args.append(argument)
-        return n.Call.model_construct(span=span_of(meta), func=func, args=args, keywords=keywords)
+        return n.Call.model_construct(span=self.span(meta), func=func, args=args, keywords=keywords)
 
     def list_expr(self, meta, children):
-        return n.ListExpr.model_construct(span=span_of(meta), items=children)
+        return n.ListExpr.model_construct(span=self.span(meta), items=children)
 
     # ---- model ----
     def hyper_param(self, meta, children):
-        return n.HyperParam.model_construct(span=span_of(meta), name=_name(children[0]), default=children[1])
+        return n.HyperParam.model_construct(span=self.span(meta), name=self._name(children[0]), default=children[1])
 
     def hyper_params(self, meta, children):
         return list(children)
 
     def param_def(self, meta, children):
-        return n.ParamDef.model_construct(span=span_of(meta), name=_name(children[0]), value=children[1],
+        return n.ParamDef.model_construct(span=self.span(meta), name=self._name(children[0]), value=children[1],
                           frozen=len(children) > 2)
 
     def layer_def(self, meta, children):
-        return n.LayerDef.model_construct(span=span_of(meta), name=_name(children[0]), value=children[1])
+        return n.LayerDef.model_construct(span=self.span(meta), name=self._name(children[0]), value=children[1])
 
     def layers_block(self, meta, children):
-        return n.LayersBlock.model_construct(span=span_of(meta), items=children)
+        return n.LayersBlock.model_construct(span=self.span(meta), items=children)
 
     def assign(self, meta, children):
-        return n.Assign.model_construct(span=span_of(meta), target=_name(children[0]), value=children[1])
+        return n.Assign.model_construct(span=self.span(meta), target=self._name(children[0]), value=children[1])
 
     def return_stmt(self, meta, children):
-        return n.ReturnStmt.model_construct(span=span_of(meta), value=children[0])
+        return n.ReturnStmt.model_construct(span=self.span(meta), value=children[0])
 
     def forward_def(self, meta, children):
         inputs = [c for c in children if isinstance(c, n.Name)]
         body = [c for c in children if not isinstance(c, n.Name)]
-        return n.ForwardDef.model_construct(span=span_of(meta), inputs=inputs, body=body)
+        return n.ForwardDef.model_construct(span=self.span(meta), inputs=inputs, body=body)
 
     def model_def(self, meta, children):
-        name, rest = _name(children[0]), children[1:]
+        name, rest = self._name(children[0]), children[1:]
         hypers = rest.pop(0) if rest and isinstance(rest[0], list) else []
         return n.ModelDef(
-            span=span_of(meta), name=name, hyper_params=hypers,
+            span=self.span(meta), name=name, hyper_params=hypers,
             params=[s for s in rest if isinstance(s, n.ParamDef)],
             layers=[s for s in rest if isinstance(s, n.LayerDef)],
             layers_blocks=[s for s in rest if isinstance(s, n.LayersBlock)],
@@ -200,19 +273,19 @@ class AstBuilder(Transformer):
 
     # ---- data and train ----
     def setting(self, meta, children):
-        return n.Setting.model_construct(span=span_of(meta), name=_name(children[0]), value=children[1])
+        return n.Setting.model_construct(span=self.span(meta), name=self._name(children[0]), value=children[1])
 
     def data_def(self, meta, children):
         body = children[1:]
-        return n.DataDef.model_construct(span=span_of(meta), name=_name(children[0]),
+        return n.DataDef.model_construct(span=self.span(meta), name=self._name(children[0]),
                          settings=[s for s in body if isinstance(s, n.Setting)],
                          calls=[s for s in body if isinstance(s, n.Call)])
 
     def train_def(self, meta, children):
-        name = _name(children[0]) if children and isinstance(children[0], Token) else None
+        name = self._name(children[0]) if children and isinstance(children[0], Token) else None
         body = children[1:] if name else children
         keyword = Span.point(meta.line, meta.column, meta.start_pos, width=len("train"))
-        return n.TrainDef.model_construct(span=span_of(meta), name=name, keyword_span=keyword,
+        return n.TrainDef.model_construct(span=self.span(meta), name=name, keyword_span=keyword,
                           settings=[s for s in body if isinstance(s, n.Setting)],
                           calls=[s for s in body if isinstance(s, n.Call)])
 

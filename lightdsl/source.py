@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+BOM = "\ufeff"
 
 
 class Span(BaseModel):
-    """A region of a spec: 1-based lines and columns, end column exclusive, plus offsets."""
+    """A region of a spec: 1-based lines and columns, end column exclusive, plus offsets.
+
+    ``origin`` is the :class:`SourceFile` the span points into when that is not the spec being
+    checked (a ``--set`` override's text); None means the spec itself.
+    """
 
     model_config = ConfigDict(frozen=True, defer_build=True)
 
@@ -16,6 +24,7 @@ class Span(BaseModel):
     end_column: int
     start_pos: int = 0
     end_pos: int = 0
+    origin: Any = Field(default=None, exclude=True, repr=False)
 
     @classmethod
     def point(cls, line: int, column: int, pos: int = 0, width: int = 1) -> Span:
@@ -31,20 +40,28 @@ class SourceFile:
     """A spec's text with its file name; knows its lines for printing carets."""
 
     def __init__(self, text: str, path: str = "<string>"):
-        self.text = text
+        # A UTF-8 byte-order mark is an encoding artefact, not text: without it, columns and
+        # offsets of the first line count from the first real character.
+        self.text = text.removeprefix(BOM)
         self.path = path
         self._lines: list[str] | None = None
 
     @classmethod
     def read(cls, path: str) -> SourceFile:
-        """Read a spec file as UTF-8 (invalid bytes are replaced, never a crash)."""
-        with open(path, encoding="utf-8", errors="replace") as handle:
+        """Read a spec file as UTF-8, with or without a byte-order mark (invalid bytes are
+        replaced, never a crash)."""
+        with open(path, encoding="utf-8-sig", errors="replace") as handle:
             return cls(handle.read(), path)
 
     @property
     def lines(self) -> list[str]:
+        """The lines as the parser counts them: split at "\\n" only (a form feed or a lone
+        "\\r" does not start a line for lark), without a trailing "\\r"."""
         if self._lines is None:
-            self._lines = self.text.splitlines() or [""]
+            lines = self.text.split("\n")
+            if len(lines) > 1 and lines[-1] == "":
+                lines.pop()
+            self._lines = [line.removesuffix("\r") for line in lines]
         return self._lines
 
     def line_text(self, line: int) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from .. import nodes as n
 from ..diagnostics import Reporter, closest, did_you_mean
 from ..evaluate import INVALID, contains_invalid, evaluate
+from ..vocab import types as value_types
 from ..vocab.registry import REGISTRY, Entry
 from ..vocab.types import Choice, Float, OneOf, Symbol, Tensor, TensorList, show
 
@@ -137,11 +138,10 @@ def _checked_value(entry, param, node, env, reporter, settings) -> Any:
     if problem:
         owner = f'"{param.name}"' if settings else f'argument "{param.name}" of {entry.name}'
         reporter.error("type", node.span, f"{owner}: {problem}",
-                       hint=_fraction_hint(param, value))
+                       hint=_fraction_hint(param, value)
+                       or value_types.choice_hint(param.type, param.name, value))
         return INVALID
-    if isinstance(value, Symbol) and value.name in _choices(param.type):
-        return value.name  # a bare choice (`auto`) means the same as the string "auto"
-    return value
+    return value_types.as_choice(param.type, value)  # bare `auto` means the string "auto"
 
 
 def _cross_checks(bound: Bound, reporter: Reporter) -> None:

@@ -14,7 +14,7 @@ import struct
 from ..diagnostics import did_you_mean
 from .registry import Arg, entry
 from .shapes import Labels, ShapeError
-from .types import Bool, Choice, Float, Int, ListOf, Nested, OneOf, Str, VocabRef, optional
+from .types import Bool, Choice, Float, Int, ListOf, Nested, OneOf, Str, VocabRef, optional, show
 
 LOADERS = "lightdsl.data.sources"
 
@@ -49,6 +49,8 @@ def csv_sample(args):
 
 
 def _csv_head(path: str, delimiter: str):
+    if len(delimiter) != 1:
+        return None  # reported by _one_char_delimiter; csv.reader would raise TypeError
     try:
         with open(path, newline="", encoding="utf-8", errors="replace") as handle:
             reader = csv.reader(handle, delimiter=delimiter)
@@ -87,6 +89,16 @@ def _idx_dims(path: str):
         return None
 
 
+def _one_char_delimiter(args) -> list[tuple[str, str]]:
+    """csv reads with exactly one delimiter character, which must not end a line or quote."""
+    delimiter = args["delimiter"]
+    if len(delimiter) != 1 or delimiter in '\r\n"':
+        message = ("delimiter must be one character other than a quote or a line break, got "
+                   + show(delimiter))
+        return [("delimiter", message)]
+    return []
+
+
 ROOT = Arg("root", Str(), "data", "folder holding the data set (torchvision's layout)")
 SPLIT = Arg("split", Choice("train", "test"), "train")
 DOWNLOAD = Arg("download", Bool(), False, "download with torchvision if missing")
@@ -103,7 +115,8 @@ entry("source", "digits", target=f"{LOADERS}.load_digits",
 entry("source", "csv", Arg("path", Str()), Arg("label", optional(Str()), None, "label column"),
       Arg("features", optional(ListOf(Str())), None, "feature columns (default: all others)"),
       Arg("delimiter", Str(), ","), Arg("header", Bool(), True), target=f"{LOADERS}.load_csv",
-      doc="a CSV file with a header row", extra={"sample": csv_sample, "paths": ["path"]})
+      doc="a CSV file with a header row", validate=_one_char_delimiter,
+      extra={"sample": csv_sample, "paths": ["path"]})
 entry("source", "npz", Arg("path", Str()), Arg("inputs", Str(), "x"), Arg("labels", Str(), "y"),
       target=f"{LOADERS}.load_npz", doc="arrays in a NumPy .npz file, by key",
       extra={"sample": unknown_sample, "paths": ["path"]})

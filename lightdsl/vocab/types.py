@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..diagnostics import closest
+
 
 @dataclass(frozen=True)
 class Symbol:
@@ -19,6 +21,15 @@ class Symbol:
 
     def __str__(self) -> str:
         return self.name
+
+
+@dataclass(frozen=True)
+class Hyphenated(Symbol):
+    """Bare words joined by ``-`` (``bf16-mixed``, ``16-mixed``): the parser reads a
+    subtraction. It stands for that choice where a choice is wanted; anywhere else it is the
+    arithmetic mistake ``problem`` describes."""
+
+    problem: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -79,7 +90,9 @@ class Type:
         raise NotImplementedError
 
     def problem(self, value: Any) -> str | None:
-        return None if self.accepts(value) else f"expected {self.describe()}, got {show(value)}"
+        if self.accepts(value):
+            return None
+        return _word_problem(self, value) or f"expected {self.describe()}, got {show(value)}"
 
     def accepts(self, value: Any) -> bool:
         raise NotImplementedError
@@ -165,13 +178,66 @@ class Choice(Type):
 
 
 def normalize_choice(value: Any) -> str | None:
-    """The option name a value stands for: Symbol("auto") and "auto" are both "auto"."""
+    """The option name a value stands for: Symbol("auto") and "auto" are both "auto", the
+    literal ``none`` is "none", ``bf16-mixed`` (a :class:`Hyphenated`) is "bf16-mixed"."""
     if isinstance(value, Symbol):
         return value.name
     if isinstance(value, str):
         return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
     if _is_int(value):
         return str(value)
+    return None
+
+
+def choices(type_: Type) -> list[str]:
+    """The options of every :class:`Choice` in a type (through :class:`OneOf`)."""
+    if isinstance(type_, Choice):
+        return list(type_.options)
+    if isinstance(type_, OneOf):
+        return [o for t in type_.types for o in choices(t)]
+    return []
+
+
+def as_choice(type_: Type, value: Any) -> Any:
+    """The option string a bare value stands for (``bf16-mixed``, ``none`` where "none" is an
+    option), else ``value``: what the builder gets is the option as torch spells it."""
+    is_bare = isinstance(value, (Symbol, bool)) or value is None
+    if not is_bare or normalize_choice(value) not in choices(type_):
+        return value
+    if _accepts_otherwise(type_, value):
+        return value  # `none` where none itself is allowed stays None
+    return normalize_choice(value)
+
+
+def _accepts_otherwise(type_: Type, value: Any) -> bool:
+    """Whether a part of ``type_`` other than a Choice accepts ``value``."""
+    if isinstance(type_, Choice):
+        return False
+    if isinstance(type_, OneOf):
+        return any(_accepts_otherwise(t, value) for t in type_.types)
+    return type_.accepts(value)
+
+
+def choice_hint(type_: Type, name: str, value: Any) -> str | None:
+    """For bare words joined by ``-`` that are no option (``bf16-mix``): the closest option,
+    written as it may always be written, quoted."""
+    options = choices(type_)
+    if not isinstance(value, Hyphenated) or not options:
+        return None
+    match = closest(value.name, options)
+    return f'write the option in quotes: {name} = "{match}"' if match else None
+
+
+def _word_problem(type_: Type, value: Any) -> str | None:
+    """Where no word is a choice (``max_epochs`` takes -1, not words), ``epochs-1`` is the
+    arithmetic it reads as."""
+    if isinstance(value, Hyphenated) and \
+            not any(c.isalpha() for option in choices(type_) for c in option):
+        return value.problem
     return None
 
 
@@ -202,6 +268,8 @@ class OneOf(Type):
     def problem(self, value: Any) -> str | None:
         if self.accepts(value):
             return None
+        if _word_problem(self, value):
+            return _word_problem(self, value)
         for t in self.types:  # a value of the right kind but out of range: say the range
             if _same_kind(t, value):
                 return t.problem(value)

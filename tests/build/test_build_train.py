@@ -152,7 +152,7 @@ def test_mnist_mlp_fast_dev_run_on_test_made_idx_files(tmp_path, capsys):
     (["--run", "fastt"], "has no run 'fastt'"),
     (["--resume", "last"], "--resume last: no checkpoint"),
     (["--set", "train.max_epochs=zero"], "expected an integer"),
-    (["--devices", "0"], "--devices 0: expected an integer >= 1, got 0"),
+    (["--devices", "0"], '--devices:1:1: error: "devices": expected an integer >= 1, got 0'),
     (["--set", "train.max_epoch=3"], 'unknown train setting "max_epoch"; did you mean "max_epochs"?'),
     (["--accelerator", "gpu"], "gpu"),
 ])

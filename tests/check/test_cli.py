@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +108,93 @@ def test_python_dash_m_entry_point():
     result = subprocess.run([sys.executable, "-m", "lightdsl", "check", str(ROOT / "specs")],
                             check=False, capture_output=True, text=True)
     assert result.returncode == 2 and "is a directory" in result.stderr
+
+
+# ---- --set overrides are located in the override itself (issue 11 item 14) ----------------
+
+DIGITS = str(ROOT / "specs" / "digits_mlp.lit")
+COMMANDS = {  # every command that takes --set, with the arguments it needs besides
+    "train": [], "lr-find": [], "graph": ["-o", "x.dot"], "tune-batch-size": [],
+    "plot": ["--ckpt", "last"], "evaluate": ["--ckpt", "last"],
+    "predict": ["--ckpt", "last", "--input", "x.csv"],
+    "export": ["--ckpt", "last", "--format", "torchscript", "--output", "x.pt"],
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_bad_set_value_is_located_in_the_override(command, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = main([command, DIGITS, *COMMANDS[command], "--set", "train.max_epochs= 0"])
+    err = capsys.readouterr().err
+    assert code == 2
+    message = '"max_epochs": expected an integer >= 1 or `-1` or `none`, got 0'
+    assert err.splitlines() == [
+        "error: --set train.max_epochs= 0 is not valid:",
+        f"--set:1:19: error: {message}  [type]",
+        "    train.max_epochs= 0",
+        "                      ^"]
+
+
+@pytest.mark.parametrize("override,location,caret", [
+    # found by the check of the whole spec, after the override is in place
+    ("train.optimizer=sgd(lr=0.1, momentun=0.9)", "--set:1:29:", 28 * " " + "^~~~~~~~"),
+    ("train.model=Nett", "--set:1:13:", 12 * " " + "^~~~"),
+    ("train.optimizer=sgd(lr=-1)", "--set:1:24:", 23 * " " + "^~"),
+    # found while reading the override
+    ("train.max_epochs=[1,", "--set:1:21:", 20 * " " + "^"),
+    ("data.batch_size=2**70", "--set:1:17:", 16 * " " + "^~~~~"),
+    ("train.precision=bf16-mix", "--set:1:17:", 16 * " " + "^~~~~~~~"),
+])
+def test_override_errors_point_at_the_override_text(override, location, caret, capsys):
+    assert main(["graph", DIGITS, "--set", override]) in (1, 2)
+    lines = capsys.readouterr().err.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith(location))
+    assert lines[header + 1] == f"    {override}"
+    assert lines[header + 2] == f"    {caret}"
+    assert "digits_mlp.lit:1:" not in "\n".join(lines)
+
+
+def test_shortcut_option_is_located_in_its_argument(capsys):
+    assert main(["train", DIGITS, "--devices", "0"]) == 2
+    assert capsys.readouterr().err.splitlines()[1:] == [
+        '--devices:1:1: error: "devices": expected an integer >= 1, got 0  [type]', "    0",
+        "    ^"]
+
+
+def test_readme_set_examples_are_accepted():
+    """Every `--set KEY=VALUE` the README shows is a valid override (issue 11 item 15)."""
+    from lightdsl.api import load
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    overrides = re.findall(r"--set (\S+)", readme)
+    assert "train.precision=bf16-mixed" in overrides
+    experiment = load(DIGITS, overrides=overrides)
+    values = {**experiment.run.settings.values, **experiment.run.data.settings.values}
+    for override in overrides:
+        key, _, value = override.partition("=")
+        assert str(values[key.split(".")[-1]]) == value
+
+
+# ---- output that a spec cannot forge (issue 11 item 17) ------------------------------------
+
+def test_github_format_escapes_properties_and_messages(tmp_path, capsys):
+    path = tmp_path / "a,b:c.lit"
+    path.write_text('model M { layers { linear(1, 1) } }\ndata D { inputs = [[1.0]]\n'
+                    ' labels = [[1.0]] }\ntrain { model = M\n data = D\n loss = mse\n'
+                    ' callbacks = [checkpoint(monitor = "val_x\\n::error file=x::forged%")] }\n')
+    assert main(["check", "--format", "github", str(path)]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"::error file={str(tmp_path).replace(':', '%3A')}/a%2Cb%3Ac.lit,")
+    assert line.endswith('monitors "val_x\\n::error file=x::forged%25", but data D has no `val`')
+
+
+def test_text_format_escapes_control_characters(tmp_path, capsys):
+    path = tmp_path / "forge.lit"
+    path.write_text('model M { layers { linear(1, 1) } }\ndata D { inputs = [[1.0]]\n'
+                    ' labels = [[1.0]] }\ntrain { model = M\n data = D\n loss = mse\n'
+                    ' callbacks = [checkpoint(monitor = "val_\\n::error::x\\x1b[2J")] }\n')
+    assert main(["check", "-q", str(path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].endswith('monitors "val_\\n::error::x\\x1b[2J", but data D has no `val`  '
+                             "[no-validation]")
