@@ -17,6 +17,7 @@ from .shapes import Labels, ShapeError
 from .types import Bool, Choice, Float, Int, ListOf, Nested, OneOf, Str, VocabRef, optional
 
 LOADERS = "lightdsl.data.sources"
+MAX_SIZE = 2**31 - 1  # as for layer sizes: a typo like 10**20 is a located error
 
 
 def image_source(channels: int, size: int, classes: int):
@@ -116,7 +117,8 @@ entry("source", "pt", Arg("path", Str()), Arg("inputs", Str(), "x"), Arg("labels
 entry("source", "idx", Arg("images", Str()), Arg("labels", Str()), target=f"{LOADERS}.load_idx",
       doc="MNIST-format IDX files, gzipped or not",
       extra={"sample": idx_sample, "paths": ["images", "labels"]})
-entry("split", "split", Arg("fraction", Float(gt=0, lt=1)), Arg("seed", Int(ge=0), 0),
+SEED = Int(ge=0, le=2**32 - 1)  # NumPy's and Lightning's seed range
+entry("split", "split", Arg("fraction", Float(gt=0, lt=1)), Arg("seed", SEED, 0),
       Arg("stratify", Bool(), True), target="lightdsl.data.split.split",
       doc="carve validation data out of the training source (stratified for classes)")
 
@@ -130,11 +132,12 @@ entry("transform", "flatten", target="lightdsl.data.transforms.flatten",
       doc="each sample to one dimension", extra={"reshape": "flatten"})
 entry("transform", "to_float", target="lightdsl.data.transforms.to_float",
       doc="uint8 images to floats in [0, 1]")
-entry("transform", "one_hot", Arg("num_classes", optional(Int(ge=2)), None),
+entry("transform", "one_hot", Arg("num_classes", optional(Int(ge=2, le=MAX_SIZE)), None),
       target="lightdsl.data.transforms.one_hot", doc="class labels to one-hot float vectors",
       extra={"labels": "one_hot"})
-entry("transform", "random_crop", Arg("size", OneOf(Int(ge=1), ListOf(Int(ge=1), length=2))),
-      Arg("padding", Int(ge=0), 0), target="lightdsl.data.transforms.random_crop",
+CROP = Int(ge=1, le=MAX_SIZE)
+entry("transform", "random_crop", Arg("size", OneOf(CROP, ListOf(CROP, length=2))),
+      Arg("padding", Int(ge=0, le=MAX_SIZE), 0), target="lightdsl.data.transforms.random_crop",
       doc="random crops per batch on the device (training only)", extra={"crop": True})
 entry("transform", "random_flip", Arg("p", Float(ge=0, le=1), 0.5),
       target="lightdsl.data.transforms.random_flip",
@@ -147,9 +150,10 @@ entry("settings", "data",
       Arg("source", SOURCE, None, "where the training data comes from"),
       Arg("val", optional(SOURCE), None, "validation data: another source or split(fraction)"),
       Arg("test", optional(SOURCE), None, "test data: another source or split(fraction)"),
-      Arg("batch_size", OneOf(Int(ge=1), Choice("auto")), 32),
+      Arg("batch_size", OneOf(Int(ge=1, le=MAX_SIZE), Choice("auto")), 32),
       Arg("shuffle", Bool(), True, "shuffle the training data every epoch"),
       Arg("val_shuffle", Bool(), False, "shuffle validation data (rarely what you want)"),
       Arg("drop_last", Bool(), False), Arg("num_workers", Int(ge=0), 0),
-      Arg("pin_memory", Bool(), False), Arg("num_classes", optional(Int(ge=2)), None),
+      Arg("pin_memory", Bool(), False),
+      Arg("num_classes", optional(Int(ge=2, le=MAX_SIZE)), None),
       doc="settings of a data block")
