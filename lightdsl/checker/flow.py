@@ -15,7 +15,7 @@ from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Shape, ShapeError, broadcast
 from ..vocab.types import Tensor, TensorList
 from .binding import Bound, bind_call
-from .models import ModelInfo
+from .models import ModelInfo, check_reserved
 
 
 class FlowChecker:
@@ -109,6 +109,7 @@ class ForwardFlow:
         return output
 
     def _define(self, name: n.Name, shape: Shape) -> None:
+        check_reserved(name, "variable", self.reporter, attribute=False)
         members = {**self.info.params, **self.info.layers}
         if name.id in members or name.id in self.info.hypers:
             self.reporter.error("duplicate", name.span, f'"{name.id}" already names a param, '

@@ -9,6 +9,7 @@ from .. import nodes as n
 from ..diagnostics import Reporter, did_you_mean
 from ..evaluate import INVALID, contains_invalid, evaluate
 from ..vocab.registry import REGISTRY
+from ..vocab.reserved import reserved_reason
 from .binding import Bound, bind_call, lookup
 
 # Layers that own trainable tensors (unless switched off by the named flag).
@@ -44,6 +45,7 @@ def hyper_defaults(model: n.ModelDef, reporter: Reporter) -> dict[str, Any]:
     """Evaluate the defaults in order; a later default may use an earlier hyperparameter."""
     env: dict[str, Any] = {}
     for hyper in model.hyper_params:
+        check_reserved(hyper.name, "hyperparameter", reporter, attribute=False)
         if hyper.name.id in env:
             reporter.error("duplicate", hyper.name.span,
                            f'hyperparameter "{hyper.name.id}" is defined twice')
@@ -67,10 +69,19 @@ def check_model(model: n.ModelDef, hypers: dict[str, Any], reporter: Reporter) -
     return info
 
 
+def check_reserved(name: n.Name, what: str, reporter: Reporter, attribute: bool = True) -> None:
+    """An error if ``name`` is reserved (see :mod:`lightdsl.vocab.reserved`)."""
+    reason = reserved_reason(name.id, attribute)
+    if reason is not None:
+        reporter.error("reserved", name.span, f'{what} name "{name.id}" is reserved: {reason}; '
+                       "rename it", hint=f"for example {name.id.strip('_')}_{what.split()[-1]}")
+
+
 def _check_member_names(model: n.ModelDef, hypers: dict, reporter: Reporter) -> None:
     seen: dict[str, n.Name] = {}
     for member in [*model.params, *model.layers]:
         name = member.name
+        check_reserved(name, "param" if isinstance(member, n.ParamDef) else "layer", reporter)
         if name.id in seen:
             reporter.error("duplicate", name.span, f'"{name.id}" is already defined in model '
                            f"{model.name.id} (line {seen[name.id].span.line})")

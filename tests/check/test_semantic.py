@@ -1,0 +1,147 @@
+"""Semantic checks that stop what train, graph or codegen would crash on (issue 11, items 9, 18).
+
+Each test runs the real checker on spec text and asserts the diagnostic: its code, message and
+where it points (line and column).
+"""
+
+from __future__ import annotations
+
+import keyword
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lightdsl.frontend import analyze_text
+from lightdsl.vocab import reserved
+
+ROOT = Path(__file__).resolve().parents[2]
+INLINE = """
+data points {
+    inputs = [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [1.0, 1.0]]
+    labels = LABELS
+    EXTRA
+}
+"""
+
+
+def spec(model: str, labels: str = "[0, 1, 0, 1]", extra: str = "", train: str = "",
+         loss: str = "cross_entropy") -> str:
+    data = INLINE.replace("LABELS", labels).replace("EXTRA", extra)
+    return (f"{model}\n{data}\ntrain {{\n    model = Net\n    data = points\n"
+            f"    loss = {loss}\n    {train}\n}}\n")
+
+
+def found(text: str, code: str | None = None, severity: str = "error"):
+    """(line, column, message) of the diagnostics of ``code`` (all codes if None)."""
+    analysis = analyze_text(text, "spec.lit")
+    return [(d.line, d.column, d.message) for d in analysis.diagnostics
+            if d.severity == severity and (code is None or d.code == code)]
+
+
+def where(text: str, needle: str, occurrence: int = 1) -> tuple[int, int]:
+    """1-based (line, column) of the n-th occurrence of ``needle`` in ``text``."""
+    index = -1
+    for _ in range(occurrence):
+        index = text.index(needle, index + 1)
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+# ---- reserved names ------------------------------------------------------------------------
+
+ALL_RESERVED = sorted(reserved.NN_MODULE_METHODS | reserved.NN_MODULE_ATTRIBUTES
+                      | reserved.COMPILED_MODULE | reserved.LIGHTNING_MODULE)
+GRAMMAR_WORDS = {"model", "data", "train", "param", "layers", "forward", "return", "frozen",
+                 "true", "false", "none"}
+
+
+def _public_and_private(obj) -> set[str]:
+    return {n for n in set(dir(obj)) | set(vars(obj) if not isinstance(obj, type) else ())
+            if not (n.startswith("__") and n.endswith("__"))}
+
+
+def _not_reserved(names) -> list[str]:
+    return sorted(n for n in names if reserved.reserved_reason(n) is None)
+
+
+def test_reserved_names_cover_torch_nn_module():
+    import torch
+
+    assert _not_reserved(_public_and_private(torch.nn.Module)
+                         | _public_and_private(torch.nn.Module())) == []
+    methods = {n for n in dir(torch.nn.Module) if callable(getattr(torch.nn.Module, n))
+               and not n.startswith("__") and n != "T_destination"}
+    assert methods == set(reserved.NN_MODULE_METHODS)
+
+
+def test_reserved_names_cover_the_compiled_module():
+    import lightdsl
+
+    module = lightdsl.load(str(ROOT / "specs" / "digits_mlp.lit")).module
+    assert _not_reserved(_public_and_private(type(module)) | _public_and_private(module)) == []
+
+
+def test_reserved_names_cover_lightning_module():
+    pl = pytest.importorskip("pytorch_lightning")
+    assert _not_reserved(_public_and_private(pl.LightningModule)
+                         | _public_and_private(pl.LightningModule())) == []
+
+
+def test_reserved_names_are_spec_identifiers():
+    """Every listed name can be written in a spec (else listing it would be dead weight)."""
+    import re
+
+    assert all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n) for n in ALL_RESERVED)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(ALL_RESERVED), kind=st.sampled_from(["layer", "param"]))
+def test_every_reserved_name_is_a_located_error(name, kind):
+    assume_writable(name)
+    member = f"    {name} = linear(2, 2)" if kind == "layer" else f"    param {name} = 1.0"
+    use = f"{name}(x)" if kind == "layer" else f"x * {name}"
+    text = spec(f"model Net {{\n{member}\n    forward(x) {{\n        return {use}\n    }}\n}}",
+                loss="mse", labels="[[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [1.0, 1.0]]")
+    errors = found(text, "reserved")
+    line, column = where(text, name)
+    assert errors and errors[0][:2] == (line, column)
+    assert errors[0][2].startswith(f'{kind} name "{name}" is reserved: ')
+
+
+def assume_writable(name: str) -> None:
+    from hypothesis import assume
+
+    assume(name not in GRAMMAR_WORDS)
+
+
+@pytest.mark.parametrize("name", ["class", "lambda", "for", "import"])
+def test_python_keywords_are_reserved_for_every_model_name(name):
+    text = (f"model Net({name} = 2) {{\n    {name} = linear(2, 2)\n    forward({name}) {{\n"
+            f"        return {name}\n    }}\n}}\n")
+    messages = [m for _, _, m in found(text, "reserved")]
+    for what in ("hyperparameter", "layer", "variable"):
+        assert f'{what} name "{name}" is reserved: it is a Python keyword' in " ".join(messages)
+    assert keyword.iskeyword(name)
+
+
+def train_cli(text: str, tmp_path, capsys, name: str = "spec.lit") -> tuple[int, str, Path]:
+    """`lightdsl train FILE --fast-dev-run` in process: exit code, all output, the spec path."""
+    from lightdsl.cli import main
+
+    path = tmp_path / name
+    path.write_text(text)
+    code = main(["train", str(path), "--fast-dev-run"])
+    out = capsys.readouterr()
+    return code, out.out + out.err, path
+
+
+def test_train_on_a_reserved_name_stops_cleanly(tmp_path, capsys):
+    text = spec("model Net {\n    eval = linear(2, 2)\n    forward(x) {\n        return eval(x)"
+                "\n    }\n}")
+    code, output, path = train_cli(text, tmp_path, capsys)
+    assert code == 1
+    assert "Traceback" not in output
+    assert f'{path}:2:5: error: layer name "eval" is reserved: it is a method of ' \
+        "torch.nn.Module; rename it" in output
