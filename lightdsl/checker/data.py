@@ -30,6 +30,8 @@ class DataInfo:
     transforms: list[Bound] = field(default_factory=list)
     sample_shape: Shape = None
     labels: Labels = field(default_factory=Labels)
+    # inline integer labels (one per sample) with where each was written, for range checks
+    label_items: list[tuple[int, Any]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -60,6 +62,7 @@ def check_data(data: n.DataDef, reporter: Reporter, spec_dir: str) -> DataInfo:
             setattr(info, key, _source(value, settings.span_of(key), key, reporter,
                                        None if downloads else spec_dir, split_ok=True))
     _override_classes(info)
+    _check_label_range(info, reporter)
     for call in data.calls:
         _transform(call, info, reporter)
     return info
@@ -136,6 +139,29 @@ def _inline(info: DataInfo, reporter: Reporter) -> None:
                        f"{input_shape[0]} inputs; give one label per input")
     if label_shape:
         info.labels = _inline_labels(labels, label_shape)
+        info.label_items = _label_items(labels, settings.nodes["labels"])
+
+
+def _label_items(labels: list, node: n.Node) -> list[tuple[int, Any]]:
+    """Integer labels written as a list literal, each with its span."""
+    if not isinstance(node, n.ListExpr) or len(node.items) != len(labels):
+        return []
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in labels):
+        return []
+    return [(value, item.span) for value, item in zip(labels, node.items)]
+
+
+def _check_label_range(info: DataInfo, reporter: Reporter) -> None:
+    """With ``num_classes`` set, every inline class label must be one of them (the loader
+    refuses the data otherwise)."""
+    classes = info.settings.values.get("num_classes")
+    if not isinstance(classes, int) or isinstance(classes, bool):
+        return
+    for value, span in info.label_items:
+        if not 0 <= value < classes:
+            reporter.error("label-range", span, f"label {value} is outside 0..{classes - 1} "
+                           f"(num_classes = {classes})",
+                           hint="class labels are indices 0 .. num_classes - 1")
 
 
 def _inline_shape(value: Any, key: str, settings: Bound, reporter: Reporter):
@@ -159,6 +185,15 @@ def _inline_labels(labels: list, shape) -> Labels:
     return Labels("float", (None, *shape[1:]))
 
 
+def _one_hot_range(info: DataInfo, classes, reporter: Reporter) -> None:
+    if not isinstance(classes, int) or isinstance(classes, bool):
+        return
+    for value, span in info.label_items:
+        if not 0 <= value < classes:
+            reporter.error("label-range", span, f"one_hot cannot encode label {value}: the "
+                           f"classes are 0..{classes - 1}")
+
+
 def _override_classes(info: DataInfo) -> None:
     classes = info.settings.values.get("num_classes")
     if isinstance(classes, int) and not isinstance(classes, bool):
@@ -175,4 +210,5 @@ def _transform(call: n.Call, info: DataInfo, reporter: Reporter) -> None:
         info.sample_shape = (numel(info.sample_shape),)
     if entry.extra.get("labels") == "one_hot":
         classes = bound.values.get("num_classes") or info.labels.num_classes
+        _one_hot_range(info, classes, reporter)
         info.labels = Labels("float", (None, classes), classes)

@@ -191,8 +191,30 @@ class TrainChecker:
         if run.data is None:
             return
         for bound in [run.loss, *run.metrics]:
-            if bound is not None and "check" in bound.entry.extra:
+            if bound is not None and "check" in bound.entry.extra \
+                    and not self._label_indices(bound, run):
                 self._labels_fit(bound, run)
+
+    def _label_indices(self, bound: Bound, run: Run) -> bool:
+        """Inline labels a class-index loss cannot index the output with: an error at each
+        such label. Whether any was reported."""
+        if bound.entry.extra.get("labels") != "index":
+            return False
+        output = run.output_shape
+        width = output[-1] if output is not None and len(output) == 2 else None
+        classes = run.data.settings.values.get("num_classes")
+        known = classes if isinstance(classes, int) and not isinstance(classes, bool) else None
+        reported = False
+        for value, span in run.data.label_items:
+            if known is not None and not 0 <= value < known:
+                reported = True  # already reported by the data check
+            elif value < 0 or (width is not None and value >= width):
+                allowed = f"0..{width - 1}" if width is not None else "0 or more"
+                scores = f" (the model returns {width} scores per sample)" if width else ""
+                self.reporter.error("label-range", span, f"label {value} is not a class index "
+                                    f"for {bound.name}: the labels must be in {allowed}{scores}")
+                reported = True
+        return reported
 
     def _labels_fit(self, bound: Bound, run: Run) -> None:
         try:

@@ -145,3 +145,63 @@ def test_train_on_a_reserved_name_stops_cleanly(tmp_path, capsys):
     assert "Traceback" not in output
     assert f'{path}:2:5: error: layer name "eval" is reserved: it is a method of ' \
         "torch.nn.Module; rename it" in output
+
+
+# ---- inline class labels -------------------------------------------------------------------
+
+
+def _labels_spec(labels: list[int], width: int, extra: str = "") -> str:
+    inputs = ", ".join("[0.0, 1.0]" for _ in labels)
+    return (f"model Net {{\n    layers {{\n        linear(2, {width})\n    }}\n}}\n"
+            f"data points {{\n    inputs = [{inputs}]\n    labels = {labels}\n    {extra}\n}}\n"
+            "train {\n    model = Net\n    data = points\n    loss = cross_entropy\n}\n")
+
+
+def _label_columns(text: str, labels: list[int]) -> list[int]:
+    """The column of each label in the `labels = [...]` line."""
+    line = next(x for x in text.splitlines() if x.strip().startswith("labels"))
+    columns, start = [], line.index("[") + 1
+    for value in labels:
+        start = line.index(str(value), start)
+        columns.append(start + 1)
+        start += len(str(value))
+    return columns
+
+
+@settings(max_examples=40, deadline=None)
+@given(labels=st.lists(st.integers(-3, 6), min_size=1, max_size=6), width=st.integers(1, 5))
+def test_inline_labels_outside_the_output_width_are_errors_where_torch_fails(labels, width):
+    import torch
+    import torch.nn.functional as F
+
+    text = _labels_spec(labels, width)
+    errors = found(text, "label-range")
+    columns = _label_columns(text, labels)
+    bad = [i for i, v in enumerate(labels) if not 0 <= v < width]
+    assert sorted(c for _, c, _ in errors) == sorted({columns[i] for i in bad})
+    assert all(line == 8 and f"for cross_entropy: the labels must be in 0..{width - 1}" in m
+               for line, _, m in errors)
+    try:
+        F.cross_entropy(torch.zeros(len(labels), width), torch.tensor(labels))
+        torch_fails = False
+    except (IndexError, RuntimeError):
+        torch_fails = True
+    assert torch_fails == bool(bad)
+
+
+def test_inline_labels_outside_num_classes_are_errors_for_any_loss():
+    text = _labels_spec([0, 5, 1], 3, "num_classes = 3").replace("cross_entropy", "mse")
+    errors = found(text, "label-range")
+    assert errors == [(8, 18, "label 5 is outside 0..2 (num_classes = 3)")]
+
+
+def test_one_hot_of_a_negative_label_is_an_error():
+    text = _labels_spec([0, -1, 1], 3, "one_hot(3)").replace("cross_entropy", "mse")
+    message = "one_hot cannot encode label -1: the classes are 0..2"
+    assert found(text, "label-range") == [(8, 18, message)]
+
+
+def test_train_with_a_negative_label_stops_before_torch(tmp_path, capsys):
+    code, output, path = train_cli(_labels_spec([2, -1], 3), tmp_path, capsys)
+    assert code == 1 and "Traceback" not in output
+    assert f"{path}:8:18: error: label -1 is not a class index for cross_entropy" in output
