@@ -30,6 +30,8 @@ class DataInfo:
     transforms: list[Bound] = field(default_factory=list)
     sample_shape: Shape = None
     labels: Labels = field(default_factory=Labels)
+    # every loader gives the model float32 inputs (uint8 images are scaled to floats first)
+    input_dtype: str = "float"
     # inline integer labels (one per sample) with where each was written, for range checks
     label_items: list[tuple[int, Any]] = field(default_factory=list)
 

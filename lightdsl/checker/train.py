@@ -187,7 +187,8 @@ class TrainChecker:
         if run.model is None:
             return
         input_shape = batched(run.data.sample_shape) if run.data else None
-        run.output_shape = FlowChecker(run.model, self.reporter).run(input_shape)
+        input_dtype = run.data.input_dtype if run.data else None
+        run.output_shape = FlowChecker(run.model, self.reporter).run(input_shape, input_dtype)
         if run.data is None:
             return
         for bound in [run.loss, *run.metrics]:

@@ -210,7 +210,8 @@ _layer("dropout", "torch.nn.Dropout", Arg("p", Float(ge=0, le=1), 0.5),
        doc="zeroes elements with probability p while training")
 _layer("embedding", "torch.nn.Embedding", Arg("num_embeddings", COUNT),
        Arg("embedding_dim", COUNT), Arg("padding_idx", optional(Int(ge=-MAX_SIZE, le=MAX_SIZE)), None),
-       shape=embedding_shape, validate=embedding_rules, doc="a lookup table of integer indices")
+       shape=embedding_shape, validate=embedding_rules, doc="a lookup table of integer indices",
+       input_dtype="int")
 _layer("flatten", "torch.nn.Flatten", Arg("start_dim", DIM, 1), Arg("end_dim", DIM, -1),
        shape=flatten_shape, doc="flattens dimensions start_dim..end_dim into one")
 _layer("relu", "torch.nn.ReLU", doc="max(0, x)")

@@ -205,3 +205,47 @@ def test_train_with_a_negative_label_stops_before_torch(tmp_path, capsys):
     code, output, path = train_cli(_labels_spec([2, -1], 3), tmp_path, capsys)
     assert code == 1 and "Traceback" not in output
     assert f"{path}:8:18: error: label -1 is not a class index for cross_entropy" in output
+
+
+# ---- embedding needs integer indices -------------------------------------------------------
+
+EMBEDDING_MODELS = {
+    "layers": "model Net {\n    layers {\n        embedding(10, 3)\n        flatten()\n"
+              "        linear(CAT, 2)\n    }\n}",
+    "forward": "model Net {\n    e = embedding(10, 3)\n    fl = flatten()\n    f = linear(CAT, 2)"
+               "\n    forward(x) {\n        h = relu(x) * 2\n        return f(fl(e(h)))\n    }\n}",
+}
+SOURCES = {  # data sources and the feature count of one sample
+    "inline floats": ("inputs = [[0.0, 1.0], [1.0, 0.0]]\n    labels = [0, 1]", 2),
+    "inline integers": ("inputs = [[0, 1], [1, 0]]\n    labels = [0, 1]", 2),
+    "csv": (f'source = csv("{ROOT}/specs/data/iris_like.csv", label = "species")', 4),
+    "images": ("source = digits()", 64),
+}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("style", EMBEDDING_MODELS)
+def test_embedding_on_data_inputs_is_an_error_at_the_layer(style, source):
+    settings_, features = SOURCES[source]
+    model = EMBEDDING_MODELS[style].replace("CAT", str(3 * features))
+    if source == "images":
+        model = model.replace("embedding(10, 3)\n", "flatten()\n        embedding(10, 3)\n") \
+            if style == "layers" else model.replace("e(h)", "e(fl(h))")
+    text = (f"{model}\ndata points {{\n    {settings_}\n}}\ntrain {{\n    model = Net\n"
+            "    data = points\n    loss = cross_entropy\n}\n")
+    needle = "embedding(10, 3)" if style == "layers" else "e(h)" if source != "images" \
+        else "e(fl(h))"
+    message = "embedding looks up integer indices, but its input is float (lightdsl loads data " \
+        "inputs as float32)"
+    assert found(text) == [(*where(text, needle), message)]
+
+
+def test_every_loader_gives_the_model_float_inputs():
+    """The fact the dtype check relies on (DataInfo.input_dtype = "float")."""
+    from lightdsl.build.data import load_data
+
+    for settings_, _ in SOURCES.values():
+        analysis = analyze_text(f"data points {{\n    {settings_}\n}}\n", "spec.lit")
+        info = analysis.program.data["points"]
+        assert info.input_dtype == "float"
+        assert load_data(info, str(ROOT)).train.inputs.is_floating_point(), settings_
