@@ -249,3 +249,81 @@ def test_every_loader_gives_the_model_float_inputs():
         info = analysis.program.data["points"]
         assert info.input_dtype == "float"
         assert load_data(info, str(ROOT)).train.inputs.is_floating_point(), settings_
+
+
+# ---- monitored metric names ----------------------------------------------------------------
+
+MONITOR_SPEC = """model Net {
+    layers {
+        linear(2, 2)
+    }
+}
+data points {
+    inputs = [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [1.0, 1.0]]
+    labels = [0, 1, 0, 1]
+    batch_size = 2
+    VAL
+}
+train {
+    model = Net
+    data = points
+    loss = cross_entropy
+    metrics = [accuracy]
+    max_epochs = 1
+    logger = none
+    enable_checkpointing = false
+    enable_progress_bar = false
+    log_every_n_steps = 1
+    enable_model_summary = false
+    callbacks = [early_stopping(monitor = "MONITOR")]
+}
+"""
+
+
+def _monitor_spec(monitor: str, val: bool = True) -> str:
+    return MONITOR_SPEC.replace("MONITOR", monitor).replace("VAL", "val = split(0.5)" if val
+                                                                else "")
+
+
+def test_logged_metric_names_are_the_trainers(tmp_path):
+    """The checker's list of monitorable names is what the trainer really logs."""
+    from lightdsl.api import load_source
+    from lightdsl.checker.train import logged_metrics
+    from lightdsl.source import SourceFile
+
+    experiment = load_source(SourceFile(_monitor_spec("val_loss"), str(tmp_path / "m.lit")))
+    trainer = experiment.trainer(default_root_dir=str(tmp_path))
+    trainer.fit(experiment.module)
+    assert sorted(trainer.callback_metrics) == sorted(logged_metrics(experiment.run, True))
+
+
+@settings(max_examples=40, deadline=None)
+@given(monitor=st.one_of(
+    st.sampled_from(["train_loss", "train_loss_epoch", "train_accuracy",
+                     "train_accuracy_epoch", "val_loss", "val_accuracy", "val_los",
+                     "val_acc", "accuracy", "loss", "train_los", "val_accuracy_epoch"]),
+    st.from_regex(r"[a-z_]{1,12}", fullmatch=True)))
+def test_a_monitor_the_run_never_logs_is_an_error_at_the_name(monitor):
+    logged = {"train_loss", "train_loss_epoch", "train_accuracy", "train_accuracy_epoch",
+              "val_loss", "val_accuracy"}
+    text = _monitor_spec(monitor)
+    errors = found(text, "unknown-metric")
+    if monitor in logged:
+        assert errors == []
+    else:
+        assert len(errors) == 1 and errors[0][:2] == where(text, f'"{monitor}"')
+        assert errors[0][2].startswith(f'early_stopping monitors "{monitor}", which this run '
+                                       "never logs")
+
+
+def test_monitor_typo_has_a_suggestion_and_train_stops_before_an_epoch(tmp_path, capsys):
+    code, output, path = train_cli(_monitor_spec("val_los"), tmp_path, capsys)
+    assert code == 1 and "Traceback" not in output and "Epoch" not in output
+    assert f'{path}:23:43: error: early_stopping monitors "val_los", which this run never ' \
+        'logs; did you mean "val_loss"?' in output
+
+
+def test_monitoring_a_val_metric_without_val_data_is_an_error():
+    text = _monitor_spec("val_accuracy", val=False)
+    message = 'early_stopping monitors "val_accuracy", but data points has no `val`'
+    assert found(text, "no-validation") == [(*where(text, '"val_accuracy"'), message)]
