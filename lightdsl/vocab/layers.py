@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .registry import Arg, entry
 from .shapes import ShapeError, conv_length, fmt, numel, pair, require_rank
 from .types import Bool, Choice, Float, Int, ListOf, OneOf, optional
@@ -174,20 +176,44 @@ def embedding_rules(args):
     return []
 
 
+# Parameter counts (torch's, for memory estimates at check time): extra["params"](args).
+def linear_params(args):
+    return args["in_features"] * args["out_features"] + (args["out_features"] if args["bias"]
+                                                         else 0)
+
+
+def conv_params(dims: int):
+    def count(args):
+        kernel = pair(args["kernel_size"]) if dims == 2 else (args["kernel_size"],)
+        out = args["out_channels"]
+        weights = out * (args["in_channels"] // args["groups"]) * math.prod(kernel)
+        return weights + (out if args["bias"] else 0)
+    return count
+
+
+def norm_params(size_key: str, flag: str):
+    def count(args):
+        size = args[size_key]
+        size = math.prod(size) if isinstance(size, list) else size
+        return 2 * size if args[flag] else 0
+    return count
+
+
 def _layer(name, target, *args, shape=same_shape, doc="", validate=None, **extra):
     entry("layer", name, *args, target=target, shape=shape, doc=doc, tensor_inputs=1,
           validate=validate, extra=extra)
 
 
 _layer("linear", "torch.nn.Linear", Arg("in_features", COUNT), Arg("out_features", COUNT),
-       Arg("bias", Bool(), True), shape=linear_shape, doc="y = x W^T + b on the last dimension")
+       Arg("bias", Bool(), True), shape=linear_shape, doc="y = x W^T + b on the last dimension",
+       params=linear_params)
 for _dims, _size, _padding in ((1, COUNT, OneOf(PAD, Choice("same", "valid"))),
                                (2, SIZE, PADDING)):
     _layer(f"conv{_dims}d", f"torch.nn.Conv{_dims}d", Arg("in_channels", COUNT),
            Arg("out_channels", COUNT), Arg("kernel_size", _size), Arg("stride", _size, 1),
            Arg("padding", _padding, 0), Arg("dilation", _size, 1), Arg("groups", COUNT, 1),
            Arg("bias", Bool(), True), shape=conv_shape(_dims), validate=conv_rules,
-           doc=f"{_dims}-d convolution over (N, C, ...) input")
+           doc=f"{_dims}-d convolution over (N, C, ...) input", params=conv_params(_dims))
 _layer("maxpool2d", "torch.nn.MaxPool2d", Arg("kernel_size", SIZE), Arg("stride", optional(SIZE), None),
        Arg("padding", POOL_PADDING, 0), Arg("dilation", SIZE, 1),
        Arg("ceil_mode", Bool(), False), shape=pool_shape("maxpool2d"), validate=pool_rules,
@@ -199,19 +225,22 @@ _layer("avgpool2d", "torch.nn.AvgPool2d", Arg("kernel_size", SIZE), Arg("stride"
 _NORM_ARGS = (Arg("eps", Float(gt=0), 1e-5), Arg("momentum", optional(Float(ge=0, le=1)), 0.1),
               Arg("affine", Bool(), True))
 _layer("batchnorm1d", "torch.nn.BatchNorm1d", Arg("num_features", COUNT), *_NORM_ARGS,
-       shape=batchnorm_shape((2, 3), "batchnorm1d"), doc="batch normalization over (N, C[, L])")
+       shape=batchnorm_shape((2, 3), "batchnorm1d"), doc="batch normalization over (N, C[, L])",
+       params=norm_params("num_features", "affine"))
 _layer("batchnorm2d", "torch.nn.BatchNorm2d", Arg("num_features", COUNT), *_NORM_ARGS,
-       shape=batchnorm_shape((4,), "batchnorm2d"), doc="batch normalization over (N, C, H, W)")
+       shape=batchnorm_shape((4,), "batchnorm2d"), doc="batch normalization over (N, C, H, W)",
+       params=norm_params("num_features", "affine"))
 _layer("layernorm", "torch.nn.LayerNorm",
        Arg("normalized_shape", OneOf(COUNT, ListOf(COUNT, min_length=1))), Arg("eps", Float(gt=0), 1e-5),
        Arg("elementwise_affine", Bool(), True), shape=layernorm_shape,
-       doc="layer normalization over the last dimensions")
+       doc="layer normalization over the last dimensions",
+       params=norm_params("normalized_shape", "elementwise_affine"))
 _layer("dropout", "torch.nn.Dropout", Arg("p", Float(ge=0, le=1), 0.5),
        doc="zeroes elements with probability p while training")
 _layer("embedding", "torch.nn.Embedding", Arg("num_embeddings", COUNT),
        Arg("embedding_dim", COUNT), Arg("padding_idx", optional(Int(ge=-MAX_SIZE, le=MAX_SIZE)), None),
        shape=embedding_shape, validate=embedding_rules, doc="a lookup table of integer indices",
-       input_dtype="int")
+       input_dtype="int", params=lambda a: a["num_embeddings"] * a["embedding_dim"])
 _layer("flatten", "torch.nn.Flatten", Arg("start_dim", DIM, 1), Arg("end_dim", DIM, -1),
        shape=flatten_shape, doc="flattens dimensions start_dim..end_dim into one")
 _layer("relu", "torch.nn.ReLU", doc="max(0, x)")

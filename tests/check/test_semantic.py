@@ -327,3 +327,23 @@ def test_monitoring_a_val_metric_without_val_data_is_an_error():
     text = _monitor_spec("val_accuracy", val=False)
     message = 'early_stopping monitors "val_accuracy", but data points has no `val`'
     assert found(text, "no-validation") == [(*where(text, '"val_accuracy"'), message)]
+
+
+# ---- parameter memory estimate -------------------------------------------------------------
+
+
+def test_a_model_above_1_gb_of_parameters_is_a_warning_with_the_estimate():
+    text = spec("model Net {\n    layers {\n        linear(2, 100000)\n"
+                "        linear(100000, 100000)\n        linear(100000, 2)\n    }\n}")
+    assert found(text, "memory", "warning") == [
+        (1, 7, "model Net has 10,000,600,002 parameters (about 40.0 GB in float32)")]
+    assert found(text) == []  # a warning: a big model is allowed
+
+
+@pytest.mark.parametrize("width,warns", [(15809, False), (15810, True)])
+def test_the_memory_warning_starts_above_1_gb(width, warns):
+    """w * w + 4 * w floats: 249,987,717 for w = 15809, 250,019,340 (over 1e9 bytes) for 15810."""
+    text = spec(f"model Net {{\n    layers {{\n        linear(2, {width}, bias = false)\n"
+                f"        linear({width}, {width}, bias = false)\n"
+                f"        linear({width}, 2, bias = false)\n    }}\n}}")
+    assert bool(found(text, "memory", "warning")) == warns
