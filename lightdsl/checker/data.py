@@ -6,6 +6,7 @@ labels are, as far as that is known without loading anything.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +83,7 @@ def _source(value, span, key: str, reporter: Reporter, spec_dir: str,
         return None
     bound = bind_call(entry, call, {}, reporter)
     _warn_missing_files(bound, reporter, spec_dir)
+    _warn_missing_dataset(bound, reporter, spec_dir)
     return bound
 
 
@@ -98,12 +100,59 @@ def source_values(bound: Bound, spec_dir: str) -> dict:
 def _warn_missing_files(bound: Bound, reporter: Reporter, spec_dir: str) -> None:
     if bound.values.get("download") is True or spec_dir is None:
         return  # the loader (of this set or of the training set) downloads what is missing
+    if "files" in bound.entry.extra:
+        return  # a data set's folder: _warn_missing_dataset names the files and what to do
     resolved = source_values(bound, spec_dir)
     for key in bound.entry.extra.get("paths", []):
         path = bound.values.get(key)
         if isinstance(path, str) and not os.path.exists(resolved[key]):
             reporter.warning("missing-file", bound.span_of(key), f'"{path}" does not exist '
                              "(relative paths are resolved from the spec's folder)")
+
+
+def torchvision_installed() -> bool:
+    """Whether torchvision is installed, without importing it (that would import torch)."""
+    try:
+        return importlib.util.find_spec("torchvision") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+VISION = "install lightdsl[vision] (pip install 'lightdsl[vision]')"
+
+
+def _warn_missing_dataset(bound: Bound, reporter: Reporter, spec_dir: str | None) -> None:
+    """A data set source (mnist, cifar10...) whose files are not where the loader looks, and
+    that cannot be downloaded either: a warning saying where to put them."""
+    files = bound.entry.extra.get("files")
+    if files is None or spec_dir is None or any(v is INVALID for v in bound.values.values()):
+        return
+    values = source_values(bound, spec_dir)
+    folder, missing = files(values)
+    vision, download = torchvision_installed(), values.get("download") is True
+    where = bound.span_of("download" if download else "root")
+    if bound.entry.extra.get("needs_torchvision") and not vision:
+        reporter.warning("missing-file", where, f"the {bound.name} source needs torchvision, "
+                         "which is not installed", hint=VISION)
+        return
+    if not missing or (download and vision):
+        return
+    lacking = f"{_shown(folder)}{os.sep} has no {' or '.join(missing)}"
+    if download:
+        reporter.warning("missing-file", where, f"download = true needs torchvision, which is "
+                         f"not installed, and {lacking}", hint=f"{VISION}, or place the "
+                         f"{bound.name} {values['split']} files (gzipped or not) in "
+                         f"{_shown(folder)}{os.sep}")
+    else:
+        reporter.warning("missing-file", where, f"{bound.name} {values['split']} split: "
+                         f"{lacking}", hint=f"place the files (gzipped or not) in "
+                         f"{_shown(folder)}{os.sep}, or {VISION} and set download = true")
+
+
+def _shown(path: str) -> str:
+    """A resolved path as the user can find it: relative to the working folder if inside it."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith(os.pardir) else relative
 
 
 def _sample(bound: Bound, spec_dir: str, reporter: Reporter) -> tuple[Shape, Labels]:

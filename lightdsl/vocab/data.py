@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
 import struct
 
 from ..diagnostics import did_you_mean
@@ -88,6 +89,29 @@ def _idx_dims(path: str):
         return None
 
 
+# torchvision's layout of the MNIST family, as lightdsl.data.vision reads it without torchvision
+# (kept here torch-free for the checker; tests/check/test_semantic.py compares the two).
+MNIST_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "kmnist": "KMNIST"}
+RAW_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+             "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+CIFAR_FOLDER = "cifar-10-batches-py"
+
+
+def mnist_files(name: str):
+    """``files(args)``: the raw folder of a split and the IDX files missing there."""
+    def files(args):
+        raw = os.path.join(args["root"], MNIST_FOLDERS[name], "raw")
+        missing = [base for base in RAW_FILES[args["split"]]
+                   if not any(os.path.isfile(os.path.join(raw, base + ext)) for ext in ("", ".gz"))]
+        return raw, missing
+    return files
+
+
+def cifar_files(args):
+    folder = os.path.join(args["root"], CIFAR_FOLDER)
+    return folder, [] if os.path.isdir(folder) else [CIFAR_FOLDER]
+
+
 ROOT = Arg("root", Str(), "data", "folder holding the data set (torchvision's layout)")
 SPLIT = Arg("split", Choice("train", "test"), "train")
 DOWNLOAD = Arg("download", Bool(), False, "download with torchvision if missing")
@@ -97,7 +121,9 @@ for _name, _channels, _size, _doc in [("mnist", 1, 28, "MNIST handwritten digits
                                       ("kmnist", 1, 28, "Kuzushiji-MNIST characters"),
                                       ("cifar10", 3, 32, "CIFAR-10 colour images")]:
     entry("source", _name, ROOT, SPLIT, DOWNLOAD, target=f"{LOADERS}.load_{_name}", doc=_doc,
-          extra={"sample": image_source(_channels, _size, 10), "paths": ["root"]})
+          extra={"sample": image_source(_channels, _size, 10), "paths": ["root"],
+                 "files": cifar_files if _name == "cifar10" else mnist_files(_name),
+                 "needs_torchvision": _name == "cifar10"})
 entry("source", "digits", target=f"{LOADERS}.load_digits",
       doc="scikit-learn's bundled 8x8 handwritten digits (no download)",
       extra={"sample": image_source(1, 8, 10), "paths": []})

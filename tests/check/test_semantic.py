@@ -7,6 +7,7 @@ where it points (line and column).
 from __future__ import annotations
 
 import keyword
+import sys
 from pathlib import Path
 
 import pytest
@@ -347,3 +348,141 @@ def test_the_memory_warning_starts_above_1_gb(width, warns):
                 f"        linear({width}, {width}, bias = false)\n"
                 f"        linear({width}, 2, bias = false)\n    }}\n}}")
     assert bool(found(text, "memory", "warning")) == warns
+
+
+# ---- data set files (item 18) --------------------------------------------------------------
+
+MNIST_SPEC = """model Net {
+    layers {
+        flatten()
+        linear(784, 10)
+    }
+}
+data images {
+    source = SOURCE
+}
+train {
+    model = Net
+    data = images
+    loss = cross_entropy
+}
+"""
+
+
+def _data_warnings(tmp_path, source: str, features=784) -> list[tuple[int, int, str]]:
+    path = tmp_path / "spec.lit"
+    path.write_text(MNIST_SPEC.replace("SOURCE", source).replace("784", str(features)))
+    from lightdsl.frontend import analyze_file
+
+    analysis = analyze_file(str(path))
+    assert analysis.errors == []
+    return [(d.line, d.column, d.message + " | " + (d.hint or "")) for d in analysis.diagnostics
+            if d.code == "missing-file"]
+
+
+@pytest.fixture
+def torchvision(monkeypatch):
+    """Set whether the checker sees torchvision installed: torchvision(True/False)."""
+    from lightdsl.checker import data
+
+    def set_installed(installed: bool) -> None:
+        monkeypatch.setattr(data, "torchvision_installed", lambda: installed)
+    return set_installed
+
+
+def test_the_checkers_mnist_layout_is_the_loaders():
+    from lightdsl.data import vision
+    from lightdsl.vocab import data
+
+    assert data.RAW_FILES == vision.RAW_FILES
+    assert data.MNIST_FOLDERS == {k: v[0] for k, v in vision.MNIST_FAMILY.items()}
+
+
+def test_mnist_cnn_example_warns_that_its_files_are_missing(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    analysis = analyze_text((ROOT / "specs" / "mnist_cnn.lit").read_text(),
+                            str(ROOT / "specs" / "mnist_cnn.lit"))
+    assert analysis.errors == []
+    (warning,) = [d for d in analysis.diagnostics if d.code == "missing-file"]
+    assert (warning.line, warning.column) == (22, 31)
+    assert warning.message == "mnist train split: specs/data/MNIST/raw/ has no " \
+        "train-images-idx3-ubyte or train-labels-idx1-ubyte"
+    assert warning.hint == "place the files (gzipped or not) in specs/data/MNIST/raw/, or " \
+        "install lightdsl[vision] (pip install 'lightdsl[vision]') and set download = true"
+
+
+@pytest.mark.parametrize("installed", [False, True])
+def test_download_without_torchvision_warns(tmp_path, monkeypatch, torchvision, installed):
+    monkeypatch.chdir(tmp_path)
+    torchvision(installed)
+    warnings = _data_warnings(tmp_path, 'mnist(root = "data", download = true)')
+    if installed:
+        assert warnings == []
+    else:
+        message = ("download = true needs torchvision, which is not installed, and "
+                   "data/MNIST/raw/ has no train-images-idx3-ubyte or train-labels-idx1-ubyte | "
+                   "install lightdsl[vision] (pip install 'lightdsl[vision]'), or place the "
+                   "mnist train files (gzipped or not) in data/MNIST/raw/")
+        assert warnings == [(8, 46, message)]
+
+
+@pytest.mark.parametrize("download", ["true", "false"])
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_present_idx_files_do_not_warn(tmp_path, torchvision, download, suffix):
+    torchvision(False)
+    raw = tmp_path / "data" / "KMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (raw / (name + suffix)).write_bytes(b"")
+    source = f'kmnist(root = "data", split = "test", download = {download})'
+    assert _data_warnings(tmp_path, source) == []
+    assert _data_warnings(tmp_path, source.replace("test", "train")) != []
+
+
+@pytest.mark.parametrize("installed,download,warns", [
+    (False, "false", "the cifar10 source needs torchvision, which is not installed"),
+    (False, "true", "the cifar10 source needs torchvision, which is not installed"),
+    (True, "false", "cifar10 train split: "), (True, "true", None)])
+def test_cifar10_needs_torchvision_and_its_folder(tmp_path, torchvision, installed, download,
+                                                  warns):
+    torchvision(installed)
+    source = f'cifar10(root = "data", download = {download})'
+    warnings = _data_warnings(tmp_path, source, features=3072)
+    assert [w[2].startswith(warns) for w in warnings] == ([True] if warns else [])
+
+
+def test_torchvision_is_detected_without_importing_it(monkeypatch):
+    import importlib.util
+
+    from lightdsl.checker import data
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    assert data.torchvision_installed() is False
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
+    assert data.torchvision_installed() is True
+
+
+def test_check_stays_torch_free_with_image_sources(tmp_path):
+    import subprocess
+
+    path = tmp_path / "spec.lit"
+    path.write_text(MNIST_SPEC.replace("SOURCE", 'mnist(root = "data", download = true)'))
+    code = ("import sys; from lightdsl.frontend import analyze_file; "
+            f"analyze_file({str(path)!r}); "
+            "print('torch' in sys.modules, 'torchvision' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60)
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_the_loader_fails_where_check_warns(tmp_path, monkeypatch):
+    import re
+
+    from lightdsl.data import vision
+    from lightdsl.errors import DataError
+
+    monkeypatch.setattr(vision, "torchvision_datasets", lambda: None)
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    with pytest.raises(DataError, match=re.escape(f"missing train-images-idx3-ubyte and "
+                                                  f"train-labels-idx1-ubyte in {raw}/")):
+        vision.load_mnist(tmp_path / "data", download=True)
