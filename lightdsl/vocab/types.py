@@ -7,6 +7,7 @@ such as ``auto``, and :class:`CallValue` for a call such as ``sgd(lr = 0.01)``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,8 +140,16 @@ class Float(Type):
     def describe(self) -> str:
         return "a number" + _bounds_text(self.ge, self.gt, self.le, self.lt)
 
+    def problem(self, value: Any) -> str | None:
+        if isinstance(value, float) and not math.isfinite(value):  # `1e999` overflows to inf
+            why = "too large for a float" if math.isinf(value) else "not a number"
+            return f"expected a finite number{_bounds_text(self.ge, self.gt, self.le, self.lt)}" \
+                f", got {value} ({why})"
+        return super().problem(value)
+
     def accepts(self, value: Any) -> bool:
-        return _is_number(value) and _within(value, self.ge, self.gt, self.le, self.lt)
+        return _is_number(value) and math.isfinite(value) \
+            and _within(value, self.ge, self.gt, self.le, self.lt)
 
 
 class Bool(Type):
