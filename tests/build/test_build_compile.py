@@ -207,3 +207,13 @@ def test_other_runtime_errors_while_building_are_not_hidden(tmp_path, monkeypatc
     text = CNN.replace("IMAGE", IMAGE).replace(" - mean(y) @ [1.0] ** 2", "")
     with pytest.raises(RuntimeError, match="a bug"):
         assert compile_text(text, tmp_path).module is None
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_available_gpu_memory_is_the_devices_free_memory():
+    from lightdsl.build.model import available_memory
+
+    free, total = torch.cuda.mem_get_info(0)
+    assert 0 < available_memory("cuda:0") <= total
+    assert abs(available_memory("cuda:0") - free) < total // 10
