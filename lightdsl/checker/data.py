@@ -31,8 +31,9 @@ class DataInfo:
     transforms: list[Bound] = field(default_factory=list)
     sample_shape: Shape = None
     labels: Labels = field(default_factory=Labels)
-    # every loader gives the model float32 inputs (uint8 images are scaled to floats first)
-    input_dtype: str = "float"
+    # "float" (images, CSV features, inline numbers with a fraction), "int" (inline integers:
+    # indices for an embedding) or None (unknown until loaded)
+    input_dtype: str | None = None
     # inline integer labels (one per sample) with where each was written, for range checks
     label_items: list[tuple[int, Any]] = field(default_factory=list)
 
@@ -55,6 +56,7 @@ def check_data(data: n.DataDef, reporter: Reporter, spec_dir: str) -> DataInfo:
                               spec_dir)
         if info.source:
             info.sample_shape, info.labels = _sample(info.source, spec_dir, reporter)
+            info.input_dtype = info.source.entry.extra.get("input_dtype")
         _no_inline_with_source(settings, reporter)
     else:
         _inline(info, reporter)
@@ -182,6 +184,8 @@ def _inline(info: DataInfo, reporter: Reporter) -> None:
         return
     input_shape = _inline_shape(inputs, "inputs", settings, reporter)
     info.sample_shape = input_shape[1:] if input_shape else None
+    if input_shape:
+        info.input_dtype = "int" if _all_ints(inputs) else "float"
     if "labels" not in settings.nodes or labels is INVALID:
         return
     label_shape = _inline_shape(labels, "labels", settings, reporter)
@@ -191,6 +195,12 @@ def _inline(info: DataInfo, reporter: Reporter) -> None:
     if label_shape:
         info.labels = _inline_labels(labels, label_shape)
         info.label_items = _label_items(labels, settings.nodes["labels"])
+
+
+def _all_ints(value) -> bool:
+    if isinstance(value, list):
+        return all(_all_ints(v) for v in value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _label_items(labels: list, node: n.Node) -> list[tuple[int, Any]]:

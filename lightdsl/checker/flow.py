@@ -15,7 +15,7 @@ from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Shape, ShapeError, broadcast
 from ..vocab.types import Tensor, TensorList
 from .binding import Bound, bind_call
-from .models import ModelInfo, check_reserved
+from .models import ModelInfo
 
 Dtype = str | None  # "float", "int", or None when unknown
 # forward functions whose result has their first input's dtype (torch.relu of int64 is int64)
@@ -74,7 +74,8 @@ class FlowChecker:
         if wanted is None or dtype is None or dtype == wanted:
             return True
         self.reporter.error("dtype", call_span, f"{bound.name} looks up integer indices, but "
-                            f"its input is {dtype} (lightdsl loads data inputs as float32)",
+                            f"its input is {dtype} (images, CSV features and inline numbers "
+                            "with a fraction are floats)",
                             hint=_lookup_hint(bound))
         return False
 
@@ -131,7 +132,6 @@ class ForwardFlow:
         return output
 
     def _define(self, name: n.Name, shape: Shape) -> None:
-        check_reserved(name, "variable", self.reporter, attribute=False)
         members = {**self.info.params, **self.info.layers}
         if name.id in members or name.id in self.info.hypers:
             self.reporter.error("duplicate", name.span, f'"{name.id}" already names a param, '
@@ -277,5 +277,5 @@ class ForwardFlow:
 
 def _lookup_hint(bound: Bound) -> str:
     count, size = bound.values.get("num_embeddings"), bound.values.get("embedding_dim")
-    return (f"for class-index features, feed one-hot vectors and use linear({count}, {size}, "
-            "bias = false), which computes the same lookup")
+    return (f"give integer indices (inline inputs written as integers), or feed one-hot vectors "
+            f"to linear({count}, {size}, bias = false), which computes the same lookup")

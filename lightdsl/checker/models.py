@@ -85,7 +85,6 @@ def hyper_defaults(model: n.ModelDef, reporter: Reporter) -> dict[str, Any]:
     """Evaluate the defaults in order; a later default may use an earlier hyperparameter."""
     env: dict[str, Any] = {}
     for hyper in model.hyper_params:
-        check_reserved(hyper.name, "hyperparameter", reporter, attribute=False)
         if hyper.name.id in env:
             reporter.error("duplicate", hyper.name.span,
                            f'hyperparameter "{hyper.name.id}" is defined twice')
@@ -110,9 +109,9 @@ def check_model(model: n.ModelDef, hypers: dict[str, Any], reporter: Reporter) -
     return info
 
 
-def check_reserved(name: n.Name, what: str, reporter: Reporter, attribute: bool = True) -> None:
-    """An error if ``name`` is reserved (see :mod:`lightdsl.vocab.reserved`)."""
-    reason = reserved_reason(name.id, attribute)
+def check_reserved(name: n.Name, what: str, reporter: Reporter) -> None:
+    """An error if a param or layer name is reserved (see :mod:`lightdsl.vocab.reserved`)."""
+    reason = reserved_reason(name.id)
     if reason is not None:
         reporter.error("reserved", name.span, f'{what} name "{name.id}" is reserved: {reason}; '
                        "rename it", hint=f"for example {name.id.strip('_')}_{what.split()[-1]}")

@@ -123,14 +123,15 @@ for _name, _channels, _size, _doc in [("mnist", 1, 28, "MNIST handwritten digits
     entry("source", _name, ROOT, SPLIT, DOWNLOAD, target=f"{LOADERS}.load_{_name}", doc=_doc,
           extra={"sample": image_source(_channels, _size, 10), "paths": ["root"],
                  "files": cifar_files if _name == "cifar10" else mnist_files(_name),
-                 "needs_torchvision": _name == "cifar10"})
+                 "needs_torchvision": _name == "cifar10", "input_dtype": "float"})
 entry("source", "digits", target=f"{LOADERS}.load_digits",
       doc="scikit-learn's bundled 8x8 handwritten digits (no download)",
-      extra={"sample": image_source(1, 8, 10), "paths": []})
+      extra={"sample": image_source(1, 8, 10), "paths": [], "input_dtype": "float"})
 entry("source", "csv", Arg("path", Str()), Arg("label", optional(Str()), None, "label column"),
       Arg("features", optional(ListOf(Str())), None, "feature columns (default: all others)"),
       Arg("delimiter", Str(), ","), Arg("header", Bool(), True), target=f"{LOADERS}.load_csv",
-      doc="a CSV file with a header row", extra={"sample": csv_sample, "paths": ["path"]})
+      doc="a CSV file with a header row",
+      extra={"sample": csv_sample, "paths": ["path"], "input_dtype": "float"})
 entry("source", "npz", Arg("path", Str()), Arg("inputs", Str(), "x"), Arg("labels", Str(), "y"),
       target=f"{LOADERS}.load_npz", doc="arrays in a NumPy .npz file, by key",
       extra={"sample": unknown_sample, "paths": ["path"]})

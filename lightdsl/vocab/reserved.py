@@ -1,4 +1,4 @@
-"""Names a spec may not give its params and layers (nor, for keywords, its other names).
+"""Names a spec may not give its params and layers.
 
 A model's params and named layers become attributes of a ``torch.nn.Module`` (lightdsl's
 compiled module, and the classes ``lightdsl codegen`` writes), so a name that module already
@@ -9,8 +9,6 @@ compiled module and of pytorch-lightning's LightningModule, so they cannot go st
 """
 
 from __future__ import annotations
-
-import keyword
 
 
 def _words(text: str) -> frozenset[str]:
@@ -38,7 +36,7 @@ _load_state_dict_pre_hooks _modules _non_persistent_buffers_set _parameters _sta
 _state_dict_pre_hooks _version call_super_init dump_patches training
 """)
 COMPILED_MODULE = _words("""
-_dataflow _estimated_steps _loader _loaders _shared_step batch_size configure_optimizers
+_build _dataflow _estimated_steps _loader _loaders _shared_step batch_size configure_optimizers
 criterion data example_input_array hparams layers learning_rate loss_name max_epochs metric_fns
 optimizer_bound predict_step scheduler_bound spec_name spec_source test_dataloader test_step
 train_dataloader training_step val_dataloader validation_step
@@ -72,14 +70,9 @@ untoggle_optimizer
 """)
 
 
-def reserved_reason(name: str, attribute: bool = True) -> str | None:
-    """Why ``name`` cannot be used, or None. ``attribute``: the name becomes an attribute of the
-    model's module (a param or a named layer), not just a Python name (a hyperparameter or a
-    variable of forward)."""
-    if keyword.iskeyword(name):
-        return "it is a Python keyword (generated code could not use it)"
-    if not attribute:
-        return None
+def reserved_reason(name: str) -> str | None:
+    """Why a param or layer cannot be called ``name`` (it becomes an attribute of the model's
+    module), or None. Python keywords are fine: the code generator renames them."""
     if name.startswith("__") and name.endswith("__"):
         return "names of the form __name__ belong to Python's object model"
     if name in NN_MODULE_METHODS:
