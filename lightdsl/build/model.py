@@ -21,7 +21,7 @@ from ..checker.models import ModelInfo, parameter_bytes
 from ..errors import LightdslError
 from ..vocab.registry import REGISTRY
 from ..vocab.types import Tensor, TensorList
-from .resolve import instantiate, resolve
+from .resolve import instantiate, resolve, torch_kwargs
 
 Env = dict[str, Any]
 Compiled = Callable[[Env], Any]
@@ -45,11 +45,11 @@ class SpecModel(nn.Module):
             tensor = torch.tensor(param.value, dtype=torch.get_default_dtype())
             self.register_parameter(name, nn.Parameter(tensor, requires_grad=not param.node.frozen))
         for name, bound in info.layers.items():
-            self.add_module(name, instantiate(bound))
+            self.add_module(name, _layer(bound))
         if info.node.layers_blocks:
             named = {id(b): name for name, b in info.layers.items()}
             self.layers = nn.Sequential(*[getattr(self, named[id(b)]) if id(b) in named
-                                          else instantiate(b) for b in info.sequence])
+                                          else _layer(b) for b in info.sequence])
             self._dataflow = None
         else:
             self._dataflow = ForwardCompiler(self, info).compile(info.node.forwards[0])
@@ -58,6 +58,22 @@ class SpecModel(nn.Module):
         if self._dataflow is None:
             return self.layers(x)
         return self._dataflow(x)
+
+
+class IndexEmbedding(nn.Embedding):
+    """``nn.Embedding`` that also takes indices arriving as floats: lightdsl's loaders give the
+    model float32 inputs, and the checker lets only integer-valued inputs (inline integers)
+    reach an embedding, so the conversion is exact."""
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return super().forward(input.long() if input.is_floating_point() else input)
+
+
+def _layer(bound) -> nn.Module:
+    if bound.entry.extra.get("input_dtype") == "int" and bound.entry.target == \
+            "torch.nn.Embedding":
+        return IndexEmbedding(**torch_kwargs(bound.values))
+    return instantiate(bound)
 
 
 def available_memory(device: torch.device | str = "cpu") -> int | None:

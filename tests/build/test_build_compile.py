@@ -217,3 +217,32 @@ def test_available_gpu_memory_is_the_devices_free_memory():
     free, total = torch.cuda.mem_get_info(0)
     assert 0 < available_memory("cuda:0") <= total
     assert abs(available_memory("cuda:0") - free) < total // 10
+
+
+def test_embedding_on_inline_integer_inputs_trains(tmp_path):
+    """Inline integers reach the model as float32; the embedding looks them up exactly."""
+    text = """
+model Tokens {
+    table = embedding(10, 4)
+    flat  = flatten()
+    head  = linear(8, 2)
+    forward(ids) {
+        return head(flat(table(ids)))
+    }
+}
+data pairs {
+    inputs = [[1, 9], [3, 0]]
+    labels = [0, 1]
+}
+train { model = Tokens  data = pairs  loss = cross_entropy  max_epochs = 2  logger = none
+        enable_checkpointing = false  enable_progress_bar = false }
+"""
+    experiment = compile_text(text, tmp_path)
+    module = experiment.module
+    ids = torch.tensor([[1, 9], [3, 0]])
+    assert torch.equal(module.table(ids.float()), torch.nn.functional.embedding(
+        ids, module.table.weight))
+    before = module.table.weight.detach().clone()
+    experiment.fit(default_root_dir=str(tmp_path))
+    changed = (module.table.weight.detach() != before).any(dim=1)
+    assert changed.tolist() == [i in (0, 1, 3, 9) for i in range(10)]  # the rows looked up
