@@ -7,7 +7,9 @@ and ``forward`` is compiled once into nested closures, so a step runs no AST wal
 
 from __future__ import annotations
 
+import contextlib
 import operator
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -15,10 +17,11 @@ import torch
 from torch import nn
 
 from .. import nodes as n
-from ..checker.models import ModelInfo
+from ..checker.models import ModelInfo, parameter_bytes
+from ..errors import LightdslError
 from ..vocab.registry import REGISTRY
 from ..vocab.types import Tensor, TensorList
-from .resolve import instantiate, resolve
+from .resolve import instantiate, resolve, torch_kwargs
 
 Env = dict[str, Any]
 Compiled = Callable[[Env], Any]
@@ -31,17 +34,22 @@ class SpecModel(nn.Module):
 
     def __init__(self, info: ModelInfo):
         super().__init__()
+        check_memory(info)
+        with _allocating(info):
+            self._build(info)
+
+    def _build(self, info: ModelInfo) -> None:
         self.spec_name = info.name
         self.hparams = dict(info.hypers)
         for name, param in info.params.items():
             tensor = torch.tensor(param.value, dtype=torch.get_default_dtype())
             self.register_parameter(name, nn.Parameter(tensor, requires_grad=not param.node.frozen))
         for name, bound in info.layers.items():
-            self.add_module(name, instantiate(bound))
+            self.add_module(name, _layer(bound))
         if info.node.layers_blocks:
             named = {id(b): name for name, b in info.layers.items()}
             self.layers = nn.Sequential(*[getattr(self, named[id(b)]) if id(b) in named
-                                          else instantiate(b) for b in info.sequence])
+                                          else _layer(b) for b in info.sequence])
             self._dataflow = None
         else:
             self._dataflow = ForwardCompiler(self, info).compile(info.node.forwards[0])
@@ -50,6 +58,78 @@ class SpecModel(nn.Module):
         if self._dataflow is None:
             return self.layers(x)
         return self._dataflow(x)
+
+
+class IndexEmbedding(nn.Embedding):
+    """``nn.Embedding`` that also takes indices arriving as floats: lightdsl's loaders give the
+    model float32 inputs, and the checker lets only integer-valued inputs (inline integers)
+    reach an embedding, so the conversion is exact."""
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return super().forward(input.long() if input.is_floating_point() else input)
+
+
+def _layer(bound) -> nn.Module:
+    if bound.entry.extra.get("input_dtype") == "int" and bound.entry.target == \
+            "torch.nn.Embedding":
+        return IndexEmbedding(**torch_kwargs(bound.values))
+    return instantiate(bound)
+
+
+def available_memory(device: torch.device | str = "cpu") -> int | None:
+    """Bytes free for new tensors on ``device``: the GPU's free memory, or the system's
+    MemAvailable (its physical memory where /proc/meminfo is absent); None if unknown."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(info: ModelInfo, device: torch.device | str = "cpu") -> None:
+    """Refuse, before allocating, a model whose parameters alone do not fit in ``device``'s
+    free memory (a LightdslError saying what to do, not an allocator crash or swapping)."""
+    count = info.parameter_count()
+    available = available_memory(device)
+    itemsize = torch.empty((), dtype=torch.get_default_dtype()).element_size()
+    if count is None or available is None or count * itemsize <= available:
+        return
+    where = "the GPU" if torch.device(device).type == "cuda" else "this machine"
+    raise LightdslError(
+        f"model {info.name} has {count:,} parameters, about {parameter_bytes(count, itemsize)}, "
+        f"but {where} has only {parameter_bytes(available, 1)} of memory available",
+        hint="make the model's layers smaller (`lightdsl check` shows the estimate)")
+
+
+@contextlib.contextmanager
+def _allocating(info: ModelInfo):
+    """torch's allocation failures while building become a clear error."""
+    try:
+        yield
+    except MemoryError:
+        raise _allocation_error(info, "out of memory") from None
+    except RuntimeError as error:
+        text = str(error)
+        if not any(s in text for s in ("can't allocate", "out of memory", "not enough memory")):
+            raise
+        raise _allocation_error(info, text.splitlines()[0]) from None
+
+
+def _allocation_error(info: ModelInfo, why: str) -> LightdslError:
+    count = info.parameter_count()
+    size = f" ({count:,} parameters)" if count is not None else ""
+    return LightdslError(f"could not allocate model {info.name}{size}: {why}",
+                         hint="make the model's layers smaller (`lightdsl check` shows the "
+                         "estimate)")
 
 
 class ForwardCompiler:

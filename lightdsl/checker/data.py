@@ -6,6 +6,7 @@ labels are, as far as that is known without loading anything.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,11 @@ class DataInfo:
     transforms: list[Bound] = field(default_factory=list)
     sample_shape: Shape = None
     labels: Labels = field(default_factory=Labels)
+    # "float" (images, CSV features, inline numbers with a fraction), "int" (inline integers:
+    # indices for an embedding) or None (unknown until loaded)
+    input_dtype: str | None = None
+    # inline integer labels (one per sample) with where each was written, for range checks
+    label_items: list[tuple[int, Any]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -50,6 +56,7 @@ def check_data(data: n.DataDef, reporter: Reporter, spec_dir: str) -> DataInfo:
                               spec_dir)
         if info.source:
             info.sample_shape, info.labels = _sample(info.source, spec_dir, reporter)
+            info.input_dtype = info.source.entry.extra.get("input_dtype")
         _no_inline_with_source(settings, reporter)
     else:
         _inline(info, reporter)
@@ -60,6 +67,7 @@ def check_data(data: n.DataDef, reporter: Reporter, spec_dir: str) -> DataInfo:
             setattr(info, key, _source(value, settings.span_of(key), key, reporter,
                                        None if downloads else spec_dir, split_ok=True))
     _override_classes(info)
+    _check_label_range(info, reporter)
     for call in data.calls:
         _transform(call, info, reporter)
     return info
@@ -77,6 +85,7 @@ def _source(value, span, key: str, reporter: Reporter, spec_dir: str,
         return None
     bound = bind_call(entry, call, {}, reporter)
     _warn_missing_files(bound, reporter, spec_dir)
+    _warn_missing_dataset(bound, reporter, spec_dir)
     return bound
 
 
@@ -93,12 +102,59 @@ def source_values(bound: Bound, spec_dir: str) -> dict:
 def _warn_missing_files(bound: Bound, reporter: Reporter, spec_dir: str) -> None:
     if bound.values.get("download") is True or spec_dir is None:
         return  # the loader (of this set or of the training set) downloads what is missing
+    if "files" in bound.entry.extra:
+        return  # a data set's folder: _warn_missing_dataset names the files and what to do
     resolved = source_values(bound, spec_dir)
     for key in bound.entry.extra.get("paths", []):
         path = bound.values.get(key)
         if isinstance(path, str) and not os.path.exists(resolved[key]):
             reporter.warning("missing-file", bound.span_of(key), f'"{path}" does not exist '
                              "(relative paths are resolved from the spec's folder)")
+
+
+def torchvision_installed() -> bool:
+    """Whether torchvision is installed, without importing it (that would import torch)."""
+    try:
+        return importlib.util.find_spec("torchvision") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+VISION = "install lightdsl[vision] (pip install 'lightdsl[vision]')"
+
+
+def _warn_missing_dataset(bound: Bound, reporter: Reporter, spec_dir: str | None) -> None:
+    """A data set source (mnist, cifar10...) whose files are not where the loader looks, and
+    that cannot be downloaded either: a warning saying where to put them."""
+    files = bound.entry.extra.get("files")
+    if files is None or spec_dir is None or any(v is INVALID for v in bound.values.values()):
+        return
+    values = source_values(bound, spec_dir)
+    folder, missing = files(values)
+    vision, download = torchvision_installed(), values.get("download") is True
+    where = bound.span_of("download" if download else "root")
+    if bound.entry.extra.get("needs_torchvision") and not vision:
+        reporter.warning("missing-file", where, f"the {bound.name} source needs torchvision, "
+                         "which is not installed", hint=VISION)
+        return
+    if not missing or (download and vision):
+        return
+    lacking = f"{_shown(folder)}{os.sep} has no {' or '.join(missing)}"
+    if download:
+        reporter.warning("missing-file", where, f"download = true needs torchvision, which is "
+                         f"not installed, and {lacking}", hint=f"{VISION}, or place the "
+                         f"{bound.name} {values['split']} files (gzipped or not) in "
+                         f"{_shown(folder)}{os.sep}")
+    else:
+        reporter.warning("missing-file", where, f"{bound.name} {values['split']} split: "
+                         f"{lacking}", hint=f"place the files (gzipped or not) in "
+                         f"{_shown(folder)}{os.sep}, or {VISION} and set download = true")
+
+
+def _shown(path: str) -> str:
+    """A resolved path as the user can find it: relative to the working folder if inside it."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith(os.pardir) else relative
 
 
 def _sample(bound: Bound, spec_dir: str, reporter: Reporter) -> tuple[Shape, Labels]:
@@ -128,6 +184,8 @@ def _inline(info: DataInfo, reporter: Reporter) -> None:
         return
     input_shape = _inline_shape(inputs, "inputs", settings, reporter)
     info.sample_shape = input_shape[1:] if input_shape else None
+    if input_shape:
+        info.input_dtype = "int" if _all_ints(inputs) else "float"
     if "labels" not in settings.nodes or labels is INVALID:
         return
     label_shape = _inline_shape(labels, "labels", settings, reporter)
@@ -136,6 +194,35 @@ def _inline(info: DataInfo, reporter: Reporter) -> None:
                        f"{input_shape[0]} inputs; give one label per input")
     if label_shape:
         info.labels = _inline_labels(labels, label_shape)
+        info.label_items = _label_items(labels, settings.nodes["labels"])
+
+
+def _all_ints(value) -> bool:
+    if isinstance(value, list):
+        return all(_all_ints(v) for v in value)
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _label_items(labels: list, node: n.Node) -> list[tuple[int, Any]]:
+    """Integer labels written as a list literal, each with its span."""
+    if not isinstance(node, n.ListExpr) or len(node.items) != len(labels):
+        return []
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in labels):
+        return []
+    return [(value, item.span) for value, item in zip(labels, node.items)]
+
+
+def _check_label_range(info: DataInfo, reporter: Reporter) -> None:
+    """With ``num_classes`` set, every inline class label must be one of them (the loader
+    refuses the data otherwise)."""
+    classes = info.settings.values.get("num_classes")
+    if not isinstance(classes, int) or isinstance(classes, bool):
+        return
+    for value, span in info.label_items:
+        if not 0 <= value < classes:
+            reporter.error("label-range", span, f"label {value} is outside 0..{classes - 1} "
+                           f"(num_classes = {classes})",
+                           hint="class labels are indices 0 .. num_classes - 1")
 
 
 def _inline_shape(value: Any, key: str, settings: Bound, reporter: Reporter):
@@ -159,6 +246,15 @@ def _inline_labels(labels: list, shape) -> Labels:
     return Labels("float", (None, *shape[1:]))
 
 
+def _one_hot_range(info: DataInfo, classes, reporter: Reporter) -> None:
+    if not isinstance(classes, int) or isinstance(classes, bool):
+        return
+    for value, span in info.label_items:
+        if not 0 <= value < classes:
+            reporter.error("label-range", span, f"one_hot cannot encode label {value}: the "
+                           f"classes are 0..{classes - 1}")
+
+
 def _override_classes(info: DataInfo) -> None:
     classes = info.settings.values.get("num_classes")
     if isinstance(classes, int) and not isinstance(classes, bool):
@@ -175,4 +271,5 @@ def _transform(call: n.Call, info: DataInfo, reporter: Reporter) -> None:
         info.sample_shape = (numel(info.sample_shape),)
     if entry.extra.get("labels") == "one_hot":
         classes = bound.values.get("num_classes") or info.labels.num_classes
+        _one_hot_range(info, classes, reporter)
         info.labels = Labels("float", (None, classes), classes)

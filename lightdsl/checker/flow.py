@@ -17,6 +17,10 @@ from ..vocab.types import Tensor, TensorList
 from .binding import Bound, bind_call
 from .models import ModelInfo
 
+Dtype = str | None  # "float", "int", or None when unknown
+# forward functions whose result has their first input's dtype (torch.relu of int64 is int64)
+INTEGER_PRESERVING = {"relu", "abs", "sum", "reshape", "cat"}
+
 
 class FlowChecker:
     """Infers a model's output shape from its input shape, reporting what does not fit."""
@@ -26,27 +30,33 @@ class FlowChecker:
         self.used: set[str] = set()
         self.empty = False  # an empty forward: unused warnings would only repeat the error
 
-    def run(self, input_shape: Shape) -> Shape:
+    def run(self, input_shape: Shape, input_dtype: Dtype = None) -> Shape:
+        """The output shape for a batch of ``input_shape``; ``input_dtype`` ("float", "int" or
+        None for unknown) lets layers that need integer indices say so."""
         if self.info.node.layers_blocks:
-            shape = self._sequence(input_shape)
+            shape = self._sequence(input_shape, input_dtype)
         elif self.info.node.forwards:
-            shape = ForwardFlow(self, self.info.node.forwards[0]).run(input_shape)
+            flow = ForwardFlow(self, self.info.node.forwards[0])
+            shape = flow.run(input_shape, input_dtype)
         else:
             return None
         self._warn_unused()
         return shape
 
-    def _sequence(self, shape: Shape) -> Shape:
+    def _sequence(self, shape: Shape, dtype: Dtype) -> Shape:
         block = self.info.node.layers_blocks[0]
         for item, bound in zip(block.items, self.info.sequence):
             name = item.id if isinstance(item, n.Name) else item.func.id
             if name in self.info.layers:
                 self.used.add(name)
-            shape = self.apply(bound, [shape], item.span) if bound else None
+            shape = self.apply(bound, [shape], item.span, dtype) if bound else None
+            dtype = "float"  # every layer computes floats
         return shape
 
-    def apply(self, bound: Bound, inputs: list[Shape], call_span) -> Shape:
+    def apply(self, bound: Bound, inputs: list[Shape], call_span, dtype: Dtype = None) -> Shape:
         """Apply an entry's shape rule; report its complaint where the fix belongs."""
+        if not self._dtype_fits(bound, dtype, call_span):
+            return None
         if bound.entry.shape is None or any(v is INVALID for v in bound.values.values()):
             return None
         try:
@@ -58,6 +68,16 @@ class FlowChecker:
                 hint = f"the layer is used at line {call_span.line}"
             self.reporter.error("shape", where, error.message, hint=hint)
             return None
+
+    def _dtype_fits(self, bound: Bound, dtype: Dtype, call_span) -> bool:
+        wanted = bound.entry.extra.get("input_dtype")
+        if wanted is None or dtype is None or dtype == wanted:
+            return True
+        self.reporter.error("dtype", call_span, f"{bound.name} looks up integer indices, but "
+                            f"its input is {dtype} (images, CSV features and inline numbers "
+                            "with a fraction are floats)",
+                            hint=_lookup_hint(bound))
+        return False
 
     def _warn_unused(self) -> None:
         if self.empty:
@@ -80,15 +100,17 @@ class ForwardFlow:
         self.flow, self.forward, self.reporter = flow, forward, flow.reporter
         self.info = flow.info
         self.variables: dict[str, Shape] = {}
+        self.dtypes: dict[str, Dtype] = {}
         self.defined_at: dict[str, n.Name] = {}
         self.read: set[str] = set()
 
-    def run(self, input_shape: Shape) -> Shape:
+    def run(self, input_shape: Shape, input_dtype: Dtype = None) -> Shape:
         if len(self.forward.inputs) != 1:
             self.reporter.error("arity", self.forward.span, "forward must take exactly one input "
                                 f"(the batch's inputs), not {len(self.forward.inputs)}")
         for name in self.forward.inputs:
             self._define(name, input_shape if len(self.forward.inputs) == 1 else None)
+            self.dtypes[name.id] = input_dtype if len(self.forward.inputs) == 1 else None
         if not self.forward.body:
             self.reporter.error("structure", self.forward.span, "forward is empty; it must "
                                 "compute and `return` the output")
@@ -101,6 +123,7 @@ class ForwardFlow:
                 break
             if isinstance(statement, n.Assign):
                 self._define(statement.target, self.shape_of(statement.value))
+                self.dtypes[statement.target.id] = self.dtype_of(statement.value)
             else:
                 output, returned = self.shape_of(statement.value), True
         if not returned:
@@ -136,6 +159,33 @@ class ForwardFlow:
         what = "a list" if isinstance(expr, n.ListExpr) else "a constant"
         self.reporter.error("type", expr.span, f"{what} is not a tensor; forward computes "
                             "with tensors, numbers, params and layers")
+        return None
+
+    def dtype_of(self, expr: n.Expr) -> Dtype:
+        """"float", "int" or None (unknown): enough to tell integer indices from floats."""
+        if isinstance(expr, n.Number):
+            return "int" if isinstance(expr.value, int) else "float"
+        if isinstance(expr, n.Name):
+            return self._name_dtype(expr.id)
+        if isinstance(expr, n.Neg):
+            return self.dtype_of(expr.operand)
+        if isinstance(expr, n.BinOp):
+            kinds = {self.dtype_of(expr.left), self.dtype_of(expr.right)}
+            return None if None in kinds else "float" if "float" in kinds or expr.op == "/" \
+                else "int"
+        if isinstance(expr, n.Call) and expr.func.id not in self.info.layers \
+                and expr.func.id in INTEGER_PRESERVING and expr.args:
+            return self.dtype_of(expr.args[0])
+        return "float" if isinstance(expr, n.Call) else None
+
+    def _name_dtype(self, name: str) -> Dtype:
+        if name in self.dtypes:
+            return self.dtypes[name]
+        if name in self.info.params:
+            return "float"
+        value = self.info.hypers.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return "int" if isinstance(value, int) else "float"
         return None
 
     def _name(self, name: n.Name) -> Shape:
@@ -207,7 +257,8 @@ class ForwardFlow:
             return None
         shape = self.shape_of(call.args[0])
         bound = self.info.layers[name]
-        return self.flow.apply(bound, [shape], call.span) if bound else None
+        dtype = self.dtype_of(call.args[0])
+        return self.flow.apply(bound, [shape], call.span, dtype) if bound else None
 
     def _unknown_call(self, call: n.Call) -> Shape:
         name = call.func.id
@@ -223,3 +274,8 @@ class ForwardFlow:
             self.shape_of(arg)
         return None
 
+
+def _lookup_hint(bound: Bound) -> str:
+    count, size = bound.values.get("num_embeddings"), bound.values.get("embedding_dim")
+    return (f"give integer indices (inline inputs written as integers), or feed one-hot vectors "
+            f"to linear({count}, {size}, bias = false), which computes the same lookup")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +10,7 @@ from .. import nodes as n
 from ..diagnostics import Reporter, did_you_mean
 from ..evaluate import INVALID, contains_invalid, evaluate
 from ..vocab.registry import REGISTRY
+from ..vocab.reserved import reserved_reason
 from .binding import Bound, bind_call, lookup
 
 # Layers that own trainable tensors (unless switched off by the named flag).
@@ -39,6 +41,45 @@ class ModelInfo:
     def name(self) -> str:
         return self.node.name.id
 
+    def parameter_count(self) -> int | None:
+        """How many numbers the model's params and layers hold (None if something is invalid)."""
+        total = 0
+        for param in self.params.values():
+            if param.shape is None:
+                return None
+            total += math.prod(param.shape)
+        bounds = {id(b): b for b in [*self.layers.values(), *self.sequence] if b is not None}
+        for bound in bounds.values():
+            count = bound.entry.extra.get("params")
+            if count is not None:
+                if any(v is INVALID for v in bound.values.values()):
+                    return None
+                total += count(bound.values)
+        return total
+
+
+MEMORY_WARNING_BYTES = 10**9  # warn at check time above 1 GB of float32 parameters
+
+
+def parameter_bytes(count: int, itemsize: int = 4) -> str:
+    """``40.0 GB``: a memory size in decimal units, as the messages print it."""
+    size = count * itemsize
+    for unit, scale in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size / 1000:.1f} kB"
+
+
+def warn_memory(info: ModelInfo, reporter: Reporter) -> None:
+    """A warning with the parameter memory of a model above :data:`MEMORY_WARNING_BYTES`."""
+    count = info.parameter_count()
+    if count is None or count * 4 <= MEMORY_WARNING_BYTES:
+        return
+    reporter.warning("memory", info.node.name.span, f"model {info.name} has {count:,} "
+                     f"parameters (about {parameter_bytes(count)} in float32)",
+                     hint="training needs 2-4 times that again for gradients and optimizer "
+                     "state; make the layers smaller if this is not meant")
+
 
 def hyper_defaults(model: n.ModelDef, reporter: Reporter) -> dict[str, Any]:
     """Evaluate the defaults in order; a later default may use an earlier hyperparameter."""
@@ -64,13 +105,23 @@ def check_model(model: n.ModelDef, hypers: dict[str, Any], reporter: Reporter) -
     for block in model.layers_blocks:
         info.sequence = [_sequence_item(item, info, reporter) for item in block.items]
     _check_structure(model, reporter)
+    warn_memory(info, reporter)
     return info
+
+
+def check_reserved(name: n.Name, what: str, reporter: Reporter) -> None:
+    """An error if a param or layer name is reserved (see :mod:`lightdsl.vocab.reserved`)."""
+    reason = reserved_reason(name.id)
+    if reason is not None:
+        reporter.error("reserved", name.span, f'{what} name "{name.id}" is reserved: {reason}; '
+                       "rename it", hint=f"for example {name.id.strip('_')}_{what.split()[-1]}")
 
 
 def _check_member_names(model: n.ModelDef, hypers: dict, reporter: Reporter) -> None:
     seen: dict[str, n.Name] = {}
     for member in [*model.params, *model.layers]:
         name = member.name
+        check_reserved(name, "param" if isinstance(member, n.ParamDef) else "layer", reporter)
         if name.id in seen:
             reporter.error("duplicate", name.span, f'"{name.id}" is already defined in model '
                            f"{model.name.id} (line {seen[name.id].span.line})")

@@ -167,7 +167,26 @@ class TrainChecker:
             run.lr_find = bind_call(entry, call, {}, self.reporter)
 
     # ---- consistency ----
+    def _monitors(self, run: Run) -> set[int]:
+        """A monitored name the run never logs is an error (with did-you-mean) here, not after
+        an epoch of training. Returns the callbacks reported (by id)."""
+        if run.data is None:
+            return set()
+        logged = logged_metrics(run, with_val=True)
+        reported = set()
+        for callback in run.callbacks:
+            monitor = callback.values.get("monitor")
+            if isinstance(monitor, str) and monitor not in logged:
+                suggestion = did_you_mean(monitor, logged)
+                self.reporter.error("unknown-metric", callback.span_of("monitor"),
+                                    f'{callback.name} monitors "{monitor}", which this run never '
+                                    f"logs{suggestion}", hint="this run logs: "
+                                    + ", ".join(logged_metrics(run, with_val=run.data.has_val)))
+                reported.add(id(callback))
+        return reported
+
     def _validation_settings(self, run: Run) -> None:
+        reported = self._monitors(run)
         if run.data is None or run.data.has_val:
             return
         why = f"data {run.data.name} has no `val`"
@@ -179,7 +198,8 @@ class TrainChecker:
                                     "block")
         for callback in run.callbacks:
             monitor = callback.values.get("monitor")
-            if isinstance(monitor, str) and monitor.startswith("val_"):
+            if isinstance(monitor, str) and monitor.startswith("val_") \
+                    and id(callback) not in reported:
                 self.reporter.error("no-validation", callback.span_of("monitor"),
                                     f'{callback.name} monitors "{monitor}", but {why}')
 
@@ -187,18 +207,51 @@ class TrainChecker:
         if run.model is None:
             return
         input_shape = batched(run.data.sample_shape) if run.data else None
-        run.output_shape = FlowChecker(run.model, self.reporter).run(input_shape)
+        input_dtype = run.data.input_dtype if run.data else None
+        run.output_shape = FlowChecker(run.model, self.reporter).run(input_shape, input_dtype)
         if run.data is None:
             return
         for bound in [run.loss, *run.metrics]:
-            if bound is not None and "check" in bound.entry.extra:
+            if bound is not None and "check" in bound.entry.extra \
+                    and not self._label_indices(bound, run):
                 self._labels_fit(bound, run)
+
+    def _label_indices(self, bound: Bound, run: Run) -> bool:
+        """Inline labels a class-index loss cannot index the output with: an error at each
+        such label. Whether any was reported."""
+        if bound.entry.extra.get("labels") != "index":
+            return False
+        output = run.output_shape
+        width = output[-1] if output is not None and len(output) == 2 else None
+        classes = run.data.settings.values.get("num_classes")
+        known = classes if isinstance(classes, int) and not isinstance(classes, bool) else None
+        reported = False
+        for value, span in run.data.label_items:
+            if known is not None and not 0 <= value < known:
+                reported = True  # already reported by the data check
+            elif value < 0 or (width is not None and value >= width):
+                allowed = f"0..{width - 1}" if width is not None else "0 or more"
+                scores = f" (the model returns {width} scores per sample)" if width else ""
+                self.reporter.error("label-range", span, f"label {value} is not a class index "
+                                    f"for {bound.name}: the labels must be in {allowed}{scores}")
+                reported = True
+        return reported
 
     def _labels_fit(self, bound: Bound, run: Run) -> None:
         try:
             bound.entry.extra["check"](run.output_shape, run.data.labels, bound.values)
         except ShapeError as error:
             self.reporter.error("loss-labels", bound.span, error.message)
+
+
+def logged_metrics(run: Run, with_val: bool) -> list[str]:
+    """The names the trainer logs for a run, as callbacks can monitor them: ``train_<name>``
+    every log_every_n_steps optimizer steps, ``train_<name>_epoch`` each epoch and
+    ``val_<name>`` each validation, for the loss and each metric (see Trainer.log_step,
+    log_epoch and validate; tests/check/test_semantic.py compares with a real run)."""
+    names = ["loss", *[m.name for m in run.metrics]]
+    logged = [f"train_{name}" for name in names] + [f"train_{name}_epoch" for name in names]
+    return logged + ([f"val_{name}" for name in names] if with_val else [])
 
 
 def _default_optimizer(train: n.TrainDef) -> Bound:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
 import struct
 
 from ..diagnostics import did_you_mean
@@ -17,6 +18,7 @@ from .shapes import Labels, ShapeError
 from .types import Bool, Choice, Float, Int, ListOf, Nested, OneOf, Str, VocabRef, optional, show
 
 LOADERS = "lightdsl.data.sources"
+MAX_SIZE = 2**31 - 1  # as for layer sizes: a typo like 10**20 is a located error
 
 
 def image_source(channels: int, size: int, classes: int):
@@ -98,6 +100,28 @@ def _one_char_delimiter(args) -> list[tuple[str, str]]:
         return [("delimiter", message)]
     return []
 
+# torchvision's layout of the MNIST family, as lightdsl.data.vision reads it without torchvision
+# (kept here torch-free for the checker; tests/check/test_semantic.py compares the two).
+MNIST_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "kmnist": "KMNIST"}
+RAW_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+             "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+CIFAR_FOLDER = "cifar-10-batches-py"
+
+
+def mnist_files(name: str):
+    """``files(args)``: the raw folder of a split and the IDX files missing there."""
+    def files(args):
+        raw = os.path.join(args["root"], MNIST_FOLDERS[name], "raw")
+        missing = [base for base in RAW_FILES[args["split"]]
+                   if not any(os.path.isfile(os.path.join(raw, base + ext)) for ext in ("", ".gz"))]
+        return raw, missing
+    return files
+
+
+def cifar_files(args):
+    folder = os.path.join(args["root"], CIFAR_FOLDER)
+    return folder, [] if os.path.isdir(folder) else [CIFAR_FOLDER]
+
 
 ROOT = Arg("root", Str(), "data", "folder holding the data set (torchvision's layout)")
 SPLIT = Arg("split", Choice("train", "test"), "train")
@@ -108,15 +132,17 @@ for _name, _channels, _size, _doc in [("mnist", 1, 28, "MNIST handwritten digits
                                       ("kmnist", 1, 28, "Kuzushiji-MNIST characters"),
                                       ("cifar10", 3, 32, "CIFAR-10 colour images")]:
     entry("source", _name, ROOT, SPLIT, DOWNLOAD, target=f"{LOADERS}.load_{_name}", doc=_doc,
-          extra={"sample": image_source(_channels, _size, 10), "paths": ["root"]})
+          extra={"sample": image_source(_channels, _size, 10), "paths": ["root"],
+                 "files": cifar_files if _name == "cifar10" else mnist_files(_name),
+                 "needs_torchvision": _name == "cifar10", "input_dtype": "float"})
 entry("source", "digits", target=f"{LOADERS}.load_digits",
       doc="scikit-learn's bundled 8x8 handwritten digits (no download)",
-      extra={"sample": image_source(1, 8, 10), "paths": []})
+      extra={"sample": image_source(1, 8, 10), "paths": [], "input_dtype": "float"})
 entry("source", "csv", Arg("path", Str()), Arg("label", optional(Str()), None, "label column"),
       Arg("features", optional(ListOf(Str())), None, "feature columns (default: all others)"),
       Arg("delimiter", Str(), ","), Arg("header", Bool(), True), target=f"{LOADERS}.load_csv",
       doc="a CSV file with a header row", validate=_one_char_delimiter,
-      extra={"sample": csv_sample, "paths": ["path"]})
+      extra={"sample": csv_sample, "paths": ["path"], "input_dtype": "float"})
 entry("source", "npz", Arg("path", Str()), Arg("inputs", Str(), "x"), Arg("labels", Str(), "y"),
       target=f"{LOADERS}.load_npz", doc="arrays in a NumPy .npz file, by key",
       extra={"sample": unknown_sample, "paths": ["path"]})
@@ -129,7 +155,8 @@ entry("source", "pt", Arg("path", Str()), Arg("inputs", Str(), "x"), Arg("labels
 entry("source", "idx", Arg("images", Str()), Arg("labels", Str()), target=f"{LOADERS}.load_idx",
       doc="MNIST-format IDX files, gzipped or not",
       extra={"sample": idx_sample, "paths": ["images", "labels"]})
-entry("split", "split", Arg("fraction", Float(gt=0, lt=1)), Arg("seed", Int(ge=0), 0),
+SEED = Int(ge=0, le=2**32 - 1)  # NumPy's and Lightning's seed range
+entry("split", "split", Arg("fraction", Float(gt=0, lt=1)), Arg("seed", SEED, 0),
       Arg("stratify", Bool(), True), target="lightdsl.data.split.split",
       doc="carve validation data out of the training source (stratified for classes)")
 
@@ -143,11 +170,12 @@ entry("transform", "flatten", target="lightdsl.data.transforms.flatten",
       doc="each sample to one dimension", extra={"reshape": "flatten"})
 entry("transform", "to_float", target="lightdsl.data.transforms.to_float",
       doc="uint8 images to floats in [0, 1]")
-entry("transform", "one_hot", Arg("num_classes", optional(Int(ge=2)), None),
+entry("transform", "one_hot", Arg("num_classes", optional(Int(ge=2, le=MAX_SIZE)), None),
       target="lightdsl.data.transforms.one_hot", doc="class labels to one-hot float vectors",
       extra={"labels": "one_hot"})
-entry("transform", "random_crop", Arg("size", OneOf(Int(ge=1), ListOf(Int(ge=1), length=2))),
-      Arg("padding", Int(ge=0), 0), target="lightdsl.data.transforms.random_crop",
+CROP = Int(ge=1, le=MAX_SIZE)
+entry("transform", "random_crop", Arg("size", OneOf(CROP, ListOf(CROP, length=2))),
+      Arg("padding", Int(ge=0, le=MAX_SIZE), 0), target="lightdsl.data.transforms.random_crop",
       doc="random crops per batch on the device (training only)", extra={"crop": True})
 entry("transform", "random_flip", Arg("p", Float(ge=0, le=1), 0.5),
       target="lightdsl.data.transforms.random_flip",
@@ -160,9 +188,10 @@ entry("settings", "data",
       Arg("source", SOURCE, None, "where the training data comes from"),
       Arg("val", optional(SOURCE), None, "validation data: another source or split(fraction)"),
       Arg("test", optional(SOURCE), None, "test data: another source or split(fraction)"),
-      Arg("batch_size", OneOf(Int(ge=1), Choice("auto")), 32),
+      Arg("batch_size", OneOf(Int(ge=1, le=MAX_SIZE), Choice("auto")), 32),
       Arg("shuffle", Bool(), True, "shuffle the training data every epoch"),
       Arg("val_shuffle", Bool(), False, "shuffle validation data (rarely what you want)"),
       Arg("drop_last", Bool(), False), Arg("num_workers", Int(ge=0), 0),
-      Arg("pin_memory", Bool(), False), Arg("num_classes", optional(Int(ge=2)), None),
+      Arg("pin_memory", Bool(), False),
+      Arg("num_classes", optional(Int(ge=2, le=MAX_SIZE)), None),
       doc="settings of a data block")

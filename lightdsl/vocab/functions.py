@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from .registry import Arg, entry
 from .shapes import ShapeError, broadcast, fmt, numel
-from .types import Bool, Int, ListOf, OneOf, Tensor, TensorList, optional
+from .types import Bool, Int, ListOf, Tensor, TensorList, optional
 
 X = Arg("input", Tensor())
+DIM = Int(ge=-64, le=63)  # torch tensors have at most 64 dimensions
 
 
 def elementwise(inputs, args):
@@ -88,13 +89,14 @@ for _name, _doc in [("relu", "max(0, x)"), ("sigmoid", "1 / (1 + exp(-x))"),
                     ("log", "natural logarithm"), ("abs", "absolute value")]:
     entry("function", _name, X, target=f"torch.{_name}", shape=elementwise, doc=_doc)
 for _name in ("sum", "mean"):
-    entry("function", _name, X, Arg("dim", optional(Int()), None), Arg("keepdim", Bool(), False),
+    entry("function", _name, X, Arg("dim", optional(DIM), None), Arg("keepdim", Bool(), False),
           target=f"torch.{_name}", shape=reduce_shape(_name), doc=f"{_name} over dim (or all)")
-entry("function", "reshape", X, Arg("shape", ListOf(OneOf(Int(ge=-1)))), target="torch.reshape",
+entry("function", "reshape", X, Arg("shape", ListOf(Int(ge=-1, le=2**31 - 1), min_length=1)),
+      target="torch.reshape",
       shape=reshape_shape, doc="a view with another shape (batch included; -1 is inferred)")
-entry("function", "cat", Arg("tensors", TensorList()), Arg("dim", Int(), 0), target="torch.cat",
+entry("function", "cat", Arg("tensors", TensorList()), Arg("dim", DIM, 0), target="torch.cat",
       shape=cat_shape, doc="concatenate tensors along dim")
 entry("function", "matmul", X, Arg("other", Tensor()), target="torch.matmul", shape=matmul_shape,
       doc="matrix product (same as @)")
-entry("function", "softmax", X, Arg("dim", Int(), -1), target="torch.softmax",
+entry("function", "softmax", X, Arg("dim", DIM, -1), target="torch.softmax",
       shape=softmax_shape, doc="softmax along dim", extra={"python": {"always": ("dim",)}})

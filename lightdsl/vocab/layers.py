@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 from .registry import Arg, entry
 from .shapes import ShapeError, conv_length, fmt, numel, pair, require_rank
 from .types import Bool, Choice, Float, Int, ListOf, OneOf, optional
 
-SIZE = OneOf(Int(ge=1), ListOf(Int(ge=1), length=2))
-PADDING = OneOf(Int(ge=0), ListOf(Int(ge=0), length=2), Choice("same", "valid"))
+# Sizes are bounded so that a typo such as `linear(2, 10**200)` is a located error, not an
+# overflow in torch: no dimension of a layer can usefully exceed 2**31 - 1 elements.
+MAX_SIZE = 2**31 - 1
+COUNT = Int(ge=1, le=MAX_SIZE)
+SIZE = OneOf(COUNT, ListOf(COUNT, length=2))
+PAD = Int(ge=0, le=MAX_SIZE)
+PADDING = OneOf(PAD, ListOf(PAD, length=2), Choice("same", "valid"))
+POOL_PADDING = OneOf(PAD, ListOf(PAD, length=2))
+DIM = Int(ge=-64, le=63)  # torch tensors have at most 64 dimensions
 
 
 def _last_dim(shape, expected: int, what: str, arg: str):
@@ -134,41 +143,105 @@ def dim_in_range(name):
     return rule
 
 
-def _layer(name, target, *args, shape=same_shape, doc="", **extra):
+def conv_rules(args):
+    """What torch's Conv constructors reject, said at the argument to change."""
+    problems = []
+    groups = args["groups"]
+    for key in ("in_channels", "out_channels"):
+        if args[key] % groups:
+            message = f"{key} ({args[key]}) must be divisible by groups ({groups})"
+            problems.append((key, message))
+    if args["padding"] == "same" and any(s != 1 for s in pair(args["stride"])):
+        message = 'padding = "same" needs stride 1 (torch does not support it for strided ' \
+            "convolutions)"
+        problems.append(("padding", message))
+    return problems
+
+
+def pool_rules(args):
+    """torch's pools allow at most half the kernel size (undilated) as padding."""
+    for k, p in zip(pair(args["kernel_size"]), pair(args["padding"])):
+        if 2 * p > k:
+            message = f"padding {p} is more than half the kernel size ({k}); torch rejects it"
+            return [("padding", message)]
+    return []
+
+
+def embedding_rules(args):
+    index, count = args["padding_idx"], args["num_embeddings"]
+    if index is not None and not -count <= index < count:
+        message = f"padding_idx {index} is outside the table of {count} embeddings " \
+            f"(allowed: {-count}..{count - 1})"
+        return [("padding_idx", message)]
+    return []
+
+
+# Parameter counts (torch's, for memory estimates at check time): extra["params"](args).
+def linear_params(args):
+    return args["in_features"] * args["out_features"] + (args["out_features"] if args["bias"]
+                                                         else 0)
+
+
+def conv_params(dims: int):
+    def count(args):
+        kernel = pair(args["kernel_size"]) if dims == 2 else (args["kernel_size"],)
+        out = args["out_channels"]
+        weights = out * (args["in_channels"] // args["groups"]) * math.prod(kernel)
+        return weights + (out if args["bias"] else 0)
+    return count
+
+
+def norm_params(size_key: str, flag: str):
+    def count(args):
+        size = args[size_key]
+        size = math.prod(size) if isinstance(size, list) else size
+        return 2 * size if args[flag] else 0
+    return count
+
+
+def _layer(name, target, *args, shape=same_shape, doc="", validate=None, **extra):
     entry("layer", name, *args, target=target, shape=shape, doc=doc, tensor_inputs=1,
-          extra=extra)
+          validate=validate, extra=extra)
 
 
-_layer("linear", "torch.nn.Linear", Arg("in_features", Int(ge=1)), Arg("out_features", Int(ge=1)),
-       Arg("bias", Bool(), True), shape=linear_shape, doc="y = x W^T + b on the last dimension")
-for _dims in (1, 2):
-    _layer(f"conv{_dims}d", f"torch.nn.Conv{_dims}d", Arg("in_channels", Int(ge=1)),
-           Arg("out_channels", Int(ge=1)), Arg("kernel_size", SIZE), Arg("stride", SIZE, 1),
-           Arg("padding", PADDING, 0), Arg("dilation", SIZE, 1), Arg("groups", Int(ge=1), 1),
-           Arg("bias", Bool(), True), shape=conv_shape(_dims),
-           doc=f"{_dims}-d convolution over (N, C, ...) input")
+_layer("linear", "torch.nn.Linear", Arg("in_features", COUNT), Arg("out_features", COUNT),
+       Arg("bias", Bool(), True), shape=linear_shape, doc="y = x W^T + b on the last dimension",
+       params=linear_params)
+for _dims, _size, _padding in ((1, COUNT, OneOf(PAD, Choice("same", "valid"))),
+                               (2, SIZE, PADDING)):
+    _layer(f"conv{_dims}d", f"torch.nn.Conv{_dims}d", Arg("in_channels", COUNT),
+           Arg("out_channels", COUNT), Arg("kernel_size", _size), Arg("stride", _size, 1),
+           Arg("padding", _padding, 0), Arg("dilation", _size, 1), Arg("groups", COUNT, 1),
+           Arg("bias", Bool(), True), shape=conv_shape(_dims), validate=conv_rules,
+           doc=f"{_dims}-d convolution over (N, C, ...) input", params=conv_params(_dims))
 _layer("maxpool2d", "torch.nn.MaxPool2d", Arg("kernel_size", SIZE), Arg("stride", optional(SIZE), None),
-       Arg("padding", OneOf(Int(ge=0), ListOf(Int(ge=0), length=2)), 0), Arg("dilation", SIZE, 1),
-       Arg("ceil_mode", Bool(), False), shape=pool_shape("maxpool2d"), doc="2-d max pooling")
+       Arg("padding", POOL_PADDING, 0), Arg("dilation", SIZE, 1),
+       Arg("ceil_mode", Bool(), False), shape=pool_shape("maxpool2d"), validate=pool_rules,
+       doc="2-d max pooling")
 _layer("avgpool2d", "torch.nn.AvgPool2d", Arg("kernel_size", SIZE), Arg("stride", optional(SIZE), None),
-       Arg("padding", OneOf(Int(ge=0), ListOf(Int(ge=0), length=2)), 0),
-       Arg("ceil_mode", Bool(), False), shape=pool_shape("avgpool2d"), doc="2-d average pooling")
+       Arg("padding", POOL_PADDING, 0),
+       Arg("ceil_mode", Bool(), False), shape=pool_shape("avgpool2d"), validate=pool_rules,
+       doc="2-d average pooling")
 _NORM_ARGS = (Arg("eps", Float(gt=0), 1e-5), Arg("momentum", optional(Float(ge=0, le=1)), 0.1),
               Arg("affine", Bool(), True))
-_layer("batchnorm1d", "torch.nn.BatchNorm1d", Arg("num_features", Int(ge=1)), *_NORM_ARGS,
-       shape=batchnorm_shape((2, 3), "batchnorm1d"), doc="batch normalization over (N, C[, L])")
-_layer("batchnorm2d", "torch.nn.BatchNorm2d", Arg("num_features", Int(ge=1)), *_NORM_ARGS,
-       shape=batchnorm_shape((4,), "batchnorm2d"), doc="batch normalization over (N, C, H, W)")
+_layer("batchnorm1d", "torch.nn.BatchNorm1d", Arg("num_features", COUNT), *_NORM_ARGS,
+       shape=batchnorm_shape((2, 3), "batchnorm1d"), doc="batch normalization over (N, C[, L])",
+       params=norm_params("num_features", "affine"))
+_layer("batchnorm2d", "torch.nn.BatchNorm2d", Arg("num_features", COUNT), *_NORM_ARGS,
+       shape=batchnorm_shape((4,), "batchnorm2d"), doc="batch normalization over (N, C, H, W)",
+       params=norm_params("num_features", "affine"))
 _layer("layernorm", "torch.nn.LayerNorm",
-       Arg("normalized_shape", OneOf(Int(ge=1), ListOf(Int(ge=1)))), Arg("eps", Float(gt=0), 1e-5),
+       Arg("normalized_shape", OneOf(COUNT, ListOf(COUNT, min_length=1))), Arg("eps", Float(gt=0), 1e-5),
        Arg("elementwise_affine", Bool(), True), shape=layernorm_shape,
-       doc="layer normalization over the last dimensions")
+       doc="layer normalization over the last dimensions",
+       params=norm_params("normalized_shape", "elementwise_affine"))
 _layer("dropout", "torch.nn.Dropout", Arg("p", Float(ge=0, le=1), 0.5),
        doc="zeroes elements with probability p while training")
-_layer("embedding", "torch.nn.Embedding", Arg("num_embeddings", Int(ge=1)),
-       Arg("embedding_dim", Int(ge=1)), Arg("padding_idx", optional(Int()), None),
-       shape=embedding_shape, doc="a lookup table of integer indices")
-_layer("flatten", "torch.nn.Flatten", Arg("start_dim", Int(), 1), Arg("end_dim", Int(), -1),
+_layer("embedding", "torch.nn.Embedding", Arg("num_embeddings", COUNT),
+       Arg("embedding_dim", COUNT), Arg("padding_idx", optional(Int(ge=-MAX_SIZE, le=MAX_SIZE)), None),
+       shape=embedding_shape, validate=embedding_rules, doc="a lookup table of integer indices",
+       input_dtype="int", params=lambda a: a["num_embeddings"] * a["embedding_dim"])
+_layer("flatten", "torch.nn.Flatten", Arg("start_dim", DIM, 1), Arg("end_dim", DIM, -1),
        shape=flatten_shape, doc="flattens dimensions start_dim..end_dim into one")
 _layer("relu", "torch.nn.ReLU", doc="max(0, x)")
 _layer("gelu", "torch.nn.GELU", Arg("approximate", Choice("none", "tanh"), "none"),
@@ -176,9 +249,9 @@ _layer("gelu", "torch.nn.GELU", Arg("approximate", Choice("none", "tanh"), "none
 _layer("tanh", "torch.nn.Tanh", doc="hyperbolic tangent")
 _layer("sigmoid", "torch.nn.Sigmoid", doc="1 / (1 + exp(-x))")
 # torch's Softmax defaults to an implicit dim, so the code generator always prints dim.
-_layer("softmax", "torch.nn.Softmax", Arg("dim", Int(), -1), shape=dim_in_range("softmax"),
+_layer("softmax", "torch.nn.Softmax", Arg("dim", DIM, -1), shape=dim_in_range("softmax"),
        doc="softmax along dim", python={"always": ("dim",)})
-_layer("log_softmax", "torch.nn.LogSoftmax", Arg("dim", Int(), -1),
+_layer("log_softmax", "torch.nn.LogSoftmax", Arg("dim", DIM, -1),
        shape=dim_in_range("log_softmax"), doc="log of softmax along dim",
        python={"always": ("dim",)})
 _layer("leaky_relu", "torch.nn.LeakyReLU", Arg("negative_slope", Float(), 0.01),

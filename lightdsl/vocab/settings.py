@@ -9,6 +9,8 @@ from .types import Bool, Choice, Float, Int, ListOf, OneOf, Ref, Str, VocabRef, 
 PRECISIONS = ("32-true", "64-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true",
               "32", "64", "16", "bf16")
 BATCHES = OneOf(Int(ge=0), Float(ge=0, le=1))
+# Lightning's seed_everything takes seeds in [0, 2**32 - 1] (NumPy's seed range).
+SEED = Int(ge=0, le=2**32 - 1)
 
 entry("settings", "train",
       Arg("model", Ref("model")), Arg("data", Ref("data")), Arg("loss", VocabRef("loss")),
@@ -27,7 +29,7 @@ entry("settings", "train",
       Arg("accumulate_grad_batches", Int(ge=1), 1),
       Arg("gradient_clip_val", optional(Float(ge=0)), None),
       Arg("gradient_clip_algorithm", Choice("norm", "value"), "norm"),
-      Arg("deterministic", Bool(), False), Arg("seed", optional(Int(ge=0)), None),
+      Arg("deterministic", Bool(), False), Arg("seed", optional(SEED), None),
       Arg("accelerator", Choice("auto", "cpu", "gpu", "cuda", "mps"), "auto"),
       Arg("devices", OneOf(Int(ge=1), Choice("auto")), "auto"),
       Arg("strategy", Choice("auto", "ddp"), "auto"), Arg("num_nodes", Int(ge=1), 1),

@@ -76,6 +76,8 @@ def conv_length(size: Dim, kernel: int, stride: int, padding: int, dilation: int
         return None
     span = size + 2 * padding - dilation * (kernel - 1) - 1
     steps = math.ceil(span / stride) if ceil_mode else span // stride
+    if ceil_mode and steps * stride >= size + padding:
+        steps -= 1  # torch: the last window must start inside the input or its left padding
     return steps + 1
 
 

@@ -52,11 +52,13 @@ _loss("sum_squared_error", "torch.nn.MSELoss", Arg("reduction", Choice("sum"), "
       python={"always": ("reduction",)})
 _loss("l1", "torch.nn.L1Loss", REDUCTION, check=same_shape_as_labels("l1"),
       doc="mean absolute error")
+# labels="index": the loss indexes the output with each label, so a label outside
+# 0 .. width - 1 is an error in torch (the checker points at the inline label).
 _loss("cross_entropy", "torch.nn.CrossEntropyLoss", REDUCTION,
       Arg("label_smoothing", Float(ge=0, le=1), 0.0), check=class_labels("cross_entropy"),
-      doc="softmax + negative log likelihood on class scores (logits)")
+      doc="softmax + negative log likelihood on class scores (logits)", labels="index")
 _loss("nll", "torch.nn.NLLLoss", REDUCTION, check=class_labels("nll"),
-      doc="negative log likelihood on log-probabilities")
+      doc="negative log likelihood on log-probabilities", labels="index")
 _loss("bce", "torch.nn.BCELoss", REDUCTION, check=same_shape_as_labels("bce"),
       doc="binary cross entropy on probabilities")
 _loss("bce_with_logits", "torch.nn.BCEWithLogitsLoss", REDUCTION,

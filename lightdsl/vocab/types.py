@@ -7,6 +7,7 @@ such as ``auto``, and :class:`CallValue` for a call such as ``sgd(lr = 0.01)``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,8 @@ def show(value: Any) -> str:
         return "[" + ", ".join(show(v) for v in value) + "]"
     if isinstance(value, CallValue):
         return f"{value.name}(...)"
+    if _is_int(value) and abs(value) >= 10 ** 30:  # `10**200`: its size, not 201 digits
+        return f"{str(value)[:4]}... ({len(str(abs(value)))} digits)"
     return str(value)
 
 
@@ -118,13 +121,23 @@ def _within(value, ge=None, gt=None, le=None, lt=None) -> bool:
             and (le is None or value <= le) and (lt is None or value < lt))
 
 
+SANITY_BOUND = 2**31 - 1
+
+
 class Int(Type):
     _fields = ("ge", "le")
     ge: int | None = None
     le: int | None = None
 
     def describe(self) -> str:
-        return "an integer" + _bounds_text(ge=self.ge, le=self.le)
+        # A sanity bound on sizes (2**31 - 1 and up) is only worth saying when it is exceeded.
+        le = self.le if self.le is not None and self.le < SANITY_BOUND else None
+        return "an integer" + _bounds_text(ge=self.ge, le=le)
+
+    def problem(self, value: Any) -> str | None:
+        if _is_int(value) and self.le is not None and value > self.le:
+            return f"expected an integer{_bounds_text(ge=self.ge, le=self.le)}, got {show(value)}"
+        return super().problem(value)
 
     def accepts(self, value: Any) -> bool:
         return _is_int(value) and _within(value, ge=self.ge, le=self.le)
@@ -140,8 +153,16 @@ class Float(Type):
     def describe(self) -> str:
         return "a number" + _bounds_text(self.ge, self.gt, self.le, self.lt)
 
+    def problem(self, value: Any) -> str | None:
+        if isinstance(value, float) and not math.isfinite(value):  # `1e999` overflows to inf
+            why = "too large for a float" if math.isinf(value) else "not a number"
+            return f"expected a finite number{_bounds_text(self.ge, self.gt, self.le, self.lt)}" \
+                f", got {value} ({why})"
+        return super().problem(value)
+
     def accepts(self, value: Any) -> bool:
-        return _is_number(value) and _within(value, self.ge, self.gt, self.le, self.lt)
+        return _is_number(value) and math.isfinite(value) \
+            and _within(value, self.ge, self.gt, self.le, self.lt)
 
 
 class Bool(Type):
@@ -286,17 +307,25 @@ def optional(t: Type) -> Type:
 
 
 class ListOf(Type):
-    _fields = ("item", "length")
+    """A list of items of one type; ``length`` exact, or at least ``min_length`` items."""
+
+    _fields = ("item", "length", "min_length")
     item: Type
     length: int | None = None
+    min_length: int = 0
 
     def describe(self) -> str:
-        size = f"{self.length} " if self.length else ""
-        return f"a list of {size}values ({self.item.describe()})"
+        if self.length:
+            return f"a list of {self.length} values ({self.item.describe()})"
+        if self.min_length == 1:
+            return f"a non-empty list of values ({self.item.describe()})"
+        least = f"at least {self.min_length} " if self.min_length else ""
+        return f"a list of {least}values ({self.item.describe()})"
 
     def accepts(self, value: Any) -> bool:
         return (isinstance(value, list) and all(self.item.accepts(v) for v in value)
-                and (self.length is None or len(value) == self.length))
+                and (self.length is None or len(value) == self.length)
+                and len(value) >= self.min_length)
 
 
 class Tensor(Type):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -85,3 +86,163 @@ def test_hyperparameter_override_changes_the_built_model(tmp_path):
     module = lightdsl.load(str(path)).module
     assert module.conv.out_channels == 6 and module.fc.in_features == 96
     assert module.hparams["c"] == 6
+
+
+# ---- memory: estimated before allocating (issue 11, item 9) --------------------------------
+
+HUGE = """
+model Huge {
+    layers {
+        linear(2, 100000)
+        linear(100000, 100000)
+        linear(100000, 2)
+    }
+}
+data d {
+    inputs = [[0.0, 1.0], [1.0, 0.0]]
+    labels = [0, 1]
+}
+train { model = Huge  data = d  loss = cross_entropy  max_epochs = 1  logger = none }
+"""
+
+
+def _never_allocate(monkeypatch):
+    """Any layer construction fails the test: nothing may be allocated."""
+    from lightdsl.build import model
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a layer was built; the memory check must come first")
+
+    monkeypatch.setattr(model, "instantiate", refuse)
+
+
+def test_parameter_count_matches_the_built_models():
+    """The check's estimate is what torch allocates, for every model of the example specs."""
+    from lightdsl.build.model import SpecModel
+    from lightdsl.frontend import analyze_file
+
+    checked = 0
+    for spec in sorted(SPECS.glob("*.lit")):
+        for info in analyze_file(str(spec)).program.models.values():
+            built = SpecModel(info)
+            assert info.parameter_count() == sum(p.numel() for p in built.parameters()), spec
+            checked += 1
+    assert checked >= 5
+
+
+def test_a_model_larger_than_memory_fails_cleanly_before_allocating(tmp_path, monkeypatch):
+    from lightdsl.build import model
+    from lightdsl.errors import LightdslError
+
+    monkeypatch.setattr(model, "available_memory", lambda device="cpu": 8 * 10**9)
+    _never_allocate(monkeypatch)
+    experiment = compile_text(HUGE, tmp_path)
+    with pytest.raises(LightdslError) as raised:
+        assert experiment.module is None
+    assert str(raised.value).startswith(
+        "model Huge has 10,000,600,002 parameters, about 40.0 GB, but this machine has only "
+        "8.0 GB of memory available")
+    assert "make the model's layers smaller" in str(raised.value)
+
+
+def test_train_of_a_model_larger_than_memory_exits_1_without_traceback(tmp_path, monkeypatch,
+                                                                        capsys):
+    from lightdsl.build import model
+    from lightdsl.cli import main
+
+    monkeypatch.setattr(model, "available_memory", lambda device="cpu": 10**9)
+    _never_allocate(monkeypatch)
+    path = tmp_path / "huge.lit"
+    path.write_text(HUGE)
+    assert main(["train", str(path), "--fast-dev-run"]) == 1
+    err = capsys.readouterr().err
+    assert "error: model Huge has 10,000,600,002 parameters, about 40.0 GB, but this machine " \
+        "has only 1.0 GB" in err and "Traceback" not in err
+
+
+def test_the_gpu_check_uses_its_free_memory(tmp_path, monkeypatch):
+    from lightdsl.build.model import check_memory
+    from lightdsl.errors import LightdslError
+
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (2 * 10**9, 8 * 10**9))
+    info = compile_text(HUGE, tmp_path).run.model
+    with pytest.raises(LightdslError, match="but the GPU has only 2.0 GB of memory available"):
+        check_memory(info, "cuda")
+
+
+def test_available_cpu_memory_is_known_here():
+    from lightdsl.build.model import available_memory
+
+    assert available_memory() > 10**6
+
+
+@pytest.mark.parametrize("failure", [
+    RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough "
+                 "memory: you tried to allocate 40000400000 bytes."),
+    RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 8 bytes"),
+    MemoryError(),
+])
+def test_allocation_failures_while_building_become_a_clear_error(tmp_path, monkeypatch,
+                                                                 failure):
+    from lightdsl.build import model
+    from lightdsl.errors import LightdslError
+
+    def fail(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(model, "check_memory", lambda info: None)
+    monkeypatch.setattr(model, "instantiate", fail)
+    with pytest.raises(LightdslError, match=r"could not allocate model Huge \(10,000,600,002 "
+                       "parameters\\): "):
+        assert compile_text(HUGE, tmp_path).module is None
+
+
+def test_other_runtime_errors_while_building_are_not_hidden(tmp_path, monkeypatch):
+    from lightdsl.build import model
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(model, "instantiate", fail)
+    text = CNN.replace("IMAGE", IMAGE).replace(" - mean(y) @ [1.0] ** 2", "")
+    with pytest.raises(RuntimeError, match="a bug"):
+        assert compile_text(text, tmp_path).module is None
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_available_gpu_memory_is_the_devices_free_memory():
+    from lightdsl.build.model import available_memory
+
+    free, total = torch.cuda.mem_get_info(0)
+    assert 0 < available_memory("cuda:0") <= total
+    assert abs(available_memory("cuda:0") - free) < total // 10
+
+
+def test_embedding_on_inline_integer_inputs_trains(tmp_path):
+    """Inline integers reach the model as float32; the embedding looks them up exactly."""
+    text = """
+model Tokens {
+    table = embedding(10, 4)
+    flat  = flatten()
+    head  = linear(8, 2)
+    forward(ids) {
+        return head(flat(table(ids)))
+    }
+}
+data pairs {
+    inputs = [[1, 9], [3, 0]]
+    labels = [0, 1]
+}
+train { model = Tokens  data = pairs  loss = cross_entropy  max_epochs = 2  logger = none
+        enable_checkpointing = false  enable_progress_bar = false }
+"""
+    experiment = compile_text(text, tmp_path)
+    module = experiment.module
+    ids = torch.tensor([[1, 9], [3, 0]])
+    assert torch.equal(module.table(ids.float()), torch.nn.functional.embedding(
+        ids, module.table.weight))
+    before = module.table.weight.detach().clone()
+    experiment.fit(default_root_dir=str(tmp_path))
+    changed = (module.table.weight.detach() != before).any(dim=1)
+    assert changed.tolist() == [i in (0, 1, 3, 9) for i in range(10)]  # the rows looked up

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from unittest import mock
 
 HERE = Path(__file__).resolve().parent
 BAD = HERE / "bad"
@@ -24,7 +25,9 @@ def render(spec: Path) -> str:
     cwd = os.getcwd()
     os.chdir(HERE)  # relative data paths in the specs resolve next to them, wherever run from
     try:
-        analysis = analyze_text(spec.read_text(encoding="utf-8"), relative)
+        # downloads count as possible, so the output does not depend on torchvision being here
+        with mock.patch("lightdsl.checker.data.torchvision_installed", lambda: True):
+            analysis = analyze_text(spec.read_text(encoding="utf-8"), relative)
     finally:
         os.chdir(cwd)
     return "".join(render_text(d, analysis.source) + "\n" for d in analysis.diagnostics)

@@ -80,7 +80,7 @@ train {{
     model = M
     data = d
     loss = cross_entropy
-    callbacks = [early_stopping(monitor = {text})]
+    callbacks = [early_stopping(monitor = "train_loss")]
     logger = tensorboard(save_dir = {text}, name = {text})
 }}
 """
