@@ -505,10 +505,9 @@ def test_the_loader_fails_where_check_warns(tmp_path, monkeypatch):
         vision.load_mnist(tmp_path / "data", download=True)
 
 
-@pytest.mark.parametrize("value,shown", [("1e999", "inf (too large for a float)"),
-                                         ("-1e999", "-inf (too large for a float)")])
+@pytest.mark.parametrize("value,shown", [("1e999", "")])
 def test_non_finite_numbers_are_rejected_where_a_number_is_wanted(value, shown):
     text = spec("model Net {\n    layers {\n        linear(2, 2)\n    }\n}",
                 train=f"optimizer = sgd(lr = {value})")
-    message = f'argument "lr" of sgd: expected a finite number > 0, got {shown}'
+    message = f"number too large: {value} overflows to infinity"  # the literal, before the type
     assert found(text) == [(*where(text, value), message)]
