@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 from torch.utils.data import DataLoader, Dataset
-from trainer_modules import MLP, Regression, StatQuest, fast_trainer_kwargs
+from trainer_modules import MLP, FakeTerminal, Regression, StatQuest, fast_trainer_kwargs
 
 from lightdsl.errors import ConfigError, DeviceError
 from lightdsl.trainer import InMemoryLoader, Trainer
@@ -276,20 +276,6 @@ def test_validate_test_and_predict(tmp_path):
     predictions = trainer.predict(module, InMemoryLoader((module.vx,), batch_size=4))
     assert [p.shape[0] for p in predictions] == [4, 4, 2]
     torch.testing.assert_close(torch.cat(predictions), module(module.vx).detach())
-
-
-class FakeTerminal:
-    def __init__(self):
-        self.text = ""
-
-    def write(self, text):
-        self.text += text
-
-    def flush(self):
-        pass
-
-    def isatty(self):
-        return True
 
 
 def test_progress_bar_on_a_terminal_shows_loss_metrics_and_rate():

@@ -13,6 +13,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from trainer_modules import FakeTerminal
 
 from lightdsl.cli import main
 from lightdsl.trainer.progress import (
@@ -31,22 +32,6 @@ from lightdsl.trainer.progress import (
 
 SPECS = Path(__file__).parent.parent.parent / "specs"
 CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # cursor moves a terminal does not show
-
-
-class FakeTerminal:
-    """A stream that says it is a terminal and keeps what was written."""
-
-    def __init__(self):
-        self.text = ""
-
-    def write(self, text):
-        self.text += text
-
-    def flush(self):
-        pass
-
-    def isatty(self):
-        return True
 
 
 def screen_lines(text: str) -> list[str]:

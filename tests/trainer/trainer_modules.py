@@ -179,3 +179,19 @@ def fast_trainer_kwargs(tmp_path, **overrides):
     }
     settings.update(overrides)
     return settings
+
+
+class FakeTerminal:
+    """A stream that says it is a terminal and keeps what was written."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
