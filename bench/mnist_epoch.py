@@ -77,7 +77,7 @@ def lightdsl_spec(spec_path: Path, logs: Path):
     the baselines do: training on from the last run's weights is not the same work) and runs a
     whole ``fit``: trainer set-up, one epoch, teardown."""
     import lightdsl
-    from lightdsl.build.module import SpecModule
+    from lightdsl.compile.module import SpecModule
 
     experiment = lightdsl.load(str(spec_path))
     experiment.data  # noqa: B018  (loads and normalizes the data set once)

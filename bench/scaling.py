@@ -26,7 +26,7 @@ train {{ model = Deep  data = d  loss = mse }}
 
 
 def check_seconds(text: str, repeats: int) -> float:
-    from lightdsl.frontend import analyze_text
+    from lightdsl.frontend.analysis import analyze_text
 
     best = float("inf")
     for _ in range(repeats):
@@ -38,7 +38,7 @@ def check_seconds(text: str, repeats: int) -> float:
 
 
 def run(repeats: int = 3) -> list[Row]:
-    from lightdsl.parser import lark_parser
+    from lightdsl.frontend.parser import lark_parser
 
     lark_parser()  # build the parser outside the timings
     sizes = (10, 100, 1_000, 10_000)

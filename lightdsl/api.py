@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from .checker.train import Run
-from .diagnostics import render_text
 from .errors import LightdslError, UsageError
-from .frontend import Analysis, analyze
+from .frontend.analysis import Analysis, analyze
+from .frontend.diagnostics import render_text
+from .frontend.source import SourceFile
 from .overrides import apply_overrides, parse_override
-from .source import SourceFile
 
 # Settings of a train block that are not Trainer arguments: the builder resolves them.
 NOT_TRAINER_ARGS = {"model", "data", "loss", "optimizer", "scheduler", "metrics", "callbacks",
@@ -52,7 +52,7 @@ class Experiment:
     @property
     def data(self):
         if self._data is None:
-            from .build.data import class_count, load_data
+            from .compile.data import class_count, load_data
 
             self._data = load_data(self.run.data, self.spec_dir, class_count(self.run))
         return self._data
@@ -60,8 +60,8 @@ class Experiment:
     @property
     def module(self):
         if self._module is None:
-            from .build.data import check_output_classes, class_count
-            from .build.module import SpecModule
+            from .compile.data import check_output_classes, class_count
+            from .compile.module import SpecModule
 
             seed = self.run.settings.values.get("seed")
             if seed is not None:  # seeded before the weights are drawn, so runs repeat
@@ -169,7 +169,7 @@ def _run_folder(experiment: Experiment) -> str:
 
 
 def _instantiate(bound):
-    from .build.resolve import instantiate
+    from .compile.resolve import instantiate
 
     return instantiate(bound)
 
@@ -204,7 +204,7 @@ def load_source(source: SourceFile, run: str | None = None,
 
 def _reanalyze(analysis: Analysis, run: str, parsed) -> Analysis:
     from .checker import check
-    from .diagnostics import Reporter
+    from .frontend.diagnostics import Reporter
 
     reporter = Reporter(analysis.source)
     program = check(apply_overrides(analysis.program.spec, run, parsed), reporter)
@@ -216,7 +216,7 @@ def _reanalyze(analysis: Analysis, run: str, parsed) -> Analysis:
 
 def choose_run(analysis: Analysis, run: str | None) -> str:
     """The run to use: the one asked for, the only one, or the unnamed one."""
-    from .diagnostics import did_you_mean
+    from .frontend.diagnostics import did_you_mean
 
     runs = analysis.program.runs
     if not runs:

@@ -1,6 +1,6 @@
 """Exceptions for mistakes a user can make outside a spec's text.
 
-Problems *inside* a spec are reported as :class:`lightdsl.diagnostics.Diagnostic` values,
+Problems *inside* a spec are reported as :class:`lightdsl.frontend.diagnostics.Diagnostic` values,
 collected, never raised. The exceptions here cover what only shows up at run time: a data file
 that is malformed, a device that is absent, a bad command-line option. The CLI prints them as one
 clear message and exits non-zero, without a traceback.

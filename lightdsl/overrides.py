@@ -11,12 +11,12 @@ it, found here or by the later check of the whole spec, is shown where the user 
 
 from __future__ import annotations
 
-from . import nodes as n
-from .diagnostics import Reporter, did_you_mean, render_text
+from .checker.constants import contains_invalid, evaluate
 from .errors import UsageError
-from .evaluate import contains_invalid, evaluate
-from .parser import parse_value
-from .source import SourceFile
+from .frontend import nodes as n
+from .frontend.diagnostics import Reporter, did_you_mean, render_text
+from .frontend.parser import parse_value
+from .frontend.source import SourceFile
 from .vocab.registry import REGISTRY
 from .vocab.types import Symbol, choice_hint, choices
 

@@ -39,6 +39,6 @@ def test_wheel_install_checks_examples_from_another_directory(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     result = _run([str(env_dir / "bin" / "lightdsl"), "check", *specs], cwd=elsewhere, env=env)
     assert "Success: no errors in" in result.stdout
-    located = _run([str(python), "-c", "import lightdsl.parser as p; print(p.__file__)"],
+    located = _run([str(python), "-c", "import lightdsl.frontend.parser as p; print(p.__file__)"],
                    cwd=elsewhere, env=env)
     assert str(env_dir) in located.stdout  # the installed copy, not the source tree

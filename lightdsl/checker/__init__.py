@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .. import nodes as n
-from ..diagnostics import Reporter
+from ..frontend import nodes as n
+from ..frontend.diagnostics import Reporter
 from .data import DataInfo, check_data
 from .flow import FlowChecker
 from .models import ModelInfo, check_model, check_trainable, hyper_defaults

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import nodes as n
-from ..diagnostics import Reporter, closest, did_you_mean
-from ..evaluate import INVALID, contains_invalid, evaluate
+from ..frontend import nodes as n
+from ..frontend.diagnostics import Reporter, closest, did_you_mean
 from ..vocab import types as value_types
 from ..vocab.registry import REGISTRY, Entry
 from ..vocab.types import Choice, Float, OneOf, Symbol, Tensor, TensorList, show
+from .constants import INVALID, contains_invalid, evaluate
 
 # Names from other libraries that users reach for, and our word for them.
 ALIASES = {"mean_squared_error": "mse", "mse_loss": "mse", "mean_absolute_error": "l1",

@@ -11,13 +11,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import nodes as n
-from ..diagnostics import Reporter
-from ..evaluate import INVALID
+from ..frontend import nodes as n
+from ..frontend.diagnostics import Reporter
 from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Labels, Shape, ShapeError, numel
 from ..vocab.types import CallValue, Symbol
 from .binding import Bound, bind_call, bind_settings, lookup
+from .constants import INVALID
 from .models import tensor_shape
 
 

@@ -7,14 +7,14 @@ After a shape error the shape becomes unknown, so one mistake is reported once.
 
 from __future__ import annotations
 
-from .. import nodes as n
-from ..diagnostics import Reporter, did_you_mean
-from ..evaluate import INVALID
+from ..frontend import nodes as n
+from ..frontend.diagnostics import Reporter, did_you_mean
 from ..vocab.functions import matmul_shape
 from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Shape, ShapeError, broadcast
 from ..vocab.types import Tensor, TensorList
 from .binding import Bound, bind_call
+from .constants import INVALID
 from .models import ModelInfo
 
 Dtype = str | None  # "float", "int", or None when unknown

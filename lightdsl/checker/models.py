@@ -6,12 +6,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import nodes as n
-from ..diagnostics import Reporter, did_you_mean
-from ..evaluate import INVALID, contains_invalid, evaluate
+from ..frontend import nodes as n
+from ..frontend.diagnostics import Reporter, did_you_mean
 from ..vocab.registry import REGISTRY
 from ..vocab.reserved import reserved_reason
 from .binding import Bound, bind_call, lookup
+from .constants import INVALID, contains_invalid, evaluate
 
 # Layers that own trainable tensors (unless switched off by the named flag).
 PARAMETERIZED = {"linear": None, "conv1d": None, "conv2d": None, "embedding": None,

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import nodes as n
-from ..diagnostics import Reporter, did_you_mean
-from ..evaluate import INVALID, evaluate
+from ..frontend import nodes as n
+from ..frontend.diagnostics import Reporter, did_you_mean
 from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Shape, ShapeError, batched
 from ..vocab.types import CallValue, Symbol
 from .binding import Bound, bind_call, bind_settings, lookup
+from .constants import INVALID, evaluate
 from .data import DataInfo
 from .flow import FlowChecker
 from .models import ModelInfo, check_model

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from ..api import SpecError, choose_run
 from ..checker.models import hyper_defaults
-from ..diagnostics import Reporter
 from ..errors import UsageError
-from ..frontend import Analysis, analyze
-from ..source import SourceFile
+from ..frontend.analysis import Analysis, analyze
+from ..frontend.diagnostics import Reporter
+from ..frontend.source import SourceFile
 from .data import write_data
 from .model import ModelWriter
 from .reserved import shadows_module_attribute

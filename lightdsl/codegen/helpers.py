@@ -1,7 +1,8 @@
-"""Copying helpers from :mod:`lightdsl.codegen.runtime` into a script, read as text.
+"""Copying helpers from :mod:`lightdsl.codegen.runtime` and :mod:`lightdsl.runtime` into a
+script, read as text.
 
 ``helper_sources(names)`` returns the source of the named functions and classes plus every
-helper they call, in the order runtime.py defines them, and the import lines they need.
+helper they call, in the order the modules define them, and the import lines they need.
 Nothing here imports torch.
 """
 
@@ -12,23 +13,27 @@ import functools
 from pathlib import Path
 
 RUNTIME = Path(__file__).with_name("runtime.py")
-# Module-level names of runtime.py and the import line each needs.
+SHARED_RUNTIME = Path(__file__).parent.parent / "runtime"
+# Module-level names of the runtime modules and the import line each needs.
 IMPORTS = {"csv": "import csv", "gzip": "import gzip", "math": "import math",
            "random": "import random", "Path": "from pathlib import Path",
            "np": "import numpy as np", "torch": "import torch",
-           "F": "import torch.nn.functional as F"}
+           "F": "import torch.nn.functional as F", "nn": "from torch import nn"}
 
 
 @functools.lru_cache(maxsize=1)
 def _definitions() -> dict[str, tuple[str, set[str]]]:
-    """name -> (source, names it mentions), for each top-level def/class of runtime.py."""
-    text = RUNTIME.read_text(encoding="utf-8")
-    tree = ast.parse(text)
+    """name -> (source, names it mentions), for each top-level def/class of the runtime
+    modules (codegen/runtime.py, then lightdsl/runtime/*.py in name order)."""
     found = {}
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-            found[node.name] = (ast.get_source_segment(text, node), names)
+    for path in [RUNTIME, *sorted(SHARED_RUNTIME.glob("[!_]*.py"))]:
+        text = path.read_text(encoding="utf-8")
+        for node in ast.parse(text).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                if node.name in found:
+                    raise ValueError(f"{node.name} is defined twice in the runtime modules")
+                names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+                found[node.name] = (ast.get_source_segment(text, node), names)
     return found
 
 
@@ -46,7 +51,7 @@ def helper_sources(names) -> tuple[list[str], set[str]]:
         if name in wanted:
             continue
         if name not in definitions:
-            raise KeyError(f"no helper {name!r} in {RUNTIME.name}")
+            raise KeyError(f"no runtime helper {name!r}")
         wanted.add(name)
         todo += [n for n in definitions[name][1] if n in definitions and n != name]
     ordered = [name for name in definitions if name in wanted]

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .. import nodes as n
 from ..checker.binding import Bound
 from ..checker.models import ModelInfo
+from ..frontend import nodes as n
 from ..vocab.types import Tensor, TensorList
 from .printer import (
     ExprPrinter,

@@ -13,8 +13,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .. import nodes as n
 from ..checker.binding import Bound
+from ..frontend import nodes as n
 from ..vocab.types import Tensor, TensorList
 from .writer import Chain, Doc, Group, concat, flat
 

@@ -6,9 +6,9 @@ import glob
 import os
 import sys
 
-from ..diagnostics import render_github, render_json, render_text
 from ..errors import UsageError
-from ..frontend import Analysis, analyze_file
+from ..frontend.analysis import Analysis, analyze_file
+from ..frontend.diagnostics import render_github, render_json, render_text
 
 RENDERERS = {"text": None, "json": render_json, "github": render_github}
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import nodes as n
+from ..checker.constants import INVALID
 from ..checker.flow import FlowChecker, ForwardFlow
-from ..diagnostics import Reporter
-from ..evaluate import INVALID
-from ..source import SourceFile
+from ..frontend import nodes as n
+from ..frontend.diagnostics import Reporter
+from ..frontend.source import SourceFile
 from ..vocab.registry import REQUIRED
 from ..vocab.shapes import batched
 from ..vocab.types import Tensor, TensorList

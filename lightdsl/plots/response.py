@@ -39,7 +39,7 @@ def response_curve(module, sample_shape, low: float, high: float, points: int = 
 def plot_response(module, data, low: float, high: float, path, formats=("png",),
                   title: str | None = None, xlabel: str = "input") -> list[str]:
     """Plot the model's output over [low, high] with ``data``'s training (and validation)
-    points; ``data`` is a :class:`~lightdsl.build.data.DataBundle`. Returns the written paths."""
+    points; ``data`` is a :class:`~lightdsl.compile.data.DataBundle`. Returns the written paths."""
     if not low < high:
         raise UsageError(f"--range {low}:{high}: the start must be below the end")
     sample_shape = tuple(data.train.inputs.shape[1:])

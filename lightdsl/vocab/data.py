@@ -12,7 +12,7 @@ import gzip
 import os
 import struct
 
-from ..diagnostics import did_you_mean
+from ..frontend.diagnostics import did_you_mean
 from .registry import Arg, entry
 from .shapes import Labels, ShapeError
 from .types import Bool, Choice, Float, Int, ListOf, Nested, OneOf, Str, VocabRef, optional, show

@@ -64,12 +64,12 @@ _loss("bce", "torch.nn.BCELoss", REDUCTION, check=same_shape_as_labels("bce"),
 _loss("bce_with_logits", "torch.nn.BCEWithLogitsLoss", REDUCTION,
       check=same_shape_as_labels("bce_with_logits"), doc="sigmoid + binary cross entropy")
 
-entry("metric", "accuracy", target="lightdsl.build.metrics.accuracy",
+entry("metric", "accuracy", target="lightdsl.compile.metrics.accuracy",
       doc="fraction of samples whose highest score is the label",
       extra={"check": class_labels("accuracy")})
-entry("metric", "mae", target="lightdsl.build.metrics.mae", doc="mean absolute error",
+entry("metric", "mae", target="lightdsl.compile.metrics.mae", doc="mean absolute error",
       extra={"check": same_shape_as_labels("mae")})
-entry("metric", "mse", target="lightdsl.build.metrics.mse", doc="mean squared error",
+entry("metric", "mse", target="lightdsl.compile.metrics.mse", doc="mean squared error",
       extra={"check": same_shape_as_labels("mse")})
 
 LR = Arg("lr", Float(gt=0), 0.001, "learning rate")

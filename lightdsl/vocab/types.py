@@ -1,7 +1,7 @@
 """Argument types for vocabulary entries and settings: what a value may be, said in words.
 
 Values here are the constant-evaluated forms of spec expressions (see
-:mod:`lightdsl.evaluate`): int, float, bool, str, None, list, :class:`Symbol` for a bare name
+:mod:`lightdsl.checker.constants`): int, float, bool, str, None, list, :class:`Symbol` for a bare name
 such as ``auto``, and :class:`CallValue` for a call such as ``sgd(lr = 0.01)``.
 """
 
@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..diagnostics import closest
+from ..frontend.diagnostics import closest
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Hyphenated(Symbol):
 
 @dataclass(frozen=True)
 class CallValue:
-    """A call used as a value: ``sgd(lr = 0.01)``; ``node`` is its :class:`~lightdsl.nodes.Call`."""
+    """A call used as a value: ``sgd(lr = 0.01)``; ``node`` is its :class:`~lightdsl.frontend.nodes.Call`."""
 
     name: str
     node: Any = field(compare=False, repr=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lightdsl.cli import main
-from lightdsl.frontend import analyze_file
+from lightdsl.frontend.analysis import analyze_file
 
 SPECS = sorted((Path(__file__).resolve().parents[2] / "specs").glob("*.lit"))
 

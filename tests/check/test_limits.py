@@ -9,12 +9,12 @@ import time
 import pytest
 
 from lightdsl.checker.binding import bind_call
+from lightdsl.checker.constants import MAX_BITS
 from lightdsl.cli import main
-from lightdsl.diagnostics import Reporter
-from lightdsl.evaluate import MAX_BITS
-from lightdsl.frontend import analyze_file, analyze_text
-from lightdsl.parser import MAX_DEPTH, parse_value
-from lightdsl.source import SourceFile
+from lightdsl.frontend.analysis import analyze_file, analyze_text
+from lightdsl.frontend.diagnostics import Reporter
+from lightdsl.frontend.parser import MAX_DEPTH, parse_value
+from lightdsl.frontend.source import SourceFile
 from lightdsl.vocab.registry import REGISTRY
 from lightdsl.vocab.types import choices, normalize_choice
 
@@ -260,7 +260,7 @@ def test_lines_are_counted_as_the_parser_counts_them():
     text = spec_with(" max_epochs = 0 # a\x0cb\rc")
     (error,) = analyze_text(text, "ff.lit").errors
     assert (error.line, error.column) == (10, 15)
-    from lightdsl.diagnostics import render_text
+    from lightdsl.frontend.diagnostics import render_text
 
     rendered = render_text(error, SourceFile(text, "ff.lit")).splitlines()
     assert rendered[1] == "     max_epochs = 0 # a?b?c"

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lightdsl.cli import main
-from lightdsl.diagnostics import render_github, render_json, render_text
-from lightdsl.frontend import analyze_text
-from lightdsl.parser import MAX_DEPTH
+from lightdsl.frontend.analysis import analyze_text
+from lightdsl.frontend.diagnostics import render_github, render_json, render_text
+from lightdsl.frontend.parser import MAX_DEPTH
 
 SPECS = sorted((Path(__file__).resolve().parents[2] / "specs").glob("*.lit"))
 TEXTS = [p.read_text() for p in SPECS]

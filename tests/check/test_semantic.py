@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lightdsl.frontend import analyze_text
+from lightdsl.frontend.analysis import analyze_text
 from lightdsl.vocab import reserved
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -260,7 +260,7 @@ def test_float_arithmetic_on_indices_is_float(expression):
 
 def test_every_loader_gives_the_model_float_inputs():
     """The fact the dtype check relies on (DataInfo.input_dtype = "float")."""
-    from lightdsl.build.data import load_data
+    from lightdsl.compile.data import load_data
 
     for settings_, _ in SOURCES.values():
         analysis = analyze_text(f"data points {{\n    {settings_}\n}}\n", "spec.lit")
@@ -307,7 +307,7 @@ def test_logged_metric_names_are_the_trainers(tmp_path):
     """The checker's list of monitorable names is what the trainer really logs."""
     from lightdsl.api import load_source
     from lightdsl.checker.train import logged_metrics
-    from lightdsl.source import SourceFile
+    from lightdsl.frontend.source import SourceFile
 
     experiment = load_source(SourceFile(_monitor_spec("val_loss"), str(tmp_path / "m.lit")))
     trainer = experiment.trainer(default_root_dir=str(tmp_path))
@@ -389,7 +389,7 @@ train {
 def _data_warnings(tmp_path, source: str, features=784) -> list[tuple[int, int, str]]:
     path = tmp_path / "spec.lit"
     path.write_text(MNIST_SPEC.replace("SOURCE", source).replace("784", str(features)))
-    from lightdsl.frontend import analyze_file
+    from lightdsl.frontend.analysis import analyze_file
 
     analysis = analyze_file(str(path))
     assert analysis.errors == []
@@ -484,7 +484,7 @@ def test_check_stays_torch_free_with_image_sources(tmp_path):
 
     path = tmp_path / "spec.lit"
     path.write_text(MNIST_SPEC.replace("SOURCE", 'mnist(root = "data", download = true)'))
-    code = ("import sys; from lightdsl.frontend import analyze_file; "
+    code = ("import sys; from lightdsl.frontend.analysis import analyze_file; "
             f"analyze_file({str(path)!r}); "
             "print('torch' in sys.modules, 'torchvision' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

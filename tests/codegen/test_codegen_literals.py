@@ -10,10 +10,10 @@ import struct
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lightdsl import nodes as n
 from lightdsl.codegen.printer import ExprPrinter, literal, number_literal
 from lightdsl.codegen.writer import flat
-from lightdsl.source import Span
+from lightdsl.frontend import nodes as n
+from lightdsl.frontend.source import Span
 
 SPAN = Span(line=1, column=1, end_line=1, end_column=2)
 SPECIAL = [0.0, -0.0, math.inf, -math.inf, math.nan, 1e-320, -5e-324, 1e308, 1.7976931348623157e308,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import lightdsl
-from lightdsl.build.model import SpecModel
+from lightdsl.compile.model import SpecModel
 
 from .conftest import CASES, case_id, load_script, write_script
 

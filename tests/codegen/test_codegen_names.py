@@ -14,7 +14,7 @@ from lightdsl.cli import main as cli_main
 from lightdsl.codegen import generate
 from lightdsl.codegen.reserved import MODULE_ATTRIBUTES, shadows_module_attribute
 from lightdsl.errors import UsageError
-from lightdsl.frontend import analyze_text
+from lightdsl.frontend.analysis import analyze_text
 
 from .conftest import load_script
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from lightdsl.codegen import generate, generate_file
 from lightdsl.codegen.helpers import available
 from lightdsl.codegen.printer import str_literal
-from lightdsl.frontend import analyze_text
+from lightdsl.frontend.analysis import analyze_text
 from lightdsl.vocab import REGISTRY
 
 from .conftest import CASES, ROOT, case_id, ruff

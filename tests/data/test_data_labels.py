@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import lightdsl
 from lightdsl.api import SpecError
-from lightdsl.build import data as build_data
+from lightdsl.compile import data as build_data
 from lightdsl.data import load_csv, write_idx
 from lightdsl.errors import DataError
 

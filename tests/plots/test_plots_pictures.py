@@ -11,7 +11,7 @@ import pytest
 
 import lightdsl
 from lightdsl.cli import main
-from lightdsl.frontend import analyze_file
+from lightdsl.frontend.analysis import analyze_file
 from lightdsl.plots.graph import build_graph, to_dot
 
 plt = pytest.importorskip("matplotlib.pyplot")

@@ -16,9 +16,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from .. import nodes as n
 from ..checker.models import ModelInfo, parameter_bytes
 from ..errors import LightdslError
+from ..frontend import nodes as n
+from ..runtime.layers import IndexEmbedding
 from ..vocab.registry import REGISTRY
 from ..vocab.types import Tensor, TensorList
 from .resolve import instantiate, resolve, torch_kwargs
@@ -58,15 +59,6 @@ class SpecModel(nn.Module):
         if self._dataflow is None:
             return self.layers(x)
         return self._dataflow(x)
-
-
-class IndexEmbedding(nn.Embedding):
-    """``nn.Embedding`` that also takes indices arriving as floats: lightdsl's loaders give the
-    model float32 inputs, and the checker lets only integer-valued inputs (inline integers)
-    reach an embedding, so the conversion is exact."""
-
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        return super().forward(input.long() if input.is_floating_point() else input)
 
 
 def _layer(bound) -> nn.Module:

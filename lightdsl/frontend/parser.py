@@ -1,4 +1,4 @@
-"""Parse stage: spec text -> AST (:mod:`lightdsl.nodes`), syntax errors -> diagnostics.
+"""Parse stage: spec text -> AST (:mod:`lightdsl.frontend.nodes`), syntax errors -> diagnostics.
 
 Lark (LALR, ``propagate_positions``) builds a parse tree; :class:`AstBuilder` turns it into
 pydantic nodes with spans. Lark's exceptions never escape: each syntax error becomes one
@@ -45,7 +45,7 @@ def grammar_text() -> str:
     shipped = resources.files("lightdsl").joinpath("grammar/lightdsl.lark")
     if shipped.is_file():
         return shipped.read_text(encoding="utf-8")
-    return (Path(__file__).resolve().parent.parent / "grammar" / "lightdsl.lark").read_text(
+    return (Path(__file__).resolve().parents[2] / "grammar" / "lightdsl.lark").read_text(
         encoding="utf-8")
 
 
@@ -148,7 +148,7 @@ def span_of(item, origin: SourceFile | None = None) -> Span:
 
 @v_args(meta=True)
 class AstBuilder(Transformer):
-    """Turns lark's parse tree into :mod:`lightdsl.nodes`; one method per grammar rule."""
+    """Turns lark's parse tree into :mod:`lightdsl.frontend.nodes`; one method per grammar rule."""
 
     def __init__(self, reporter: Reporter, origin: SourceFile | None = None):
         super().__init__()

@@ -10,7 +10,7 @@ import gc
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .checker import Program, check
+from ..checker import Program, check
 from .diagnostics import Diagnostic, Reporter
 from .parser import parse
 from .source import SourceFile

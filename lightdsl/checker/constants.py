@@ -17,9 +17,9 @@ import math
 import operator
 from typing import Any
 
-from . import nodes as n
-from .diagnostics import Reporter
-from .vocab.types import CallValue, Hyphenated, Symbol, show
+from ..frontend import nodes as n
+from ..frontend.diagnostics import Reporter
+from ..vocab.types import CallValue, Hyphenated, Symbol, show
 
 
 class _Invalid:

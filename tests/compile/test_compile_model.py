@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 import lightdsl
 from lightdsl.api import load_source
-from lightdsl.source import SourceFile
+from lightdsl.frontend.source import SourceFile
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 
@@ -108,7 +108,7 @@ train { model = Huge  data = d  loss = cross_entropy  max_epochs = 1  logger = n
 
 def _never_allocate(monkeypatch):
     """Any layer construction fails the test: nothing may be allocated."""
-    from lightdsl.build import model
+    from lightdsl.compile import model
 
     def refuse(*args, **kwargs):
         raise AssertionError("a layer was built; the memory check must come first")
@@ -118,8 +118,8 @@ def _never_allocate(monkeypatch):
 
 def test_parameter_count_matches_the_built_models():
     """The check's estimate is what torch allocates, for every model of the example specs."""
-    from lightdsl.build.model import SpecModel
-    from lightdsl.frontend import analyze_file
+    from lightdsl.compile.model import SpecModel
+    from lightdsl.frontend.analysis import analyze_file
 
     checked = 0
     for spec in sorted(SPECS.glob("*.lit")):
@@ -131,7 +131,7 @@ def test_parameter_count_matches_the_built_models():
 
 
 def test_a_model_larger_than_memory_fails_cleanly_before_allocating(tmp_path, monkeypatch):
-    from lightdsl.build import model
+    from lightdsl.compile import model
     from lightdsl.errors import LightdslError
 
     monkeypatch.setattr(model, "available_memory", lambda device="cpu": 8 * 10**9)
@@ -147,8 +147,8 @@ def test_a_model_larger_than_memory_fails_cleanly_before_allocating(tmp_path, mo
 
 def test_train_of_a_model_larger_than_memory_exits_1_without_traceback(tmp_path, monkeypatch,
                                                                         capsys):
-    from lightdsl.build import model
     from lightdsl.cli import main
+    from lightdsl.compile import model
 
     monkeypatch.setattr(model, "available_memory", lambda device="cpu": 10**9)
     _never_allocate(monkeypatch)
@@ -161,7 +161,7 @@ def test_train_of_a_model_larger_than_memory_exits_1_without_traceback(tmp_path,
 
 
 def test_the_gpu_check_uses_its_free_memory(tmp_path, monkeypatch):
-    from lightdsl.build.model import check_memory
+    from lightdsl.compile.model import check_memory
     from lightdsl.errors import LightdslError
 
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (2 * 10**9, 8 * 10**9))
@@ -171,7 +171,7 @@ def test_the_gpu_check_uses_its_free_memory(tmp_path, monkeypatch):
 
 
 def test_available_cpu_memory_is_known_here():
-    from lightdsl.build.model import available_memory
+    from lightdsl.compile.model import available_memory
 
     assert available_memory() > 10**6
 
@@ -184,7 +184,7 @@ def test_available_cpu_memory_is_known_here():
 ])
 def test_allocation_failures_while_building_become_a_clear_error(tmp_path, monkeypatch,
                                                                  failure):
-    from lightdsl.build import model
+    from lightdsl.compile import model
     from lightdsl.errors import LightdslError
 
     def fail(*args, **kwargs):
@@ -198,7 +198,7 @@ def test_allocation_failures_while_building_become_a_clear_error(tmp_path, monke
 
 
 def test_other_runtime_errors_while_building_are_not_hidden(tmp_path, monkeypatch):
-    from lightdsl.build import model
+    from lightdsl.compile import model
 
     def fail(*args, **kwargs):
         raise RuntimeError("a bug")
@@ -212,7 +212,7 @@ def test_other_runtime_errors_while_building_are_not_hidden(tmp_path, monkeypatc
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_available_gpu_memory_is_the_devices_free_memory():
-    from lightdsl.build.model import available_memory
+    from lightdsl.compile.model import available_memory
 
     free, total = torch.cuda.mem_get_info(0)
     assert 0 < available_memory("cuda:0") <= total

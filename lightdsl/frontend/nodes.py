@@ -1,7 +1,7 @@
 """The abstract syntax tree: pydantic models named after the grammar's rules.
 
 ``model_def`` in grammar/lightdsl.lark becomes :class:`ModelDef` here, and so on. Every node
-carries the :class:`~lightdsl.source.Span` of the text it came from, so every later stage can
+carries the :class:`~lightdsl.frontend.source.Span` of the text it came from, so every later stage can
 point at the exact line and column.
 """
 
