@@ -19,6 +19,7 @@ from .frontend.analysis import Analysis, analyze
 from .frontend.diagnostics import render_text
 from .frontend.source import SourceFile
 from .overrides import apply_overrides, parse_override
+from .run_settings import max_epochs as run_max_epochs
 
 # Settings of a train block that are not Trainer arguments: the builder resolves them.
 NOT_TRAINER_ARGS = {"model", "data", "loss", "optimizer", "scheduler", "metrics", "callbacks",
@@ -78,8 +79,8 @@ class Experiment:
         values = self.run.settings.values
         kwargs = {k: v for k, v in values.items()
                   if k not in NOT_TRAINER_ARGS and k in self.run.settings.nodes}
-        if values.get("max_epochs") == "-1":
-            kwargs["max_epochs"] = -1
+        if "max_epochs" in kwargs:
+            kwargs["max_epochs"] = run_max_epochs(kwargs["max_epochs"])
         kwargs.update(_logger_kwargs(self.run))
         kwargs["callbacks"] = [_instantiate(b) for b in self.run.callbacks]
         kwargs.setdefault("run_name", _run_folder(self))

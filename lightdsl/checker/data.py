@@ -56,7 +56,7 @@ def check_data(data: n.DataDef, reporter: Reporter, spec_dir: str) -> DataInfo:
                               spec_dir)
         if info.source:
             info.sample_shape, info.labels = _sample(info.source, spec_dir, reporter)
-            info.input_dtype = info.source.entry.extra.get("input_dtype")
+            info.input_dtype = info.source.entry.input_dtype
         _no_inline_with_source(settings, reporter)
     else:
         _inline(info, reporter)
@@ -93,7 +93,7 @@ def source_values(bound: Bound, spec_dir: str) -> dict:
     """A source's arguments with its file paths resolved as the loader will open them:
     ``~`` expanded, relative paths taken from the spec's folder."""
     values = dict(bound.values)
-    for key in bound.entry.extra.get("paths", []):
+    for key in bound.entry.paths:
         if isinstance(values.get(key), str):
             values[key] = os.path.join(spec_dir, os.path.expanduser(values[key]))
     return values
@@ -102,10 +102,10 @@ def source_values(bound: Bound, spec_dir: str) -> dict:
 def _warn_missing_files(bound: Bound, reporter: Reporter, spec_dir: str) -> None:
     if bound.values.get("download") is True or spec_dir is None:
         return  # the loader (of this set or of the training set) downloads what is missing
-    if "files" in bound.entry.extra:
+    if bound.entry.files is not None:
         return  # a data set's folder: _warn_missing_dataset names the files and what to do
     resolved = source_values(bound, spec_dir)
-    for key in bound.entry.extra.get("paths", []):
+    for key in bound.entry.paths:
         path = bound.values.get(key)
         if isinstance(path, str) and not os.path.exists(resolved[key]):
             reporter.warning("missing-file", bound.span_of(key), f'"{path}" does not exist '
@@ -126,14 +126,14 @@ VISION = "install lightdsl[vision] (pip install 'lightdsl[vision]')"
 def _warn_missing_dataset(bound: Bound, reporter: Reporter, spec_dir: str | None) -> None:
     """A data set source (mnist, cifar10...) whose files are not where the loader looks, and
     that cannot be downloaded either: a warning saying where to put them."""
-    files = bound.entry.extra.get("files")
+    files = bound.entry.files
     if files is None or spec_dir is None or any(v is INVALID for v in bound.values.values()):
         return
     values = source_values(bound, spec_dir)
     folder, missing = files(values)
     vision, download = torchvision_installed(), values.get("download") is True
     where = bound.span_of("download" if download else "root")
-    if bound.entry.extra.get("needs_torchvision") and not vision:
+    if bound.entry.needs_torchvision and not vision:
         reporter.warning("missing-file", where, f"the {bound.name} source needs torchvision, "
                          "which is not installed", hint=VISION)
         return
@@ -162,7 +162,7 @@ def _sample(bound: Bound, spec_dir: str, reporter: Reporter) -> tuple[Shape, Lab
     if any(v is INVALID for v in bound.values.values()):
         return None, Labels()
     try:
-        return bound.entry.extra["sample"](source_values(bound, spec_dir))
+        return bound.entry.sample(source_values(bound, spec_dir))
     except ShapeError as error:
         reporter.error("data", bound.span_of(error.arg), error.message.replace(spec_dir + os.sep, ""))
         return None, Labels()
@@ -267,9 +267,9 @@ def _transform(call: n.Call, info: DataInfo, reporter: Reporter) -> None:
         return
     bound = bind_call(entry, call, {}, reporter)
     info.transforms.append(bound)
-    if entry.extra.get("reshape") == "flatten" and info.sample_shape is not None:
+    if entry.reshape == "flatten" and info.sample_shape is not None:
         info.sample_shape = (numel(info.sample_shape),)
-    if entry.extra.get("labels") == "one_hot":
+    if entry.labels == "one_hot":
         classes = bound.values.get("num_classes") or info.labels.num_classes
         _one_hot_range(info, classes, reporter)
         info.labels = Labels("float", (None, classes), classes)

@@ -70,7 +70,7 @@ class FlowChecker:
             return None
 
     def _dtype_fits(self, bound: Bound, dtype: Dtype, call_span) -> bool:
-        wanted = bound.entry.extra.get("input_dtype")
+        wanted = bound.entry.input_dtype
         if wanted is None or dtype is None or dtype == wanted:
             return True
         self.reporter.error("dtype", call_span, f"{bound.name} looks up integer indices, but "

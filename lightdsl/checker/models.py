@@ -13,11 +13,6 @@ from ..vocab.reserved import reserved_reason
 from .binding import Bound, bind_call, lookup
 from .constants import INVALID, contains_invalid, evaluate
 
-# Layers that own trainable tensors (unless switched off by the named flag).
-PARAMETERIZED = {"linear": None, "conv1d": None, "conv2d": None, "embedding": None,
-                 "batchnorm1d": "affine", "batchnorm2d": "affine",
-                 "layernorm": "elementwise_affine"}
-
 
 @dataclass
 class ParamInfo:
@@ -50,7 +45,7 @@ class ModelInfo:
             total += math.prod(param.shape)
         bounds = {id(b): b for b in [*self.layers.values(), *self.sequence] if b is not None}
         for bound in bounds.values():
-            count = bound.entry.extra.get("params")
+            count = bound.entry.params
             if count is not None:
                 if any(v is INVALID for v in bound.values.values()):
                     return None
@@ -210,9 +205,16 @@ def check_trainable(info: ModelInfo, reporter: Reporter) -> None:
         return
     used = info.sequence if info.node.layers_blocks else list(info.layers.values())
     for bound in used:
-        flag = PARAMETERIZED.get(bound.name, False) if bound else False
-        if flag is None or (flag and bound.values.get(flag)):
+        if bound is not None and _trainable(bound):
             return
     reporter.error("no-trainable", info.node.name.span, f"model {info.name} has no trainable "
                    "parameter, so training cannot change it",
                    hint="remove `frozen` from a param or add a layer with weights")
+
+
+def _trainable(bound: Bound) -> bool:
+    """Whether a layer owns trainable tensors: its entry's parameter count is positive (a
+    layer whose arguments are invalid counts as trainable: its error is reported already)."""
+    if bound.entry.params is not None and any(map(contains_invalid, bound.values.values())):
+        return True
+    return bound.entry.trainable(bound.values)

@@ -212,14 +212,14 @@ class TrainChecker:
         if run.data is None:
             return
         for bound in [run.loss, *run.metrics]:
-            if bound is not None and "check" in bound.entry.extra \
+            if bound is not None and bound.entry.check is not None \
                     and not self._label_indices(bound, run):
                 self._labels_fit(bound, run)
 
     def _label_indices(self, bound: Bound, run: Run) -> bool:
         """Inline labels a class-index loss cannot index the output with: an error at each
         such label. Whether any was reported."""
-        if bound.entry.extra.get("labels") != "index":
+        if bound.entry.labels != "index":
             return False
         output = run.output_shape
         width = output[-1] if output is not None and len(output) == 2 else None
@@ -239,7 +239,7 @@ class TrainChecker:
 
     def _labels_fit(self, bound: Bound, run: Run) -> None:
         try:
-            bound.entry.extra["check"](run.output_shape, run.data.labels, bound.values)
+            bound.entry.check(run.output_shape, run.data.labels, bound.values)
         except ShapeError as error:
             self.reporter.error("loss-labels", bound.span, error.message)
 

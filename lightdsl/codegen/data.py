@@ -77,7 +77,7 @@ class DataWriter:
 
     def _load(self, bound: Bound) -> Doc:
         self.use(bound.entry.target.rsplit(".", 1)[1])
-        paths = bound.entry.extra.get("paths", [])
+        paths = bound.entry.paths
 
         def value(name: str) -> Doc:
             text = bound.values[name]

@@ -4,10 +4,10 @@ spec's settings, which keep Lightning's names."""
 
 from __future__ import annotations
 
+from ..run_settings import max_epochs
 from .data import write_data
 from .printer import Namer, literal, vocab_call
 from .script import Plan, Script
-from .torch_target import AUGMENTATIONS
 from .writer import Group, concat, flat
 
 NOT_TRAINER_ARGS = {"model", "data", "loss", "optimizer", "scheduler", "metrics", "callbacks",
@@ -63,7 +63,7 @@ class LightningTarget:
         with w.indent():
             w.line("inputs, labels = batch")
             for bound in self.run.data.transforms if augment else ():
-                if bound.name in AUGMENTATIONS:
+                if bound.entry.augment:
                     self.s.use(bound.name)
                     w.statement(vocab_call(bound, leading=("inputs",)), prefix="inputs = ")
             w.line("output = self(inputs)")
@@ -103,12 +103,12 @@ class LightningTarget:
                 w.line("return optimizer")
                 return
             extra = ()
-            if run.scheduler.name == "onecycle" and run.scheduler.values["total_steps"] is None:
-                # the run's optimizer steps (accumulation, limit_train_batches, max_steps)
-                extra = ("total_steps=self.trainer.estimated_stepping_batches",)
+            steps_arg = run.scheduler.entry.run_steps_default(run.scheduler.values)
+            if steps_arg:  # the run's optimizer steps (accumulation, limits, max_steps)
+                extra = (f"{steps_arg}=self.trainer.estimated_stepping_batches",)
             scheduler = vocab_call(run.scheduler, leading=("optimizer",), trailing=extra)
             w.statement(scheduler, prefix="scheduler = ", span=run.scheduler.span)
-            interval = run.scheduler.entry.extra.get("interval", "epoch")
+            interval = run.scheduler.entry.interval
             config = Group("{", ('"scheduler": scheduler', f'"interval": "{interval}"'), "}")
             w.statement(Group("{", ('"optimizer": optimizer', concat('"lr_scheduler": ', config)),
                               "}"), prefix="return ")
@@ -148,7 +148,7 @@ class LightningTarget:
         for key, value in plan.run.settings.values.items():
             if key in NOT_TRAINER_ARGS or not plan.written(key):
                 continue
-            value = -1 if key == "max_epochs" and value == "-1" else value
+            value = max_epochs(value) if key == "max_epochs" else value
             args.append(f"{key}={flat(literal(value, tuples=True))}")
         if run.callbacks:
             calls = tuple(vocab_call(b, func="pl.callbacks." + b.entry.target.rsplit(".", 1)[1])

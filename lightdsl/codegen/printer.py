@@ -195,10 +195,10 @@ def uses_names(expr: n.Node, names) -> bool:
 def vocab_call(bound: Bound, value: Callable[[str], Doc] | None = None,
                leading: tuple = (), func: str | None = None, trailing: tuple = ()) -> Doc:
     """``Target(required..., written=...)`` for a bound entry: required arguments positional,
-    others as keywords when the spec wrote them (or the entry's ``extra["python"]["always"]``
+    others as keywords when the spec wrote them (or the entry's ``python_always``
     lists them, where lightdsl's default is not torch's). Tensor arguments are the caller's
     ``leading`` documents."""
-    always = bound.entry.extra.get("python", {}).get("always", ())
+    always = bound.entry.python_always
     value = value or (lambda name: literal(bound.values[name], tuples=True))
     parts, keywords = list(leading), False
     for arg in bound.entry.args:

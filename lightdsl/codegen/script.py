@@ -7,16 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..checker.train import Run
+from ..run_settings import canonical_precision, max_epochs
 from .helpers import available, helper_sources
 from .printer import Namer, literal
 from .writer import CodeWriter, Doc, flat, safe_file_name
 
 # precision -> (weights dtype or None for float32, autocast dtype or None); trainer semantics.
-PRECISIONS = {"32-true": (None, None), "64-true": ("torch.float64", None),
-              "16-mixed": (None, "torch.float16"), "bf16-mixed": (None, "torch.bfloat16"),
-              "16-true": ("torch.float16", None), "bf16-true": ("torch.bfloat16", None)}
-SHORT_PRECISIONS = {"32": "32-true", "64": "64-true", "16": "16-mixed", "bf16": "bf16-mixed"}
-FLOAT_LABEL_LOSSES = {"mse", "sum_squared_error", "l1", "bce", "bce_with_logits"}
+PRECISION_DTYPES = {"32-true": (None, None), "64-true": ("torch.float64", None),
+                    "16-mixed": (None, "torch.float16"), "bf16-mixed": (None, "torch.bfloat16"),
+                    "16-true": ("torch.float16", None), "bf16-true": ("torch.bfloat16", None)}
 
 
 @dataclass
@@ -29,13 +28,10 @@ class Plan:
     def __post_init__(self):
         self.values = dict(self.run.settings.values)
         values, fast = self.values, self.values.get("fast_dev_run")
-        if values.get("max_epochs") == "-1":
-            values["max_epochs"] = -1
         if fast:
             n = 1 if fast is True else int(fast)
             values.update(max_epochs=1, max_steps=n, limit_train_batches=n, limit_val_batches=n)
-        if values.get("max_epochs") is None:
-            values["max_epochs"] = 1000 if values["max_steps"] == -1 else -1
+        values["max_epochs"] = max_epochs(values.get("max_epochs"), values["max_steps"])
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -45,8 +41,7 @@ class Plan:
 
     @property
     def precision(self) -> str:
-        name = str(self.values["precision"])
-        return SHORT_PRECISIONS.get(name, name)
+        return canonical_precision(self.values["precision"])
 
     @property
     def data(self) -> dict[str, Any]:
@@ -55,7 +50,7 @@ class Plan:
     @property
     def float_labels(self) -> bool:
         """Whether the loss wants float labels but the data may have integer ones."""
-        return self.run.loss.name in FLOAT_LABEL_LOSSES and self.run.data.labels.kind != "float"
+        return self.run.loss.entry.labels == "float" and self.run.data.labels.kind != "float"
 
 
 class Script:

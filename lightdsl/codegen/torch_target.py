@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from ..errors import UsageError
 from .printer import literal, vocab_call
-from .script import PRECISIONS, Plan, Script
+from .script import PRECISION_DTYPES, Plan, Script
 from .writer import CodeWriter, Doc, Group, concat, flat
 
-AUGMENTATIONS = ("random_crop", "random_flip")
 # settings written as constants when they differ from these defaults (lightdsl's)
 DEFAULTS = {"max_steps": -1, "accumulate_grad_batches": 1, "gradient_clip_val": None,
             "limit_train_batches": 1.0, "check_val_every_n_epoch": 1, "limit_val_batches": 1.0,
@@ -27,7 +26,7 @@ class TorchTarget:
         self.s, self.plan, self.model_class = script, plan, model_class
         self.w: CodeWriter = script.w
         self.run = plan.run
-        self.param_dtype, self.autocast = PRECISIONS[plan.precision]
+        self.param_dtype, self.autocast = PRECISION_DTYPES[plan.precision]
         self.has_val = self.run.data.val is not None
 
     # ---- constants ----
@@ -118,7 +117,7 @@ class TorchTarget:
         w = self.w
         if augment:
             for bound in self.run.data.transforms:
-                if bound.name in AUGMENTATIONS:
+                if bound.entry.augment:
                     self.s.use(bound.name)
                     w.statement(vocab_call(bound, leading=("inputs",)), prefix="inputs = ")
         if self.autocast:
@@ -243,13 +242,14 @@ class TorchTarget:
             return "auto_device()"
         return f'torch.device("{DEVICES.get(accelerator, "cuda")}")'
 
-    def _onecycle_default(self) -> bool:
+    def _steps_arg(self) -> str | None:
+        """The scheduler argument to fill with the run's optimizer steps (onecycle's
+        total_steps, when unset), or None."""
         bound = self.run.scheduler
-        return bound is not None and bound.name == "onecycle" and \
-            bound.values["total_steps"] is None
+        return None if bound is None else bound.entry.run_steps_default(bound.values)
 
     def _needs_batch_count(self) -> bool:
-        return self._onecycle_default() or self._const("ACCUMULATE_GRAD_BATCHES") \
+        return self._steps_arg() or self._const("ACCUMULATE_GRAD_BATCHES") \
             or self._const("LIMIT_TRAIN_BATCHES") or self._mid_val
 
     def _scheduler(self) -> None:
@@ -257,7 +257,7 @@ class TorchTarget:
         if bound is None:
             return
         extra = ()
-        if self._onecycle_default():
+        if self._steps_arg():
             extra = (self._total_steps(),)
         call = vocab_call(bound, leading=("optimizer",), trailing=extra)
         if self.run.lr_find is not None:
@@ -269,10 +269,12 @@ class TorchTarget:
             self.w.level -= 1
 
     def _total_steps(self) -> str:
-        """onecycle's default total_steps: the run's optimizer steps, as Lightning counts them
-        (estimated_stepping_batches: accumulation, limit_train_batches and max_steps included)."""
+        """A scheduler's default steps (onecycle's total_steps): the run's optimizer steps, as
+        Lightning counts them (estimated_stepping_batches: accumulation, limit_train_batches and
+        max_steps included)."""
+        arg, name = self._steps_arg(), self.run.scheduler.name
         if self.plan["max_epochs"] == -1 and self.plan["max_steps"] == -1:
-            raise UsageError(f"{self.s.file}: onecycle needs total_steps when max_epochs = -1 and "
+            raise UsageError(f"{self.s.file}: {name} needs {arg} when max_epochs = -1 and "
                              "there is no max_steps (the run has no end to schedule for)")
         self.s.use("optimizer_steps")
         args = ["train_batches", "MAX_EPOCHS"]
@@ -280,7 +282,7 @@ class TorchTarget:
             args.append("ACCUMULATE_GRAD_BATCHES")
         if self._const("MAX_STEPS"):
             args.append("max_steps=MAX_STEPS")
-        return f"total_steps=optimizer_steps({', '.join(args)})"
+        return f"{arg}=optimizer_steps({', '.join(args)})"
 
     def _callbacks(self) -> None:
         for bound in self.run.callbacks:
@@ -410,7 +412,7 @@ class TorchTarget:
         else:
             w.line("optimizer.step()")
         w.line("optimizer.zero_grad(set_to_none=True)")
-        if self.run.scheduler and self.run.scheduler.entry.extra.get("interval") == "step":
+        if self.run.scheduler and self.run.scheduler.entry.interval == "step":
             self._scheduler_step()
         if self._steps:
             w.line("step += 1")
@@ -443,7 +445,7 @@ class TorchTarget:
             w.line(f"if {validate}:")
             with w.indent():
                 self._validation_and_callbacks()
-        if run.scheduler and run.scheduler.entry.extra.get("interval") == "epoch":
+        if run.scheduler and run.scheduler.entry.interval == "epoch":
             self._scheduler_step()
         w.line('print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))')
         self._epoch_callbacks()

@@ -62,7 +62,7 @@ class SpecModel(nn.Module):
 
 
 def _layer(bound) -> nn.Module:
-    if bound.entry.extra.get("input_dtype") == "int" and bound.entry.target == \
+    if bound.entry.input_dtype == "int" and bound.entry.target == \
             "torch.nn.Embedding":
         return IndexEmbedding(**torch_kwargs(bound.values))
     return instantiate(bound)

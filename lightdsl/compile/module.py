@@ -14,13 +14,12 @@ import torch
 
 from ..checker.train import Run
 from ..errors import ConfigError
+from ..run_settings import max_epochs as run_max_epochs
 from ..trainer.data import limit_batches
 from ..trainer.setup import stepping_batches
 from .data import DataBundle, make_loader
 from .model import SpecModel
 from .resolve import instantiate, resolve
-
-_FLOAT_LABEL_LOSSES = {"mse", "sum_squared_error", "l1", "bce", "bce_with_logits"}
 
 
 class SpecModule(SpecModel):
@@ -30,6 +29,7 @@ class SpecModule(SpecModel):
         super().__init__(run.model)
         object.__setattr__(self, "criterion", instantiate(run.loss))  # stateless: not a child
         self.loss_name = run.loss.name
+        self._float_labels = run.loss.entry.labels == "float"  # cast integer labels
         self.metric_fns = {m.name: resolve(m.entry.target) for m in run.metrics}
         self.optimizer_bound, self.scheduler_bound = run.optimizer, run.scheduler
         self.data = data
@@ -45,7 +45,7 @@ class SpecModule(SpecModel):
     def _shared_step(self, batch) -> dict[str, torch.Tensor]:
         inputs, labels = batch[0], batch[1]
         output = self(inputs)
-        if self.loss_name in _FLOAT_LABEL_LOSSES and not labels.is_floating_point():
+        if self._float_labels and not labels.is_floating_point():
             labels = labels.to(output.dtype)
         results = {"loss": self.criterion(output, labels)}
         detached = output.detach()
@@ -86,18 +86,17 @@ class SpecModule(SpecModel):
         optimizer = instantiate(self.optimizer_bound, params=trainable)
         if self.scheduler_bound is None:
             return optimizer
-        extra = {}
-        if self.scheduler_bound.name == "onecycle" and self.scheduler_bound.values["total_steps"] \
-                is None:
-            extra["total_steps"] = self._stepping_batches()
+        steps_arg = self.scheduler_bound.entry.run_steps_default(self.scheduler_bound.values)
+        extra = {steps_arg: self._stepping_batches()} if steps_arg else {}
         values = {k: v for k, v in self.scheduler_bound.values.items() if k not in extra}
         scheduler = resolve(self.scheduler_bound.entry.target)(optimizer, **values, **extra)
-        interval = self.scheduler_bound.entry.extra.get("interval", "epoch")
+        interval = self.scheduler_bound.entry.interval
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler,
                                                          "interval": interval}}
 
     def _stepping_batches(self) -> int:
-        """The run's number of optimizer steps (onecycle's default ``total_steps``): the
+        """The run's number of optimizer steps (a scheduler's run_steps_arg default, as
+        onecycle's ``total_steps``): the
         training trainer's own estimate, else the same estimate from the spec's settings."""
         trainer = self.__dict__.get("trainer")  # set by the Trainer during this call
         if trainer is not None:
@@ -105,17 +104,17 @@ class SpecModule(SpecModel):
         else:
             settings = self.run_settings
             max_steps = settings.get("max_steps", -1)
-            max_epochs = settings.get("max_epochs")
-            if max_epochs is None:  # the Trainer's default, as in Lightning
-                max_epochs = 1000 if max_steps == -1 else -1
+            max_epochs = run_max_epochs(settings.get("max_epochs"), max_steps)
             batches = limit_batches("limit_train_batches",
                                     settings.get("limit_train_batches", 1.0),
                                     len(self.train_dataloader()))
             steps = stepping_batches(batches, settings.get("accumulate_grad_batches", 1),
                                      max_epochs, max_steps)
         if not math.isfinite(steps):
-            raise ConfigError("onecycle needs total_steps: nothing bounds this run's number of "
-                              "optimizer steps", hint="set max_steps, or total_steps")
+            bound = self.scheduler_bound
+            arg = bound.entry.run_steps_arg
+            raise ConfigError(f"{bound.name} needs {arg}: nothing bounds this run's number of "
+                              "optimizer steps", hint=f"set max_steps, or {arg}")
         return max(1, int(steps))
 
     # ---- data ----

@@ -14,16 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lightdsl.errors import ConfigError
+from lightdsl.run_settings import PRECISION_ALIASES, PRECISIONS
+from lightdsl.run_settings import max_epochs as default_max_epochs
 
-PRECISIONS = ("32-true", "64-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true")
-PRECISION_ALIASES = {
-    "32": "32-true",
-    "64": "64-true",
-    "16": "16-mixed",
-    "bf16": "bf16-mixed",
-    "half": "16-true",
-    "double": "64-true",
-}
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 CLIP_ALGORITHMS = ("norm", "value")
 LOGGER_NAMES = ("tensorboard", "csv", "none")
@@ -205,7 +198,7 @@ class TrainerConfig:
         self.max_steps = check_int("max_steps", self.max_steps, 1, extra=(-1,))
         if self.max_epochs is None:
             # Lightning's default: 1000 epochs unless a step budget was given.
-            self.max_epochs = 1000 if self.max_steps == -1 else -1
+            self.max_epochs = default_max_epochs(None, self.max_steps)
         self.max_epochs = check_int("max_epochs", self.max_epochs, 0, extra=(-1,))
         self.fast_dev_run = check_fast_dev_run(self.fast_dev_run)
 

@@ -1,6 +1,6 @@
 """Data sources, splits, transforms and the settings of a ``data`` block.
 
-A source's ``extra["sample"](args)`` tells the checker, without torch and without reading the
+A source's ``Entry.sample(args)`` tells the checker, without torch and without reading the
 data, the per-sample input shape and what the labels are (see :class:`Labels`); ``None`` where
 that is only known after loading.
 """
@@ -132,29 +132,29 @@ for _name, _channels, _size, _doc in [("mnist", 1, 28, "MNIST handwritten digits
                                       ("kmnist", 1, 28, "Kuzushiji-MNIST characters"),
                                       ("cifar10", 3, 32, "CIFAR-10 colour images")]:
     entry("source", _name, ROOT, SPLIT, DOWNLOAD, target=f"{LOADERS}.load_{_name}", doc=_doc,
-          extra={"sample": image_source(_channels, _size, 10), "paths": ["root"],
-                 "files": cifar_files if _name == "cifar10" else mnist_files(_name),
-                 "needs_torchvision": _name == "cifar10", "input_dtype": "float"})
+          sample=image_source(_channels, _size, 10), paths=("root",),
+          files=cifar_files if _name == "cifar10" else mnist_files(_name),
+          needs_torchvision=_name == "cifar10", input_dtype="float")
 entry("source", "digits", target=f"{LOADERS}.load_digits",
       doc="scikit-learn's bundled 8x8 handwritten digits (no download)",
-      extra={"sample": image_source(1, 8, 10), "paths": [], "input_dtype": "float"})
+      sample=image_source(1, 8, 10), input_dtype="float")
 entry("source", "csv", Arg("path", Str()), Arg("label", optional(Str()), None, "label column"),
       Arg("features", optional(ListOf(Str())), None, "feature columns (default: all others)"),
       Arg("delimiter", Str(), ","), Arg("header", Bool(), True), target=f"{LOADERS}.load_csv",
       doc="a CSV file with a header row", validate=_one_char_delimiter,
-      extra={"sample": csv_sample, "paths": ["path"], "input_dtype": "float"})
+      sample=csv_sample, paths=("path",), input_dtype="float")
 entry("source", "npz", Arg("path", Str()), Arg("inputs", Str(), "x"), Arg("labels", Str(), "y"),
       target=f"{LOADERS}.load_npz", doc="arrays in a NumPy .npz file, by key",
-      extra={"sample": unknown_sample, "paths": ["path"]})
+      sample=unknown_sample, paths=("path",))
 entry("source", "npy", Arg("path", Str()), Arg("labels_path", optional(Str()), None),
       target=f"{LOADERS}.load_npy", doc="a NumPy .npy array (and optionally its labels)",
-      extra={"sample": unknown_sample, "paths": ["path", "labels_path"]})
+      sample=unknown_sample, paths=("path", "labels_path"))
 entry("source", "pt", Arg("path", Str()), Arg("inputs", Str(), "x"), Arg("labels", Str(), "y"),
       target=f"{LOADERS}.load_pt", doc="tensors in a torch .pt file, by key",
-      extra={"sample": unknown_sample, "paths": ["path"]})
+      sample=unknown_sample, paths=("path",))
 entry("source", "idx", Arg("images", Str()), Arg("labels", Str()), target=f"{LOADERS}.load_idx",
       doc="MNIST-format IDX files, gzipped or not",
-      extra={"sample": idx_sample, "paths": ["images", "labels"]})
+      sample=idx_sample, paths=("images", "labels"))
 SEED = Int(ge=0, le=2**32 - 1)  # NumPy's and Lightning's seed range
 entry("split", "split", Arg("fraction", Float(gt=0, lt=1)), Arg("seed", SEED, 0),
       Arg("stratify", Bool(), True), target="lightdsl.data.split.split",
@@ -167,19 +167,19 @@ entry("transform", "normalize", Arg("mean", MEAN_STD, "auto"), Arg("std", option
 entry("transform", "standardize", target="lightdsl.data.transforms.standardize",
       doc="per-feature (x - mean) / std from the training split")
 entry("transform", "flatten", target="lightdsl.data.transforms.flatten",
-      doc="each sample to one dimension", extra={"reshape": "flatten"})
+      doc="each sample to one dimension", reshape="flatten")
 entry("transform", "to_float", target="lightdsl.data.transforms.to_float",
       doc="uint8 images to floats in [0, 1]")
 entry("transform", "one_hot", Arg("num_classes", optional(Int(ge=2, le=MAX_SIZE)), None),
       target="lightdsl.data.transforms.one_hot", doc="class labels to one-hot float vectors",
-      extra={"labels": "one_hot"})
+      labels="one_hot")
 CROP = Int(ge=1, le=MAX_SIZE)
 entry("transform", "random_crop", Arg("size", OneOf(CROP, ListOf(CROP, length=2))),
       Arg("padding", Int(ge=0, le=MAX_SIZE), 0), target="lightdsl.data.transforms.random_crop",
-      doc="random crops per batch on the device (training only)", extra={"crop": True})
+      doc="random crops per batch on the device (training only)", augment=True)
 entry("transform", "random_flip", Arg("p", Float(ge=0, le=1), 0.5),
       target="lightdsl.data.transforms.random_flip",
-      doc="random horizontal flips per batch on the device (training only)")
+      doc="random horizontal flips per batch on the device (training only)", augment=True)
 
 SOURCE = VocabRef("source")
 entry("settings", "data",

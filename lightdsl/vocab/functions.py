@@ -99,4 +99,4 @@ entry("function", "cat", Arg("tensors", TensorList()), Arg("dim", DIM, 0), targe
 entry("function", "matmul", X, Arg("other", Tensor()), target="torch.matmul", shape=matmul_shape,
       doc="matrix product (same as @)")
 entry("function", "softmax", X, Arg("dim", DIM, -1), target="torch.softmax",
-      shape=softmax_shape, doc="softmax along dim", extra={"python": {"always": ("dim",)}})
+      shape=softmax_shape, doc="softmax along dim", python_always=("dim",))

@@ -176,7 +176,7 @@ def embedding_rules(args):
     return []
 
 
-# Parameter counts (torch's, for memory estimates at check time): extra["params"](args).
+# Parameter counts (torch's, for memory estimates at check time): Entry.params(args).
 def linear_params(args):
     return args["in_features"] * args["out_features"] + (args["out_features"] if args["bias"]
                                                          else 0)
@@ -199,9 +199,10 @@ def norm_params(size_key: str, flag: str):
     return count
 
 
-def _layer(name, target, *args, shape=same_shape, doc="", validate=None, **extra):
+def _layer(name, target, *args, shape=same_shape, doc="", validate=None, **facts):
+    """A layer entry; ``facts`` are Entry fields (params=, input_dtype=, python_always=...)."""
     entry("layer", name, *args, target=target, shape=shape, doc=doc, tensor_inputs=1,
-          validate=validate, extra=extra)
+          validate=validate, **facts)
 
 
 _layer("linear", "torch.nn.Linear", Arg("in_features", COUNT), Arg("out_features", COUNT),
@@ -250,10 +251,10 @@ _layer("tanh", "torch.nn.Tanh", doc="hyperbolic tangent")
 _layer("sigmoid", "torch.nn.Sigmoid", doc="1 / (1 + exp(-x))")
 # torch's Softmax defaults to an implicit dim, so the code generator always prints dim.
 _layer("softmax", "torch.nn.Softmax", Arg("dim", DIM, -1), shape=dim_in_range("softmax"),
-       doc="softmax along dim", python={"always": ("dim",)})
+       doc="softmax along dim", python_always=("dim",))
 _layer("log_softmax", "torch.nn.LogSoftmax", Arg("dim", DIM, -1),
        shape=dim_in_range("log_softmax"), doc="log of softmax along dim",
-       python={"always": ("dim",)})
+       python_always=("dim",))
 _layer("leaky_relu", "torch.nn.LeakyReLU", Arg("negative_slope", Float(), 0.01),
        doc="max(0, x) + negative_slope * min(0, x)")
 

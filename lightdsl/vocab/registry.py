@@ -10,7 +10,7 @@ Nothing in this package imports torch: targets are dotted names resolved when bu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .types import Type
@@ -32,6 +32,16 @@ class Arg:
         return self.default is REQUIRED
 
 
+# What a layer or a data source consumes or produces: integer indices or floating-point numbers.
+DTYPES = ("int", "float")
+# How a loss or metric reads the labels: "index" (class indices the loss indexes the output with,
+# so each must be in 0 .. width - 1) or "float" (targets of the output's shape, compared as
+# floats; integer labels are cast to the output's dtype). A transform's "one_hot" turns class
+# labels into float vectors.
+LABEL_KINDS = ("index", "float", "one_hot")
+INTERVALS = ("epoch", "step")  # when a scheduler steps: after each epoch or each optimizer step
+
+
 @dataclass(frozen=True)
 class Entry:
     """One word of the language.
@@ -39,8 +49,11 @@ class Entry:
     ``shape(inputs, args)`` returns the output shape from input shapes and bound arguments, or
     raises :class:`~lightdsl.vocab.shapes.ShapeError`. ``target`` is the dotted torch (or
     lightdsl) callable the builder calls with the bound arguments as keywords. ``validate(args)``
-    returns ``(argument, message)`` pairs for rules that involve several arguments. ``extra``
-    holds kind-specific facts (a loss's label kind, a scheduler's interval).
+    returns ``(argument, message)`` pairs for rules that involve several arguments.
+
+    The remaining fields are facts of some kinds only (the default means "does not apply"); they
+    are declared here, typed, so that the checker, builder and code generator read each fact from
+    one place and a misspelt fact is a TypeError when the vocabulary loads.
     """
 
     kind: str
@@ -51,7 +64,73 @@ class Entry:
     shape: Callable[..., Any] | None = None
     validate: Callable[[dict], list[tuple[str, str]]] | None = None
     tensor_inputs: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    # -- layers and functions --
+    #: ``params(args)``: how many numbers the layer's trainable tensors hold (torch's count, for
+    #: the check's memory estimate); None for a layer without parameters. A layer owns trainable
+    #: tensors exactly when the count is positive (``affine = false`` makes a norm's count 0).
+    params: Callable[[dict], int] | None = None
+    #: the dtype a layer wants as input ("int": embedding looks up indices); a data source's
+    #: inputs' dtype. None: any, or unknown before loading.
+    input_dtype: str | None = None
+    #: arguments the code generator prints even when the spec leaves them out, because
+    #: lightdsl's default is not torch's (softmax's dim; sum_squared_error's reduction).
+    python_always: tuple[str, ...] = ()
+
+    # -- losses and metrics --
+    #: ``check(output_shape, labels, args)`` raises ShapeError where the model's output and the
+    #: data's labels do not fit this loss or metric.
+    check: Callable[..., None] | None = None
+    #: losses: how the labels are read ("index" or "float", see LABEL_KINDS); transforms:
+    #: "one_hot" where the transform turns class labels into float vectors.
+    labels: str | None = None
+
+    # -- schedulers --
+    #: when the scheduler steps: "epoch" or "step" (every optimizer step).
+    interval: str = "epoch"
+    #: the argument that, left unset (None), takes the run's number of optimizer steps
+    #: (onecycle's total_steps; Lightning's estimated_stepping_batches).
+    run_steps_arg: str | None = None
+
+    # -- data sources --
+    #: ``sample(args)``: the per-sample input shape and a Labels, without torch and without
+    #: reading the data (file headers at most); None where only loading can tell.
+    sample: Callable[[dict], Any] | None = None
+    #: arguments holding file paths (resolved from the spec's folder; checked to exist).
+    paths: tuple[str, ...] = ()
+    #: ``files(args)``: a data set's folder and the files missing there (mnist, cifar10).
+    files: Callable[[dict], tuple[str, list[str]]] | None = None
+    #: whether loading needs torchvision (an optional extra) even when the files are present.
+    needs_torchvision: bool = False
+
+    # -- transforms --
+    #: "flatten" where the transform reshapes each sample to one dimension.
+    reshape: str | None = None
+    #: whether the transform is a random augmentation applied per training batch on the device.
+    augment: bool = False
+
+    def __post_init__(self):
+        for key, value, allowed in (("input_dtype", self.input_dtype, DTYPES),
+                                    ("labels", self.labels, LABEL_KINDS),
+                                    ("interval", self.interval, INTERVALS)):
+            if value is not None and value not in allowed:
+                raise ValueError(f"{self.kind} {self.name!r}: {key}={value!r} is not one of "
+                                 f"{allowed}")
+        for name in (*self.python_always, *self.paths,
+                     *([self.run_steps_arg] if self.run_steps_arg else [])):
+            if self.arg(name) is None:
+                raise ValueError(f"{self.kind} {self.name!r} names {name!r}, not one of its "
+                                 "arguments")
+
+    def trainable(self, args: dict) -> bool:
+        """Whether this layer, with these arguments, owns trainable tensors."""
+        return self.params is not None and self.params(args) > 0
+
+    def run_steps_default(self, values: dict) -> str | None:
+        """The argument to fill with the run's number of optimizer steps, where ``values``
+        leave it unset (onecycle without total_steps); None otherwise."""
+        arg = self.run_steps_arg
+        return arg if arg is not None and values.get(arg) is None else None
 
     def arg(self, name: str) -> Arg | None:
         return next((a for a in self.args if a.name == name), None)

@@ -6,6 +6,7 @@ has (``train``, ``eval``, ``training``, ``to``, ``__dict__``...) makes torch rai
 model is built. The lists are static so that ``lightdsl check`` stays torch-free;
 tests/check/test_semantic.py asserts they cover every attribute of torch.nn.Module, of the
 compiled module and of pytorch-lightning's LightningModule, so they cannot go stale silently.
+The code generator's list (lightdsl/codegen/reserved.py) is built from these.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ _load_state_dict_pre_hooks _modules _non_persistent_buffers_set _parameters _sta
 _state_dict_pre_hooks _version call_super_init dump_patches training
 """)
 COMPILED_MODULE = _words("""
-_build _dataflow _estimated_steps _stepping_batches _loader _loaders _shared_step batch_size configure_optimizers
+_build _dataflow _estimated_steps _float_labels _stepping_batches _loader _loaders _shared_step batch_size configure_optimizers
 criterion data example_input_array hparams layers learning_rate loss_name max_epochs metric_fns
 optimizer_bound predict_step run_settings scheduler_bound spec_name spec_source test_dataloader test_step
 train_dataloader training_step val_dataloader validation_step
@@ -67,7 +68,10 @@ optimizer_zero_grad optimizers predict_dataloader prepare_data prepare_data_per_
 remove_ignored_hparams save_hyperparameters setup strict_loading teardown to_onnx to_tensorrt
 to_torchscript toggle_optimizer toggled_optimizer trainer transfer_batch_to_device unfreeze
 untoggle_optimizer
-""")
+""") | _words("""
+configure_optimizers example_input_array hparams predict_step test_dataloader test_step
+train_dataloader training_step val_dataloader validation_step
+""")  # hooks the compiled module defines too (reserved_reason names it first)
 
 
 def reserved_reason(name: str) -> str | None:

@@ -3,11 +3,10 @@ loggers and tuning statements."""
 
 from __future__ import annotations
 
+from ..run_settings import PRECISIONS, SHORT_PRECISIONS
 from .registry import Arg, entry
 from .types import Bool, Choice, Float, Int, ListOf, OneOf, Ref, Str, VocabRef, optional
 
-PRECISIONS = ("32-true", "64-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true",
-              "32", "64", "16", "bf16")
 BATCHES = OneOf(Int(ge=0), Float(ge=0, le=1))
 # Lightning's seed_everything takes seeds in [0, 2**32 - 1] (NumPy's seed range).
 SEED = Int(ge=0, le=2**32 - 1)
@@ -33,7 +32,7 @@ entry("settings", "train",
       Arg("accelerator", Choice("auto", "cpu", "gpu", "cuda", "mps"), "auto"),
       Arg("devices", OneOf(Int(ge=1), Choice("auto")), "auto"),
       Arg("strategy", Choice("auto", "ddp"), "auto"), Arg("num_nodes", Int(ge=1), 1),
-      Arg("precision", Choice(*PRECISIONS), "32-true"),
+      Arg("precision", Choice(*PRECISIONS, *SHORT_PRECISIONS), "32-true"),
       Arg("log_every_n_steps", Int(ge=1), 50), Arg("enable_progress_bar", Bool(), True),
       Arg("enable_model_summary", Bool(), True), Arg("enable_checkpointing", Bool(), True),
       Arg("default_root_dir", optional(Str()), None),

@@ -39,17 +39,18 @@ def class_labels(name):
     return rule
 
 
-def _loss(name, target, *args, check, doc, **extra):
-    entry("loss", name, *args, target=target, doc=doc, extra={"check": check, **extra})
+def _loss(name, target, *args, check, doc, labels="float", **facts):
+    """A loss entry; ``labels``: "float" (targets shaped like the output) or "index"."""
+    entry("loss", name, *args, target=target, doc=doc, check=check, labels=labels, **facts)
 
 
 _loss("mse", "torch.nn.MSELoss", REDUCTION, check=same_shape_as_labels("mse"),
       doc="mean squared error")
-# extra["python"]["always"]: arguments the code generator prints even when the spec leaves them
+# python_always: arguments the code generator prints even when the spec leaves them
 # out, because lightdsl's default is not torch's (here "sum" where MSELoss means "mean").
 _loss("sum_squared_error", "torch.nn.MSELoss", Arg("reduction", Choice("sum"), "sum"),
       check=same_shape_as_labels("sum_squared_error"), doc="sum of squared errors (StatQuest)",
-      python={"always": ("reduction",)})
+      python_always=("reduction",))
 _loss("l1", "torch.nn.L1Loss", REDUCTION, check=same_shape_as_labels("l1"),
       doc="mean absolute error")
 # labels="index": the loss indexes the output with each label, so a label outside
@@ -66,11 +67,11 @@ _loss("bce_with_logits", "torch.nn.BCEWithLogitsLoss", REDUCTION,
 
 entry("metric", "accuracy", target="lightdsl.compile.metrics.accuracy",
       doc="fraction of samples whose highest score is the label",
-      extra={"check": class_labels("accuracy")})
+      check=class_labels("accuracy"))
 entry("metric", "mae", target="lightdsl.compile.metrics.mae", doc="mean absolute error",
-      extra={"check": same_shape_as_labels("mae")})
+      check=same_shape_as_labels("mae"))
 entry("metric", "mse", target="lightdsl.compile.metrics.mse", doc="mean squared error",
-      extra={"check": same_shape_as_labels("mse")})
+      check=same_shape_as_labels("mse"))
 
 LR = Arg("lr", Float(gt=0), 0.001, "learning rate")
 WEIGHT_DECAY = Arg("weight_decay", Float(ge=0), 0.0)
@@ -97,13 +98,13 @@ entry("optimizer", "rmsprop", Arg("lr", Float(gt=0), 0.01), Arg("alpha", Float(g
 
 entry("scheduler", "step", Arg("step_size", Int(ge=1)), Arg("gamma", Float(gt=0), 0.1),
       target="torch.optim.lr_scheduler.StepLR", doc="lr *= gamma every step_size epochs",
-      extra={"interval": "epoch"})
+      interval="epoch")
 entry("scheduler", "cosine", Arg("T_max", Int(ge=1)), Arg("eta_min", Float(ge=0), 0.0),
       target="torch.optim.lr_scheduler.CosineAnnealingLR",
-      doc="cosine annealing from lr to eta_min over T_max epochs", extra={"interval": "epoch"})
+      doc="cosine annealing from lr to eta_min over T_max epochs", interval="epoch")
 entry("scheduler", "onecycle", Arg("max_lr", Float(gt=0)),
       Arg("total_steps", optional(Int(ge=1)), None, "default: the run's number of steps"),
       Arg("pct_start", Float(gt=0, lt=1), 0.3), Arg("anneal_strategy", Choice("cos", "linear"), "cos"),
       Arg("div_factor", Float(gt=0), 25.0), Arg("final_div_factor", Float(gt=0), 1e4),
       target="torch.optim.lr_scheduler.OneCycleLR", doc="the 1cycle policy, stepped every batch",
-      extra={"interval": "step"})
+      interval="step", run_steps_arg="total_steps")

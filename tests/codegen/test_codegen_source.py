@@ -134,7 +134,7 @@ def test_omitted_arguments_are_torchs_defaults():
     torch = pytest.importorskip("torch")  # noqa: F841
     for kind in ("layer", "function", "loss", "optimizer", "scheduler"):
         for entry in REGISTRY.kind(kind).values():
-            always = entry.extra.get("python", {}).get("always", ())
+            always = entry.python_always
             target = _resolve(entry.target)
             try:
                 parameters = inspect.signature(target).parameters
