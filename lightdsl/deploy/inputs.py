@@ -19,9 +19,9 @@ from lightdsl.data.csvfile import first_row, is_number, load_csv
 from lightdsl.data.sources import load_npz, load_pt
 from lightdsl.data.transforms import apply_transforms
 from lightdsl.errors import DataError, UsageError
+from lightdsl.vocab import REGISTRY
 
 READERS = {".csv": "csv", ".npz": "npz", ".pt": "pt", ".pth": "pt"}
-LABEL_ONLY_STEPS = {"one_hot"}  # transforms of labels: new inputs have none
 
 
 def read_inputs(path: str, trained, key: str = "x") -> torch.Tensor:
@@ -33,10 +33,11 @@ def read_inputs(path: str, trained, key: str = "x") -> torch.Tensor:
     if not Path(path).is_file():
         raise UsageError(f"--input {path}: no such file")
     inputs = _read(READERS[suffix], path, trained, key)
+    entries = {name: REGISTRY.get("transform", name) for name, _ in trained.data.fitted_steps}
     steps = [(name, args) for name, args in trained.data.fitted_steps
-             if name not in LABEL_ONLY_STEPS]
+             if entries[name].labels != "one_hot"]  # transforms of labels: new inputs have none
     shape = trained.data.train.sample_shape
-    if "flatten" not in [name for name, _ in steps]:  # transforms see the trained shape
+    if not any(entries[name].reshape for name, _ in steps):  # they see the trained shape
         inputs = fit_sample_shape(inputs, shape, path)
     inputs = apply_transforms(Dataset(inputs, source=path), steps).inputs
     if inputs.dtype == torch.uint8:

@@ -35,8 +35,9 @@ class Trained:
 
     @property
     def is_classifier(self) -> bool:
-        """Whether outputs are class scores (a cross-entropy or NLL loss)."""
-        return getattr(self.module, "loss_name", None) in ("cross_entropy", "nll")
+        """Whether outputs are class scores (a loss that reads class indices: cross-entropy,
+        NLL)."""
+        return self.experiment.run.loss.entry.labels == "index"
 
 
 def load_trained(spec: str, ckpt: str, run: str | None = None,
