@@ -248,7 +248,10 @@ def test_one_precision_list():
     for name in spec_choices:
         canonical = run_settings.canonical_precision(name)
         assert check_precision(name) == canonical in run_settings.PRECISIONS
-    assert resolve_precision("64-true", torch.device("cpu")).param_dtype == torch.float64
+    for name, (weights, autocast) in PRECISION_DTYPES.items():  # the script's dtypes: the trainer's
+        resolved = resolve_precision(name, torch.device("cpu"))
+        assert str(resolved.param_dtype) == (weights or "torch.float32"), name
+        assert str(resolved.autocast_dtype) == str(autocast), name
 
 
 @pytest.mark.parametrize("value, max_steps, expected", [
