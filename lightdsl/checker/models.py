@@ -205,14 +205,14 @@ def check_trainable(info: ModelInfo, reporter: Reporter) -> None:
         return
     used = info.sequence if info.node.layers_blocks else list(info.layers.values())
     for bound in used:
-        if bound is not None and _trainable(bound):
+        if bound is not None and owns_trainable_tensors(bound):
             return
     reporter.error("no-trainable", info.node.name.span, f"model {info.name} has no trainable "
                    "parameter, so training cannot change it",
                    hint="remove `frozen` from a param or add a layer with weights")
 
 
-def _trainable(bound: Bound) -> bool:
+def owns_trainable_tensors(bound: Bound) -> bool:
     """Whether a layer owns trainable tensors: its entry's parameter count is positive (a
     layer whose arguments are invalid counts as trainable: its error is reported already)."""
     if bound.entry.params is not None and any(map(contains_invalid, bound.values.values())):

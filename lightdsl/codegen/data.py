@@ -93,7 +93,7 @@ class DataWriter:
     def _transform(self, bound: Bound, sets: list[str]) -> None:
         w, name, values = self.w, bound.name, bound.values
         w.ref(bound.span, f"{name}(...)")
-        if name in ("random_crop", "random_flip"):
+        if bound.entry.augment:
             w.comment("applied to each training batch in the training loop")
             return
         self.use(name)

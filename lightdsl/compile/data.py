@@ -18,6 +18,7 @@ from ..checker.binding import Bound
 from ..checker.data import DataInfo, source_values
 from ..data import Dataset, augmentation, check_labels, fit_transforms, load_inline, split
 from ..errors import ConfigError
+from ..vocab import REGISTRY
 from .resolve import resolve
 
 
@@ -38,8 +39,12 @@ class DataBundle:
 
 
 WHY = "num_classes is the width of the model's output (its last layer)"
-#: Losses whose labels are class indices into the model's output (dimension 1).
-CLASS_INDEX_LOSSES = ("cross_entropy", "nll")
+
+
+def _class_index_loss(name: str | None) -> bool:
+    """Whether the loss ``name`` reads class indices into the model's output (dimension 1)."""
+    entry = REGISTRY.get("loss", name) if name else None
+    return entry is not None and entry.labels == "index"
 
 
 def load_data(info: DataInfo, spec_dir: str, num_classes: int | None = None) -> DataBundle:
@@ -75,7 +80,7 @@ def class_count(run) -> int | None:
     """The number of classes where data meets the model: the width of the model's output
     (dimension 1, as torch's losses read it) for a class-index loss, else None."""
     shape = run.output_shape
-    if run.loss is None or run.loss.name not in CLASS_INDEX_LOSSES or not shape:
+    if run.loss is None or run.loss.entry.labels != "index" or not shape:
         return None
     width = shape[1] if len(shape) >= 2 else None
     return width if isinstance(width, int) else None
@@ -85,7 +90,7 @@ def check_output_classes(module, bundle: DataBundle) -> None:
     """For a class-index loss whose output width the checker could not know (data of unknown
     shape: npz, pt, a header-less CSV), measure it on two training samples and check every
     split's labels against it (:func:`check_labels`, rows located through the splits)."""
-    if getattr(module, "loss_name", None) not in CLASS_INDEX_LOSSES:
+    if not _class_index_loss(getattr(module, "loss_name", None)):
         return
     with torch.no_grad():
         output = module(bundle.train.inputs[:2])
