@@ -56,8 +56,13 @@ def _known_list(kind: str) -> str | None:
     return f"known: {', '.join(names)}" if len(names) <= 20 else None
 
 
-def bind_call(entry: Entry, call: n.Call, env: dict[str, Any], reporter: Reporter) -> Bound:
+def bind_call(entry: Entry, call: n.Call, env: dict[str, Any],
+              reporter: Reporter) -> Bound | None:
     """Bind a call's positional and keyword arguments to the entry's parameters."""
+    if entry.name == "python":  # the escape hatch: its arguments are the Python object's
+        from .python import bind_python
+
+        return bind_python(entry.kind, call, env, reporter)
     given: dict[str, n.Node] = {}
     params = entry.args
     if len(call.args) > len(params):

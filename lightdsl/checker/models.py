@@ -210,6 +210,8 @@ def check_trainable(info: ModelInfo, reporter: Reporter) -> None:
         return
     used = info.sequence if info.node.layers_blocks else list(info.layers.values())
     for bound in used:
+        if getattr(bound, "ref", None) is not None:
+            return  # a python(...) layer: check cannot see its parameters, so assume some
         flag = PARAMETERIZED.get(bound.name, False) if bound else False
         if flag is None or (flag and bound.values.get(flag)):
             return
