@@ -136,3 +136,38 @@ def test_dry_run_leaves_the_model_and_random_stream_alone(package):
     assert sorted(type(m).__name__ for m in layers) == ["Halve", "Swish"]
     dry_run(module, layers, module.example_input_array)
     assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_named_python_layer_in_forward_builds_checks_and_generates(package, tmp_path):
+    spec = package.spec(f'''
+        model Net(width = 6) {{
+            first = linear(4, width)
+            act = python("{package.name}.layers:Swish", beta = 0.5, shape = "same")
+            halve = python("{package.name}.layers:Halve", width = width)
+            last = linear(3, 2)
+
+            forward(x) {{
+                h = act(first(x))
+                return last(halve(h) + 1.0)
+            }}
+        }}
+
+        data d {{
+            inputs = [[0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0]]
+            labels = [0, 1]
+        }}
+
+        train {{
+            model = Net
+            data = d
+            loss = cross_entropy
+        }}
+        ''')
+    experiment = lightdsl.load(str(spec))
+    assert experiment.analysis.ok
+    compiled = experiment.module
+    script = load_script(write_script(spec, tmp_path / "gen.py"))
+    generated = script.Net()
+    generated.load_state_dict(compiled.state_dict())
+    x = torch.randn(3, 4, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(generated(x), SpecModel.forward(compiled, x))
