@@ -1,13 +1,19 @@
 """The Python escape hatch: ``python("module:Name", key = value, ...)`` as a layer, loss or
-metric. These entries only make the word known (for did-you-mean and the docs); the checker
-binds each call to an entry of its own (:mod:`lightdsl.checker.python`), because the arguments
-are whatever the named Python object takes."""
+metric.
+
+These entries are deliberately not in the registry: they have no torch target, shape rule or
+fixed arguments of their own, so the loops over the registry (the shape-vs-torch tests, the
+code generator's target tables) must not meet them. The checker's name lookup knows the word
+(:func:`python_entry`) and binds each call to an entry of its own
+(:mod:`lightdsl.checker.python`), because the arguments are whatever the Python object takes.
+"""
 
 from __future__ import annotations
 
-from .registry import Arg, entry
+from .registry import Arg, Entry
 from .types import Str
 
+WORD = "python"
 KINDS = ("layer", "loss", "metric")
 REF = Arg("target", Str(), doc='"module:Name": the Python module and the name defined in it')
 DOCS = {"layer": "a torch.nn.Module class from your own Python module, built with the keyword "
@@ -16,6 +22,9 @@ DOCS = {"layer": "a torch.nn.Module class from your own Python module, built wit
                 "loss(output, labels) from your own Python module",
         "metric": "a function metric(output, labels) -> scalar tensor from your own Python "
                   "module"}
+ENTRIES = {kind: Entry(kind=kind, name=WORD, args=(REF,), doc=DOCS[kind]) for kind in KINDS}
 
-for _kind in KINDS:
-    entry(_kind, "python", REF, doc=DOCS[_kind])
+
+def python_entry(kind: str, name: str) -> Entry | None:
+    """The ``python`` word's entry where ``kind`` allows it, else None."""
+    return ENTRIES.get(kind) if name == WORD else None
