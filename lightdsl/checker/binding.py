@@ -7,6 +7,7 @@ from typing import Any
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter, closest, did_you_mean
 from ..vocab import types as value_types
+from ..vocab.python import python_entry
 from ..vocab.registry import REGISTRY, Entry
 from ..vocab.types import Choice, Float, OneOf, Symbol, Tensor, TensorList, show
 from .constants import INVALID, contains_invalid, evaluate
@@ -41,7 +42,7 @@ class Bound:
 
 def lookup(kind: str, name: n.Name, reporter: Reporter, what: str | None = None) -> Entry | None:
     """The entry called ``name`` of ``kind``, or an 'unknown ...; did you mean' error."""
-    found = REGISTRY.get(kind, name.id)
+    found = REGISTRY.get(kind, name.id) or python_entry(kind, name.id)
     if found is None:
         alias = ALIASES.get(name.id.lower())
         suggestion = f'; did you mean "{alias}"?' if alias in REGISTRY.names(kind) else \
@@ -56,8 +57,13 @@ def _known_list(kind: str) -> str | None:
     return f"known: {', '.join(names)}" if len(names) <= 20 else None
 
 
-def bind_call(entry: Entry, call: n.Call, env: dict[str, Any], reporter: Reporter) -> Bound:
+def bind_call(entry: Entry, call: n.Call, env: dict[str, Any],
+              reporter: Reporter) -> Bound | None:
     """Bind a call's positional and keyword arguments to the entry's parameters."""
+    if entry is python_entry(entry.kind, entry.name):  # the escape hatch: python("m:Name")
+        from .python import bind_python
+
+        return bind_python(entry.kind, call, env, reporter)
     given: dict[str, n.Node] = {}
     params = entry.args
     if len(call.args) > len(params):

@@ -205,6 +205,8 @@ def check_trainable(info: ModelInfo, reporter: Reporter) -> None:
         return
     used = info.sequence if info.node.layers_blocks else list(info.layers.values())
     for bound in used:
+        if getattr(bound, "ref", None) is not None:
+            return  # a python(...) layer: check cannot see its parameters, so assume some
         if bound is not None and owns_trainable_tensors(bound):
             return
     reporter.error("no-trainable", info.node.name.span, f"model {info.name} has no trainable "

@@ -22,6 +22,7 @@ from ..frontend.diagnostics import Reporter
 from ..frontend.source import SourceFile
 from .data import write_data
 from .model import ModelWriter
+from .python import add_imports
 from .reserved import shadows_module_attribute
 from .script import Plan, Script
 from .torch_target import TorchTarget
@@ -62,6 +63,7 @@ def generate(analysis: Analysis, run: str | None = None, target: str = "torch") 
     _check_member_names(checked.model, analysis.source)
     script = Script(analysis.source.path, checked, target)
     plan = Plan(checked)
+    add_imports(script, checked)  # first: the user's names keep their spelling
     parts = _model_parts(checked, script)
     notes: list[str] = []
     if target == "lightning":

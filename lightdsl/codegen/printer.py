@@ -200,6 +200,11 @@ def vocab_call(bound: Bound, value: Callable[[str], Doc] | None = None,
     ``leading`` documents."""
     always = bound.entry.python_always
     value = value or (lambda name: literal(bound.values[name], tuples=True))
+    if getattr(bound, "ref", None) is not None and func is None:  # python(...): its own rules
+        from .python import is_function_loss, loss_call
+
+        if is_function_loss(bound):
+            return loss_call(bound, value)
     parts, keywords = list(leading), False
     for arg in bound.entry.args:
         if isinstance(arg.type, (Tensor, TensorList)):

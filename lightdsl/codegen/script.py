@@ -63,13 +63,16 @@ class Script:
         self.imports: set[str] = set()
         self.helpers: set[str] = set()
         self.constants: list[tuple[str, str]] = []
+        self.late_imports: list[str] = []  # after the constants (python(...) modules)
+        self.python_names: set[str] = set()  # names imported from python(...) modules
         self.globals = Namer(available() | {"SEED", "BATCH_SIZE", "MAX_EPOCHS", "SPEC_DIR",
                                             "load_data", "fit", "evaluate", "main",
                                             "lr_find", "data_loader"})
 
     def use(self, helper: str) -> None:
-        """Carry a helper of runtime.py in the script."""
-        self.helpers.add(helper)
+        """Carry a helper of runtime.py in the script (not a python(...) name: imported)."""
+        if helper not in self.python_names:
+            self.helpers.add(helper)
 
     def constant(self, name: str, value: Any | Doc, raw: bool = False) -> str:
         self.constants.append((name, value if raw else flat(literal(value))))
@@ -92,6 +95,9 @@ class Script:
             head.blank()
         for name, value in self.constants:
             head.line(f"{name} = {value}")
+        if self.late_imports:
+            head.blank()
+            head.lines += self.late_imports
         for source in sources:
             head.blank(2)
             head.lines += source.splitlines()

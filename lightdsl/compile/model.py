@@ -17,11 +17,13 @@ import torch
 from torch import nn
 
 from ..checker.models import ModelInfo, parameter_bytes
+from ..checker.python import PythonBound
 from ..errors import LightdslError
 from ..frontend import nodes as n
 from ..runtime.layers import IndexEmbedding
 from ..vocab.registry import REGISTRY
 from ..vocab.types import Tensor, TensorList
+from .python import build_layer
 from .resolve import instantiate, resolve, torch_kwargs
 
 Env = dict[str, Any]
@@ -62,6 +64,8 @@ class SpecModel(nn.Module):
 
 
 def _layer(bound) -> nn.Module:
+    if isinstance(bound, PythonBound):
+        return build_layer(bound)
     if bound.entry.input_dtype == "int" and bound.entry.target == \
             "torch.nn.Embedding":
         return IndexEmbedding(**torch_kwargs(bound.values))

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from ..checker.python import PythonBound
 from ..checker.train import Run
 from ..errors import ConfigError
 from ..run_settings import max_epochs as run_max_epochs
@@ -19,6 +20,7 @@ from ..trainer.data import limit_batches
 from ..trainer.setup import stepping_batches
 from .data import DataBundle, make_loader
 from .model import SpecModel
+from .python import build_loss, dry_run, metric_fn, python_layers
 from .resolve import instantiate, resolve
 
 
@@ -27,10 +29,12 @@ class SpecModule(SpecModel):
 
     def __init__(self, run: Run, data: DataBundle, spec_source: str = ""):
         super().__init__(run.model)
-        object.__setattr__(self, "criterion", instantiate(run.loss))  # stateless: not a child
+        object.__setattr__(self, "criterion", build_loss(run.loss) if isinstance(
+            run.loss, PythonBound) else instantiate(run.loss))  # stateless: not a child
         self.loss_name = run.loss.name
         self._float_labels = run.loss.entry.labels == "float"  # cast integer labels
-        self.metric_fns = {m.name: resolve(m.entry.target) for m in run.metrics}
+        self.metric_fns = {m.name: metric_fn(m) if isinstance(m, PythonBound)
+                           else resolve(m.entry.target) for m in run.metrics}
         self.optimizer_bound, self.scheduler_bound = run.optimizer, run.scheduler
         self.data = data
         self.spec_source = spec_source
@@ -40,6 +44,7 @@ class SpecModule(SpecModel):
                         "batch_size": data.settings.get("batch_size")}
         self._loaders: dict[str, Any] = {}
         self.example_input_array = data.train.inputs[:2].clone()
+        dry_run(self, python_layers(self, run.model), self.example_input_array)
 
     # ---- steps ----
     def _shared_step(self, batch) -> dict[str, torch.Tensor]:

@@ -1,0 +1,165 @@
+"""Building ``python("module:Name", ...)`` layers, losses and metrics, and the dry run that
+finds a Python layer's output shape (or its mistake) before training starts.
+
+The module is imported with the spec's folder on ``sys.path`` when ``check`` found it there
+(the same search order as ``check``). Every failure (the import, the constructor, the dry run)
+is a :class:`~lightdsl.errors.LightdslError` naming the spec line, not a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import inspect
+import sys
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..checker.python import PythonBound
+from ..errors import LightdslError
+from ..vocab.shapes import fmt
+
+
+def load(bound: PythonBound) -> Any:
+    """The Python object a ``python(...)`` call names, imported."""
+    ref = bound.ref
+    if ref.path_dir is not None and ref.path_dir not in sys.path:
+        sys.path.insert(0, ref.path_dir)  # as check searched: the spec's folder first
+    try:
+        module = importlib.import_module(ref.module)
+    except Exception as error:  # noqa: BLE001 (the user's module may raise anything)
+        raise _error(bound, f"importing {ref.module} failed: {_said(error)}") from None
+    try:
+        return getattr(module, ref.name)
+    except AttributeError:
+        raise _error(bound, f"module {ref.module} has no {ref.name!r} once imported") from None
+
+
+def build_layer(bound: PythonBound) -> nn.Module:
+    """A ``python(...)`` layer: its class called with the spec's keyword arguments."""
+    target = load(bound)
+    if not inspect.isclass(target) or not issubclass(target, nn.Module):
+        raise _error(bound, f"{bound.ref.text} is {_what(target)}, not a torch.nn.Module "
+                     "class; a python layer must be one")
+    return _construct(bound, target)
+
+
+def build_loss(bound: PythonBound) -> Any:
+    """A ``python(...)`` loss: a class built with the keyword arguments, or a function (with
+    the keyword arguments bound), called as ``loss(output, labels)``."""
+    target = load(bound)
+    if inspect.isclass(target):
+        return _construct(bound, target)
+    if not callable(target):
+        raise _error(bound, f"{bound.ref.text} is {_what(target)}; a python loss must be a "
+                     "class or a function loss(output, labels)")
+    return functools.partial(target, **bound.values) if bound.values else target
+
+
+def metric_fn(bound: PythonBound) -> Any:
+    """A ``python(...)`` metric: a function ``metric(output, labels) -> scalar tensor``."""
+    target = load(bound)
+    if inspect.isclass(target) or not callable(target):
+        raise _error(bound, f"{bound.ref.text} is {_what(target)}; a python metric must be a "
+                     "function metric(output, labels) -> scalar tensor")
+    return target
+
+
+def _construct(bound: PythonBound, cls: type) -> Any:
+    try:
+        return cls(**bound.values)
+    except Exception as error:  # noqa: BLE001 (a TypeError, or the class's own check)
+        given = ", ".join(f"{k}={v!r}" for k, v in bound.values.items())
+        raise _error(bound, f"{bound.ref.name}({given}) failed: {_said(error)}") from None
+
+
+def _error(bound: PythonBound, message: str) -> LightdslError:
+    return LightdslError(f"{bound.ref.where}: error: python({bound.ref.text!r}): {message}")
+
+
+def _said(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _what(target: Any) -> str:
+    return "a class" if inspect.isclass(target) else "a function" if callable(target) \
+        else f"a {type(target).__name__}"
+
+
+# ---- the dry run ----
+def python_layers(model: nn.Module, info) -> dict[nn.Module, PythonBound]:
+    """The compiled model's python(...) layer modules, each with its bound call."""
+    found = {getattr(model, name): bound for name, bound in info.layers.items()
+             if isinstance(bound, PythonBound)}
+    if info.node.layers_blocks:
+        found.update({module: bound for module, bound in zip(model.layers, info.sequence)
+                      if isinstance(bound, PythonBound)})
+    return found
+
+
+def dry_run(model: nn.Module, layers: dict[nn.Module, PythonBound], example: torch.Tensor) -> None:
+    """Run the model once on a zero batch shaped like ``example`` (eval mode, no gradients,
+    the model's state untouched) so that a python layer that raises, or whose output does not
+    fit what follows it, is a located error now rather than a traceback mid-training."""
+    if not layers:
+        return
+    watch = _Watch(layers)
+    handles = [m.register_forward_pre_hook(watch.enter) for m in layers] + \
+        [m.register_forward_hook(watch.leave) for m in layers]
+    was_training = model.training
+    try:
+        with torch.no_grad(), _restored_rng():
+            model.eval()
+            model(torch.zeros_like(example))
+    except LightdslError:
+        raise
+    except Exception as error:  # noqa: BLE001 (a python layer or the next refused it)
+        raise watch.error(error, example) from None
+    finally:
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+
+
+class _Watch:
+    """Which python layer is running, and the last one that finished, with its output."""
+
+    def __init__(self, layers: dict[nn.Module, PythonBound]):
+        self.layers = layers
+        self.running: list[nn.Module] = []
+        self.last: tuple[PythonBound, Any] | None = None
+
+    def enter(self, module, inputs) -> None:
+        self.running.append(module)
+
+    def leave(self, module, inputs, output) -> None:
+        self.running.pop()
+        self.last = (self.layers[module], output)
+
+    def error(self, error: Exception, example: torch.Tensor) -> LightdslError:
+        batch = fmt((None, *example.shape[1:]))
+        if self.running:
+            bound = self.layers[self.running[-1]]
+            return _error(bound, f"the layer raised on a zero batch of the model's input "
+                          f"{batch}: {_said(error)}")
+        if self.last is not None:
+            bound, output = self.last
+            shape = fmt((None, *output.shape[1:])) if isinstance(output, torch.Tensor) \
+                else f"a {type(output).__name__}"
+            return _error(bound, f"its output {shape} does not fit what follows it: "
+                          f"{_said(error)}")
+        return LightdslError(f"the model failed on a zero batch {batch}: {_said(error)}")
+
+
+@contextlib.contextmanager
+def _restored_rng():
+    """The dry run must not change the random stream training sees (so that lightdsl train
+    and the generated script stay step for step the same)."""
+    state = torch.random.get_rng_state()
+    try:
+        yield
+    finally:
+        torch.random.set_rng_state(state)
