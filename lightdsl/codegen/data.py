@@ -46,7 +46,8 @@ class DataWriter:
                     sets.append(key)
             for bound in info.transforms:
                 self._transform(bound, sets)
-            if not any(b.name in CONVERTING for b in info.transforms) and info.source:
+            if not any(b.name in CONVERTING for b in info.transforms) and info.source \
+                    and info.input_dtype != "int":  # index inputs (text) stay integers
                 self.use("to_float")
                 for name in sets:
                     w.line(f"{name}_x = to_float({name}_x)  # uint8 images to floats in [0, 1]")
