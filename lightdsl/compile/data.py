@@ -73,11 +73,12 @@ def load_data(info: DataInfo, spec_dir: str, num_classes: int | None = None) -> 
 
 def class_count(run) -> int | None:
     """The number of classes where data meets the model: the width of the model's output
-    (dimension 1, as torch's losses read it) for a class-index loss, else None."""
+    (its last dimension: (N, C), or (N, T, C) for a sequence) for a class-index loss, else
+    None."""
     shape = run.output_shape
     if run.loss is None or run.loss.name not in CLASS_INDEX_LOSSES or not shape:
         return None
-    width = shape[1] if len(shape) >= 2 else None
+    width = shape[-1] if len(shape) >= 2 else None
     return width if isinstance(width, int) else None
 
 
@@ -93,7 +94,7 @@ def check_output_classes(module, bundle: DataBundle) -> None:
         return  # the loss itself will say what it expects
     for dataset in (bundle.train, bundle.val, bundle.test):
         if dataset is not None:
-            _checked(dataset, output.shape[1], floats=True)
+            _checked(dataset, output.shape[-1], floats=True)
 
 
 def _load_source(bound: Bound, spec_dir: str) -> Dataset:

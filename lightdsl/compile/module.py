@@ -14,9 +14,10 @@ import torch
 
 from ..checker.train import Run
 from ..errors import ConfigError
+from ..runtime.sequences import class_scores_first
 from ..trainer.data import limit_batches
 from ..trainer.setup import stepping_batches
-from .data import DataBundle, make_loader
+from .data import CLASS_INDEX_LOSSES, DataBundle, make_loader
 from .model import SpecModel
 from .resolve import instantiate, resolve
 
@@ -47,7 +48,9 @@ class SpecModule(SpecModel):
         output = self(inputs)
         if self.loss_name in _FLOAT_LABEL_LOSSES and not labels.is_floating_point():
             labels = labels.to(output.dtype)
-        results = {"loss": self.criterion(output, labels)}
+        scores = class_scores_first(output, labels) if self.loss_name in CLASS_INDEX_LOSSES \
+            else output
+        results = {"loss": self.criterion(scores, labels)}
         detached = output.detach()
         for name, fn in self.metric_fns.items():
             results[name] = fn(detached, labels)
