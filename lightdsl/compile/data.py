@@ -88,8 +88,11 @@ def check_output_classes(module, bundle: DataBundle) -> None:
     split's labels against it (:func:`check_labels`, rows located through the splits)."""
     if getattr(module, "loss_name", None) not in CLASS_INDEX_LOSSES:
         return
+    was_training = module.training
+    module.eval()  # a probe, not a training step: batch norm's running statistics stay as built
     with torch.no_grad():
         output = module(bundle.train.inputs[:2])
+    module.train(was_training)
     if output.dim() < 2:
         return  # the loss itself will say what it expects
     for dataset in (bundle.train, bundle.val, bundle.test):
