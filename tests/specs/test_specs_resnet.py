@@ -62,17 +62,7 @@ def test_the_spec_checks_clean_with_cifar_shapes():
     assert run.scheduler.name == "onecycle"
 
 
-@pytest.fixture
-def one_thread():
-    """One intra-op thread: on a busy machine two threads spin against each other and take
-    several times longer on these small convolutions."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def test_resnet_memorizes_512_random_samples(tmp_path, one_thread):
+def test_resnet_memorizes_512_random_samples(tmp_path):
     spec = random_spec(tmp_path, "    optimizer = adam(lr = 0.02)\n"
                                  "    scheduler = onecycle(max_lr = 0.02)\n"
                                  "    max_epochs = 12")
@@ -92,7 +82,7 @@ def test_resnet_memorizes_512_random_samples(tmp_path, one_thread):
 
 
 @pytest.mark.parametrize("target", ["torch", "lightning"])
-def test_generated_script_trains_as_lightdsl(tmp_path, monkeypatch, target, one_thread):
+def test_generated_script_trains_as_lightdsl(tmp_path, monkeypatch, target):
     if target == "lightning":
         pytest.importorskip("pytorch_lightning")
     spec = random_spec(tmp_path, "    optimizer = sgd(lr = 0.05, momentum = 0.9)\n"
