@@ -155,6 +155,27 @@ def test_check_wants_one_score_vector_per_step(tmp_path):
 
 # ---- sequence losses ----
 
+@pytest.mark.parametrize("output,labels,message", [
+    ((None, 16, 29), (None, 32), ("the model returns scores for 16 steps per sample but the "
+                                 "labels have 32")),
+    ((None, 32, 30), (None, 32), "the model returns 30 scores per step but the data has 29"),
+    ((None, 29), (None, 32), "wants an output of shape (N, 32, num_classes)"),
+    ((None, 32, 29), (None,), ("wants an output of shape (N, num_classes), but the model "
+                              "returns (N, 32, 29)")),
+    ((None, 4, 32, 29), None, "wants an output of shape (N, num_classes)"),
+])
+def test_the_class_label_rule_matches_steps_and_classes(output, labels, message):
+    from lightdsl.vocab.shapes import Labels, ShapeError
+    from lightdsl.vocab.training import class_labels
+
+    with pytest.raises(ShapeError) as error:
+        class_labels("cross_entropy")(output, Labels("class", labels, 29), {})
+    assert message in error.value.message
+    class_labels("cross_entropy")((None, 32, 29), Labels("class", (None, 32), 29), {})
+    class_labels("cross_entropy")((None, 32, 29), Labels(), {})  # labels of unknown shape
+
+
+
 @pytest.mark.parametrize("loss", ["cross_entropy", "cross_entropy(label_smoothing = 0.1)",
                                   "cross_entropy(reduction = \"sum\")", "nll"])
 def test_sequence_cross_entropy_is_torchs_over_every_step(tmp_path, loss):
