@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..checker.binding import Bound
 from ..checker.data import DataInfo
 from .printer import as_floats, literal, str_literal, vocab_call
-from .writer import CodeWriter, Doc, concat
+from .writer import CodeWriter, Doc, Group, concat
 
 CONVERTING = {"normalize", "standardize", "to_float"}  # transforms that make uint8 floats
 PATH_ARGS_NOTE = "relative paths are resolved from SPEC_DIR, as lightdsl resolves them from " \
@@ -46,7 +46,8 @@ class DataWriter:
                     sets.append(key)
             for bound in info.transforms:
                 self._transform(bound, sets)
-            if not any(b.name in CONVERTING for b in info.transforms) and info.source:
+            if not any(b.name in CONVERTING for b in info.transforms) and info.source \
+                    and info.input_dtype != "int":  # index inputs (text) stay integers
                 self.use("to_float")
                 for name in sets:
                     w.line(f"{name}_x = to_float({name}_x)  # uint8 images to floats in [0, 1]")
@@ -99,8 +100,8 @@ class DataWriter:
         self.use(name)
         if name in ("normalize", "standardize"):
             stats = self._statistics(name, values)
-            for s in sets:
-                w.line(f"{s}_x = {name}({s}_x, {stats})")
+            for s in sets:  # a statement, so that long statistics wrap as ruff formats them
+                w.statement(concat(name, Group("(", (f"{s}_x", *stats), ")")), prefix=f"{s}_x = ")
         elif name == "one_hot":
             classes = values["num_classes"]
             if classes is None:
@@ -111,14 +112,14 @@ class DataWriter:
             for s in sets:
                 w.line(f"{s}_x = {name}({s}_x)")
 
-    def _statistics(self, name: str, values: dict) -> str:
+    def _statistics(self, name: str, values: dict) -> list[str]:
         shown = {"mean": values.get("mean"), "std": values.get("std")}
         auto = {k for k, v in shown.items() if v is None or v == "auto"}
         if auto:
             self.use(f"{name}_stats")
             targets = ", ".join(k if k in auto else "_" for k in shown)
             self.w.line(f"{targets} = {name}_stats(train_x)  # fitted on the training split")
-        return ", ".join(f"{k}={k if k in auto else _text(literal(v))}" for k, v in shown.items())
+        return [f"{k}={k if k in auto else _text(literal(v))}" for k, v in shown.items()]
 
 
 def _text(doc: Doc) -> str:
@@ -128,8 +129,6 @@ def _text(doc: Doc) -> str:
 
 
 def _tensor(values, dtype: str = "") -> Doc:
-    from .writer import Group
-
     items = (literal(values),) + ((f"dtype={dtype}",) if dtype else ())
     return concat("torch.tensor", Group("(", items, ")"))
 

@@ -69,7 +69,7 @@ class LightningTarget:
             w.line("output = self(inputs)")
             if self.plan.float_labels:
                 w.line("labels = labels if labels.is_floating_point() else labels.to(output.dtype)")
-            w.line(f"loss = self.{self.loss_attr}(output, labels)")
+            w.line(f"loss = self.{self.loss_attr}({self.plan.loss_scores(self.s)}, labels)")
             # training metrics per step and as epoch means (train_loss_epoch), as lightdsl logs
             epoch = ("on_step=True", "on_epoch=True") if prefix == "train" else ()
             log = [(f'"{prefix}_loss"', "loss", "prog_bar=True")]

@@ -52,6 +52,21 @@ class Plan:
         """Whether the loss wants float labels but the data may have integer ones."""
         return self.run.loss.entry.labels == "float" and self.run.data.labels.kind != "float"
 
+    @property
+    def sequence_scores(self) -> bool:
+        """Whether a class-index loss meets scores per step, (N, T, C): the script moves the
+        classes to dimension 1 for it, as lightdsl does (runtime class_scores_first)."""
+        shape = self.run.output_shape
+        return self.run.loss.entry.labels == "index" and shape is not None \
+            and len(shape) > 2
+
+    def loss_scores(self, script: Script) -> str:
+        """What the loss is called on: ``output``, or its classes moved to dimension 1."""
+        if not self.sequence_scores:
+            return "output"
+        script.use("class_scores_first")
+        return "class_scores_first(output, labels)"
+
 
 class Script:
     """The frame of one generated file; targets write the body into :attr:`w`."""

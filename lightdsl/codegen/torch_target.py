@@ -126,7 +126,7 @@ class TorchTarget:
         w.line("output = model(inputs)")
         if self.plan.float_labels:
             w.line("labels = labels if labels.is_floating_point() else labels.to(output.dtype)")
-        w.line("loss = loss_fn(output, labels)")
+        w.line(f"loss = loss_fn({self.plan.loss_scores(self.s)}, labels)")
         if self.autocast:
             self.w.level -= 1
 

@@ -41,7 +41,7 @@ class DataBundle:
 WHY = "num_classes is the width of the model's output (its last layer)"
 
 
-def _class_index_loss(name: str | None) -> bool:
+def class_index_loss(name: str | None) -> bool:
     """Whether the loss ``name`` reads class indices into the model's output (dimension 1)."""
     entry = REGISTRY.get("loss", name) if name else None
     return entry is not None and entry.labels == "index"
@@ -78,11 +78,12 @@ def load_data(info: DataInfo, spec_dir: str, num_classes: int | None = None) -> 
 
 def class_count(run) -> int | None:
     """The number of classes where data meets the model: the width of the model's output
-    (dimension 1, as torch's losses read it) for a class-index loss, else None."""
+    (its last dimension: (N, C), or (N, T, C) for a sequence) for a class-index loss, else
+    None."""
     shape = run.output_shape
     if run.loss is None or run.loss.entry.labels != "index" or not shape:
         return None
-    width = shape[1] if len(shape) >= 2 else None
+    width = shape[-1] if len(shape) >= 2 else None
     return width if isinstance(width, int) else None
 
 
@@ -90,15 +91,18 @@ def check_output_classes(module, bundle: DataBundle) -> None:
     """For a class-index loss whose output width the checker could not know (data of unknown
     shape: npz, pt, a header-less CSV), measure it on two training samples and check every
     split's labels against it (:func:`check_labels`, rows located through the splits)."""
-    if not _class_index_loss(getattr(module, "loss_name", None)):
+    if not class_index_loss(getattr(module, "loss_name", None)):
         return
+    was_training = module.training
+    module.eval()  # a probe, not a training step: batch norm's running statistics stay as built
     with torch.no_grad():
         output = module(bundle.train.inputs[:2])
+    module.train(was_training)
     if output.dim() < 2:
         return  # the loss itself will say what it expects
     for dataset in (bundle.train, bundle.val, bundle.test):
         if dataset is not None:
-            _checked(dataset, output.shape[1], floats=True)
+            _checked(dataset, output.shape[-1], floats=True)
 
 
 def _load_source(bound: Bound, spec_dir: str) -> Dataset:

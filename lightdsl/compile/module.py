@@ -16,9 +16,10 @@ from ..checker.python import PythonBound
 from ..checker.train import Run
 from ..errors import ConfigError
 from ..run_settings import max_epochs as run_max_epochs
+from ..runtime.sequences import class_scores_first
 from ..trainer.data import limit_batches
 from ..trainer.setup import stepping_batches
-from .data import DataBundle, make_loader
+from .data import DataBundle, class_index_loss, make_loader
 from .model import SpecModel
 from .python import build_loss, dry_run, metric_fn, python_layers
 from .resolve import instantiate, resolve
@@ -52,7 +53,9 @@ class SpecModule(SpecModel):
         output = self(inputs)
         if self._float_labels and not labels.is_floating_point():
             labels = labels.to(output.dtype)
-        results = {"loss": self.criterion(output, labels)}
+        scores = class_scores_first(output, labels) if class_index_loss(self.loss_name) \
+            else output
+        results = {"loss": self.criterion(scores, labels)}
         detached = output.detach()
         for name, fn in self.metric_fns.items():
             results[name] = fn(detached, labels)

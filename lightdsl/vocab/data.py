@@ -91,6 +91,36 @@ def _idx_dims(path: str):
         return None
 
 
+TEXT_READ_LIMIT = 8 * 2**20  # bytes the checker reads to count a text file's characters
+
+
+def text_sample(args):
+    """Index sequences of ``seq_len`` and next-character class labels; the number of classes
+    (distinct characters) from the file if it is there and small enough to read at once."""
+    seq_len = args["seq_len"]
+    text = _text_head(args["path"])
+    if text is not None and len(text) < seq_len + 1:
+        raise ShapeError(f'{args["path"]} has {len(text)} characters; seq_len = {seq_len} '
+                         f"needs at least {seq_len + 1}", "seq_len")
+    classes = len(set(text)) if text else None
+    return (seq_len,), Labels("class", (None, seq_len), classes)
+
+
+def _text_head(path: str) -> str | None:
+    """The file's text if it is there and at most TEXT_READ_LIMIT bytes, else None (a missing
+    file is warned about). Not UTF-8: an error, as the loader would refuse it."""
+    try:
+        if os.path.getsize(path) > TEXT_READ_LIMIT:
+            return None
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return None
+    except UnicodeDecodeError as error:
+        raise ShapeError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start})",
+                         "path") from None
+
+
 def _one_char_delimiter(args) -> list[tuple[str, str]]:
     """csv reads with exactly one delimiter character, which must not end a line or quote."""
     delimiter = args["delimiter"]
@@ -143,6 +173,13 @@ entry("source", "csv", Arg("path", Str()), Arg("label", optional(Str()), None, "
       Arg("delimiter", Str(), ","), Arg("header", Bool(), True), target=f"{LOADERS}.load_csv",
       doc="a CSV file with a header row", validate=_one_char_delimiter,
       sample=csv_sample, paths=("path",), input_dtype="float")
+entry("source", "text", Arg("path", Str()),
+      Arg("seq_len", Int(ge=1, le=MAX_SIZE), 64, "characters per sample"),
+      Arg("stride", optional(Int(ge=1, le=MAX_SIZE)), None,
+          "characters between sample starts (default: seq_len, no overlap)"),
+      target="lightdsl.data.text.load_text",
+      doc="a UTF-8 text file as character indices (N, seq_len), labels the next characters",
+      sample=text_sample, paths=("path",), input_dtype="int")
 entry("source", "npz", Arg("path", Str()), Arg("inputs", Str(), "x"), Arg("labels", Str(), "y"),
       target=f"{LOADERS}.load_npz", doc="arrays in a NumPy .npz file, by key",
       sample=unknown_sample, paths=("path",))

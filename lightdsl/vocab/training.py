@@ -24,19 +24,34 @@ def same_shape_as_labels(name):
 
 
 def class_labels(name):
+    """Class-index labels (N,) for scores (N, num_classes), or per-step labels (N, T) for
+    sequence scores (N, T, num_classes): classes last, as a language model returns them."""
     def rule(output, labels: Labels, args):
         if labels.kind == "float":
             raise ShapeError(f"{name} wants integer class labels, but the labels are floats")
         if output is None:
             return
-        if len(output) != 2:
-            raise ShapeError(f"{name} wants an output of shape (N, num_classes), but the model "
-                             f"returns {fmt(output)}")
+        steps = labels.shape[1:] if labels.shape else None
+        if len(output) not in (2, 3) or (steps is not None and len(output) != 2 + len(steps)):
+            raise ShapeError(f"{name} wants an output of shape {_scores_shape(steps)}, but the "
+                             f"model returns {fmt(output)}")
+        for got, want in zip(output[1:-1], steps or ()):
+            if None not in (got, want) and got != want:
+                raise ShapeError(f"{name}: the model returns scores for {got} steps per sample "
+                                 f"but the labels have {want}")
         width, classes = output[-1], labels.num_classes
         if None not in (width, classes) and width != classes:
-            raise ShapeError(f"{name}: the model returns {width} scores per sample but the "
+            per = "step" if steps else "sample"
+            raise ShapeError(f"{name}: the model returns {width} scores per {per} but the "
                              f"data has {classes} classes")
     return rule
+
+
+def _scores_shape(steps) -> str:
+    if not steps:
+        return "(N, num_classes)"
+    dims = ", ".join("?" if s is None else str(s) for s in steps)
+    return f"(N, {dims}, num_classes) for labels of shape (N, {dims})"
 
 
 def _loss(name, target, *args, check, doc, labels="float", **facts):

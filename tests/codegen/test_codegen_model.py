@@ -29,7 +29,7 @@ def script_call(experiment) -> str:
 def _inputs(experiment, dtype):
     shape = experiment.run.data.sample_shape
     generator = torch.Generator().manual_seed(0)
-    if experiment.run.model.name == "Embed":
+    if experiment.run.data.input_dtype == "int":  # indices for an embedding
         return torch.randint(0, 10, (4, *shape), generator=generator)
     return torch.randn((4, *shape), generator=generator, dtype=dtype) + 0.1
 
