@@ -162,7 +162,7 @@ class _Recorder(Callback):
         self.divergence: tuple[float, float, float] | None = None
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-        if trainer.pending_batches:  # inside an accumulation window: no step yet
+        if trainer.state.pending_batches:  # inside an accumulation window: no step yet
             return
         step = trainer.global_step
         self.lrs.append(self.scheduler_box[0].history[step - 1])
@@ -182,7 +182,7 @@ class _Recorder(Callback):
 
     def on_train_epoch_end(self, trainer, module) -> None:
         # with no epoch limit, an epoch that gave no batch (an empty iterable) would repeat forever
-        if trainer.batches_done == 0:
+        if trainer.state.batches_done == 0:
             trainer.should_stop = True
 
     def stop_reason(self, trainer, interrupted: bool, num_training: int) -> str:
