@@ -35,7 +35,13 @@ from .data import (
     pins_memory,
     prepare_loader,
 )
-from .devices import deterministic_mode, resolve_device, resolve_precision, seed_everything
+from .devices import (
+    check_fits,
+    deterministic_mode,
+    resolve_device,
+    resolve_precision,
+    seed_everything,
+)
 from .distributed import Distributed, Ranks, plan, rank_device
 from .evaluation import evaluate
 from .hints import Hints
@@ -265,6 +271,7 @@ class Trainer:
         fresh = random.SystemRandom().randrange(2**31)
         seed = next(s for s in (saved_seed, cfg.seed, fresh) if s is not None)
         self.data_seed = self.dist.broadcast(seed)
+        check_fits(module, self.device, self.precision.param_dtype)  # before, not during, the copy
         self.module = module.to(device=self.device, dtype=self.precision.param_dtype)
 
     def _setup_training(self, ckpt: dict | None) -> None:
