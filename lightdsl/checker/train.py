@@ -187,6 +187,8 @@ class TrainChecker:
 
     def _validation_settings(self, run: Run) -> None:
         reported = self._monitors(run)
+        if run.data is not None and run.data.has_val:
+            self._val_schedule(run.settings)
         if run.data is None or run.data.has_val:
             return
         why = f"data {run.data.name} has no `val`"
@@ -202,6 +204,27 @@ class TrainChecker:
                     and id(callback) not in reported:
                 self.reporter.error("no-validation", callback.span_of("monitor"),
                                     f'{callback.name} monitors "{monitor}", but {why}')
+
+    def _val_schedule(self, settings: Bound) -> None:
+        """``check_val_every_n_epoch = none`` counts batches across epochs, so (as in Lightning)
+        ``val_check_interval`` must be a number of batches, not a fraction of an epoch (its
+        default, 1.0, is one)."""
+        if "check_val_every_n_epoch" not in settings.nodes \
+                or settings.values.get("check_val_every_n_epoch") is not None:
+            return
+        interval = settings.values.get("val_check_interval", 1.0)
+        if not isinstance(interval, float):
+            return
+        given = "val_check_interval" in settings.nodes
+        what = f"val_check_interval = {interval:g}" if given else \
+            "val_check_interval (1.0 by default)"
+        self.reporter.error(
+            "value", settings.span_of("val_check_interval" if given else
+                                      "check_val_every_n_epoch"),
+            f"check_val_every_n_epoch = none counts validation periods in training batches "
+            f"across epochs, so {what} must be a whole number of batches, not a fraction of "
+            "an epoch",
+            hint="set val_check_interval to a number of batches, e.g. 100")
 
     def _flow(self, run: Run) -> None:
         if run.model is None:

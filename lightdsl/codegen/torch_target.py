@@ -298,6 +298,11 @@ class TorchTarget:
         if plan["max_epochs"] == -1:
             self.s.imports.add("import itertools")
             epochs = "itertools.count()"
+        elif self.run.lr_find is not None:
+            # as lightdsl's lr_find: num_training steps, through as many epochs as they take
+            self.s.imports.add("import itertools")
+            w.line("epochs = range(MAX_EPOCHS) if range_test is None else itertools.count()")
+            epochs = "epochs"
         w.line(f"for epoch in {epochs}:")
         with w.indent():
             w.line("model.train()")
@@ -417,12 +422,26 @@ class TorchTarget:
         if self._steps:
             w.line("step += 1")
         if self.run.lr_find is not None:
-            loss = "loss / ACCUMULATE_GRAD_BATCHES" if self._const("ACCUMULATE_GRAD_BATCHES") \
-                else "loss"
-            w.statement(concat("if range_test is not None and range_test.record",
-                               Group("(", ("step", loss), ")")), suffix=":")
+            self._range_test_record()
+
+    def _range_test_record(self) -> None:
+        """lr_find: record the step's loss; the range test ends after num_training steps."""
+        w, accumulate = self.w, self._const("ACCUMULATE_GRAD_BATCHES")
+        loss = "loss / ACCUMULATE_GRAD_BATCHES" if accumulate else "loss"
+        test = "if range_test is not None and range_test.record"
+        if accumulate:
+            w.comment("lr_find: a step that closes an incomplete window is run, not recorded "
+                      "(as in lightdsl and Lightning)")
+            w.line("full = (batch_idx + 1) % ACCUMULATE_GRAD_BATCHES == 0")
+            w.line("if range_test is not None and not full:")
             with w.indent():
-                w.line("return model  # the range test is over")
+                w.line("if step >= range_test.num_training:")
+                with w.indent():
+                    w.line("return model  # the range test is over")
+            test = "elif range_test is not None and range_test.record"
+        w.statement(concat(test, Group("(", ("step", loss), ")")), suffix=":")
+        with w.indent():
+            w.line("return model  # the range test is over")
 
     def _scheduler_step(self) -> None:
         if self.run.lr_find is None:

@@ -37,7 +37,7 @@ def collect_overrides(args) -> list[tuple[str, str]]:
     for setting, flag in SHORTCUTS.items():
         value = getattr(args, setting)
         if value is not None:
-            text = _as_value(value, quote=setting in QUOTED)
+            text = value if setting in NUMERIC else _as_value(value, quote=setting in QUOTED)
             overrides.append((f"train.{setting}={text}", f"{flag} {value}"))
     if args.fast_dev_run is not None:
         overrides.append((f"train.fast_dev_run={args.fast_dev_run}",
@@ -46,6 +46,9 @@ def collect_overrides(args) -> list[tuple[str, str]]:
 
 
 QUOTED = {"default_root_dir"}  # paths: always strings, even when they look like names
+# numbers: passed as written (`--seed 2**70`), so that check judges them as it judges
+# `--set train.seed=2**70`, never as a quoted string
+NUMERIC = {"max_epochs", "max_steps", "seed", "num_nodes"}
 
 
 def _as_value(text: str, quote: bool = False) -> str:

@@ -11,7 +11,8 @@ Hooks (all optional; each receives the trainer and the module):
 - ``state_dict()`` / ``load_state_dict(state)`` to survive a resume.
 
 Callbacks read ``trainer.callback_metrics`` (latest value of every logged metric, as floats),
-``trainer.current_epoch``, ``trainer.global_step`` and set ``trainer.should_stop``.
+``trainer.current_epoch``, ``trainer.global_step`` and set ``trainer.should_stop``; the rest of
+the loop's state is ``trainer.state`` (a :class:`~lightdsl.trainer.loop.LoopState`).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def monitored_value(trainer, monitor: str, owner: str) -> float | None:
     metrics = trainer.callback_metrics
     if monitor in metrics:
         return metrics[monitor]
-    if monitor.startswith("val_") and not trainer.has_validated:
+    if monitor.startswith("val_") and not trainer.state.has_validated:
         return None
     names = sorted(metrics)
     raise ConfigError(
@@ -158,7 +159,7 @@ class EarlyStopping(Callback):
         if self.wait_count >= self.patience or not math.isfinite(value):
             trainer.should_stop = True
             self.stopped_epoch = trainer.current_epoch
-            trainer.stop_reason = (
+            trainer.state.stop_reason = (
                 f"early stopping: {self.monitor} did not improve for {self.wait_count} "
                 f"checks (best {self.best_score:.6g})"
             )
@@ -218,7 +219,7 @@ class ModelCheckpoint(Callback):
         self._written = set()
 
     def on_validation_end(self, trainer, module) -> None:
-        if not trainer.epoch_finished:  # the epoch-end save follows in on_train_epoch_end
+        if not trainer.state.epoch_finished:  # the epoch-end save follows in on_train_epoch_end
             self.save(trainer)
 
     def on_train_epoch_end(self, trainer, module) -> None:

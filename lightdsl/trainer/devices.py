@@ -97,6 +97,32 @@ def resolve_precision(name: str, device: torch.device) -> Precision:
     return Precision(name, param_dtype, autocast_dtype, device.type)
 
 
+def check_fits(module: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> None:
+    """Refuse, before moving ``module`` to a GPU, weights and buffers that alone do not fit in
+    its free memory: a DeviceError saying what to do, not CUDA's out-of-memory traceback half
+    way through the copy. Floating tensors count at ``dtype`` (the run's precision); tensors
+    already on ``device`` count nothing. Other devices need no check: the module was built in
+    this machine's memory (where the builder checks its size), and MPS shares that memory."""
+    if device.type != "cuda":
+        return
+    tensors = [*module.parameters(), *module.buffers()]
+    needed = sum(t.numel() * (torch.empty((), dtype=dtype).element_size()
+                              if t.is_floating_point() else t.element_size())
+                 for t in tensors if t.device != device)
+    free = torch.cuda.mem_get_info(device)[0]
+    if needed <= free:
+        return
+    from lightdsl.checker.models import parameter_bytes  # a pure formatter (torch-free)
+
+    name = getattr(module, "spec_name", None) or type(module).__name__
+    count = sum(t.numel() for t in module.parameters())
+    raise DeviceError(
+        f"model {name} has {count:,} parameters, about {parameter_bytes(needed, 1)} with its "
+        f"buffers, but the GPU ({device}) has only {parameter_bytes(free, 1)} of memory free",
+        hint="make the model's layers smaller, use a smaller precision (e.g. "
+        "precision = \"bf16-true\"), free the GPU, or train on the CPU (accelerator = \"cpu\")")
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python's ``random``, NumPy (when installed) and torch (CPU and all GPUs)."""
     random.seed(seed)

@@ -9,7 +9,8 @@ the terminal (80 columns for plain lines):
 When the line is too long, parts go in this order: the rate, the bar, the elapsed time, the
 training metrics other than the loss, validation metrics nobody monitors, the batch counts.
 ``v_num``, the loss and the metrics a callback monitors (the checkpoint's, early stopping's)
-always stay. Reading the loss from a GPU waits for the GPU, so the loss is read only when the
+always stay; when even they do not fit, metric names are shortened further (to 10, 8, then 6
+characters), and a plain line that still does not fit is cut at the width. Reading the loss from a GPU waits for the GPU, so the loss is read only when the
 display is about to change (a few times a second), never on every step.
 """
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 WIDTH = 80  # plain lines (logs have no terminal width)
 MIN_BAR = 6  # a narrower bar is dropped rather than shown
 MAX_NAME = 16  # longer metric names are shortened
+NAME_LIMITS = (MAX_NAME, 10, 8, 6)  # tighter and tighter, while what must stay does not fit
 # what is dropped first when a line is too long (lower goes first); KEEP never goes
 RATE, BAR, ELAPSED, TRAIN_METRIC, VAL_METRIC, COUNTS, KEEP = range(7)
 _WORDS = {"accuracy": "acc", "validation": "val", "precision": "prec", "learning": "l",
@@ -46,25 +48,30 @@ def short_number(value: float) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-def short_names(names) -> dict[str, str]:
+def short_names(names, limit: int = MAX_NAME) -> dict[str, str]:
     """Display names: ``train_loss_epoch`` -> loss, ``val_accuracy`` -> val_acc, at most
-    MAX_NAME characters; names that would look alike keep their (shortened) full form."""
-    short = {name: _abbreviate(name) for name in names}
+    ``limit`` characters; names that would look alike keep their (shortened) full form."""
+    short = {name: _abbreviate(name, limit) for name in names}
     counts: dict[str, int] = {}
     for value in short.values():
         counts[value] = counts.get(value, 0) + 1
-    return {name: value if counts[value] == 1 else _clip(name) for name, value in short.items()}
+    return {name: value if counts[value] == 1 else _clip(name, limit)
+            for name, value in short.items()}
 
 
-def _abbreviate(name: str) -> str:
+def _abbreviate(name: str, limit: int) -> str:
     if name in ("loss", "train_loss", "train_loss_epoch", "train_loss_step"):
         return "loss"
     name = re.sub(r"^(train_.*)_(epoch|step)$", r"\1", name)
-    return _clip("_".join(_WORDS.get(word, word) for word in name.split("_")))
+    return _clip("_".join(_WORDS.get(word, word) for word in name.split("_")), limit)
 
 
-def _clip(name: str) -> str:
-    return name if len(name) <= MAX_NAME else f"{name[:7]}~{name[-(MAX_NAME - 8):]}"
+def _clip(name: str, limit: int = MAX_NAME) -> str:
+    """``name`` if short enough, else its start, ``~`` and its end: ``limit`` characters."""
+    if len(name) <= limit:
+        return name
+    head = (limit - 1) // 2
+    return f"{name[:head]}~{name[-(limit - 1 - head):]}"
 
 
 @dataclass
@@ -84,10 +91,14 @@ def fit(pieces: list[Piece], width: int) -> list[Piece]:
     while sum(len(p.text) + 1 for p in kept) - 1 > width:
         droppable = [i for i, p in enumerate(kept) if p.rank != KEEP]
         if not droppable:
-            break  # only what must stay is left: tqdm trims the rest, plain lines overflow
+            break  # only what must stay is left: the caller shortens names (fitted)
         lowest = min(kept[i].rank for i in droppable)
         kept.pop(max(i for i in droppable if kept[i].rank == lowest))
     return kept
+
+
+def _width(pieces: list[Piece]) -> int:
+    return sum(len(p.text) + 1 for p in pieces) - 1
 
 
 class _Display:
@@ -111,17 +122,28 @@ class _Display:
         if val:
             self.val_metrics = val
 
-    def metric_pieces(self, loss, train: dict[str, float]) -> list[Piece]:
-        """v_num, the loss, the validation metrics, other training metrics, as pieces."""
+    def metric_pieces(self, loss, train: dict[str, float], limit: int = MAX_NAME) -> list[Piece]:
+        """v_num, the loss, the validation metrics, other training metrics, as pieces (names
+        at most ``limit`` characters)."""
         shown = {**({"loss": loss} if loss is not None else {}), **train, **self.val_metrics}
-        names = short_names(shown)
-        pieces = [Piece(f"v_num={self.v_num}", KEEP)] if self.v_num else []
+        names = short_names(shown, limit)
+        pieces = [Piece(f"v_num={_clip(self.v_num, limit)}", KEEP)] if self.v_num else []
         for name, value in shown.items():
             rank = VAL_METRIC if name.startswith("val_") else TRAIN_METRIC
             if name == "loss" or name in self.monitors or names[name] == "loss":
                 rank = KEEP
             pieces.append(Piece(f"{names[name]}={short_number(value)}", rank))
         return pieces
+
+    def fitted(self, fixed: list[Piece], loss, train: dict[str, float],
+               width: int) -> list[Piece]:
+        """``fixed`` and the metric pieces that fit in ``width`` (see :func:`fit`); when what
+        must stay is too wide, with names shortened further (:data:`NAME_LIMITS`)."""
+        for limit in NAME_LIMITS:
+            kept = fit([*fixed, *self.metric_pieces(loss, train, limit)], width)
+            if _width(kept) <= width:
+                break
+        return kept
 
     def end_metrics(self, metrics: dict[str, float]):
         """An epoch's closing metrics as (loss, other training metrics), val ones kept."""
@@ -185,9 +207,9 @@ class PlainProgress(_Display):
         elapsed = max(time.perf_counter() - self.start, 1e-9)
         total = f"/{self.total}" if self.total is not None else ""
         pieces = [Piece(self.label, KEEP), Piece(f"{self.done}{total}", COUNTS),
-                  Piece(_clock(elapsed), ELAPSED), Piece(f"{self.done / elapsed:.1f}it/s", RATE),
-                  *self.metric_pieces(loss, train)]
-        print(" ".join(p.text for p in fit(pieces, self.width)), file=self.stream, flush=True)
+                  Piece(_clock(elapsed), ELAPSED), Piece(f"{self.done / elapsed:.1f}it/s", RATE)]
+        line = " ".join(p.text for p in self.fitted(pieces, loss, train, self.width))
+        print(line[: self.width], file=self.stream, flush=True)
 
     def close(self) -> None:
         """Nothing to release for plain lines."""
@@ -242,9 +264,9 @@ class BarProgress(_Display):
         if self.total is not None:
             pieces.append(Piece("#" * MIN_BAR, BAR, "{bar}"))
         pieces += [Piece(counts, COUNTS, "{n_fmt}" + ("/{total_fmt}" if self.total else "")),
-                   Piece("00:00", ELAPSED, "{elapsed}"),
-                   Piece("0" * 12, RATE, "{rate_fmt}"), *self.metric_pieces(loss, train)]
-        return " ".join(p.template or _escape(p.text) for p in fit(pieces, width))
+                   Piece("00:00", ELAPSED, "{elapsed}"), Piece("0" * 12, RATE, "{rate_fmt}")]
+        kept = self.fitted(pieces, loss, train, width)
+        return " ".join(p.template or _escape(p.text) for p in kept)
 
     def close(self) -> None:
         if self.bar is not None:

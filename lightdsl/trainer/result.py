@@ -40,7 +40,7 @@ def _monitor(trainer) -> tuple[str | None, str]:
         if isinstance(cb, (ModelCheckpoint, EarlyStopping)) and cb.monitor:
             return cb.monitor, cb.mode
     for name in ("val_loss", "train_loss_epoch"):
-        if any(name in entry for entry in trainer.history):
+        if any(name in entry for entry in trainer.state.history):
             return name, "min"
     return None, "min"
 
@@ -55,15 +55,15 @@ def _best(history: list[dict], monitor: str | None, mode: str) -> dict:
 
 def build_result(trainer, elapsed_s: float) -> FitResult:
     """The :class:`FitResult` for the run the trainer just finished."""
-    monitor, mode = _monitor(trainer)
-    best = dict(_best(trainer.history, monitor, mode))
+    monitor, mode, state = *_monitor(trainer), trainer.state
+    best = dict(_best(state.history, monitor, mode))
     best_epoch = best.pop("epoch", None)
     saver = trainer.saver()
-    done = trainer.current_epoch + (1 if trainer.epoch_finished else 0)
+    done = state.epoch + (1 if state.epoch_finished else 0)
     return FitResult(
         epochs=done,
-        global_step=trainer.global_step,
-        last_metrics=dict(trainer.callback_metrics),
+        global_step=state.global_step,
+        last_metrics=dict(state.callback_metrics),
         best_metrics=best,
         best_epoch=best_epoch,
         monitor=monitor,
@@ -71,9 +71,9 @@ def build_result(trainer, elapsed_s: float) -> FitResult:
         checkpoint_dir=str(saver.directory(trainer)) if saver else None,
         last_checkpoint=(saver.last_model_path or None) if saver else None,
         best_checkpoint=(saver.best_model_path or None) if saver and saver.monitor else None,
-        interrupted=trainer.interrupted,
-        stop_reason=trainer.stop_reason,
+        interrupted=state.interrupted,
+        stop_reason=state.stop_reason,
         elapsed_s=elapsed_s,
-        history=list(trainer.history),
+        history=list(state.history),
         learning_rate=getattr(trainer, "base_lr", None),
     )

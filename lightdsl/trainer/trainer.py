@@ -1,8 +1,10 @@
 """The :class:`Trainer`: Lightning's arguments and methods, over lightdsl's own loop.
 
 ``fit`` prepares a run (device, precision, data, optimizer, logger, checkpoint to resume from),
-then hands over to :func:`lightdsl.trainer.loop.fit_loop`. The trainer object holds the run's
-state (counters, metrics) so that the loop and callbacks read it in one place.
+then hands over to :func:`lightdsl.trainer.loop.fit_loop`. The loop's state (position,
+counters, metrics, stop requests) is one :class:`~lightdsl.trainer.loop.LoopState`,
+``trainer.state``; Lightning's attributes (``current_epoch``, ``global_step``, ``should_stop``,
+``callback_metrics``, ...) are properties over it.
 """
 
 from __future__ import annotations
@@ -33,12 +35,18 @@ from .data import (
     pins_memory,
     prepare_loader,
 )
-from .devices import deterministic_mode, resolve_device, resolve_precision, seed_everything
+from .devices import (
+    check_fits,
+    deterministic_mode,
+    resolve_device,
+    resolve_precision,
+    seed_everything,
+)
 from .distributed import Distributed, Ranks, plan, rank_device
-from .evaluation import MeanMetrics, evaluate
+from .evaluation import evaluate
 from .hints import Hints
 from .loggers import as_floats, build_logger, call_logger, next_version_dir
-from .loop import fit_loop
+from .loop import LoopState, fit_loop
 from .optim import parse_optimizers
 from .progress import NoProgress, make_progress
 from .result import FitResult, build_result
@@ -102,8 +110,44 @@ class Trainer:
         self.config = TrainerConfig(**settings)
         self.hints = Hints()
         self.result: FitResult | None = None
-        self.callback_metrics: dict[str, float] = {}
+        self.state = LoopState()
         self.dist = Distributed()
+
+    # ----------------------------------------------------------------- Lightning's attributes
+
+    @property
+    def current_epoch(self) -> int:
+        """The current epoch, 0-based (``state.epoch``)."""
+        return self.state.epoch
+
+    @property
+    def global_step(self) -> int:
+        """Optimizer steps taken so far, resumes included."""
+        return self.state.global_step
+
+    @property
+    def should_stop(self) -> bool:
+        """Set it to True (from a callback) to stop at the next optimizer-step boundary."""
+        return self.state.should_stop
+
+    @should_stop.setter
+    def should_stop(self, value: bool) -> None:
+        self.state.should_stop = bool(value)
+
+    @property
+    def callback_metrics(self) -> dict[str, float]:
+        """The latest value of every logged metric, as floats."""
+        return self.state.callback_metrics
+
+    @property
+    def sanity_checking(self) -> bool:
+        """True while the sanity-check validation batches run."""
+        return self.state.sanity_checking
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether the fit was stopped by Ctrl-C."""
+        return self.state.interrupted
 
     # ----------------------------------------------------------------- public API
 
@@ -227,6 +271,7 @@ class Trainer:
         fresh = random.SystemRandom().randrange(2**31)
         seed = next(s for s in (saved_seed, cfg.seed, fresh) if s is not None)
         self.data_seed = self.dist.broadcast(seed)
+        check_fits(module, self.device, self.precision.param_dtype)  # before, not during, the copy
         self.module = module.to(device=self.device, dtype=self.precision.param_dtype)
 
     def _setup_training(self, ckpt: dict | None) -> None:
@@ -234,7 +279,7 @@ class Trainer:
         cfg, module = self.run_config, self.module
         train_and_val_loaders(self, module, cfg)
         per_epoch = cfg.check_val_every_n_epoch is not None
-        self.val_interval = val_interval(cfg.val_check_interval, self.num_train_batches, per_epoch)
+        interval = val_interval(cfg.val_check_interval, self.num_train_batches, per_epoch)
         self.opt = parse_optimizers(self._configure_optimizers(module))
         self.opt.optimizer.zero_grad(set_to_none=True)
         # DDP: rank 0's weights (broadcast by DDP) and optimizer settings on every rank
@@ -243,7 +288,7 @@ class Trainer:
         use_scaler = self.precision.needs_grad_scaler
         self.scaler = torch.amp.GradScaler(self.device.type) if use_scaler else None
         self.callbacks = CallbackList(self._callback_list(cfg))
-        self._reset_counters()
+        self.state = LoopState(val_interval=interval, epoch_start_rng=capture_rng())
         self.configured_lrs = base_lrs(self.opt.optimizer)
         if ckpt is not None:
             self._restore(ckpt)  # the checkpoint's lr wins, as in Lightning: resume is exact
@@ -285,31 +330,14 @@ class Trainer:
         default = ModelCheckpoint(monitor=monitor, save_top_k=1 if monitor else 0)
         return [*cfg.callbacks, default]
 
-    def _reset_counters(self) -> None:
-        self.current_epoch = self.global_step = self.batches_done = self.pending_batches = 0
-        self.epoch_finished = self.should_stop = self.sanity_checking = False
-        self.interrupt_requested = self.interrupted = self.has_validated = False
-        self.stop_reason, self.validated_at = None, None
-        self.callback_metrics, self.epoch_val_metrics, self.history = {}, {}, []
-        self.train_means, self.last_outputs = MeanMetrics(), {}
-        self.epoch_start_rng, self._resume_rng = capture_rng(), None
-
     def _restore(self, ckpt: dict) -> None:
         check_model_fits(self.module, ckpt["state_dict"])
         self.module.load_state_dict(ckpt["state_dict"])
         self.opt.load_state_dict(ckpt["optimizer"])
         if self.scaler is not None and ckpt["grad_scaler"]:
             self.scaler.load_state_dict(ckpt["grad_scaler"])
-        loop = ckpt["loop"]
-        self.current_epoch, self.global_step = loop["epoch"], loop["global_step"]
-        self.batches_done, self.epoch_finished = loop["batches_done"], loop["epoch_finished"]
-        if self.dist.is_main:  # the saved sums cover every rank's samples: count them once
-            self.train_means.load_state_dict(loop["train_means"], self.device)
+        self.state.restore(ckpt, self.device, with_means=self.dist.is_main)
         self.callbacks.load_state_dict(ckpt["callbacks"])
-        self.callback_metrics, self.history = dict(ckpt["callback_metrics"]), ckpt["history"]
-        self.has_validated = any(name.startswith("val_") for name in self.callback_metrics)
-        # applied by the loop after the sanity check, which may itself draw random numbers
-        self._resume_rng = {"now": ckpt["rng"], "epoch_start": ckpt["epoch_start_rng"]}
 
     def _setup_output(self, cfg: TrainerConfig, module) -> None:
         """The run directory, the logger (with hparams and spec text) and the progress display."""
@@ -338,7 +366,7 @@ class Trainer:
         if self.run_config.enable_model_summary:
             print(model_summary(self.module, example_input(self)), flush=True)
         if ckpt is not None:
-            epoch, skip = self.next_position()
+            epoch, skip = self.state.next_position()
             print(
                 f"Resuming from {ckpt_path}: epoch {epoch}, batch {skip}, step {self.global_step}",
                 flush=True,
@@ -372,11 +400,11 @@ class Trainer:
         if not self.has_val_data or n == 0:
             return
         limit = self.num_val_batches if n == -1 else min(n, self.num_val_batches or n)
-        self.sanity_checking = True
+        self.state.sanity_checking = True
         try:
             evaluate(self, self.val_loader, "validation_step", limit, "val")
         finally:
-            self.sanity_checking = False
+            self.state.sanity_checking = False
 
     def _evaluate_once(self, module, loader_hook: str, step_hook: str, prefix: str) -> dict:
         self._start_run(module, None, Ranks())
@@ -391,17 +419,6 @@ class Trainer:
         return metrics
 
     # ----------------------------------------------------------------- used by the loop
-
-    def next_position(self) -> tuple[int, int]:
-        """The epoch and batch index training continues from."""
-        if self.epoch_finished:
-            return self.current_epoch + 1, 0
-        return self.current_epoch, self.batches_done
-
-    def take_resume_rng(self) -> dict | None:
-        """The resumed run's RNG states, once (the first epoch after a resume applies them)."""
-        state, self._resume_rng = self._resume_rng, None
-        return state
 
     def to_device(self, batch, loader):
         """``batch`` on the training device (in-memory loaders already live there)."""
@@ -424,26 +441,27 @@ class Trainer:
         applies a pending accumulated step first). An epoch cut short by ``max_steps`` or a
         stop request validates its final weights once, if they were not just validated.
         """
-        every = self.run_config.check_val_every_n_epoch
-        if not self.has_val_data or (every is not None and (self.current_epoch + 1) % every):
+        every, state = self.run_config.check_val_every_n_epoch, self.state
+        if not self.has_val_data or (every is not None and (state.epoch + 1) % every):
             return False
-        total, interval = self.num_train_batches, self.val_interval
-        if epoch_end and (not self.epoch_finished or self.should_stop):
-            return self.validated_at != (self.current_epoch, batches_done)
+        total, interval = self.num_train_batches, state.val_interval
+        if epoch_end and (not state.epoch_finished or state.should_stop):
+            return state.validated_at != (state.epoch, batches_done)
         if interval is None:  # an epoch of unknown length: validate at its end
             return epoch_end
         if not epoch_end and batches_done == total:
             return False
         per_epoch = every is not None or total is None
-        count = batches_done if per_epoch else self.current_epoch * total + batches_done
+        count = batches_done if per_epoch else state.epoch * total + batches_done
         return count % interval == 0
 
     def run_validation(self) -> None:
         """Validate, record ``val_*`` metrics, call ``on_validation_end``."""
         limit = self.num_val_batches
         metrics = evaluate(self, self.val_loader, "validation_step", limit, "val")
-        self.has_validated, self.validated_at = True, (self.current_epoch, self.batches_done)
-        self.epoch_val_metrics = metrics
+        state = self.state
+        state.has_validated, state.validated_at = True, (state.epoch, state.batches_done)
+        state.epoch_val_metrics = metrics
         self.progress.show_metrics(metrics)
         self.callback_metrics.update(metrics)
         call_logger(self.logger, "log_metrics", metrics, self.global_step)
@@ -459,36 +477,27 @@ class Trainer:
 
     def log_epoch(self) -> None:
         """Log the epoch's weighted training means (``train_loss_epoch``, ...)."""
-        means = self.dist.reduce_means(self.train_means)
+        means = self.dist.reduce_means(self.state.train_means)
         metrics = {f"train_{k}_epoch": v for k, v in means.compute().items()}
         self.callback_metrics.update(metrics)
         call_logger(self.logger, "log_metrics", metrics, self.global_step)
         call_logger(self.logger, "save")
-        shown = {**metrics, **self.epoch_val_metrics}
-        self.history.append({"epoch": self.current_epoch, **shown})
+        shown = {**metrics, **self.state.epoch_val_metrics}
+        self.state.history.append({"epoch": self.current_epoch, **shown})
         self.progress.end_epoch(shown)
 
     def checkpoint_state(self) -> dict:
         """Everything a resume needs, in types ``torch.load(weights_only=True)`` accepts."""
+        loop = self.state.checkpoint_entries(
+            self.dist.reduce_means(self.state.train_means).state_dict())
+        loop["loop"].update(data_seed=self.data_seed, world_size=self.dist.ranks.world_size)
         return {
             "format": FORMAT,
             "state_dict": self.module.state_dict(),
             "optimizer": self.opt.state_dict(),
             "grad_scaler": self.scaler.state_dict() if self.scaler is not None else None,
-            "loop": {
-                "epoch": self.current_epoch,
-                "global_step": self.global_step,
-                "batches_done": self.batches_done,
-                "epoch_finished": self.epoch_finished,
-                "data_seed": self.data_seed,
-                "train_means": self.dist.reduce_means(self.train_means).state_dict(),
-                "world_size": self.dist.ranks.world_size,
-            },
-            "rng": capture_rng(),
-            "epoch_start_rng": self.epoch_start_rng,
+            **loop,
             "callbacks": self.callbacks.state_dict(),
-            "callback_metrics": dict(self.callback_metrics),
-            "history": to_safe(self.history),
             "hparams": to_safe(dict(_hparams(self.module))),
             "spec_source": getattr(self.module, "spec_source", None),
             "precision": self.precision.name,
@@ -507,7 +516,7 @@ class Trainer:
 
     def save_interrupt_checkpoint(self) -> None:
         """After Ctrl-C: save ``last.ckpt`` at the current (consistent) position and stop."""
-        self.interrupted = True
+        self.state.interrupted = True
         saver = self.saver()
         if saver is None:
             if self.dist.is_main:
@@ -516,7 +525,7 @@ class Trainer:
         path = saver.directory(self) / "last.ckpt"
         saver.last_model_path = str(path)
         self.save_checkpoint(path)
-        epoch, skip = self.next_position()
+        epoch, skip = self.state.next_position()
         if self.dist.is_main:
             print(
                 f"Interrupted: saved {path} (resumes at epoch {epoch}, batch {skip}); "

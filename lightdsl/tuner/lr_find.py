@@ -152,9 +152,8 @@ class _RangeScheduler(LRScheduler):
 class _Recorder(Callback):
     """Lightning's ``_LRCallback``: records (lr, smoothed loss) after every optimizer step."""
 
-    def __init__(self, scheduler_box: list, accumulate: int, early_stop_threshold,
-                 beta: float = 0.98) -> None:
-        self.scheduler_box, self.accumulate = scheduler_box, accumulate
+    def __init__(self, scheduler_box: list, early_stop_threshold, beta: float = 0.98) -> None:
+        self.scheduler_box = scheduler_box
         self.threshold, self.beta = early_stop_threshold, beta
         self.lrs: list[float] = []
         self.losses: list[float] = []
@@ -162,7 +161,7 @@ class _Recorder(Callback):
         self.divergence: tuple[float, float, float] | None = None
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-        if trainer.pending_batches:  # inside an accumulation window: no step yet
+        if trainer.state.pending_batches:  # inside an accumulation window: no step yet
             return
         step = trainer.global_step
         self.lrs.append(self.scheduler_box[0].history[step - 1])
@@ -182,7 +181,7 @@ class _Recorder(Callback):
 
     def on_train_epoch_end(self, trainer, module) -> None:
         # with no epoch limit, an epoch that gave no batch (an empty iterable) would repeat forever
-        if trainer.batches_done == 0:
+        if trainer.state.batches_done == 0:
             trainer.should_stop = True
 
     def stop_reason(self, trainer, interrupted: bool, num_training: int) -> str:
@@ -211,9 +210,8 @@ def lr_find(module, trainer_kwargs: dict | None = None, *, min_lr: float = 1e-8,
     from ..trainer import Trainer
 
     kwargs = {**(trainer_kwargs or {}), **_SEARCH_SETTINGS, "max_steps": num_training}
-    accumulate = kwargs.get("accumulate_grad_batches", 1) or 1
     box: list = []
-    recorder = _Recorder(box, accumulate, early_stop_threshold)
+    recorder = _Recorder(box, early_stop_threshold)
     kwargs["callbacks"] = [recorder]
     saved_state, saved_rng = copy.deepcopy(module.state_dict()), capture_rng()
     original = module.configure_optimizers

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from lightdsl.cli import main
+from tests.runner import run_code, run_lightdsl
 
 ROOT = Path(__file__).resolve().parents[2]
 THREE_MISTAKES = """\
@@ -100,13 +99,12 @@ def test_check_never_imports_torch():
     code = ("import sys; from lightdsl.cli import main; "
             f"rc = main(['check', {str(ROOT / 'specs' / '*.lit')!r}]); "
             "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(rc)")
-    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    result = run_code(code)
     assert result.returncode == 0, result.stderr
 
 
 def test_python_dash_m_entry_point():
-    result = subprocess.run([sys.executable, "-m", "lightdsl", "check", str(ROOT / "specs")],
-                            check=False, capture_output=True, text=True)
+    result = run_lightdsl("check", ROOT / "specs")
     assert result.returncode == 2 and "is a directory" in result.stderr
 
 

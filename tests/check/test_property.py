@@ -50,7 +50,7 @@ def edited_specs(draw):
     return "".join(parts)
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edited_specs())
 def test_random_edits_give_only_diagnostics(text):
     analysis = analyze_text(text, "edited.lit")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +12,13 @@ import torch
 import lightdsl
 from lightdsl.cli import main
 from lightdsl.data import write_idx
+from tests.runner import run_lightdsl
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
 
 
-def lightdsl_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "lightdsl", *map(str, args)], cwd=cwd,
-                          check=False, capture_output=True, text=True)
+lightdsl_cli = run_lightdsl
 
 
 def test_statquest_spec_fits_all_three_points(tmp_path):

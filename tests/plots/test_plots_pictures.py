@@ -46,8 +46,9 @@ def exit_code(argv) -> int:
 def trained(tmp_path_factory):
     """StatQuest trained once, with CSV logs in one run and TensorBoard logs in another."""
     root = tmp_path_factory.mktemp("logs")
-    assert main(["train", STATQUEST, "--default-root-dir", str(root)]) == 0
-    assert main(["train", STATQUEST, "--default-root-dir", str(root),
+    short = ["--max-epochs", "40"]  # the pictures need a run's files, not its 2000 epochs
+    assert main(["train", STATQUEST, "--default-root-dir", str(root), *short]) == 0
+    assert main(["train", STATQUEST, "--default-root-dir", str(root), *short,
                  "--set", "train.logger=csv", "--set", "train.log_every_n_steps=1"]) == 0
     return root / "statquest"
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from trainer_modules import Regression, fast_trainer_kwargs
 from lightdsl.errors import LightdslError, UsageError
 from lightdsl.trainer import Callback, ModelCheckpoint, Trainer, atomic_save, load_checkpoint
 from lightdsl.trainer.checkpoint import ZIP_MAGIC
+from tests.runner import run_python
 
 
 class ScoreFeeder(Callback):
@@ -111,11 +110,7 @@ def test_second_ctrl_c_during_the_save_exits_130_and_leaves_a_complete_checkpoin
                                                                                     when):
     spec = tmp_path / "tiny.lit"
     spec.write_text(TINY_SPEC)
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), str(spec), str(tmp_path), "7", when],
-        capture_output=True, text=True, timeout=120, check=False,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
+    done = run_python(SCRIPT, spec, tmp_path, "7", when)
     assert done.returncode == 130, done.stderr
     assert "Traceback" not in done.stderr
     folder = tmp_path / "tiny" / "version_0" / "checkpoints"

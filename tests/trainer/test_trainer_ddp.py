@@ -7,7 +7,6 @@ trainer starts rank 1 by running the same program again, so it cannot start from
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import lightdsl
 from lightdsl.errors import ConfigError
 from lightdsl.trainer import InMemoryLoader, Trainer
 from lightdsl.trainer.distributed import Ranks, plan
+from tests.runner import run_python
 
 HERE = Path(__file__).parent
 pytestmark = pytest.mark.skipif(
@@ -29,15 +29,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def clean_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_CURRENT_TEST", "RANK")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 def run(command: list[str], cwd, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(command, cwd=cwd, env=clean_env(), capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    assert command[0] == sys.executable
+    return run_python(*command[1:], cwd=cwd, timeout=timeout)
 
 
 def test_two_ranks_end_with_the_weights_of_one_process_with_twice_the_batch(tmp_path):

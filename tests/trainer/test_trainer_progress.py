@@ -3,9 +3,7 @@ compact, within 80 columns; the monitored metric always visible; bar and plain l
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from lightdsl.trainer.progress import (
     short_names,
     short_number,
 )
+from tests.runner import run_in_terminal
 
 SPECS = Path(__file__).parent.parent.parent / "specs"
 CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # cursor moves a terminal does not show
@@ -187,31 +186,11 @@ def test_train_prints_val_metrics_in_plain_lines(tmp_path, capsys):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs a Linux pseudo-terminal")
 def test_train_on_an_80_column_terminal_shows_val_metrics_in_the_bar(tmp_path):
-    import fcntl
-    import pty
-    import struct
-    import termios
-
     spec = iris_spec(tmp_path)
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    env = {**os.environ, "COLUMNS": "80", "TERM": "xterm"}
-    command = [sys.executable, "-m", "lightdsl", "train", str(spec), "--default-root-dir",
-               str(tmp_path / "logs")]
-    process = subprocess.Popen(command, stdout=slave, stderr=slave, env=env)
-    os.close(slave)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        output += chunk
-    assert process.wait(timeout=120) == 0, output.decode(errors="replace")
-    os.close(master)
-    lines = [ln for ln in screen_lines(output.decode()) if ln.startswith("Epoch")]
+    code, output = run_in_terminal("-m", "lightdsl", "train", spec, "--default-root-dir",
+                                   tmp_path / "logs", columns=80)
+    assert code == 0, output
+    lines = [ln for ln in screen_lines(output) if ln.startswith("Epoch")]
     assert lines and all(len(line) <= 80 for line in lines), lines
     assert re.search(r"^Epoch 1/1 .*4/4 .*v_num=0 loss=\S+ .*val_loss=\S+ val_acc=0\.\d+$",
                      lines[-1]), lines

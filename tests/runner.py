@@ -1,0 +1,69 @@
+"""Running Python and the ``lightdsl`` command in a child process, as a user would, for tests.
+
+Every runner uses this interpreter, passes this process's ``sys.path`` on (so the child imports
+the same lightdsl, from the worktree under test), captures text output and never raises on a
+non-zero exit: the test asserts on ``returncode``, ``stdout`` and ``stderr``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+TIMEOUT_S = 300  # generous: the test machine is shared
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """This process's environment, with its ``sys.path`` as PYTHONPATH and without pytest's
+    and torch.distributed's per-process variables."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_CURRENT_TEST", "RANK")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return {**env, **extra}
+
+
+def run_python(*args, cwd: str | Path | None = None, timeout: float = TIMEOUT_S,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``python ARGS...`` (a script path, ``-c CODE``, ``-m MODULE``, ...)."""
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env or child_env(),
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def run_code(code: str, **kwargs) -> subprocess.CompletedProcess:
+    """``python -c CODE``: e.g. to see which modules an import pulls in, in a fresh process."""
+    return run_python("-c", code, **kwargs)
+
+
+def run_lightdsl(*args, **kwargs) -> subprocess.CompletedProcess:
+    """``python -m lightdsl ARGS...``."""
+    return run_python("-m", "lightdsl", *args, **kwargs)
+
+
+def run_in_terminal(*args, columns: int = 80, timeout: float = TIMEOUT_S) -> tuple[int, str]:
+    """``python ARGS...`` with a pseudo-terminal of ``columns`` columns as stdout and stderr
+    (Linux only): its exit code and everything it wrote, control sequences included."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = child_env(COLUMNS=str(columns), TERM="xterm")
+    process = subprocess.Popen([sys.executable, *map(str, args)], stdout=slave, stderr=slave,
+                               env=env)
+    os.close(slave)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    code = process.wait(timeout=timeout)
+    os.close(master)
+    return code, output.decode(errors="replace")
