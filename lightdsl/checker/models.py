@@ -16,7 +16,10 @@ from .constants import INVALID, contains_invalid, evaluate
 # Layers that own trainable tensors (unless switched off by the named flag).
 PARAMETERIZED = {"linear": None, "conv1d": None, "conv2d": None, "embedding": None,
                  "batchnorm1d": "affine", "batchnorm2d": "affine",
-                 "layernorm": "elementwise_affine"}
+                 "layernorm": "elementwise_affine", "gru": None, "lstm": None,
+                 "multihead_attention": None, "transformer_encoder_layer": None,
+                 "positional_embedding": None, "conv_transpose1d": None,
+                 "conv_transpose2d": None, "groupnorm": "affine"}
 
 
 @dataclass
