@@ -55,8 +55,9 @@ class FlowChecker:
 
     def apply(self, bound: Bound, inputs: list[Shape], call_span, dtype: Dtype = None,
               input_spans: list | None = None) -> Shape:
-        """Apply an entry's shape rule; report its complaint where the fix belongs: the
-        argument it names, else the tensor input it names (``input_spans``), else the call."""
+        """Apply an entry's shape rule; report its complaint where the fix belongs: the tensor
+        input it names (of a call in forward: ``input_spans``), else the argument it names,
+        else the layer."""
         if not self._dtype_fits(bound, dtype, call_span):
             return None
         if bound.entry.shape is None or any(v is INVALID for v in bound.values.values()):
@@ -64,11 +65,10 @@ class FlowChecker:
         try:
             return bound.entry.shape(inputs, bound.values)
         except ShapeError as error:
-            if error.arg is None and error.input is not None and input_spans:
-                where, hint = input_spans[error.input], f"{bound.name} is defined at line " \
-                    f"{bound.span.line}"
-                if where.line == bound.span.line:
-                    hint = None
+            if error.input is not None and input_spans:  # one of several inputs is wrong
+                where, defined = input_spans[error.input], bound.span.line
+                hint = f"the layer is defined at line {defined}" if where.line != defined \
+                    else None
             else:
                 where = bound.span_of(error.arg)
                 hint = None

@@ -50,6 +50,15 @@ def recurrent_params(gates: int):
     return count
 
 
+def recurrent_rules(args):
+    """torch only warns, and ignores the dropout, when there is no layer after the first."""
+    if args["dropout"] and args["num_layers"] == 1:
+        message = "dropout applies between stacked layers, so it needs num_layers >= 2 " \
+            "(with one layer torch ignores it)"
+        return [("dropout", message)]
+    return []
+
+
 def attention_shape(inputs, args):
     """query (N, L, embed_dim), key (N, S, kdim), value (N, S, vdim) -> (N, L, embed_dim);
     one input is self-attention, two are query and key = value."""

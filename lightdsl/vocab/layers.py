@@ -271,6 +271,7 @@ for _name, _class, _gates in (("gru", "GRU", 3), ("lstm", "LSTM", 4)):
            Arg("dropout", Float(ge=0, le=1), 0.0), Arg("bidirectional", Bool(), False),
            Arg("output", Choice("sequence", "last"), "sequence"),
            shape=rules.recurrent_shape(_name), params=rules.recurrent_params(_gates),
+           validate=rules.recurrent_rules,
            doc=f"{_class} over batch-first (N, L, input_size): every step's hidden state "
            '(output = "sequence") or the final one (output = "last")')
 _layer("multihead_attention", _RUNTIME + "MultiheadAttention", Arg("embed_dim", COUNT),
