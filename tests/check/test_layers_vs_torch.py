@@ -6,12 +6,14 @@ in spec text (several inputs to a named layer, residual adds)."""
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 
 from lightdsl.compile.resolve import resolve, torch_kwargs
-from lightdsl.frontend.analysis import analyze_text
+from lightdsl.frontend.analysis import analyze_file, analyze_text
+from lightdsl.plots.graph import build_graph
 from lightdsl.vocab import REGISTRY
 from lightdsl.vocab.shapes import ShapeError
 
@@ -268,3 +270,12 @@ def test_constructor_rules_are_check_errors(layer, needle):
 def test_a_model_of_recurrent_layers_is_trainable():
     _, errors = _errors("model Net {\n    layers { gru(4, 3, output = \"last\") }\n}\n")
     assert errors == []
+
+
+def test_graph_draws_every_input_of_a_layer_call():
+    spec = Path(__file__).parents[1] / "codegen" / "specs" / "attention.lit"
+    graph = build_graph(analyze_file(str(spec)).program.runs["attend"])
+    (cross,) = [node.id for node in graph.nodes if node.label.startswith("cross:")]
+    sources = {edge.source for edge in graph.edges if edge.target == cross}
+    labels = {node.id: node.label.split(":")[0] for node in graph.nodes}
+    assert sorted(labels[s] for s in sources) == ["+", "memory", "recurrent"]  # h, k, v
