@@ -67,11 +67,11 @@ def attention_shape(inputs, args):
     value = inputs[2] if len(inputs) > 2 else key
     embed = args["embed_dim"]
     name = "multihead_attention"
-    for index, (what, shape, arg) in enumerate((("query", query, "embed_dim"),
+    for index, (what, shape, own) in enumerate((("query", query, "embed_dim"),
                                                ("key", key, "kdim"), ("value", value, "vdim"))):
-        arg = arg if args.get(arg) is not None or arg == "embed_dim" else "embed_dim"
-        located = min(index, len(inputs) - 1)
-        _sequence_input(shape, name, args.get(arg) or embed, arg, what, located)
+        arg = own if args.get(own) is not None else "embed_dim"  # kdim = none: embed_dim
+        located = min(index, len(inputs) - 1)  # self-attention's key and value are input 0
+        _sequence_input(shape, name, args[arg], arg, what, located)
     if key is not None and value is not None and None not in (key[1], value[1]) \
             and key[1] != value[1]:
         raise ShapeError(f"{name}: key and value must have the same sequence length, but the "

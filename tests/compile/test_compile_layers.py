@@ -45,9 +45,9 @@ def test_forward_with_several_inputs_matches_hand_written_torch():
 def test_every_parameter_learns():
     model = _model().float().train()
     x, labels = torch.randn(4, 5, 4), torch.tensor([0, 1, 2, 1])
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
     losses = []
-    for _ in range(20):
+    for _ in range(8):
         optimizer.zero_grad()
         loss = nn.functional.cross_entropy(model(x), labels)
         loss.backward()
@@ -56,4 +56,4 @@ def test_every_parameter_learns():
     silent = [name for name, p in model.named_parameters()
               if p.grad is None or not p.grad.abs().sum() > 0]
     assert silent == []
-    assert losses[-1] < 0.5 * losses[0], losses
+    assert losses[-1] < 0.6 * losses[0], losses
