@@ -53,8 +53,11 @@ class FlowChecker:
             dtype = "float"  # every layer computes floats
         return shape
 
-    def apply(self, bound: Bound, inputs: list[Shape], call_span, dtype: Dtype = None) -> Shape:
-        """Apply an entry's shape rule; report its complaint where the fix belongs."""
+    def apply(self, bound: Bound, inputs: list[Shape], call_span, dtype: Dtype = None,
+              input_spans: list | None = None) -> Shape:
+        """Apply an entry's shape rule; report its complaint where the fix belongs: the tensor
+        input it names (of a call in forward: ``input_spans``), else the argument it names,
+        else the layer."""
         if not self._dtype_fits(bound, dtype, call_span):
             return None
         if bound.entry.shape is None or any(v is INVALID for v in bound.values.values()):
@@ -62,10 +65,15 @@ class FlowChecker:
         try:
             return bound.entry.shape(inputs, bound.values)
         except ShapeError as error:
-            where = bound.span_of(error.arg)
-            hint = None
-            if where.line != call_span.line:
-                hint = f"the layer is used at line {call_span.line}"
+            if error.input is not None and input_spans:  # one of several inputs is wrong
+                where, defined = input_spans[error.input], bound.span.line
+                hint = f"the layer is defined at line {defined}" if where.line != defined \
+                    else None
+            else:
+                where = bound.span_of(error.arg)
+                hint = None
+                if where.line != call_span.line:
+                    hint = f"the layer is used at line {call_span.line}"
             self.reporter.error("shape", where, error.message, hint=hint)
             return None
 
@@ -250,15 +258,23 @@ class ForwardFlow:
         return [self.shape_of(item) for item in node.items]
 
     def _layer_call(self, call: n.Call) -> Shape:
+        """``name(x)``, or ``name(q, k, v)`` for a layer whose entry takes several tensors."""
         name = call.func.id
         self.flow.used.add(name)
-        if len(call.args) != 1 or call.keywords:
-            self.reporter.error("arity", call.span, f'layer "{name}" takes exactly one input')
-            return None
-        shape = self.shape_of(call.args[0])
         bound = self.info.layers[name]
+        most = bound.entry.tensor_inputs if bound else 1
+        if not 1 <= len(call.args) <= most or call.keywords:
+            takes = "exactly one input" if most == 1 else f"1 to {most} inputs"
+            self.reporter.error("arity", call.span, f'layer "{name}" takes {takes}, '
+                                f"not {len(call.args)}" + ("" if not call.keywords else
+                                                           " (inputs are positional)"))
+            return None
+        shapes = [self.shape_of(arg) for arg in call.args]
+        if bound is None:
+            return None
         dtype = self.dtype_of(call.args[0])
-        return self.flow.apply(bound, [shape], call.span, dtype) if bound else None
+        spans = [arg.span for arg in call.args]
+        return self.flow.apply(bound, shapes, call.span, dtype, spans)
 
     def _unknown_call(self, call: n.Call) -> Shape:
         name = call.func.id

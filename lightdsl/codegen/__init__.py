@@ -96,6 +96,8 @@ def _model_parts(run, script: Script):
     defaults = hyper_defaults(info.node, Reporter(SourceFile("", "<defaults>")))
     changed = {k: v for k, v in info.hypers.items() if defaults.get(k) != v}
     writer = ModelWriter(info, defaults, script.w, class_name)
+    for helper in writer.helpers():
+        script.use(helper)
     from .printer import literal
     from .writer import flat
 

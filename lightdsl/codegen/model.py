@@ -58,6 +58,13 @@ class ModelWriter:
             if methods is not None:
                 methods()
 
+    def helpers(self) -> list[str]:
+        """Runtime classes (lightdsl/runtime/) the model's layers are built from: the script
+        carries their source."""
+        bounds = [b for b in [*self.info.layers.values(), *self.info.sequence] if b is not None]
+        return sorted({b.entry.target.rsplit(".", 1)[1] for b in bounds
+                       if b.entry.target.startswith("lightdsl.runtime.")})
+
     # ---- __init__ ----
     def _init(self, extra) -> None:
         w = self.w
@@ -177,7 +184,8 @@ class ModelWriter:
     def _call(self, call: n.Call) -> Doc:
         name = call.func.id
         if name in self.info.layers:
-            return concat(attribute(name), Group("(", (self.expr(call.args[0]),), ")"))
+            inputs = tuple(self.expr(arg) for arg in call.args)
+            return concat(attribute(name), Group("(", inputs, ")"))
         bound = self.info.calls[call.span.start_pos]
         tensors = []
         for arg in bound.entry.args:

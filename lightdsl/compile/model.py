@@ -179,8 +179,11 @@ class ForwardCompiler:
     def call(self, call: n.Call) -> Compiled:
         name = call.func.id
         if name in self.layers:
-            layers, argument = self.layers, self.expr(call.args[0])
-            return lambda env: layers[name](argument(env))
+            layers, arguments = self.layers, [self.expr(arg) for arg in call.args]
+            if len(arguments) == 1:  # the common, hot case
+                (argument,) = arguments
+                return lambda env: layers[name](argument(env))
+            return lambda env: layers[name](*[argument(env) for argument in arguments])
         entry = REGISTRY.get("function", name)
         fn = resolve(entry.target)
         tensors, constants = self._arguments(entry, call)

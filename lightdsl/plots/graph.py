@@ -187,7 +187,7 @@ class _DataflowBuilder:
         if name in self.info.layers:
             bound = self.info.layers[name]
             label = f"{name}: {format_call(bound)}" if bound is not None else name
-            return self._node(label, "layer", call.args[:1])
+            return self._node(label, "layer", call.args)
         bound = self.info.calls.get(call.span.start_pos)
         label = format_call(bound) if bound is not None else name
         inputs = []

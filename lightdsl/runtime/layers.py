@@ -11,3 +11,143 @@ class IndexEmbedding(nn.Embedding):
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         return super().forward(input.long() if input.is_floating_point() else input)
+
+
+def last_hidden(hidden: torch.Tensor, directions: int) -> torch.Tensor:
+    """The top layer's final hidden state, directions side by side: (N, directions * H) from
+    torch's (layers * directions, N, H)."""
+    return torch.cat(list(hidden[-directions:]), dim=-1)
+
+
+class GRU(nn.GRU):
+    """``nn.GRU`` with batch-first tensors and one output: ``output="sequence"`` gives every
+    step's hidden state (N, L, directions * H), ``"last"`` the top layer's final hidden state
+    (N, directions * H). torch's GRU returns a tuple and is sequence-first by default."""
+
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        dropout=0.0,
+        bidirectional=False,
+        output="sequence",
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias=bias,
+            batch_first=True,
+            dropout=dropout,
+            bidirectional=bidirectional,
+        )
+        self.output = output
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        sequence, hidden = super().forward(input)
+        if self.output == "sequence":
+            return sequence
+        return last_hidden(hidden, 2 if self.bidirectional else 1)
+
+
+class LSTM(nn.LSTM):
+    """``nn.LSTM`` with batch-first tensors and one output, as :class:`GRU` (``"last"`` is the
+    final hidden state h, not the cell state)."""
+
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        dropout=0.0,
+        bidirectional=False,
+        output="sequence",
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias=bias,
+            batch_first=True,
+            dropout=dropout,
+            bidirectional=bidirectional,
+        )
+        self.output = output
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        sequence, (hidden, _) = super().forward(input)
+        if self.output == "sequence":
+            return sequence
+        return last_hidden(hidden, 2 if self.bidirectional else 1)
+
+
+class MultiheadAttention(nn.MultiheadAttention):
+    """Batch-first ``nn.MultiheadAttention`` returning only the attended values (N, L, E):
+    ``attn(x)`` is self-attention, ``attn(q, kv)`` uses kv as key and value, ``attn(q, k, v)``."""
+
+    def __init__(
+        self, embed_dim, num_heads, dropout=0.0, bias=True, kdim=None, vdim=None
+    ):
+        super().__init__(
+            embed_dim,
+            num_heads,
+            dropout=dropout,
+            bias=bias,
+            kdim=kdim,
+            vdim=vdim,
+            batch_first=True,
+        )
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor | None = None,
+        value: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        key = query if key is None else key
+        value = key if value is None else value
+        output, _ = super().forward(query, key, value, need_weights=False)
+        return output
+
+
+class TransformerEncoderLayer(nn.TransformerEncoderLayer):
+    """``nn.TransformerEncoderLayer`` on batch-first (N, L, d_model) tensors."""
+
+    def __init__(
+        self,
+        d_model,
+        nhead,
+        dim_feedforward=2048,
+        dropout=0.1,
+        activation="relu",
+        layer_norm_eps=1e-5,
+        norm_first=False,
+        bias=True,
+    ):
+        super().__init__(
+            d_model,
+            nhead,
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+            activation=activation,
+            layer_norm_eps=layer_norm_eps,
+            batch_first=True,
+            norm_first=norm_first,
+            bias=bias,
+        )
+
+
+class PositionalEmbedding(nn.Module):
+    """Adds a learned position vector to each step of (N, L, embedding_dim) input: positions
+    0..L-1 of a (max_length, embedding_dim) table, initialized like GPT-2's (normal, std 0.02)."""
+
+    def __init__(self, max_length, embedding_dim):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(max_length, embedding_dim))
+        nn.init.normal_(self.weight, std=0.02)
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return input + self.weight[: input.shape[-2]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from . import layer_rules as rules
 from .registry import Arg, entry
 from .shapes import ShapeError, conv_length, fmt, numel, pair, require_rank
 from .types import Bool, Choice, Float, Int, ListOf, OneOf, optional
@@ -199,9 +200,10 @@ def norm_params(size_key: str, flag: str):
     return count
 
 
-def _layer(name, target, *args, shape=same_shape, doc="", validate=None, **facts):
-    """A layer entry; ``facts`` are Entry fields (params=, input_dtype=, python_always=...)."""
-    entry("layer", name, *args, target=target, shape=shape, doc=doc, tensor_inputs=1,
+def _layer(name, target, *args, shape=same_shape, doc="", validate=None, inputs=1, **facts):
+    """A layer entry; ``inputs``: how many tensors a call may pass (1 to ``inputs``; the shape
+    rule gets them all); ``facts`` are Entry fields (params=, input_dtype=, python_always=...)."""
+    entry("layer", name, *args, target=target, shape=shape, doc=doc, tensor_inputs=inputs,
           validate=validate, **facts)
 
 
@@ -259,3 +261,52 @@ _layer("leaky_relu", "torch.nn.LeakyReLU", Arg("negative_slope", Float(), 0.01),
        doc="max(0, x) + negative_slope * min(0, x)")
 
 
+
+# ---- sequences, attention, upsampling (issue 12). Layers torch has no direct class for (a
+# tuple output, sequence-first defaults) are classes of lightdsl/runtime/layers.py.
+_RUNTIME = "lightdsl.runtime.layers."
+for _name, _class, _gates in (("gru", "GRU", 3), ("lstm", "LSTM", 4)):
+    _layer(_name, _RUNTIME + _class, Arg("input_size", COUNT), Arg("hidden_size", COUNT),
+           Arg("num_layers", COUNT, 1), Arg("bias", Bool(), True),
+           Arg("dropout", Float(ge=0, le=1), 0.0), Arg("bidirectional", Bool(), False),
+           Arg("output", Choice("sequence", "last"), "sequence"),
+           shape=rules.recurrent_shape(_name), params=rules.recurrent_params(_gates),
+           validate=rules.recurrent_rules,
+           doc=f"{_class} over batch-first (N, L, input_size): every step's hidden state "
+           '(output = "sequence") or the final one (output = "last")')
+_layer("multihead_attention", _RUNTIME + "MultiheadAttention", Arg("embed_dim", COUNT),
+       Arg("num_heads", COUNT), Arg("dropout", Float(ge=0, le=1), 0.0), Arg("bias", Bool(), True),
+       Arg("kdim", optional(COUNT), None), Arg("vdim", optional(COUNT), None),
+       inputs=3, shape=rules.attention_shape, validate=rules.heads_rule("embed_dim", "num_heads"),
+       params=rules.attention_params,
+       doc="attention over batch-first (N, L, embed_dim): attn(x), attn(q, kv) or attn(q, k, v)")
+_layer("transformer_encoder_layer", _RUNTIME + "TransformerEncoderLayer", Arg("d_model", COUNT),
+       Arg("nhead", COUNT), Arg("dim_feedforward", COUNT, 2048),
+       Arg("dropout", Float(ge=0, le=1), 0.1), Arg("activation", Choice("relu", "gelu"), "relu"),
+       Arg("layer_norm_eps", Float(gt=0), 1e-5), Arg("norm_first", Bool(), False),
+       Arg("bias", Bool(), True), shape=rules.transformer_shape,
+       validate=rules.heads_rule("d_model", "nhead"), params=rules.transformer_params,
+       doc="self-attention and feed-forward block over batch-first (N, L, d_model)")
+_layer("positional_embedding", _RUNTIME + "PositionalEmbedding", Arg("max_length", COUNT),
+       Arg("embedding_dim", COUNT), shape=rules.positional_shape,
+       params=lambda a: a["max_length"] * a["embedding_dim"],
+       doc="adds a learned vector per position to (N, L, embedding_dim)")
+_layer("adaptive_avgpool1d", "torch.nn.AdaptiveAvgPool1d", Arg("output_size", COUNT),
+       shape=rules.adaptive_pool_shape(1), doc="average pooling to a fixed length")
+_layer("adaptive_avgpool2d", "torch.nn.AdaptiveAvgPool2d", Arg("output_size", SIZE),
+       shape=rules.adaptive_pool_shape(2), doc="average pooling to a fixed (H, W)")
+for _dims, _size in ((1, COUNT), (2, SIZE)):
+    _pad = PAD if _dims == 1 else POOL_PADDING
+    _layer(f"conv_transpose{_dims}d", f"torch.nn.ConvTranspose{_dims}d", Arg("in_channels", COUNT),
+           Arg("out_channels", COUNT), Arg("kernel_size", _size), Arg("stride", _size, 1),
+           Arg("padding", _pad, 0), Arg("output_padding", _pad, 0), Arg("groups", COUNT, 1),
+           Arg("bias", Bool(), True), Arg("dilation", _size, 1),
+           shape=rules.conv_transpose_shape(_dims), validate=rules.conv_transpose_rules(_dims),
+           params=rules.conv_transpose_params(_dims),
+           doc=f"{_dims}-d transposed convolution (upsampling) over (N, C, ...) input")
+_layer("dropout2d", "torch.nn.Dropout2d", Arg("p", Float(ge=0, le=1), 0.5),
+       shape=rules.dropout2d_shape, doc="zeroes whole channels of (N, C, H, W) while training")
+_layer("groupnorm", "torch.nn.GroupNorm", Arg("num_groups", COUNT), Arg("num_channels", COUNT),
+       Arg("eps", Float(gt=0), 1e-5), Arg("affine", Bool(), True), shape=rules.groupnorm_shape,
+       validate=rules.groupnorm_rules, params=norm_params("num_channels", "affine"),
+       doc="normalization over groups of channels of (N, C, ...)")

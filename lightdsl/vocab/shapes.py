@@ -14,12 +14,14 @@ Shape = tuple[Dim, ...] | None
 
 
 class ShapeError(Exception):
-    """A shape rule's complaint; ``arg`` names the argument to point at, if any."""
+    """A shape rule's complaint; ``arg`` names the argument to point at, if any, else ``input``
+    the index of the tensor input to point at (for layers called with several inputs)."""
 
-    def __init__(self, message: str, arg: str | None = None):
+    def __init__(self, message: str, arg: str | None = None, input: int | None = None):
         super().__init__(message)
         self.message = message
         self.arg = arg
+        self.input = input
 
 
 def fmt(shape: Shape) -> str:

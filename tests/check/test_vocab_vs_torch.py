@@ -59,11 +59,14 @@ def _input_shape(values, draw) -> tuple:
     """A batched input shape; sizes the arguments name are made to fit."""
     rank = draw(st.integers(2, 4))
     shape = [2] + [draw(st.integers(1, 9)) for _ in range(rank - 1)]
-    for key in ("in_channels", "num_features"):
+    for key in ("in_channels", "num_features", "num_channels"):
         if key in values:
             shape[1] = values[key]
     if "in_features" in values:
         shape[-1] = values["in_features"]
+    for key in ("input_size", "embed_dim", "d_model", "embedding_dim"):  # (N, L, features)
+        if key in values and "num_embeddings" not in values:
+            shape = [2, min(shape[1], values.get("max_length", shape[1])), values[key]]
     normalized = values.get("normalized_shape")
     if normalized is not None:
         tail = [normalized] if isinstance(normalized, int) else normalized
