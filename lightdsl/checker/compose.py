@@ -106,7 +106,7 @@ class ModelTable:
             finally:
                 self.stack.pop()
             self.checked[key] = info
-        return ModelUse(self.checked[key], call.span)
+        return ModelUse(self.checked[key], call.span, call)
 
     def reachable(self, names: set[str]) -> set[str]:
         """``names`` and every model they use, directly or through others."""

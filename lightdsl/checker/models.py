@@ -34,6 +34,7 @@ class ModelUse:
 
     model: ModelInfo
     span: Span
+    call: n.Call  # the use site, with the hyperparameter values as written
 
     @property
     def name(self) -> str:
@@ -239,10 +240,10 @@ def _repeat(node: n.Repeat, info: ModelInfo, reporter: Reporter) -> Repeated | N
         reporter.error("type", node.count.span, f"repeat needs a positive whole number of "
                        f"copies, not {count!r}")
         count = INVALID
-    items = []
+    items, named = [], {layer.name.id for layer in info.node.layers}
     for item in node.items:
         name = item.id if isinstance(item, n.Name) else None
-        if name in info.layers:
+        if name in named:
             reporter.error("type", item.span, f'"{name}" is a named layer: every copy would '
                            "share it; write the layer itself in the repeat body")
             items.append(None)

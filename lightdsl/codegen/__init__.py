@@ -93,7 +93,7 @@ def _model_parts(run, script: Script):
     class_name = script.globals(info.name)
     defaults = hyper_defaults(info.node, Reporter(SourceFile("", "<defaults>")))
     changed = {k: v for k, v in info.hypers.items() if defaults.get(k) != v}
-    writer = ModelWriter(info, defaults, script.w, class_name)
+    writer = ModelWriter(info, defaults, script.w, class_name, class_names=script.globals)
     from .printer import literal
     from .writer import flat
 
