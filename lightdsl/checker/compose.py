@@ -100,9 +100,8 @@ class ModelTable:
         if key not in self.checked:
             self.stack.append(name)
             try:
-                nested = NestedReporter(reporter, call.span, base)
+                nested = NestedReporter(reporter, call.span, ModelInfo(base.node, hypers))
                 info = check_model(base.node, hypers, nested, self)
-                nested.model = info
             finally:
                 self.stack.pop()
             self.checked[key] = info
