@@ -78,8 +78,11 @@ class FlowChecker:
                                 f"but {len(inputs)} {'were' if len(inputs) != 1 else 'was'} "
                                 "given")
             return None
-        nested = NestedReporter(self.reporter, span, layer.model)
-        return FlowChecker(layer.model, nested).run_inputs(inputs)
+        key = tuple(inputs)
+        if key not in layer.model.flows:  # found once, so a nested use costs no more
+            nested = NestedReporter(self.reporter, span, layer.model)
+            layer.model.flows[key] = FlowChecker(layer.model, nested).run_inputs(inputs)
+        return layer.model.flows[key]
 
     def _repeat(self, layer: Repeated, inputs: list[tuple[Shape, Dtype]], span) -> Shape:
         if len(inputs) != 1:

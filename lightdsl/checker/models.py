@@ -51,7 +51,7 @@ class Repeated:
     name = "repeat"
 
 
-@dataclass
+@dataclass(repr=False)  # the default repr would print every used model, again at each use
 class ModelInfo:
     """A checked model with one set of hyperparameter values."""
 
@@ -62,6 +62,13 @@ class ModelInfo:
     sequence: list[Layer | None] = field(default_factory=list)  # the layers { } body
     calls: dict[int, Bound] = field(default_factory=dict)  # forward's function calls, by offset
     table: Any = None  # the spec's models (checker.compose.ModelTable), for models used here
+    # output shapes by input shapes when used as a layer: a model used at many places (or
+    # by a model that is itself used many times) is walked once per distinct input
+    flows: dict[tuple, Any] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)  # parameter count, trainable: found once
+
+    def __repr__(self) -> str:
+        return f"ModelInfo({self.name}, {self.hypers})"
 
     @property
     def inputs(self) -> list[str]:
@@ -76,6 +83,11 @@ class ModelInfo:
 
     def parameter_count(self) -> int | None:
         """How many numbers the model's params and layers hold (None if something is invalid)."""
+        if "parameters" not in self.counts:  # once: models used by used models add up fast
+            self.counts["parameters"] = self._parameter_count()
+        return self.counts["parameters"]
+
+    def _parameter_count(self) -> int | None:
         total = 0
         for param in self.params.values():
             if param.shape is None:
@@ -313,9 +325,11 @@ def check_trainable(info: ModelInfo, reporter: Reporter) -> None:
 def _trainable(layer: Layer | None) -> bool:
     if isinstance(layer, ModelUse):
         model = layer.model
-        used = model.sequence if model.node.layers_blocks else list(model.layers.values())
-        return any(not p.node.frozen for p in model.params.values()) \
-            or any(_trainable(inner) for inner in used)
+        if "trainable" not in model.counts:
+            used = model.sequence if model.node.layers_blocks else list(model.layers.values())
+            model.counts["trainable"] = any(not p.node.frozen for p in model.params.values()) \
+                or any(_trainable(inner) for inner in used)
+        return model.counts["trainable"]
     if isinstance(layer, Repeated):
         return any(_trainable(item) for item in layer.items)
     flag = PARAMETERIZED.get(layer.name, False) if layer else False
