@@ -48,6 +48,7 @@ class Repeated:
     count: int
     items: list[Layer | None]
     span: Span
+    node: n.Repeat | None = None  # as written (the count may use hyperparameters)
     name = "repeat"
 
 
@@ -264,7 +265,9 @@ def _repeat(node: n.Repeat, info: ModelInfo, reporter: Reporter) -> Repeated | N
     if not node.items:
         reporter.error("structure", node.span, "repeat { } is empty; put the layers to "
                        "repeat in it")
-    return None if count is INVALID or not node.items else Repeated(count, items, node.span)
+    if count is INVALID or not node.items:
+        return None
+    return Repeated(count, items, node.span, node)
 
 
 def _sequence_item(item, info: ModelInfo, reporter: Reporter) -> Layer | None:

@@ -163,21 +163,31 @@ class ModelWriter:
         names = [h.name.id for h in use.model.node.hyper_params]
         given = dict(zip(names, use.call.args))
         given |= {k.name.id: k.value for k in use.call.keywords}
-        args, items = _arguments(use.model), []
-        for name in names:
-            node = given.get(name)
+        args, printed = _arguments(use.model), {}
+        for hyper in use.model.node.hyper_params:
+            name, node = hyper.name.id, given.get(hyper.name.id)
             if node is not None and uses_names(node, self.info.hypers):
-                items.append(concat(f"{args(name)}=", self._constant(node)))
+                printed[name] = flat(self._constant(node))
+            elif uses_names(hyper.default, printed) and node is None:
+                # derived from a value given here (hidden = 2 * c): the same expression
+                def known(h: str) -> tuple[str, bool]:
+                    text = printed.get(h) or flat(literal(use.model.hypers[h], tuples=True))
+                    return _atom(text), True
+
+                printed[name] = flat(ExprPrinter(known, tuples=True).doc(hyper.default))
             elif node is not None or use.model.hypers[name] != defaults.get(name):
-                items.append(concat(f"{args(name)}=",
-                                    literal(use.model.hypers[name], tuples=True)))
-        return concat(self.class_names(use.name), Group("(", tuple(items), ")"))
+                printed[name] = flat(literal(use.model.hypers[name], tuples=True))
+        items = tuple(f"{args(name)}={text}" for name, text in printed.items())
+        return concat(self.class_names(use.name), Group("(", items, ")"))
 
     def _repeat(self, repeated: Repeated) -> Doc:
         """``nn.Sequential(*[ResBlock() for _ in range(4)])``: copies with their own weights."""
         items = tuple(self._layer(item) for item in repeated.items)
         one = items[0] if len(items) == 1 else concat("nn.Sequential", Group("(", items, ")"))
-        copies = concat("*[", one, f" for _ in range({repeated.count})]")
+        count = repeated.node.count if repeated.node is not None else None
+        count = flat(self._constant(count)) if count is not None and uses_names(
+            count, self.info.hypers) else str(repeated.count)
+        copies = concat("*[", one, f" for _ in range({count})]")
         return concat("nn.Sequential", Group("(", (copies,), ")"))
 
     def _sequential(self) -> None:
@@ -290,6 +300,11 @@ def _unused_assignments(forward: n.ForwardDef) -> set[int]:
         if not read and not rebound:
             unused.add(index)
     return unused
+
+
+def _atom(text: str) -> str:
+    """``text`` safe as an operand: a name or number as it is, anything else in parentheses."""
+    return text if text.isidentifier() or text.replace(".", "", 1).isdigit() else f"({text})"
 
 
 def _values(statement) -> list[n.Expr]:

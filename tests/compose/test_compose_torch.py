@@ -104,7 +104,7 @@ def test_generated_use_sites_keep_the_hyperparameter_names(tmp_path):
     experiment = load(RESIDUAL, tmp_path)
     _, text = _generated_model(experiment, tmp_path, "torch")
     assert "class ResBlock(nn.Module):" in text
-    assert "nn.Sequential(*[ResBlock(c=width) for _ in range(3)])" in text
+    assert "*[ResBlock(c=width, hidden=2 * width) for _ in range(depth)]" in text
     assert "self.last = ResBlock(c=width, hidden=4)" in text
 
 
@@ -126,3 +126,17 @@ def test_summary_and_diagram_include_used_models(tmp_path):
     assert "repeat(2) { Middle(c = 4) }" in dot
     attention = load(SPECS["attention"], tmp_path, "attention.lit")
     assert "mix: Mix(d = 4)" in to_dot(build_graph(attention.run))
+
+
+def test_derived_hyperparameters_follow_the_use_site_in_generated_code(tmp_path):
+    """hidden = 2 * c: a run overriding the outer width changes both, compiled and generated."""
+    text = RESIDUAL.replace("train { model = Net ", "train { model = Net(width = 6, depth = 2) ")
+    experiment = load(text, tmp_path)
+    compiled = experiment.module.double().eval()
+    assert tuple(compiled.blocks[0].up.weight.shape) == (12, 6) and len(compiled.blocks) == 2
+    generated, code = _generated_model(experiment, tmp_path, "torch")
+    assert "ResBlock(c=width, hidden=2 * width)" in code
+    generated = generated.double().eval()
+    generated.load_state_dict(compiled.state_dict())
+    x = batch(experiment).double()
+    assert torch.equal(generated(x), compiled(x))
