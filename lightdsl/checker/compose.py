@@ -45,6 +45,9 @@ class NestedReporter(Reporter):
     def error_count(self) -> int:
         return self.errors
 
+    def seen(self, severity: Severity, code: str, span: Span, message: str) -> bool:
+        return self.base.seen(severity, code, span, message)  # the file's own reporter knows
+
 
 def describe(info: ModelInfo) -> str:
     """``ResBlock(channels = 64)``: a model with the hyperparameters it was checked with."""
