@@ -73,7 +73,7 @@ class Script:
                                             "lr_find", "data_loader"})
 
     def use(self, helper: str) -> None:
-        """Carry a helper of runtime.py in the script."""
+        """Carry a helper of lightdsl/runtime in the script."""
         self.helpers.add(helper)
 
     def constant(self, name: str, value: Any | Doc, raw: bool = False) -> str:
