@@ -1,9 +1,34 @@
-"""Early stopping and checkpointing."""
+"""Early stopping and checkpointing: the decisions both lightdsl's trainer and scripts make.
+
+``is_better`` and ``patience_check`` are the whole of what "improved" and "stop now" mean; the
+trainer's callbacks (:mod:`lightdsl.trainer.callbacks`) and the script classes below call them.
+The trainer's ModelCheckpoint stays its own class: it writes resumable ``.ckpt`` files (optimizer,
+loop position, callback states) atomically and keeps the top k, while a script saves the plain
+``state_dict`` as ``last.pt``/``best.pt`` that ``torch.load`` reads without lightdsl.
+"""
 
 import math
 from pathlib import Path
 
 import torch
+
+
+def is_better(value, best, mode="min", min_delta=0.0):
+    """Whether ``value`` improves on ``best`` by more than ``min_delta`` (NaN never does)."""
+    if math.isnan(value):
+        return False
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
+
+
+def patience_check(value, best, wait, patience, mode="min", min_delta=0.0):
+    """One early-stopping check: the new ``(best, wait)`` and whether to stop (no improvement
+    for ``patience`` checks, or a value that is not finite)."""
+    if is_better(value, best, mode, min_delta):
+        return value, 0, False
+    wait += 1
+    return best, wait, wait >= patience or not math.isfinite(value)
 
 
 class EarlyStopping:
@@ -17,19 +42,10 @@ class EarlyStopping:
         value = metrics.get(self.monitor)
         if value is None:
             return False
-        if math.isnan(value):
-            better = False
-        elif self.best is None:
-            better = True
-        elif self.mode == "min":
-            better = value < self.best - self.min_delta
-        else:
-            better = value > self.best + self.min_delta
-        if better:
-            self.best, self.wait = value, 0
-            return False
-        self.wait += 1
-        return self.wait >= self.patience or not math.isfinite(value)
+        self.best, self.wait, stop = patience_check(
+            value, self.best, self.wait, self.patience, self.mode, self.min_delta
+        )
+        return stop
 
 
 class ModelCheckpoint:
@@ -45,11 +61,7 @@ class ModelCheckpoint:
         if self.save_last:
             torch.save(model.state_dict(), self.directory / "last.pt")
         value = metrics.get(self.monitor) if self.monitor else None
-        if value is None or not self.save_best:
+        if value is None or not self.save_best or not is_better(value, self.best, self.mode):
             return
-        if self.best is not None:
-            improved = value < self.best if self.mode == "min" else value > self.best
-            if not improved:
-                return
         self.best = value
         torch.save(model.state_dict(), self.directory / "best.pt")

@@ -6,7 +6,8 @@ import torch.nn.functional as F
 
 
 def to_float(inputs):
-    """uint8 images to float32 in [0, 1]; floats as they are."""
+    """uint8 images to float32 in [0, 1] (``x / 255``, as torchvision's ToTensor); floats as
+    they are."""
     return inputs.to(torch.float32).div_(255) if inputs.dtype == torch.uint8 else inputs
 
 
@@ -54,15 +55,16 @@ def one_hot(labels, num_classes):
     return F.one_hot(labels, num_classes).to(torch.float32)
 
 
-def random_crop(batch, size, padding=0):
-    """A random ``size`` crop of each sample after zero padding (training batches only)."""
+def random_crop(batch, size, padding=0, generator=None):
+    """A random ``size`` crop of each sample (last two dims) after zero ``padding``; one offset
+    per sample, drawn on the batch's device (training batches only). Two gathers, no loop."""
     h, w = (size, size) if isinstance(size, int) else tuple(size)
     if padding:
         batch = F.pad(batch, (padding, padding, padding, padding))
     b, big_h, big_w = batch.shape[0], batch.shape[-2], batch.shape[-1]
     x = batch.reshape(b, -1, big_h, big_w)
-    top = torch.randint(big_h - h + 1, (b,), device=batch.device)
-    left = torch.randint(big_w - w + 1, (b,), device=batch.device)
+    top = torch.randint(big_h - h + 1, (b,), generator=generator, device=batch.device)
+    left = torch.randint(big_w - w + 1, (b,), generator=generator, device=batch.device)
     rows = (top[:, None] + torch.arange(h, device=batch.device))[:, None, :, None]
     x = x.gather(2, rows.expand(b, x.shape[1], h, big_w))
     cols = (left[:, None] + torch.arange(w, device=batch.device))[:, None, None, :]
@@ -70,7 +72,7 @@ def random_crop(batch, size, padding=0):
     return x.reshape(*batch.shape[:-2], h, w)
 
 
-def random_flip(batch, p=0.5):
+def random_flip(batch, p=0.5, generator=None):
     """Flip each sample left-right with probability ``p`` (training batches only)."""
-    flip = torch.rand(batch.shape[0], device=batch.device) < p
+    flip = torch.rand(batch.shape[0], generator=generator, device=batch.device) < p
     return torch.where(flip.view(-1, *[1] * (batch.dim() - 1)), batch.flip(-1), batch)
