@@ -10,18 +10,26 @@ import torch
 
 def as_inputs(array):
     """Inputs as a float32 tensor (uint8 images stay uint8 until normalized)."""
-    tensor = torch.as_tensor(np.asarray(array))
+    tensor = array if isinstance(array, torch.Tensor) else torch.as_tensor(np.asarray(array))
     return tensor if tensor.dtype == torch.uint8 else tensor.to(torch.float32)
 
 
+def class_indices(names):
+    """String labels as int64 indices into their sorted unique names, and those names."""
+    classes, index = np.unique(np.asarray(names).astype(str), return_inverse=True)
+    indices = torch.from_numpy(index.reshape(np.shape(names)).astype(np.int64))
+    return indices, [str(c) for c in classes]
+
+
 def as_labels(array):
-    """Labels: int64 class indices, float32 targets; strings become sorted class indices."""
-    array = np.asarray(array)
-    if array.dtype.kind in "US":
-        _, index = np.unique(array, return_inverse=True)
-        return torch.from_numpy(index.reshape(array.shape).astype(np.int64))
-    tensor = torch.as_tensor(array)
-    return tensor.to(torch.float32 if tensor.is_floating_point() else torch.int64)
+    """Labels: int64 class indices (integers, booleans), float32 targets; strings become
+    indices into their sorted names."""
+    if not isinstance(array, torch.Tensor):
+        array = np.asarray(array)
+        if array.dtype.kind in "US":
+            return class_indices(array)[0]
+        array = torch.as_tensor(array)
+    return array.to(torch.float32 if array.is_floating_point() else torch.int64)
 
 
 def load_npz(path, inputs="x", labels="y"):
@@ -83,12 +91,15 @@ def read_idx(path):
     return array if dtype.itemsize == 1 else array.astype(dtype.newbyteorder("="))
 
 
+def idx_inputs(array):
+    """An IDX images array as inputs: (N, H, W) becomes (N, 1, H, W); uint8 stays uint8."""
+    inputs = torch.from_numpy(array)
+    return as_inputs(inputs.unsqueeze(1) if inputs.dim() == 3 else inputs)
+
+
 def load_idx(images, labels):
     """IDX images (N, H, W) as (N, 1, H, W) and their labels as int64."""
-    inputs = torch.from_numpy(read_idx(images).copy())
-    if inputs.dim() == 3:
-        inputs = inputs.unsqueeze(1)
-    inputs = inputs if inputs.dtype == torch.uint8 else inputs.to(torch.float32)
+    inputs = idx_inputs(read_idx(images).copy())
     return inputs, torch.from_numpy(read_idx(labels).astype(np.int64))
 
 
@@ -127,6 +138,12 @@ def load_cifar10(root="data", split="train", download=False):
     from torchvision import datasets
 
     data = datasets.CIFAR10(root=str(root), train=split == "train", download=download)
+    return cifar_tensors(data)
+
+
+def cifar_tensors(data):
+    """A torchvision CIFAR data set's (N, 32, 32, 3) images as (N, 3, 32, 32) uint8 and its
+    labels as int64."""
     images = torch.from_numpy(np.ascontiguousarray(data.data)).permute(0, 3, 1, 2)
     return images.contiguous(), torch.as_tensor(data.targets, dtype=torch.int64)
 
