@@ -1,4 +1,5 @@
-"""Metrics that generated scripts compute (lightdsl's hand-written ones; issue 12 item 4 replaces them with torchmetrics)."""
+"""Metrics that generated scripts compute (lightdsl's hand-written ones, moved unchanged;
+issue 12 item 4 replaces them with torchmetrics)."""
 
 
 

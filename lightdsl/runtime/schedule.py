@@ -12,14 +12,15 @@ def seed_everything(seed):
     torch.manual_seed(seed)
 
 
-def batches(tensors, batch_size, shuffle=False, seed=0, drop_last=False):
-    """Yield batches of in-memory tensors; shuffled with a generator seeded with ``seed``."""
-    size = len(tensors[0])
-    count = num_batches(size, batch_size, drop_last)
-    order = None
-    if shuffle:
-        generator = torch.Generator().manual_seed(seed)
-        order = torch.randperm(size, generator=generator).to(tensors[0].device)
+def shuffled_order(size, seed):
+    """A permutation of ``size`` indices drawn with its own generator seeded with ``seed`` (the
+    trainer and scripts use ``seed + epoch``: the order depends on nothing else)."""
+    return torch.randperm(size, generator=torch.Generator().manual_seed(seed))
+
+
+def slice_batches(tensors, order, batch_size, count):
+    """Yield ``count`` batches of ``tensors``: slices (views, no copy) when ``order`` is None,
+    else the rows ``order`` lists, ``batch_size`` at a time."""
     for start in range(0, count * batch_size, batch_size):
         if order is None:
             yield tuple(t[start : start + batch_size] for t in tensors)
@@ -28,17 +29,29 @@ def batches(tensors, batch_size, shuffle=False, seed=0, drop_last=False):
             yield tuple(t[index] for t in tensors)
 
 
+def batches(tensors, batch_size, shuffle=False, seed=0, drop_last=False):
+    """Yield batches of in-memory tensors; shuffled with a generator seeded with ``seed``."""
+    size = len(tensors[0])
+    order = shuffled_order(size, seed).to(tensors[0].device) if shuffle else None
+    return slice_batches(tensors, order, batch_size, num_batches(size, batch_size, drop_last))
+
+
 def num_batches(size, batch_size, drop_last=False):
     """How many batches ``size`` samples make."""
     full, rest = divmod(size, batch_size)
     return full if drop_last or not rest else full + 1
 
 
+def tensor_to(tensor, device, float_dtype=None, non_blocking=False):
+    """``tensor`` on ``device``; a floating-point one in ``float_dtype`` (the run's precision)
+    when given, integer ones (labels) keep their dtype."""
+    dtype = float_dtype if float_dtype is not None and tensor.is_floating_point() else None
+    return tensor.to(device=device, dtype=dtype, non_blocking=non_blocking)
+
+
 def to_device(tensors, device, dtype):
     """Tensors on the device; floating-point ones in ``dtype`` (the run's precision)."""
-    return tuple(
-        t.to(device, dtype) if t.is_floating_point() else t.to(device) for t in tensors
-    )
+    return tuple(tensor_to(t, device, dtype) for t in tensors)
 
 
 def limit_batches(limit, count):
@@ -76,8 +89,7 @@ class SeededSampler(torch.utils.data.Sampler):
         return self.size
 
     def __iter__(self):
-        generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        return iter(torch.randperm(self.size, generator=generator).tolist())
+        return iter(shuffled_order(self.size, self.seed + self.epoch).tolist())
 
 
 def data_loader(data, batch_size, shuffle=False, seed=0, drop_last=False):
