@@ -61,7 +61,11 @@ class ModelCheckpoint:
         if self.save_last:
             torch.save(model.state_dict(), self.directory / "last.pt")
         value = metrics.get(self.monitor) if self.monitor else None
-        if value is None or not self.save_best or not is_better(value, self.best, self.mode):
+        if (
+            value is None
+            or not self.save_best
+            or not is_better(value, self.best, self.mode)
+        ):
             return
         self.best = value
         torch.save(model.state_dict(), self.directory / "best.pt")

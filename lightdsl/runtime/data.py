@@ -1,4 +1,12 @@
-"""Data sources and the train/validation split, on plain (inputs, labels) tensors."""
+"""Data sources and the train/validation split, on plain (inputs, labels) tensors.
+
+lightdsl's sources (:mod:`lightdsl.data`) convert arrays with ``as_inputs``, ``as_labels``,
+``class_indices``, ``idx_inputs`` and ``cifar_tensors`` and split with ``validation_mask``.
+The file readers here (``read_idx``, ``load_csv``, ``mnist_files``) are not shared: lightdsl's
+own stream large files and check every header, row and label, naming the file and line in a
+DataError (lightdsl.errors, which this package cannot import), while a script reads the files
+its spec was checked against in a few lines. Both give the same tensors for a valid file.
+"""
 
 import csv
 import gzip
@@ -10,7 +18,9 @@ import torch
 
 def as_inputs(array):
     """Inputs as a float32 tensor (uint8 images stay uint8 until normalized)."""
-    tensor = array if isinstance(array, torch.Tensor) else torch.as_tensor(np.asarray(array))
+    tensor = (
+        array if isinstance(array, torch.Tensor) else torch.as_tensor(np.asarray(array))
+    )
     return tensor if tensor.dtype == torch.uint8 else tensor.to(torch.float32)
 
 
@@ -177,10 +187,18 @@ def validation_mask(size, n_val, labels=None, seed=0, stratify=True):
     class labels and ``stratify`` every class is split in the same proportion. Vectorised."""
     shuffled = torch.randperm(size, generator=torch.Generator().manual_seed(int(seed)))
     in_val = torch.zeros(size, dtype=torch.bool)
-    if stratify and labels is not None and labels.dtype == torch.int64 and labels.dim() == 1:
-        _, inverse, counts = torch.unique(labels, return_inverse=True, return_counts=True)
+    if (
+        stratify
+        and labels is not None
+        and labels.dtype == torch.int64
+        and labels.dim() == 1
+    ):
+        _, inverse, counts = torch.unique(
+            labels, return_inverse=True, return_counts=True
+        )
         quota = class_quotas(counts, n_val)
-        grouped = shuffled[torch.argsort(inverse[shuffled], stable=True)]  # by class, random within
+        # by class, in random order within each class
+        grouped = shuffled[torch.argsort(inverse[shuffled], stable=True)]
         group = inverse[grouped]
         rank = torch.arange(size) - (torch.cumsum(counts, 0) - counts)[group]
         in_val[grouped[rank < quota[group]]] = True

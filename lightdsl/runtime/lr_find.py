@@ -36,7 +36,10 @@ def steepest_index(lrs, losses, skip_begin=10, skip_end=1):
     (``torch.gradient``, float32, as Lightning 2.6), leaving out the first ``skip_begin`` and
     the last ``skip_end`` points and non-finite losses; None with fewer than 2 points left."""
     stop = len(losses) - skip_end
-    values, rates = torch.tensor(losses[skip_begin:stop]), torch.tensor(lrs[skip_begin:stop])
+    values, rates = (
+        torch.tensor(losses[skip_begin:stop]),
+        torch.tensor(lrs[skip_begin:stop]),
+    )
     finite = torch.isfinite(values)
     if int(finite.sum()) < 2:
         return None

@@ -2,8 +2,6 @@
 issue 12 item 4 replaces them with torchmetrics)."""
 
 
-
-
 def accuracy(output, labels):
     """Fraction of samples whose highest score is the label (one-hot labels allowed)."""
     if labels.dim() == output.dim() and labels.is_floating_point():

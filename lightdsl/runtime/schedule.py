@@ -1,4 +1,11 @@
-"""The training schedule: seeding, batching, devices and step counts."""
+"""The training schedule: seeding, batching, devices and step counts.
+
+lightdsl's trainer calls ``seed_everything``, ``shuffled_order``, ``slice_batches``,
+``num_batches``, ``tensor_to``, ``limit_batches``, ``val_interval`` and ``optimizer_steps``
+(:mod:`lightdsl.trainer.data`, ``setup``, ``devices``), after checking its arguments.
+``auto_device`` is the script's short form of the trainer's ``resolve_device("auto")``, which
+also explains a missing accelerator (a DeviceError) and names the device ``cuda:0``.
+"""
 
 import math
 import random
@@ -33,7 +40,9 @@ def batches(tensors, batch_size, shuffle=False, seed=0, drop_last=False):
     """Yield batches of in-memory tensors; shuffled with a generator seeded with ``seed``."""
     size = len(tensors[0])
     order = shuffled_order(size, seed).to(tensors[0].device) if shuffle else None
-    return slice_batches(tensors, order, batch_size, num_batches(size, batch_size, drop_last))
+    return slice_batches(
+        tensors, order, batch_size, num_batches(size, batch_size, drop_last)
+    )
 
 
 def num_batches(size, batch_size, drop_last=False):
@@ -45,7 +54,9 @@ def num_batches(size, batch_size, drop_last=False):
 def tensor_to(tensor, device, float_dtype=None, non_blocking=False):
     """``tensor`` on ``device``; a floating-point one in ``float_dtype`` (the run's precision)
     when given, integer ones (labels) keep their dtype."""
-    dtype = float_dtype if float_dtype is not None and tensor.is_floating_point() else None
+    dtype = (
+        float_dtype if float_dtype is not None and tensor.is_floating_point() else None
+    )
     return tensor.to(device=device, dtype=dtype, non_blocking=non_blocking)
 
 

@@ -1,6 +1,5 @@
 """Transforms on whole tensors and random augmentations of training batches."""
 
-
 import torch
 import torch.nn.functional as F
 

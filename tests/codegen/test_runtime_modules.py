@@ -56,7 +56,8 @@ def _definitions(path) -> list[str]:
 
 def _script(names) -> str:
     sources, imports = helper_sources(names)
-    return "\n".join(sorted(imports)) + "\n\n\n" + "\n\n\n".join(sources) + "\n"
+    header = "\n".join(sorted(imports)) + "\n\n\n" if imports else ""
+    return header + "\n\n\n".join(sources) + "\n"
 
 
 @pytest.mark.parametrize("path", [p for p in MODULES if p.name != "__init__.py"],
@@ -64,7 +65,7 @@ def _script(names) -> str:
 def test_runtime_module_runs_as_copied_into_a_script_without_lightdsl(path, tmp_path):
     """Every definition of the module, copied as codegen copies it, runs in a fresh Python that
     cannot import lightdsl (isolated mode, and ``lightdsl`` blocked in sys.modules), and uses
-    no name the copy lacks (ruff's undefined-name check)."""
+    no name the copy lacks (ruff's undefined-name check), formatted as ruff formats scripts."""
     names = _definitions(path)
     guard = "import sys\n\nsys.modules['lightdsl'] = None  # any import of lightdsl fails\n"
     check = f"\nassert all(callable(globals()[n]) for n in {names!r})\nprint('ok')\n"
@@ -74,10 +75,13 @@ def test_runtime_module_runs_as_copied_into_a_script_without_lightdsl(path, tmp_
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
-    if RUFF:
-        lint = subprocess.run([RUFF, "check", "--isolated", "--select", "F821,F401,F811",
-                               str(script)], check=False, capture_output=True, text=True)
-        assert lint.returncode == 0, lint.stdout
+    if RUFF:  # scripts are ruff-formatted and lint-clean: the copies must be too
+        copied = tmp_path / "helpers.py"
+        copied.write_text(_script(names), encoding="utf-8")
+        for args in (["format", "--diff"], ["check", "--select", "F821,F401,F811"]):
+            lint = subprocess.run([RUFF, *args, "--isolated", str(copied)], check=False,
+                                  capture_output=True, text=True)
+            assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 @pytest.fixture(scope="module")
