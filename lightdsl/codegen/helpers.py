@@ -1,5 +1,4 @@
-"""Copying helpers from :mod:`lightdsl.codegen.runtime` and :mod:`lightdsl.runtime` into a
-script, read as text.
+"""Copying helpers from :mod:`lightdsl.runtime` into a script, read as text.
 
 ``helper_sources(names)`` returns the source of the named functions and classes plus every
 helper they call, in the order the modules define them, and the import lines they need.
@@ -12,8 +11,7 @@ import ast
 import functools
 from pathlib import Path
 
-RUNTIME = Path(__file__).with_name("runtime.py")
-SHARED_RUNTIME = Path(__file__).parent.parent / "runtime"
+RUNTIME = Path(__file__).parent.parent / "runtime"
 # Module-level names of the runtime modules and the import line each needs.
 IMPORTS = {"csv": "import csv", "gzip": "import gzip", "math": "import math",
            "random": "import random", "Path": "from pathlib import Path",
@@ -24,9 +22,9 @@ IMPORTS = {"csv": "import csv", "gzip": "import gzip", "math": "import math",
 @functools.lru_cache(maxsize=1)
 def _definitions() -> dict[str, tuple[str, set[str]]]:
     """name -> (source, names it mentions), for each top-level def/class of the runtime
-    modules (codegen/runtime.py, then lightdsl/runtime/*.py in name order)."""
+    modules (lightdsl/runtime/*.py in name order)."""
     found = {}
-    for path in [RUNTIME, *sorted(SHARED_RUNTIME.glob("[!_]*.py"))]:
+    for path in sorted(RUNTIME.glob("[!_]*.py")):
         text = path.read_text(encoding="utf-8")
         for node in ast.parse(text).body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
@@ -43,7 +41,7 @@ def available() -> set[str]:
 
 
 def helper_sources(names) -> tuple[list[str], set[str]]:
-    """Sources of ``names`` and what they use, in runtime.py's order, and their imports."""
+    """Sources of ``names`` and what they use, in the runtime modules' order, and their imports."""
     definitions = _definitions()
     wanted, todo = set(), list(names)
     while todo:

@@ -85,7 +85,7 @@ class Script:
                                             "lr_find", "data_loader"})
 
     def use(self, helper: str) -> None:
-        """Carry a helper of runtime.py in the script (not a python(...) name: imported)."""
+        """Carry a helper of lightdsl/runtime in the script (not a python(...) name: imported)."""
         if helper not in self.python_names:
             self.helpers.add(helper)
 

@@ -18,6 +18,7 @@ from ..checker.binding import Bound
 from ..checker.data import DataInfo, source_values
 from ..data import Dataset, augmentation, check_labels, fit_transforms, load_inline, split
 from ..errors import ConfigError
+from ..runtime.transforms import to_float
 from ..vocab import REGISTRY
 from .resolve import resolve
 
@@ -123,7 +124,7 @@ def _to_float(dataset: Dataset | None) -> Dataset | None:
     """uint8 images become floats in [0, 1] (as torchvision's ToTensor) if no transform did."""
     if dataset is None or dataset.inputs.dtype != torch.uint8:
         return dataset
-    return dataset.with_inputs(dataset.inputs.float().div_(255))
+    return dataset.with_inputs(to_float(dataset.inputs))
 
 
 def make_loader(dataset: Dataset, settings: dict[str, Any], *, train: bool):

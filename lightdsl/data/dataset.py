@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from lightdsl.errors import DataError
+from lightdsl.runtime.data import as_inputs, as_labels, class_indices
 
 
 @dataclass
@@ -161,7 +162,7 @@ def inputs_tensor(array: np.ndarray | torch.Tensor, source: str) -> torch.Tensor
     tensor = torch.as_tensor(array) if isinstance(array, np.ndarray) else array
     if tensor.dtype.is_complex:
         raise DataError(f"inputs must be real numbers, got {_dtype_name(tensor)}", path=source)
-    return tensor if tensor.dtype == torch.uint8 else tensor.to(torch.float32)
+    return as_inputs(tensor)
 
 
 def labels_tensor(array, source: str) -> tuple[torch.Tensor, list[str] | None]:
@@ -175,15 +176,12 @@ def labels_tensor(array, source: str) -> tuple[torch.Tensor, list[str] | None]:
     tensor = torch.as_tensor(array) if isinstance(array, np.ndarray) else array
     if tensor.dtype.is_complex:
         raise DataError(f"labels must be real numbers, got {_dtype_name(tensor)}", path=source)
-    if tensor.dtype.is_floating_point:
-        return tensor.to(torch.float32), None
-    return tensor.to(torch.int64), None  # integers and booleans: class indices
+    return as_labels(tensor), None
 
 
 def encode_classes(names: np.ndarray) -> tuple[torch.Tensor, list[str]]:
     """Map string labels to int64 indices into their sorted unique names."""
-    classes, index = np.unique(names, return_inverse=True)
-    return torch.from_numpy(index.reshape(names.shape).astype(np.int64)), [str(c) for c in classes]
+    return class_indices(names)
 
 
 def did_you_mean(name: str, choices: Sequence[str]) -> str | None:

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lightdsl.data.dataset import Dataset, inputs_tensor
+from lightdsl.data.dataset import Dataset
 from lightdsl.errors import DataError
+from lightdsl.runtime.data import idx_inputs
 
 #: IDX dtype code -> big-endian numpy dtype.
 IDX_DTYPES = {
@@ -181,10 +182,7 @@ def load_idx(images: str | Path, labels: str | Path | None = None) -> Dataset:
             path=str(images),
             hint="did you swap the images and labels files?",
         )
-    tensor = torch.from_numpy(array)
-    if tensor.dim() == 3:
-        tensor = tensor.unsqueeze(1)
-    inputs = inputs_tensor(tensor, str(images))
+    inputs = idx_inputs(array)
     if labels is None:
         return Dataset(inputs, source=str(images))
     label_array = read_idx(labels)

@@ -18,6 +18,7 @@ from lightdsl.data.dataset import Dataset, did_you_mean, inputs_tensor, labels_t
 from lightdsl.data.idx import load_idx
 from lightdsl.data.vision import load_cifar10, load_fashion_mnist, load_kmnist, load_mnist
 from lightdsl.errors import DataError
+from lightdsl.runtime import data as runtime_data
 
 __all__ = [
     "SOURCES",
@@ -146,15 +147,12 @@ def load_digits() -> Dataset:
     """scikit-learn's bundled 8x8 handwritten digits: inputs (1797, 1, 8, 8) float32 in 0..16,
     labels int64 0..9. Needs scikit-learn, no download."""
     try:
-        from sklearn.datasets import load_digits as sklearn_digits
+        inputs, labels = runtime_data.load_digits()
     except ImportError as err:
         raise DataError(
             "the digits source needs scikit-learn, which is not installed",
             hint="pip install scikit-learn",
         ) from err
-    bunch = sklearn_digits()
-    inputs = torch.from_numpy(bunch.images.astype(np.float32)).unsqueeze(1)
-    labels = torch.from_numpy(bunch.target.astype(np.int64))
     return Dataset(inputs, labels, source="digits (scikit-learn)")
 
 

@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import torch
-import torch.nn.functional as F
 
 from lightdsl.data.dataset import Dataset, check_labels, did_you_mean
 from lightdsl.errors import DataError
+from lightdsl.runtime import transforms as rt
 
 Stat = float | list
 AUTO = "auto"
@@ -24,20 +24,13 @@ AUTO = "auto"
 
 def to_float(dataset: Dataset) -> Dataset:
     """uint8 images -> float32 in [0, 1] (``x / 255``, as torchvision's ToTensor); floats as is."""
-    x = dataset.inputs
-    return dataset.with_inputs(x.to(torch.float32).div_(255) if x.dtype == torch.uint8 else x)
+    return dataset.with_inputs(rt.to_float(dataset.inputs))
 
 
 def normalize_stats(dataset: Dataset) -> tuple[Stat, Stat]:
     """Mean and std (population) of the inputs after ``to_float``: per channel (dim 1) for
     inputs of 3 or more dims, e.g. images, else one number for everything."""
-    x = to_float(dataset).inputs
-    if x.dim() >= 3:
-        dims = [0] + list(range(2, x.dim()))
-        std, mean = torch.std_mean(x, dim=dims, correction=0)
-        return mean.tolist(), _nonzero(std).tolist()
-    std, mean = torch.std_mean(x, correction=0)
-    return float(mean), float(_nonzero(std))
+    return rt.normalize_stats(dataset.inputs)
 
 
 def normalize(dataset: Dataset, mean: Stat | str = AUTO, std: Stat | str = AUTO) -> Dataset:
@@ -47,39 +40,34 @@ def normalize(dataset: Dataset, mean: Stat | str = AUTO, std: Stat | str = AUTO)
     split's statistics for the other splits, go through :func:`fit_transforms`.
     """
     mean, std = _fill_auto(dataset, mean, std)
-    x = to_float(dataset).inputs
-    m, s = _per_channel(mean, x, "mean", dataset), _per_channel(std, x, "std", dataset)
-    if bool((s <= 0).any()):
+    _check_per_channel(mean, "mean", dataset)
+    if bool((_check_per_channel(std, "std", dataset) <= 0).any()):
         raise DataError(f"normalize: std must be positive, got {std}", path=dataset.source)
-    out = x.clone() if x is dataset.inputs else x
-    return dataset.with_inputs(out.sub_(m).div_(s))
+    return dataset.with_inputs(rt.normalize(dataset.inputs, mean, std))
 
 
 def standardize_stats(dataset: Dataset) -> tuple[list, list]:
     """Per-feature mean and std over the samples (std 0, a constant feature, becomes 1)."""
-    std, mean = torch.std_mean(to_float(dataset).inputs, dim=0, correction=0)
-    return mean.tolist(), _nonzero(std).tolist()
+    return rt.standardize_stats(dataset.inputs)
 
 
 def standardize(dataset: Dataset, mean: Stat | str = AUTO, std: Stat | str = AUTO) -> Dataset:
     """Tabular standardisation: each feature to mean 0 and std 1 (statistics per feature)."""
     mean, std = _fill_auto(dataset, mean, std, standardize_stats)
-    x = to_float(dataset).inputs
-    m = torch.as_tensor(mean, dtype=torch.float32)
-    s = torch.as_tensor(std, dtype=torch.float32)
-    for name, t in (("mean", m), ("std", s)):
+    for name, value in (("mean", mean), ("std", std)):
+        t = torch.as_tensor(value, dtype=torch.float32)
         if t.dim() and tuple(t.shape) != dataset.sample_shape:
             raise DataError(
                 f"standardize: {name} has shape {tuple(t.shape)}, samples have "
                 f"{dataset.sample_shape}",
                 path=dataset.source,
             )
-    return dataset.with_inputs((x - m) / s)
+    return dataset.with_inputs(rt.standardize(dataset.inputs, mean, std))
 
 
 def flatten(dataset: Dataset) -> Dataset:
     """Each sample to one dimension: ``(N, C, H, W)`` -> ``(N, C*H*W)``."""
-    return dataset.with_inputs(dataset.inputs.reshape(len(dataset), -1))
+    return dataset.with_inputs(rt.flatten(dataset.inputs))
 
 
 def one_hot(dataset: Dataset, num_classes: int | None = None) -> Dataset:
@@ -90,7 +78,7 @@ def one_hot(dataset: Dataset, num_classes: int | None = None) -> Dataset:
     if num_classes is None:
         num_classes = _infer_classes(dataset)
     check_labels(dataset, num_classes)
-    return replace(dataset, labels=F.one_hot(dataset.labels, num_classes).to(torch.float32))
+    return replace(dataset, labels=rt.one_hot(dataset.labels, num_classes))
 
 
 def random_crop(
@@ -102,29 +90,19 @@ def random_crop(
     """A random ``size`` crop of each sample (last two dims) after zero ``padding``; one
     offset per sample, drawn on the batch's device. Vectorised with two gathers."""
     h, w = (size, size) if isinstance(size, int) else tuple(size)
-    if padding:
-        batch = F.pad(batch, (padding, padding, padding, padding))
-    b, big_h, big_w = batch.shape[0], batch.shape[-2], batch.shape[-1]
+    big_h, big_w = batch.shape[-2] + 2 * padding, batch.shape[-1] + 2 * padding
     if h > big_h or w > big_w:
         raise DataError(
             f"random_crop: size {h}x{w} is larger than the padded image {big_h}x{big_w}"
         )
-    x = batch.reshape(b, -1, big_h, big_w)
-    top = torch.randint(big_h - h + 1, (b,), generator=generator, device=batch.device)
-    left = torch.randint(big_w - w + 1, (b,), generator=generator, device=batch.device)
-    rows = (top[:, None] + torch.arange(h, device=batch.device))[:, None, :, None]
-    x = x.gather(2, rows.expand(b, x.shape[1], h, big_w))
-    cols = (left[:, None] + torch.arange(w, device=batch.device))[:, None, None, :]
-    x = x.gather(3, cols.expand(b, x.shape[1], h, w))
-    return x.reshape(*batch.shape[:-2], h, w)
+    return rt.random_crop(batch, size, padding, generator)
 
 
 def random_flip(
     batch: torch.Tensor, p: float = 0.5, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """Flip each sample left-right (last dim) with probability ``p``, on the batch's device."""
-    flip = torch.rand(batch.shape[0], generator=generator, device=batch.device) < p
-    return torch.where(flip.view(-1, *[1] * (batch.dim() - 1)), batch.flip(-1), batch)
+    return rt.random_flip(batch, p, generator)
 
 
 # --- fitting a list of transform steps ------------------------------------------------------
@@ -232,21 +210,19 @@ def _is_auto(value) -> bool:
     return value is None or (isinstance(value, str) and value == AUTO)
 
 
-def _per_channel(value: Stat, x: torch.Tensor, name: str, dataset: Dataset) -> torch.Tensor:
+def _check_per_channel(value: Stat, name: str, dataset: Dataset) -> torch.Tensor:
+    """``value`` as a tensor; a DataError unless it is one number or one per channel."""
     t = torch.as_tensor(value, dtype=torch.float32)
-    if t.dim() == 0 or t.numel() == 1:
-        return t.reshape(())
+    x = dataset.inputs
+    if t.numel() == 1:
+        return t
     if x.dim() < 2 or t.dim() != 1 or len(t) != x.shape[1]:
         raise DataError(
             f"normalize: {name} has {t.numel()} values, but the inputs have "
             f"{x.shape[1] if x.dim() > 1 else 1} channels (dim 1)",
             path=dataset.source,
         )
-    return t.reshape(1, -1, *[1] * (x.dim() - 2))
-
-
-def _nonzero(std: torch.Tensor) -> torch.Tensor:
-    return torch.where(std > 0, std, torch.ones_like(std))
+    return t
 
 
 def _infer_classes(dataset: Dataset) -> int:

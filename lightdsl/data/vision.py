@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from lightdsl.data.dataset import Dataset
 from lightdsl.data.idx import load_idx
 from lightdsl.errors import DataError
+from lightdsl.runtime.data import cifar_tensors
 
 #: split -> (images file, labels file), as named in the MNIST distribution.
 RAW_FILES = {
@@ -81,8 +81,7 @@ def load_cifar10(
             "the cifar10 source needs torchvision, which is not installed", hint=VISION_HINT
         )
     ds = _torchvision_call(datasets.CIFAR10, "cifar10", root, split, download)
-    images = torch.from_numpy(np.ascontiguousarray(ds.data)).permute(0, 3, 1, 2).contiguous()
-    labels = torch.as_tensor(ds.targets, dtype=torch.int64)
+    images, labels = cifar_tensors(ds)
     return Dataset(images, labels, list(ds.classes), source=_describe("cifar10", root, split))
 
 

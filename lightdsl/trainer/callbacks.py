@@ -17,12 +17,12 @@ the loop's state is ``trainer.state`` (a :class:`~lightdsl.trainer.loop.LoopStat
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Any
 
 from lightdsl.errors import ConfigError
+from lightdsl.runtime.callbacks import is_better, patience_check
 
 from .config import check_choice, check_int, did_you_mean
 
@@ -112,15 +112,6 @@ def monitored_value(trainer, monitor: str, owner: str) -> float | None:
     )
 
 
-def is_better(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
-    """Whether ``value`` improves on ``best`` by more than ``min_delta`` (NaN never does)."""
-    if math.isnan(value):
-        return False
-    if best is None:
-        return True
-    return value < best - min_delta if mode == "min" else value > best + min_delta
-
-
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` checks.
 
@@ -152,11 +143,10 @@ class EarlyStopping(Callback):
         value = monitored_value(trainer, self.monitor, "early_stopping")
         if value is None:
             return
-        if is_better(value, self.best_score, self.mode, self.min_delta):
-            self.best_score, self.wait_count = value, 0
-            return
-        self.wait_count += 1
-        if self.wait_count >= self.patience or not math.isfinite(value):
+        self.best_score, self.wait_count, stop = patience_check(
+            value, self.best_score, self.wait_count, self.patience, self.mode, self.min_delta
+        )
+        if stop:
             trainer.should_stop = True
             self.stopped_epoch = trainer.current_epoch
             trainer.state.stop_reason = (

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from lightdsl.errors import ConfigError
+from lightdsl.runtime import schedule
 
 
 @dataclasses.dataclass(eq=False)
@@ -64,8 +65,7 @@ class InMemoryLoader:
         return len(range(self.rank, total, self.world_size))
 
     def __len__(self) -> int:
-        full, rest = divmod(self.num_samples, self.batch_size)
-        return full if self.drop_last or not rest else full + 1
+        return schedule.num_batches(self.num_samples, self.batch_size, self.drop_last)
 
     def set_epoch(self, epoch: int) -> None:
         """Choose which epoch's permutation the next iteration uses."""
@@ -76,7 +76,7 @@ class InMemoryLoader:
 
         Returns a new loader, like ``Tensor.to``: the caller's loader is left as it was.
         """
-        moved = tuple(_to(t, device, float_dtype, non_blocking=False) for t in self.tensors)
+        moved = tuple(schedule.tensor_to(t, device, float_dtype) for t in self.tensors)
         return dataclasses.replace(self, tensors=moved)
 
     def shard(self, rank: int, world_size: int, pad: bool = True):
@@ -93,8 +93,7 @@ class InMemoryLoader:
         if not self.shuffle and self.world_size == 1:
             return None
         if self.shuffle:
-            generator = torch.Generator().manual_seed((self.seed or 0) + self.epoch)
-            order = torch.randperm(total, generator=generator)
+            order = schedule.shuffled_order(total, (self.seed or 0) + self.epoch)
         else:
             order = torch.arange(total)
         if self.world_size > 1:
@@ -105,24 +104,13 @@ class InMemoryLoader:
         return order.to(self.tensors[0].device)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        order, size = self._order(), self.batch_size
-        for start in range(0, len(self) * size, size):
-            if order is None:  # slices are views: no copy at all
-                yield tuple(t[start : start + size] for t in self.tensors)
-            else:
-                index = order[start : start + size]
-                yield tuple(t[index] for t in self.tensors)
-
-
-def _to(value: torch.Tensor, device, float_dtype, non_blocking: bool) -> torch.Tensor:
-    dtype = float_dtype if float_dtype is not None and value.is_floating_point() else None
-    return value.to(device=device, dtype=dtype, non_blocking=non_blocking)
+        yield from schedule.slice_batches(self.tensors, self._order(), self.batch_size, len(self))
 
 
 def move_batch(batch: Any, device: torch.device, float_dtype=None, non_blocking=False) -> Any:
     """``batch`` (tensors nested in tuples, lists and dicts) moved to ``device``."""
     if isinstance(batch, torch.Tensor):
-        return _to(batch, device, float_dtype, non_blocking)
+        return schedule.tensor_to(batch, device, float_dtype, non_blocking)
     if isinstance(batch, (list, tuple)):
         return type(batch)(move_batch(b, device, float_dtype, non_blocking) for b in batch)
     if isinstance(batch, dict):
@@ -153,12 +141,12 @@ def loader_length(loader: Any) -> int | None:
 def limit_batches(name: str, limit: float, length: int | None) -> int | None:
     """How many batches a limit allows: an int is a count, a float a fraction of ``length``."""
     if isinstance(limit, int):
-        return limit if length is None else min(limit, length)
+        return limit if length is None else schedule.limit_batches(limit, length)
     if length is None:
         if limit == 1.0:
             return None
         raise ConfigError(f"{name}={limit} is a fraction, but the loader has no len()")
-    count = int(length * limit)
+    count = schedule.limit_batches(limit, length)
     if limit > 0 and count == 0:
         raise ConfigError(
             f"{name}={limit} of {length} batches is 0 batches",

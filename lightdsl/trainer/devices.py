@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 from dataclasses import dataclass
 
 import torch
 
 from lightdsl.errors import DeviceError
+from lightdsl.runtime.schedule import seed_everything as runtime_seed
 
 _DTYPES = {
     "32-true": (torch.float32, None),
@@ -125,8 +125,7 @@ def check_fits(module: torch.nn.Module, device: torch.device, dtype: torch.dtype
 
 def seed_everything(seed: int) -> None:
     """Seed Python's ``random``, NumPy (when installed) and torch (CPU and all GPUs)."""
-    random.seed(seed)
-    torch.manual_seed(seed)
+    runtime_seed(seed)  # random and torch, as a generated script seeds them
     try:
         import numpy as np
     except ImportError:  # numpy is optional for the trainer itself

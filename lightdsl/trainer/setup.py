@@ -3,9 +3,8 @@ example input the model summary traces."""
 
 from __future__ import annotations
 
-import math
-
 from lightdsl.errors import ConfigError
+from lightdsl.runtime import schedule
 
 from .data import InMemoryLoader, limit_batches, loader_length, move_batch, prepare_loader
 
@@ -51,10 +50,9 @@ def stepping_batches(train_batches: int | None, accumulate: int, max_epochs: int
     """How many optimizer steps a run makes (Lightning's ``estimated_stepping_batches``):
     ``ceil(batches / accumulate)`` per epoch (the epoch's last partial accumulation steps
     too) times ``max_epochs``, capped by ``max_steps``; ``inf`` when nothing bounds it."""
-    if max_epochs == -1 or train_batches is None:
+    if train_batches is None or max_epochs == max_steps == -1:
         return float("inf") if max_steps == -1 else max_steps
-    steps = math.ceil(train_batches / accumulate) * max(max_epochs, 1)
-    return min(steps, max_steps) if max_steps != -1 else steps
+    return schedule.optimizer_steps(train_batches, max_epochs, accumulate, max_steps)
 
 
 def val_interval(value: float, train_batches: int | None, per_epoch: bool = True) -> int | None:
@@ -79,7 +77,7 @@ def val_interval(value: float, train_batches: int | None, per_epoch: bool = True
         raise ConfigError(
             f"val_check_interval={value} is a fraction, but the training loader has no len()"
         )
-    return max(1, int(train_batches * value))
+    return schedule.val_interval(value, train_batches)
 
 
 def _first_input(loader):

@@ -23,10 +23,10 @@ import copy
 import math
 from dataclasses import dataclass, field
 
-import torch
 from torch.optim.lr_scheduler import LRScheduler
 
 from ..errors import ConfigError
+from ..runtime.lr_find import divergence_check, range_lr, smoothed_loss, steepest_index
 from ..trainer.callbacks import Callback
 from ..trainer.checkpoint import capture_rng, restore_rng
 from ..trainer.optim import parse_optimizers
@@ -109,18 +109,8 @@ class LRFinderResult:
     def suggestion(self, skip_begin: int = SKIP_BEGIN, skip_end: int = SKIP_END) -> float | None:
         """The lr at the steepest negative slope d(loss)/d(lr) of the smoothed loss, or None
         when fewer than 2 finite points remain after skipping ``skip_begin`` and ``skip_end``."""
-        stop = len(self.losses) - skip_end
-        losses = torch.tensor(self.losses[skip_begin:stop])
-        lrs = torch.tensor(self.lrs[skip_begin:stop])
-        finite = torch.isfinite(losses)
-        losses, lrs = losses[finite], lrs[finite]
-        if len(losses) < 2:
-            self.optimal_index = None
-            return None
-        gradients = torch.gradient(losses, spacing=[lrs])[0]
-        kept = torch.arange(len(self.losses))[skip_begin:stop][finite]
-        self.optimal_index = int(kept[int(torch.argmin(gradients))])
-        return self.lrs[self.optimal_index]
+        self.optimal_index = steepest_index(self.lrs, self.losses, skip_begin, skip_end)
+        return None if self.optimal_index is None else self.lrs[self.optimal_index]
 
     def plot(self, path: str, suggest: bool = True, formats: tuple[str, ...] = ("png",)):
         """Draw the curve (log x for exponential spacing); returns the written paths."""
@@ -138,13 +128,8 @@ class _RangeScheduler(LRScheduler):
         super().__init__(optimizer, -1)
 
     def get_lr(self) -> list[float]:
-        r = (self.last_epoch + 1) / self.num_iter
-        if self.last_epoch <= 0:
-            values = list(self.base_lrs)
-        elif self.mode == "linear":
-            values = [base + r * (self.end_lr - base) for base in self.base_lrs]
-        else:
-            values = [base * (self.end_lr / base) ** r for base in self.base_lrs]
+        values = [range_lr(self.last_epoch, base, self.end_lr, self.num_iter, self.mode)
+                  for base in self.base_lrs]
         self.history.append(values[0])
         return values
 
@@ -170,13 +155,12 @@ class _Recorder(Callback):
             self.losses.append(float("nan"))
             return
         current = loss.item()  # already divided by accumulate_grad_batches, as in Lightning
-        self.avg_loss = self.beta * self.avg_loss + (1 - self.beta) * current
-        smoothed = self.avg_loss / (1 - self.beta ** (step + 1))
-        if self.threshold is not None and step > 1 and smoothed > self.threshold * self.best_loss:
+        self.avg_loss, smoothed = smoothed_loss(self.avg_loss, current, step, self.beta)
+        best = self.best_loss
+        diverged, self.best_loss = divergence_check(smoothed, best, step, self.threshold)
+        if diverged:
             trainer.should_stop = True
-            self.divergence = (smoothed, self.best_loss, self.threshold)
-        if smoothed < self.best_loss or step == 1:
-            self.best_loss = smoothed
+            self.divergence = (smoothed, best, self.threshold)
         self.losses.append(smoothed)
 
     def on_train_epoch_end(self, trainer, module) -> None:
