@@ -8,6 +8,7 @@ from typing import Any
 
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter, did_you_mean
+from ..vocab.metrics import MATRIX_METRICS
 from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Shape, ShapeError, batched
 from ..vocab.types import CallValue, Symbol
@@ -211,10 +212,11 @@ class TrainChecker:
         run.output_shape = FlowChecker(run.model, self.reporter).run(input_shape, input_dtype)
         if run.data is None:
             return
-        for bound in [run.loss, *run.metrics]:
-            if bound is not None and "check" in bound.entry.extra \
-                    and not self._label_indices(bound, run):
-                self._labels_fit(bound, run)
+        if run.loss is not None and "check" in run.loss.entry.extra \
+                and not self._label_indices(run.loss, run):
+            self._labels_fit(run.loss, run)
+        for metric in run.metrics:
+            self._metric_fits(metric, run)
 
     def _label_indices(self, bound: Bound, run: Run) -> bool:
         """Inline labels a class-index loss cannot index the output with: an error at each
@@ -244,12 +246,25 @@ class TrainChecker:
             self.reporter.error("loss-labels", bound.span, error.message)
 
 
+    def _metric_fits(self, metric: Bound, run: Run) -> None:
+        """A metric's rule checks it against the output, labels and loss, and fills in what
+        it infers (a classification metric's task and number of classes)."""
+        loss = run.loss.name if run.loss is not None else None
+        try:
+            inferred = metric.entry.extra["check"](run.output_shape, run.data.labels,
+                                                   metric.values, loss)
+        except ShapeError as error:
+            self.reporter.error("metric-task", metric.span_of(error.arg), error.message)
+            return
+        metric.values.update(inferred)
+
+
 def logged_metrics(run: Run, with_val: bool) -> list[str]:
     """The names the trainer logs for a run, as callbacks can monitor them: ``train_<name>``
     every log_every_n_steps optimizer steps, ``train_<name>_epoch`` each epoch and
     ``val_<name>`` each validation, for the loss and each metric (see Trainer.log_step,
     log_epoch and validate; tests/check/test_semantic.py compares with a real run)."""
-    names = ["loss", *[m.name for m in run.metrics]]
+    names = ["loss", *[m.name for m in run.metrics if m.name not in MATRIX_METRICS]]
     logged = [f"train_{name}" for name in names] + [f"train_{name}_epoch" for name in names]
     return logged + ([f"val_{name}" for name in names] if with_val else [])
 

@@ -5,6 +5,7 @@ spec's settings, which keep Lightning's names."""
 from __future__ import annotations
 
 from .data import write_data
+from .metrics import inputs_lines, is_matrix, update_args, write_metric_dict
 from .printer import Namer, literal, vocab_call
 from .script import Plan, Script
 from .torch_target import AUGMENTATIONS
@@ -25,6 +26,8 @@ class LightningTarget:
         # the class's own attributes: never one of the spec's param or layer names
         own = Namer(set(plan.run.model.params) | set(plan.run.model.layers))
         self.loss_attr, self.lr_attr = own("loss_fn"), own("learning_rate")
+        # one set of metric objects per stage, as Lightning recommends
+        self.metric_attrs = {stage: own(f"{stage}_metrics") for stage in ("train", "val")}
 
     def write(self) -> None:
         s, plan = self.s, self.plan
@@ -46,6 +49,12 @@ class LightningTarget:
         w = self.w
         w.statement(vocab_call(self.run.loss), prefix=f"self.{self.loss_attr} = ",
                     span=self.run.loss.span)
+        if self.run.metrics:
+            self.s.imports.add("import torchmetrics")
+            stages = ("train", "val") if self.run.data.val is not None else ("train",)
+            for stage in stages:
+                write_metric_dict(w, self.run, f"self.{self.metric_attrs[stage]}",
+                                  wrap="nn.ModuleDict")
         if "lr" in self.run.optimizer.values:
             lr = flat(literal(self.run.optimizer.values["lr"]))
             w.line(f"self.{self.lr_attr} = {lr}  # what lr_find tunes")
@@ -54,6 +63,7 @@ class LightningTarget:
         self._step("training_step", "train", augment=True)
         if self.run.data.val is not None:
             self._step("validation_step", "val")
+        self._matrix_hooks()
         self._configure_optimizers()
 
     def _step(self, name: str, prefix: str, augment: bool = False) -> None:
@@ -72,15 +82,57 @@ class LightningTarget:
             w.line(f"loss = self.{self.loss_attr}(output, labels)")
             # training metrics per step and as epoch means (train_loss_epoch), as lightdsl logs
             epoch = ("on_step=True", "on_epoch=True") if prefix == "train" else ()
-            log = [(f'"{prefix}_loss"', "loss", "prog_bar=True")]
-            for metric in self.run.metrics:
-                function = metric.entry.target.rsplit(".", 1)[1]
-                self.s.use(function)
-                log.append((f'"{prefix}_{metric.name}"', f"{function}(output, labels)"))
-            for args in log:
-                w.statement(concat("self.log", Group("(", (*args, *epoch), ")")))
+            w.statement(concat("self.log", Group("(", (f'"{prefix}_loss"', "loss",
+                                                       "prog_bar=True", *epoch), ")")))
+            self._metric_updates(prefix, epoch)
             if prefix == "train":
                 w.line("return loss")
+
+    def _metric_updates(self, prefix: str, epoch: tuple) -> None:
+        """Update the stage's metrics with the batch; log the scalar ones (Lightning computes
+        them over the epoch and resets them); a matrix is logged at the epoch's end."""
+        w, run = self.w, self.run
+        if not run.metrics:
+            return
+        self.s.use("metric_inputs")
+        for line in inputs_lines(run):
+            w.line(line)
+        attr = self.metric_attrs[prefix]
+        for metric in run.metrics:
+            obj = f'self.{attr}["{metric.name}"]'
+            if is_matrix(metric):
+                w.line(f"{obj}.update({update_args(run, metric)})")
+                continue
+            call = f"{obj}({update_args(run, metric)})" if prefix == "train" else \
+                f"{obj}.update({update_args(run, metric)})"
+            w.line(call)
+            w.statement(concat("self.log", Group("(", (f'"{prefix}_{metric.name}"', obj,
+                                                       *epoch), ")")))
+
+    def _matrix_hooks(self) -> None:
+        """``on_<stage>_epoch_end``: a confusion matrix as a picture in TensorBoard."""
+        matrices = [m for m in self.run.metrics if is_matrix(m)]
+        if not matrices:
+            return
+        self.s.use("matrix_image")
+        stages = [("train", "on_train_epoch_end", "_epoch")]
+        if self.run.data.val is not None:
+            stages.append(("val", "on_validation_epoch_end", ""))
+        for stage, hook, suffix in stages:
+            w = self.w
+            w.blank()
+            w.line(f"def {hook}(self):")
+            with w.indent():
+                for metric in matrices:
+                    obj = f'self.{self.metric_attrs[stage]}["{metric.name}"]'
+                    w.line(f"matrix = {obj}.compute().cpu().numpy()")
+                    w.line(f"{obj}.reset()")
+                    w.line('if hasattr(self.logger, "experiment") and '
+                           'hasattr(self.logger.experiment, "add_image"):')
+                    with w.indent():
+                        w.line(f'self.logger.experiment.add_image("{stage}_{metric.name}'
+                               f'{suffix}", matrix_image(matrix), self.global_step, '
+                               'dataformats="HWC")')
 
     def _configure_optimizers(self) -> None:
         w, run = self.w, self.run

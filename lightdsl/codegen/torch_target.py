@@ -8,6 +8,7 @@ without accumulation no accumulation arithmetic.
 from __future__ import annotations
 
 from ..errors import UsageError
+from .metrics import write_metric_dict, write_updates
 from .printer import literal, vocab_call
 from .script import PRECISIONS, Plan, Script
 from .writer import CodeWriter, Doc, Group, concat, flat
@@ -86,9 +87,14 @@ class TorchTarget:
         limit = self._const("LIMIT_VAL_BATCHES")
         w.line("def evaluate(model, data, loss_fn" + (", limit):" if limit else "):"))
         with w.indent():
-            w.docstring("Mean loss and metrics over data, weighted by batch size, no gradients.")
+            w.docstring("Mean loss over data, weighted by batch size, and the metrics over "
+                        "all of it; no gradients.")
             w.line("model.eval()")
             w.line("sums, seen = {}, 0")
+            if self.run.metrics:
+                self.s.imports.add("import torchmetrics")
+                self.s.use("metric_inputs")
+                write_metric_dict(w, self.run)
             w.line("with torch.no_grad():")
             with w.indent():
                 source = "batches(data, BATCH_SIZE)"
@@ -102,17 +108,19 @@ class TorchTarget:
                         with w.indent():
                             w.line("break")
                     self._forward_and_loss(device="inputs.device")
-                    metrics = "".join(f", {m.name!r}: {m.name}(output, labels)"
-                                      for m in self.run.metrics).replace("'", '"')
-                    w.statement(f'values = {{"loss": loss{metrics}}}')
-                    w.line("for name, value in values.items():")
-                    with w.indent():
-                        w.line("sums[name] = sums.get(name, 0.0) + float(value) * len(inputs)")
+                    w.line('sums["loss"] = sums.get("loss", 0.0) + float(loss) * len(inputs)')
                     w.line("seen += len(inputs)")
+                    if self.run.metrics:
+                        write_updates(w, self.run)
             w.line("model.train()  # evaluate() is called while training")
-            w.line('return {f"val_{name}": total / seen for name, total in sums.items()}')
-        for metric in self.run.metrics:
-            self.s.use(metric.entry.target.rsplit(".", 1)[1])
+            w.line('values = {f"val_{name}": total / seen for name, total in sums.items()}')
+            if self.run.metrics:
+                w.line("for name, metric in metrics.items():  # over the whole set, not batches")
+                with w.indent():
+                    w.line("value = metric.compute()")
+                    w.line('values[f"val_{name}"] = value.item() if value.numel() == 1 '
+                           "else value.tolist()")
+            w.line("return values")
 
     def _forward_and_loss(self, augment: bool = False, device: str = "device") -> None:
         w = self.w
@@ -445,7 +453,8 @@ class TorchTarget:
                 self._validation_and_callbacks()
         if run.scheduler and run.scheduler.entry.extra.get("interval") == "epoch":
             self._scheduler_step()
-        w.line('print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))')
+        w.line('print(f"epoch {epoch}", *(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"')
+        w.line("                          for k, v in metrics.items()))")
         self._epoch_callbacks()
         self._stop_check(inside=False)
 

@@ -17,6 +17,7 @@ from ..errors import ConfigError
 from ..trainer.data import limit_batches
 from ..trainer.setup import stepping_batches
 from .data import DataBundle, make_loader
+from .metrics import SpecMetrics
 from .model import SpecModel
 from .resolve import instantiate, resolve
 
@@ -30,7 +31,7 @@ class SpecModule(SpecModel):
         super().__init__(run.model)
         object.__setattr__(self, "criterion", instantiate(run.loss))  # stateless: not a child
         self.loss_name = run.loss.name
-        self.metric_fns = {m.name: resolve(m.entry.target) for m in run.metrics}
+        object.__setattr__(self, "spec_metrics", SpecMetrics(run))  # not children: no state
         self.optimizer_bound, self.scheduler_bound = run.optimizer, run.scheduler
         self.data = data
         self.spec_source = spec_source
@@ -42,27 +43,26 @@ class SpecModule(SpecModel):
         self.example_input_array = data.train.inputs[:2].clone()
 
     # ---- steps ----
-    def _shared_step(self, batch) -> dict[str, torch.Tensor]:
+    def _shared_step(self, batch, stage: str, batch_idx: int) -> dict[str, Any]:
         inputs, labels = batch[0], batch[1]
         output = self(inputs)
         if self.loss_name in _FLOAT_LABEL_LOSSES and not labels.is_floating_point():
             labels = labels.to(output.dtype)
         results = {"loss": self.criterion(output, labels)}
-        detached = output.detach()
-        for name, fn in self.metric_fns.items():
-            results[name] = fn(detached, labels)
+        if self.spec_metrics:
+            results.update(self.spec_metrics.update(stage, output, labels, batch_idx))
         return results
 
     def training_step(self, batch, batch_idx: int) -> dict[str, torch.Tensor]:
         if self.data.augment is not None:
             batch = (self.data.augment(batch[0]), *batch[1:])
-        return self._shared_step(batch)
+        return self._shared_step(batch, "train", batch_idx)
 
-    def validation_step(self, batch, batch_idx: int) -> dict[str, torch.Tensor]:
-        return self._shared_step(batch)
+    def validation_step(self, batch, batch_idx: int) -> dict[str, Any]:
+        return self._shared_step(batch, "val", batch_idx)
 
-    def test_step(self, batch, batch_idx: int) -> dict[str, torch.Tensor]:
-        return self._shared_step(batch)
+    def test_step(self, batch, batch_idx: int) -> dict[str, Any]:
+        return self._shared_step(batch, "test", batch_idx)
 
     def predict_step(self, batch, batch_idx: int) -> torch.Tensor:
         return self(batch[0])

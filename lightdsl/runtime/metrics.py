@@ -1,0 +1,49 @@
+"""What a torchmetrics metric is given: the model's output and the labels in the form its task
+wants (the builder and generated scripts both call :func:`metric_inputs`)."""
+
+import numpy as np
+import torch
+
+
+def metric_inputs(output, labels, task=None, sigmoid=False):
+    """``(preds, target)`` for a torchmetrics metric of ``task`` (None: a regression metric).
+
+    Multiclass: class scores ``(N, C)`` and class indices ``(N,)`` (one-hot labels become
+    indices). Binary and multilabel: probabilities (``sigmoid`` turns logits into them, so that
+    torchmetrics never guesses per batch) and 0/1 integer targets of the same shape. Regression:
+    float outputs and targets of the output's dtype. Preds are float32 (autocast may give bf16).
+    """
+    preds = output.detach().float()
+    if task is None:
+        return preds, labels.to(preds.dtype)
+    if task == "multiclass":
+        if labels.is_floating_point() and labels.dim() == preds.dim():
+            labels = labels.argmax(dim=-1)
+        return preds, labels.long()
+    if sigmoid:
+        preds = torch.sigmoid(preds)
+    if task == "binary":
+        return preds.reshape(-1), labels.reshape(-1).long()
+    return preds, labels.reshape(preds.shape).long()
+
+
+def matrix_image(matrix):
+    """An ``(H, W, 3)`` uint8 picture of a 2-D count matrix (rows: true class, columns:
+    predicted class), drawn with numpy: one 24-pixel square per cell, shaded from white (0) to
+    dark blue (the row's largest count, so that rare classes show as clearly as common ones),
+    with a grey grid."""
+    cell, grid = 24, np.array([160.0, 160.0, 160.0])
+    low, high = np.array([255.0, 255.0, 255.0]), np.array([8.0, 48.0, 107.0])
+    counts = np.asarray(matrix, dtype=np.float64)
+    if counts.ndim != 2:
+        raise ValueError(f"a matrix picture needs a 2-D matrix, got shape {counts.shape}")
+    peak = counts.max(axis=1, keepdims=True)
+    share = np.divide(counts, peak, out=np.zeros_like(counts), where=peak > 0)
+    colors = low + share[..., None] * (high - low)  # (rows, cols, 3)
+    rows, cols = counts.shape
+    image = np.empty((rows * cell + 1, cols * cell + 1, 3))
+    image[:] = grid
+    image[:-1, :-1] = np.repeat(np.repeat(colors, cell, axis=0), cell, axis=1)
+    image[::cell, :] = grid
+    image[:, ::cell] = grid
+    return image.round().astype(np.uint8)
