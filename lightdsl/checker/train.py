@@ -249,6 +249,8 @@ class TrainChecker:
     def _metric_fits(self, metric: Bound, run: Run) -> None:
         """A metric's rule checks it against the output, labels and loss, and fills in what
         it infers (a classification metric's task and number of classes)."""
+        if any(v is INVALID for v in metric.values.values()):
+            return  # its arguments are reported already
         loss = run.loss.name if run.loss is not None else None
         try:
             inferred = metric.entry.extra["check"](run.output_shape, run.data.labels,

@@ -5,7 +5,7 @@ spec's settings, which keep Lightning's names."""
 from __future__ import annotations
 
 from .data import write_data
-from .metrics import inputs_lines, is_matrix, update_args, write_metric_dict
+from .metrics import inputs_lines, is_matrix, is_open, task_line, update_args, write_metric_dict
 from .printer import Namer, literal, vocab_call
 from .script import Plan, Script
 from .torch_target import AUGMENTATIONS
@@ -53,8 +53,12 @@ class LightningTarget:
             self.s.imports.add("import torchmetrics")
             stages = ("train", "val") if self.run.data.val is not None else ("train",)
             for stage in stages:
-                write_metric_dict(w, self.run, f"self.{self.metric_attrs[stage]}",
-                                  wrap="nn.ModuleDict")
+                if is_open(self.run):  # the task comes from the model's output
+                    w.line(f"self.{self.metric_attrs[stage]} = nn.ModuleDict()  "
+                           "# filled at the first batch")
+                else:
+                    write_metric_dict(w, self.run, f"self.{self.metric_attrs[stage]}",
+                                      wrap="nn.ModuleDict")
         if "lr" in self.run.optimizer.values:
             lr = flat(literal(self.run.optimizer.values["lr"]))
             w.line(f"self.{self.lr_attr} = {lr}  # what lr_find tunes")
@@ -95,9 +99,16 @@ class LightningTarget:
         if not run.metrics:
             return
         self.s.use("metric_inputs")
+        attr = self.metric_attrs[prefix]
+        if is_open(run):
+            self.s.use("metric_task")
+            w.line(task_line(run))
+            w.line(f"if not len(self.{attr}):")
+            with w.indent():
+                write_metric_dict(w, run, None, wrap=f"self.{attr}.update")
+                w.line(f"self.{attr}.to(output.device)")
         for line in inputs_lines(run):
             w.line(line)
-        attr = self.metric_attrs[prefix]
         for metric in run.metrics:
             obj = f'self.{attr}["{metric.name}"]'
             if is_matrix(metric):

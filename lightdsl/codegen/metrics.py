@@ -4,22 +4,51 @@ arguments as lightdsl's (so the numbers match), and the ``metric_inputs`` calls 
 from __future__ import annotations
 
 from ..checker.train import Run
-from ..vocab.metrics import MATRIX_METRICS, torch_kwargs
+from ..vocab.metrics import BINARY_LOSSES, MATRIX_METRICS, torch_kwargs
 from .printer import literal
 from .writer import flat
 
+OPEN = "<from the output>"  # the task of a metric that check could not infer
+
+
+def task_of(bound):
+    """The bound task, :data:`OPEN` where the script infers it from the output, None for a
+    regression metric."""
+    if "task" in bound.entry.arg_names and bound.values.get("task") is None:
+        return OPEN
+    return bound.values.get("task")
+
+
+def is_open(run: Run) -> bool:
+    """Whether a metric's task is left to the script (the data's shapes were not known)."""
+    return any(task_of(m) == OPEN for m in run.metrics)
+
 
 def metric_call(bound) -> str:
-    """``torchmetrics.F1Score(task="multiclass", num_classes=10, average="macro")``."""
-    kwargs = torch_kwargs(bound.name, bound.values)
-    args = ", ".join(f"{k}={flat(literal(v))}" for k, v in kwargs.items())
-    return f"{bound.entry.target}({args})"
+    """``torchmetrics.F1Score(task="multiclass", num_classes=10, average="macro")``; for an
+    open task, ``task=task, num_classes=num_classes, num_labels=num_classes`` (from
+    ``metric_task``)."""
+    if task_of(bound) == OPEN:
+        rest = {k: v for k, v in bound.values.items() if k not in ("task", "num_classes")}
+        args = ["task=task", "num_classes=num_classes", "num_labels=num_classes"]
+    else:
+        rest, args = torch_kwargs(bound.name, bound.values), []
+    args += [f"{k}={flat(literal(v))}" for k, v in rest.items()]
+    return f"{bound.entry.target}({', '.join(args)})"
+
+
+def task_line(run: Run) -> str:
+    """``task, num_classes = metric_task(output)``, for an open task."""
+    binary = ", binary_loss=True" if run.loss is not None and run.loss.name in BINARY_LOSSES \
+        else ""
+    return f"task, num_classes = metric_task(output{binary})"
 
 
 def write_metric_dict(w, run: Run, name: str = "metrics", wrap: str = "") -> None:
     """``metrics = {...}``: the run's metric objects by name, one per line (the dict passed to
-    ``wrap``, e.g. ``nn.ModuleDict``, if given)."""
-    w.line(f"{name} = {wrap}{'(' if wrap else ''}{{")
+    ``wrap``, e.g. ``nn.ModuleDict``, if given; ``name`` None: a call of ``wrap``)."""
+    head = f"{name} = " if name else ""
+    w.line(f"{head}{wrap}{'(' if wrap else ''}{{")
     with w.indent():
         for m in run.metrics:
             w.line(f'"{m.name}": {metric_call(m)},')
@@ -45,9 +74,9 @@ def inputs_names(run: Run) -> dict:
     first task, suffixed ones for others (a run rarely mixes regression and class metrics)."""
     names = {}
     for bound in run.metrics:
-        task = bound.values.get("task")
+        task = task_of(bound)
         if task not in names:
-            suffix = "" if not names else f"_{task or 'regression'}"
+            suffix = "" if not names else f"_{'open' if task == OPEN else task or 'regression'}"
             names[task] = (f"preds{suffix}", f"target{suffix}")
     return names
 
@@ -58,13 +87,14 @@ def inputs_lines(run: Run) -> list[str]:
         else ""
     lines = []
     for task, (preds, target) in inputs_names(run).items():
-        task_arg = f", {flat(literal(task))}{sigmoid}" if task is not None else ""
+        shown = "task" if task == OPEN else flat(literal(task))
+        task_arg = f", {shown}{sigmoid}" if task is not None else ""
         lines.append(f"{preds}, {target} = metric_inputs(output, labels{task_arg})")
     return lines
 
 
 def update_args(run: Run, bound) -> str:
-    preds, target = inputs_names(run)[bound.values.get("task")]
+    preds, target = inputs_names(run)[task_of(bound)]
     return f"{preds}, {target}"
 
 

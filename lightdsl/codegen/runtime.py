@@ -91,23 +91,6 @@ class SeededSampler(torch.utils.data.Sampler):
         return iter(torch.randperm(self.size, generator=generator).tolist())
 
 
-def accuracy(output, labels):
-    """Fraction of samples whose highest score is the label (one-hot labels allowed)."""
-    if labels.dim() == output.dim() and labels.is_floating_point():
-        labels = labels.argmax(dim=-1)
-    return (output.argmax(dim=-1) == labels).float().mean()
-
-
-def mae(output, labels):
-    """Mean absolute error."""
-    return (output - labels).abs().mean()
-
-
-def mse(output, labels):
-    """Mean squared error."""
-    return ((output - labels) ** 2).mean()
-
-
 class EarlyStopping:
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``."""
 

@@ -8,7 +8,7 @@ without accumulation no accumulation arithmetic.
 from __future__ import annotations
 
 from ..errors import UsageError
-from .metrics import write_metric_dict, write_updates
+from .metrics import is_open, task_line, write_metric_dict, write_updates
 from .printer import literal, vocab_call
 from .script import PRECISIONS, Plan, Script
 from .writer import CodeWriter, Doc, Group, concat, flat
@@ -94,7 +94,11 @@ class TorchTarget:
             if self.run.metrics:
                 self.s.imports.add("import torchmetrics")
                 self.s.use("metric_inputs")
-                write_metric_dict(w, self.run)
+                if is_open(self.run):
+                    self.s.use("metric_task")
+                    w.line("metrics = None  # made for the model's output, at the first batch")
+                else:
+                    write_metric_dict(w, self.run)
             w.line("with torch.no_grad():")
             with w.indent():
                 source = "batches(data, BATCH_SIZE)"
@@ -110,6 +114,11 @@ class TorchTarget:
                     self._forward_and_loss(device="inputs.device")
                     w.line('sums["loss"] = sums.get("loss", 0.0) + float(loss) * len(inputs)')
                     w.line("seen += len(inputs)")
+                    if is_open(self.run):
+                        w.line("if metrics is None:")
+                        with w.indent():
+                            w.line(task_line(self.run))
+                            write_metric_dict(w, self.run)
                     if self.run.metrics:
                         write_updates(w, self.run)
             w.line("model.train()  # evaluate() is called while training")

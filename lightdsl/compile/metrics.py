@@ -11,14 +11,25 @@ from __future__ import annotations
 import torch
 
 from ..checker.train import Run
+from ..errors import ConfigError
 from ..runtime.metrics import metric_inputs
-from ..vocab.metrics import torch_kwargs
+from ..vocab.metrics import infer_task, torch_kwargs
+from ..vocab.shapes import Labels, ShapeError
 from .resolve import resolve
 
 
-def build_metric(bound):
-    """The torchmetrics object of one bound metric entry."""
-    return resolve(bound.entry.target)(**torch_kwargs(bound.name, bound.values))
+def build_metric(bound, output: torch.Tensor, loss: str | None):
+    """The torchmetrics object of one bound metric entry. A classification metric whose task
+    check could not infer (the data's shapes are known only once loaded) gets it from the real
+    output, by the checker's own rule."""
+    values = dict(bound.values)
+    if "task" in bound.entry.arg_names and values.get("task") is None:
+        shape = (None, *output.shape[1:])
+        try:
+            values.update(infer_task(bound.name, shape, Labels(), values, loss))
+        except ShapeError as error:
+            raise ConfigError(f"metric {error.message}") from None
+    return resolve(bound.entry.target)(**torch_kwargs(bound.name, values)), values.get("task")
 
 
 class SpecMetrics:
@@ -26,16 +37,21 @@ class SpecMetrics:
 
     def __init__(self, run: Run) -> None:
         self.bounds = list(run.metrics)
-        self.sigmoid = run.loss is not None and run.loss.name == "bce_with_logits"
+        self.loss = run.loss.name if run.loss is not None else None
+        self.sigmoid = self.loss == "bce_with_logits"
         self.stages: dict[str, dict] = {}
+        self.tasks: dict[str, str | None] = {}
 
     def __bool__(self) -> bool:
         return bool(self.bounds)
 
-    def _objects(self, stage: str, device: torch.device) -> dict:
-        objects = self.stages.get(stage)
+    def _objects(self, stage: str, output: torch.Tensor) -> dict:
+        objects, device = self.stages.get(stage), output.device
         if objects is None:
-            objects = self.stages[stage] = {b.name: build_metric(b) for b in self.bounds}
+            objects = self.stages[stage] = {}
+            for bound in self.bounds:
+                objects[bound.name], self.tasks[bound.name] = build_metric(bound, output,
+                                                                           self.loss)
         for metric in objects.values():
             if metric.device != device:
                 metric.to(device)
@@ -47,10 +63,10 @@ class SpecMetrics:
         each metric (forward), which also gives the batch's value for the per-step log. Batch
         0 starts a new epoch or evaluation: the objects start from zero then (a loop that ended
         without computing them, e.g. the lr finder's, leaves nothing behind)."""
-        objects = self._objects(stage, output.device)
+        objects = self._objects(stage, output)
         inputs = {}
         for bound in self.bounds:
-            metric, task = objects[bound.name], bound.values.get("task")
+            metric, task = objects[bound.name], self.tasks[bound.name]
             if batch_idx == 0:
                 metric.reset()
             if task not in inputs:

@@ -47,3 +47,13 @@ def matrix_image(matrix):
     image[::cell, :] = grid
     image[:, ::cell] = grid
     return image.round().astype(np.uint8)
+
+
+def metric_task(output, binary_loss=False):
+    """``(task, num_classes)`` of classification metrics from the model's output, where the
+    spec's data did not let ``lightdsl check`` infer them (its rule, for a known shape): one
+    score per sample is binary; several are multiclass, or multilabel under a binary loss."""
+    width = output.shape[1] if output.dim() == 2 else 1
+    if width == 1:
+        return "binary", None
+    return ("multilabel" if binary_loss else "multiclass"), width

@@ -45,6 +45,8 @@ def infer_task(name: str, output, labels: Labels, args: dict, loss: str | None) 
         raise ShapeError(f"{name} is a classification metric, but the labels are floats")
     task, classes = args.get("task"), args.get("num_classes")
     if output is None:
+        if labels.kind is None and labels.shape is None:
+            return {}  # data shapes known only once loaded: the builder infers from the output
         if task is None or (task != "binary" and classes is None):
             raise ShapeError(f"{name}: the model's output shape is not known here, so the task "
                              "cannot be inferred; give it, e.g. "
@@ -103,11 +105,12 @@ def classification(name: str, no_micro: tuple[str, ...] = (), no_task: tuple[str
     torchmetrics has no micro average, ``no_task`` the tasks the metric does not support."""
     def rule(output, labels: Labels, args: dict, loss: str | None) -> dict:
         found = infer_task(name, output, labels, args, loss)
-        if found["task"] in no_task:
-            raise ShapeError(f"{name} does not support the {found['task']} task here")
-        if args.get("average") == "micro" and found["task"] in no_micro:
+        task = found.get("task")
+        if task in no_task:
+            raise ShapeError(f"{name} does not support the {task} task here")
+        if args.get("average") == "micro" and task in no_micro:
             raise ShapeError(f'{name}: torchmetrics has no average = "micro" for the '
-                             f'{found["task"]} task; use "macro"', arg="average")
+                             f'{task} task; use "macro"', arg="average")
         return found
     return rule
 
