@@ -8,8 +8,8 @@ import torch
 def metric_inputs(output, labels, task=None, sigmoid=False):
     """``(preds, target)`` for a torchmetrics metric of ``task`` (None: a regression metric).
 
-    Multiclass: class scores ``(N, C)`` and class indices ``(N,)`` (one-hot labels become
-    indices). Binary and multilabel: probabilities (``sigmoid`` turns logits into them, so that
+    Multiclass: class probabilities ``(N, C)`` (softmax of the scores) and class indices
+    ``(N,)`` (one-hot labels become indices). Binary and multilabel: probabilities (``sigmoid`` turns logits into them, so that
     torchmetrics never guesses per batch) and 0/1 integer targets of the same shape. Regression:
     float outputs and targets of the output's dtype. Preds are float32 (autocast may give bf16).
     """
@@ -19,7 +19,9 @@ def metric_inputs(output, labels, task=None, sigmoid=False):
     if task == "multiclass":
         if labels.is_floating_point() and labels.dim() == preds.dim():
             labels = labels.argmax(dim=-1)
-        return preds, labels.long()
+        # probabilities (from logits or log-probabilities alike): torchmetrics would decide
+        # per batch whether the scores are logits; the predicted class does not change
+        return preds.softmax(dim=-1), labels.long()
     if sigmoid:
         preds = torch.sigmoid(preds)
     if task == "binary":
