@@ -138,12 +138,12 @@ class LightningTarget:
                     obj = f'self.{self.metric_attrs[stage]}["{metric.name}"]'
                     w.line(f"matrix = {obj}.compute().cpu().numpy()")
                     w.line(f"{obj}.reset()")
-                    w.line('if hasattr(self.logger, "experiment") and '
-                           'hasattr(self.logger.experiment, "add_image"):')
+                    w.line('experiment = getattr(self.logger, "experiment", None)')
+                    w.line('if hasattr(experiment, "add_image"):  # TensorBoard')
                     with w.indent():
-                        w.line(f'self.logger.experiment.add_image("{stage}_{metric.name}'
-                               f'{suffix}", matrix_image(matrix), self.global_step, '
-                               'dataformats="HWC")')
+                        w.statement(concat("experiment.add_image", Group("(", (
+                            f'"{stage}_{metric.name}{suffix}"', "matrix_image(matrix)",
+                            "self.global_step", 'dataformats="HWC"'), ")")))
 
     def _configure_optimizers(self) -> None:
         w, run = self.w, self.run

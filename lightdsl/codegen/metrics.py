@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..checker.train import Run
 from ..vocab.metrics import BINARY_LOSSES, MATRIX_METRICS, torch_kwargs
 from .printer import literal
-from .writer import flat
+from .writer import Doc, Group, concat, flat
 
 OPEN = "<from the output>"  # the task of a metric that check could not infer
 
@@ -24,7 +24,7 @@ def is_open(run: Run) -> bool:
     return any(task_of(m) == OPEN for m in run.metrics)
 
 
-def metric_call(bound) -> str:
+def metric_call(bound) -> Doc:
     """``torchmetrics.F1Score(task="multiclass", num_classes=10, average="macro")``; for an
     open task, ``task=task, num_classes=num_classes, num_labels=num_classes`` (from
     ``metric_task``)."""
@@ -34,7 +34,7 @@ def metric_call(bound) -> str:
     else:
         rest, args = torch_kwargs(bound.name, bound.values), []
     args += [f"{k}={flat(literal(v))}" for k, v in rest.items()]
-    return f"{bound.entry.target}({', '.join(args)})"
+    return concat(bound.entry.target, Group("(", tuple(args), ")"))
 
 
 def task_line(run: Run) -> str:
@@ -44,15 +44,15 @@ def task_line(run: Run) -> str:
     return f"task, num_classes = metric_task(output{binary})"
 
 
-def write_metric_dict(w, run: Run, name: str = "metrics", wrap: str = "") -> None:
-    """``metrics = {...}``: the run's metric objects by name, one per line (the dict passed to
-    ``wrap``, e.g. ``nn.ModuleDict``, if given; ``name`` None: a call of ``wrap``)."""
-    head = f"{name} = " if name else ""
-    w.line(f"{head}{wrap}{'(' if wrap else ''}{{")
-    with w.indent():
-        for m in run.metrics:
-            w.line(f'"{m.name}": {metric_call(m)},')
-    w.line("})" if wrap else "}")
+def write_metric_dict(w, run: Run, name: str | None = "metrics", wrap: str = "") -> None:
+    """``metrics = {...}``: the run's metric objects by name (the dict passed to ``wrap``,
+    e.g. ``nn.ModuleDict``, if given; ``name`` None: a call of ``wrap``), laid out as ruff
+    format would."""
+    items = tuple(concat(f'"{m.name}": ', metric_call(m)) for m in run.metrics)
+    doc = Group("{", items, "}")
+    if wrap:
+        doc = concat(wrap, Group("(", (doc,), ")"))
+    w.statement(doc, prefix=f"{name} = " if name else "")
 
 
 def write_updates(w, run: Run) -> None:
@@ -65,8 +65,8 @@ def write_updates(w, run: Run) -> None:
             w.line(f"metric.to(output.device).update({update_args(run, run.metrics[0])})")
         return
     for metric in run.metrics:
-        w.line(f'metrics["{metric.name}"].to(output.device).update('
-               f"{update_args(run, metric)})")
+        w.statement(concat(f'metrics["{metric.name}"].to(output.device).update',
+                           Group("(", tuple(update_args(run, metric).split(", ")), ")")))
 
 
 def inputs_names(run: Run) -> dict:

@@ -87,8 +87,7 @@ class TorchTarget:
         limit = self._const("LIMIT_VAL_BATCHES")
         w.line("def evaluate(model, data, loss_fn" + (", limit):" if limit else "):"))
         with w.indent():
-            w.docstring("Mean loss over data, weighted by batch size, and the metrics over "
-                        "all of it; no gradients.")
+            w.docstring("Mean loss (weighted by batch size) and metrics over data, no gradients.")
             w.line("model.eval()")
             w.line("sums, seen = {}, 0")
             if self.run.metrics:
@@ -127,8 +126,12 @@ class TorchTarget:
                 w.line("for name, metric in metrics.items():  # over the whole set, not batches")
                 with w.indent():
                     w.line("value = metric.compute()")
-                    w.line('values[f"val_{name}"] = value.item() if value.numel() == 1 '
-                           "else value.tolist()")
+                    w.line("if value.numel() == 1:")
+                    with w.indent():
+                        w.line('values[f"val_{name}"] = value.item()')
+                    w.line("else:  # a confusion matrix: printed, not a number to monitor")
+                    with w.indent():
+                        w.line('print(f"val_{name}", value.tolist())')
             w.line("return values")
 
     def _forward_and_loss(self, augment: bool = False, device: str = "device") -> None:
@@ -462,8 +465,7 @@ class TorchTarget:
                 self._validation_and_callbacks()
         if run.scheduler and run.scheduler.entry.extra.get("interval") == "epoch":
             self._scheduler_step()
-        w.line('print(f"epoch {epoch}", *(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"')
-        w.line("                          for k, v in metrics.items()))")
+        w.line('print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))')
         self._epoch_callbacks()
         self._stop_check(inside=False)
 

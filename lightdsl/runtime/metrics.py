@@ -38,7 +38,7 @@ def matrix_image(matrix):
     low, high = np.array([255.0, 255.0, 255.0]), np.array([8.0, 48.0, 107.0])
     counts = np.asarray(matrix, dtype=np.float64)
     if counts.ndim != 2:
-        raise ValueError(f"a matrix picture needs a 2-D matrix, got shape {counts.shape}")
+        raise ValueError(f"matrix_image needs a 2-D matrix, not {counts.shape}")
     peak = counts.max(axis=1, keepdims=True)
     share = np.divide(counts, peak, out=np.zeros_like(counts), where=peak > 0)
     colors = low + share[..., None] * (high - low)  # (rows, cols, 3)
