@@ -117,8 +117,10 @@ class LightningTarget:
             call = f"{obj}({update_args(run, metric)})" if prefix == "train" else \
                 f"{obj}.update({update_args(run, metric)})"
             w.line(call)
+            # made at the first batch: Lightning's list of metric attributes predates them
+            named = (f'metric_attribute="{attr}.{metric.name}"',) if is_open(run) else ()
             w.statement(concat("self.log", Group("(", (f'"{prefix}_{metric.name}"', obj,
-                                                       *epoch), ")")))
+                                                       *epoch, *named), ")")))
 
     def _matrix_hooks(self) -> None:
         """``on_<stage>_epoch_end``: a confusion matrix as a picture in TensorBoard."""
