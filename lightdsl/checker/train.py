@@ -8,6 +8,7 @@ from typing import Any
 
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter, did_you_mean
+from ..vocab.metrics import MATRIX_METRICS
 from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Shape, ShapeError, batched
 from ..vocab.types import CallValue, Symbol
@@ -234,10 +235,12 @@ class TrainChecker:
         run.output_shape = FlowChecker(run.model, self.reporter).run(input_shape, input_dtype)
         if run.data is None:
             return
-        for bound in [run.loss, *run.metrics]:
-            if bound is not None and bound.entry.check is not None \
-                    and not self._label_indices(bound, run):
-                self._labels_fit(bound, run)
+        if run.loss is not None and run.loss.entry.check is not None \
+                and not self._label_indices(run.loss, run):
+            self._labels_fit(run.loss, run)
+        for metric in run.metrics:
+            if metric.entry.check is not None:  # a python(...) metric has no rule
+                self._metric_fits(metric, run)
 
     def _label_indices(self, bound: Bound, run: Run) -> bool:
         """Inline labels a class-index loss cannot index the output with: an error at each
@@ -267,12 +270,34 @@ class TrainChecker:
             self.reporter.error("loss-labels", bound.span, error.message)
 
 
+    def _metric_fits(self, metric: Bound, run: Run) -> None:
+        """A metric's rule checks it against the output, labels and loss, and fills in what
+        it infers (a classification metric's task and number of classes)."""
+        if any(v is INVALID for v in metric.values.values()):
+            return  # its arguments are reported already
+        loss = builtin_loss(run)
+        try:
+            inferred = metric.entry.check(run.output_shape, run.data.labels, metric.values, loss)
+        except ShapeError as error:
+            self.reporter.error("metric-task", metric.span_of(error.arg), error.message)
+            return
+        metric.values.update(inferred)
+
+
+def builtin_loss(run: Run) -> str | None:
+    """The run's loss name if it is a vocabulary loss (a python(...) loss says nothing about
+    what the model's outputs are, so metrics infer their task from the output alone)."""
+    if run.loss is None or REGISTRY.get("loss", run.loss.name) is not run.loss.entry:
+        return None
+    return run.loss.name
+
+
 def logged_metrics(run: Run, with_val: bool) -> list[str]:
     """The names the trainer logs for a run, as callbacks can monitor them: ``train_<name>``
     every log_every_n_steps optimizer steps, ``train_<name>_epoch`` each epoch and
     ``val_<name>`` each validation, for the loss and each metric (see Trainer.log_step,
     log_epoch and validate; tests/check/test_semantic.py compares with a real run)."""
-    names = ["loss", *[m.name for m in run.metrics]]
+    names = ["loss", *[m.name for m in run.metrics if m.name not in MATRIX_METRICS]]
     logged = [f"train_{name}" for name in names] + [f"train_{name}_epoch" for name in names]
     return logged + ([f"val_{name}" for name in names] if with_val else [])
 

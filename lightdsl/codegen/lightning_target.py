@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..run_settings import max_epochs
 from .data import write_data
+from .metrics import inputs_lines, is_matrix, is_open, task_line, update_args, write_metric_dict
 from .printer import Namer, literal, vocab_call
 from .script import Plan, Script
 from .writer import Group, concat, flat
@@ -25,6 +26,8 @@ class LightningTarget:
         # the class's own attributes: never one of the spec's param or layer names
         own = Namer(set(plan.run.model.params) | set(plan.run.model.layers))
         self.loss_attr, self.lr_attr = own("loss_fn"), own("learning_rate")
+        # one set of metric objects per stage, as Lightning recommends
+        self.metric_attrs = {stage: own(f"{stage}_metrics") for stage in ("train", "val")}
 
     def write(self) -> None:
         s, plan = self.s, self.plan
@@ -46,6 +49,16 @@ class LightningTarget:
         w = self.w
         w.statement(vocab_call(self.run.loss), prefix=f"self.{self.loss_attr} = ",
                     span=self.run.loss.span)
+        if self.run.metrics:
+            self.s.imports.add("import torchmetrics")
+            stages = ("train", "val") if self.run.data.val is not None else ("train",)
+            for stage in stages:
+                if is_open(self.run):  # the task comes from the model's output
+                    w.line(f"self.{self.metric_attrs[stage]} = nn.ModuleDict()  "
+                           "# filled at the first batch")
+                else:
+                    write_metric_dict(w, self.run, f"self.{self.metric_attrs[stage]}",
+                                      wrap="nn.ModuleDict")
         if "lr" in self.run.optimizer.values:
             lr = flat(literal(self.run.optimizer.values["lr"]))
             w.line(f"self.{self.lr_attr} = {lr}  # what lr_find tunes")
@@ -54,6 +67,7 @@ class LightningTarget:
         self._step("training_step", "train", augment=True)
         if self.run.data.val is not None:
             self._step("validation_step", "val")
+        self._matrix_hooks()
         self._configure_optimizers()
 
     def _step(self, name: str, prefix: str, augment: bool = False) -> None:
@@ -72,15 +86,66 @@ class LightningTarget:
             w.line(f"loss = self.{self.loss_attr}({self.plan.loss_scores(self.s)}, labels)")
             # training metrics per step and as epoch means (train_loss_epoch), as lightdsl logs
             epoch = ("on_step=True", "on_epoch=True") if prefix == "train" else ()
-            log = [(f'"{prefix}_loss"', "loss", "prog_bar=True")]
-            for metric in self.run.metrics:
-                function = metric.entry.target.rsplit(".", 1)[1]
-                self.s.use(function)
-                log.append((f'"{prefix}_{metric.name}"', f"{function}(output, labels)"))
-            for args in log:
-                w.statement(concat("self.log", Group("(", (*args, *epoch), ")")))
+            w.statement(concat("self.log", Group("(", (f'"{prefix}_loss"', "loss",
+                                                       "prog_bar=True", *epoch), ")")))
+            self._metric_updates(prefix, epoch)
             if prefix == "train":
                 w.line("return loss")
+
+    def _metric_updates(self, prefix: str, epoch: tuple) -> None:
+        """Update the stage's metrics with the batch; log the scalar ones (Lightning computes
+        them over the epoch and resets them); a matrix is logged at the epoch's end."""
+        w, run = self.w, self.run
+        if not run.metrics:
+            return
+        self.s.use("metric_inputs")
+        attr = self.metric_attrs[prefix]
+        if is_open(run):
+            self.s.use("metric_task")
+            w.line(task_line(run))
+            w.line(f"if not len(self.{attr}):")
+            with w.indent():
+                write_metric_dict(w, run, None, wrap=f"self.{attr}.update")
+                w.line(f"self.{attr}.to(output.device)")
+        for line in inputs_lines(run):
+            w.line(line)
+        for metric in run.metrics:
+            obj = f'self.{attr}["{metric.name}"]'
+            if is_matrix(metric):
+                w.line(f"{obj}.update({update_args(run, metric)})")
+                continue
+            call = f"{obj}({update_args(run, metric)})" if prefix == "train" else \
+                f"{obj}.update({update_args(run, metric)})"
+            w.line(call)
+            # made at the first batch: Lightning's list of metric attributes predates them
+            named = (f'metric_attribute="{attr}.{metric.name}"',) if is_open(run) else ()
+            w.statement(concat("self.log", Group("(", (f'"{prefix}_{metric.name}"', obj,
+                                                       *epoch, *named), ")")))
+
+    def _matrix_hooks(self) -> None:
+        """``on_<stage>_epoch_end``: a confusion matrix as a picture in TensorBoard."""
+        matrices = [m for m in self.run.metrics if is_matrix(m)]
+        if not matrices:
+            return
+        self.s.use("matrix_image")
+        stages = [("train", "on_train_epoch_end", "_epoch")]
+        if self.run.data.val is not None:
+            stages.append(("val", "on_validation_epoch_end", ""))
+        for stage, hook, suffix in stages:
+            w = self.w
+            w.blank()
+            w.line(f"def {hook}(self):")
+            with w.indent():
+                for metric in matrices:
+                    obj = f'self.{self.metric_attrs[stage]}["{metric.name}"]'
+                    w.line(f"matrix = {obj}.compute().cpu().numpy()")
+                    w.line(f"{obj}.reset()")
+                    w.line('experiment = getattr(self.logger, "experiment", None)')
+                    w.line('if hasattr(experiment, "add_image"):  # TensorBoard')
+                    with w.indent():
+                        w.statement(concat("experiment.add_image", Group("(", (
+                            f'"{stage}_{metric.name}{suffix}"', "matrix_image(matrix)",
+                            "self.global_step", 'dataformats="HWC"'), ")")))
 
     def _configure_optimizers(self) -> None:
         w, run = self.w, self.run

@@ -8,6 +8,7 @@ without accumulation no accumulation arithmetic.
 from __future__ import annotations
 
 from ..errors import UsageError
+from .metrics import is_open, task_line, write_metric_dict, write_updates
 from .printer import literal, vocab_call
 from .script import PRECISION_DTYPES, Plan, Script
 from .writer import CodeWriter, Doc, Group, concat, flat
@@ -85,9 +86,17 @@ class TorchTarget:
         limit = self._const("LIMIT_VAL_BATCHES")
         w.line("def evaluate(model, data, loss_fn" + (", limit):" if limit else "):"))
         with w.indent():
-            w.docstring("Mean loss and metrics over data, weighted by batch size, no gradients.")
+            w.docstring("Mean loss (weighted by batch size) and metrics over data, no gradients.")
             w.line("model.eval()")
             w.line("sums, seen = {}, 0")
+            if self.run.metrics:
+                self.s.imports.add("import torchmetrics")
+                self.s.use("metric_inputs")
+                if is_open(self.run):
+                    self.s.use("metric_task")
+                    w.line("metrics = None  # made for the model's output, at the first batch")
+                else:
+                    write_metric_dict(w, self.run)
             w.line("with torch.no_grad():")
             with w.indent():
                 source = "batches(data, BATCH_SIZE)"
@@ -101,17 +110,28 @@ class TorchTarget:
                         with w.indent():
                             w.line("break")
                     self._forward_and_loss(device="inputs.device")
-                    metrics = "".join(f", {m.name!r}: {m.name}(output, labels)"
-                                      for m in self.run.metrics).replace("'", '"')
-                    w.statement(f'values = {{"loss": loss{metrics}}}')
-                    w.line("for name, value in values.items():")
-                    with w.indent():
-                        w.line("sums[name] = sums.get(name, 0.0) + float(value) * len(inputs)")
+                    w.line('sums["loss"] = sums.get("loss", 0.0) + float(loss) * len(inputs)')
                     w.line("seen += len(inputs)")
+                    if is_open(self.run):
+                        w.line("if metrics is None:")
+                        with w.indent():
+                            w.line(task_line(self.run))
+                            write_metric_dict(w, self.run)
+                    if self.run.metrics:
+                        write_updates(w, self.run)
             w.line("model.train()  # evaluate() is called while training")
-            w.line('return {f"val_{name}": total / seen for name, total in sums.items()}')
-        for metric in self.run.metrics:
-            self.s.use(metric.entry.target.rsplit(".", 1)[1])
+            w.line('values = {f"val_{name}": total / seen for name, total in sums.items()}')
+            if self.run.metrics:
+                w.line("for name, metric in metrics.items():  # over the whole set, not batches")
+                with w.indent():
+                    w.line("value = metric.compute()")
+                    w.line("if value.numel() == 1:")
+                    with w.indent():
+                        w.line('values[f"val_{name}"] = value.item()')
+                    w.line("else:  # a confusion matrix: printed, not a number to monitor")
+                    with w.indent():
+                        w.line('print(f"val_{name}", value.tolist())')
+            w.line("return values")
 
     def _forward_and_loss(self, augment: bool = False, device: str = "device") -> None:
         w = self.w

@@ -1,23 +1,81 @@
-"""Metric functions named by the vocabulary (``metrics = [accuracy]``): ``fn(output, labels)``
-returns a scalar tensor averaged over the batch."""
+"""The run's metrics as torchmetrics objects (``metrics = [accuracy, f1(average = "macro")]``).
+
+Each stage (train, val, test) has its own objects, as Lightning recommends. A step updates them
+with the batch and returns them; the trainer computes them over the epoch (synced over ranks by
+torchmetrics under torch.distributed) and resets them. The classes and their arguments come from
+the vocabulary (lightdsl/vocab/metrics.py), whose rules the checker has already run.
+"""
 
 from __future__ import annotations
 
 import torch
 
-
-def accuracy(output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Fraction of samples whose highest score is the label (one-hot labels allowed)."""
-    if labels.dim() == output.dim() and labels.is_floating_point():
-        labels = labels.argmax(dim=-1)
-    return (output.argmax(dim=-1) == labels).float().mean()
-
-
-def mae(output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean absolute error."""
-    return (output - labels).abs().mean()
+from ..checker.python import PythonBound
+from ..checker.train import Run, builtin_loss
+from ..errors import ConfigError
+from ..runtime.metrics import metric_inputs
+from ..vocab.metrics import infer_task, torch_kwargs
+from ..vocab.shapes import Labels, ShapeError
+from .python import metric_fn
+from .resolve import resolve
 
 
-def mse(output: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean squared error."""
-    return ((output - labels) ** 2).mean()
+def build_metric(bound, output: torch.Tensor, loss: str | None):
+    """The torchmetrics object of one bound metric entry. A classification metric whose task
+    check could not infer (the data's shapes are known only once loaded) gets it from the real
+    output, by the checker's own rule."""
+    values = dict(bound.values)
+    if "task" in bound.entry.arg_names and values.get("task") is None:
+        shape = (None, *output.shape[1:])
+        try:
+            values.update(infer_task(bound.name, shape, Labels(), values, loss))
+        except ShapeError as error:
+            raise ConfigError(f"metric {error.message}") from None
+    return resolve(bound.entry.target)(**torch_kwargs(bound.name, values)), values.get("task")
+
+
+class SpecMetrics:
+    """The metric objects of a compiled spec, per stage, created on the output's device."""
+
+    def __init__(self, run: Run) -> None:
+        self.bounds = [m for m in run.metrics if not isinstance(m, PythonBound)]
+        # python("module:fn") metrics: fn(output, labels) -> a batch value, averaged by the
+        # trainer over the epoch (a plain function has no state to compute over the epoch)
+        self.functions = {m.name: metric_fn(m) for m in run.metrics if isinstance(m, PythonBound)}
+        self.loss = builtin_loss(run)
+        self.sigmoid = self.loss == "bce_with_logits"
+        self.stages: dict[str, dict] = {}
+        self.tasks: dict[str, str | None] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.bounds or self.functions)
+
+    def _objects(self, stage: str, output: torch.Tensor) -> dict:
+        objects, device = self.stages.get(stage), output.device
+        if objects is None:
+            objects = self.stages[stage] = {}
+            for bound in self.bounds:
+                objects[bound.name], self.tasks[bound.name] = build_metric(bound, output,
+                                                                           self.loss)
+        for metric in objects.values():
+            if metric.device != device:
+                metric.to(device)
+        return objects
+
+    def update(self, stage: str, output: torch.Tensor, labels: torch.Tensor,
+               batch_idx: int) -> dict:
+        """Update ``stage``'s metrics with one batch and return them by name. Training calls
+        each metric (forward), which also gives the batch's value for the per-step log. Batch
+        0 starts a new epoch or evaluation: the objects start from zero then (a loop that ended
+        without computing them, e.g. the lr finder's, leaves nothing behind)."""
+        objects = self._objects(stage, output)
+        inputs = {}
+        for bound in self.bounds:
+            metric, task = objects[bound.name], self.tasks[bound.name]
+            if batch_idx == 0:
+                metric.reset()
+            if task not in inputs:
+                inputs[task] = metric_inputs(output, labels, task, self.sigmoid)
+            (metric if stage == "train" else metric.update)(*inputs[task])
+        detached = output.detach()
+        return {**objects, **{name: fn(detached, labels) for name, fn in self.functions.items()}}

@@ -20,8 +20,9 @@ from ..runtime.sequences import class_scores_first
 from ..trainer.data import limit_batches
 from ..trainer.setup import stepping_batches
 from .data import DataBundle, class_index_loss, make_loader
+from .metrics import SpecMetrics
 from .model import SpecModel
-from .python import build_loss, dry_run, metric_fn, python_layers
+from .python import build_loss, dry_run, python_layers
 from .resolve import instantiate, resolve
 
 
@@ -34,8 +35,7 @@ class SpecModule(SpecModel):
             run.loss, PythonBound) else instantiate(run.loss))  # stateless: not a child
         self.loss_name = run.loss.name
         self._float_labels = run.loss.entry.labels == "float"  # cast integer labels
-        self.metric_fns = {m.name: metric_fn(m) if isinstance(m, PythonBound)
-                           else resolve(m.entry.target) for m in run.metrics}
+        object.__setattr__(self, "spec_metrics", SpecMetrics(run))  # not children: no state
         self.optimizer_bound, self.scheduler_bound = run.optimizer, run.scheduler
         self.data = data
         self.spec_source = spec_source
@@ -48,7 +48,7 @@ class SpecModule(SpecModel):
         dry_run(self, python_layers(self, run.model), self.example_input_array)
 
     # ---- steps ----
-    def _shared_step(self, batch) -> dict[str, torch.Tensor]:
+    def _shared_step(self, batch, stage: str, batch_idx: int) -> dict[str, Any]:
         inputs, labels = batch[0], batch[1]
         output = self(inputs)
         if self._float_labels and not labels.is_floating_point():
@@ -56,21 +56,20 @@ class SpecModule(SpecModel):
         scores = class_scores_first(output, labels) if class_index_loss(self.loss_name) \
             else output
         results = {"loss": self.criterion(scores, labels)}
-        detached = output.detach()
-        for name, fn in self.metric_fns.items():
-            results[name] = fn(detached, labels)
+        if self.spec_metrics:
+            results.update(self.spec_metrics.update(stage, output, labels, batch_idx))
         return results
 
     def training_step(self, batch, batch_idx: int) -> dict[str, torch.Tensor]:
         if self.data.augment is not None:
             batch = (self.data.augment(batch[0]), *batch[1:])
-        return self._shared_step(batch)
+        return self._shared_step(batch, "train", batch_idx)
 
-    def validation_step(self, batch, batch_idx: int) -> dict[str, torch.Tensor]:
-        return self._shared_step(batch)
+    def validation_step(self, batch, batch_idx: int) -> dict[str, Any]:
+        return self._shared_step(batch, "val", batch_idx)
 
-    def test_step(self, batch, batch_idx: int) -> dict[str, torch.Tensor]:
-        return self._shared_step(batch)
+    def test_step(self, batch, batch_idx: int) -> dict[str, Any]:
+        return self._shared_step(batch, "test", batch_idx)
 
     def predict_step(self, batch, batch_idx: int) -> torch.Tensor:
         return self(batch[0])

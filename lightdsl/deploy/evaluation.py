@@ -1,7 +1,9 @@
 """``evaluate``: a checkpoint's loss and metrics on the spec's validation and test data.
 
 A spec without validation or test data is evaluated on its training data (said in the output).
-Metrics are weighted means over samples, computed by the trainer's own evaluation loop.
+The loss is a weighted mean over samples and each metric a torchmetrics value over the whole
+split, computed by the trainer's own evaluation loop. A confusion matrix is a list of rows in
+the results (and JSON), printed as a table under the scalar ones.
 """
 
 from __future__ import annotations
@@ -31,20 +33,30 @@ def evaluate(trained, splits: list[str] | None = None, accelerator: str = "cpu")
         loader = getattr(module, f"{split}_dataloader")()
         metrics = trainer.evaluate(module, loader, prefix=split)
         named = {k.removeprefix(f"{split}_"): v for k, v in metrics.items()}
-        results[split] = {"samples": len(getattr(data, split)), **named}
+        matrices = {k.removeprefix(f"{split}_"): v.tolist()
+                    for k, v in getattr(metrics, "matrices", {}).items()}
+        results[split] = {"samples": len(getattr(data, split)), **named, **matrices}
     return results
 
 
 def format_table(results: dict) -> str:
     """The results as an aligned text table: one row per split, one column per metric."""
-    names = ["samples"] + sorted({k for r in results.values() for k in r} - {"samples"},
-                                 key=lambda k: (k != "loss", k))
+    scalars = {k for r in results.values() for k, v in r.items() if not isinstance(v, list)}
+    names = ["samples"] + sorted(scalars - {"samples"}, key=lambda k: (k != "loss", k))
     rows = [["split", *names]]
     for split, metrics in results.items():
         rows.append([split, *(_cell(metrics.get(n)) for n in names)])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
-                     for row in rows)
+    table = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n\n".join(["\n".join(table), *_matrices(results)])
+
+
+def _matrices(results: dict) -> list[str]:
+    """Each split's matrix-valued metrics (a confusion matrix) as text tables."""
+    from lightdsl.trainer.matrices import matrix_text
+
+    return [matrix_text(f"{split} {name}", value) for split, metrics in results.items()
+            for name, value in metrics.items() if isinstance(value, list)]
 
 
 def to_json(results: dict, checkpoint: str, spec: str) -> str:

@@ -210,6 +210,7 @@ class Distributed:
         for part in everyone:
             for name, (value, weight) in part.items():
                 total.add({name: torch.tensor(value / weight if weight else 0.0)}, weight)
+        total.objects = means.objects  # torchmetrics objects sync themselves in compute()
         return total
 
     @contextlib.contextmanager

@@ -1,13 +1,19 @@
-"""Metrics from step outputs, weighted means over an epoch, and the evaluation loop.
+"""Metrics from step outputs, their values over an epoch, and the evaluation loop.
 
-Per-batch values are weighted by batch size before averaging, so an uneven last batch counts for
-exactly as many samples as it holds: the epoch's ``val_loss`` is the mean over samples, not over
-batches. Sums stay on the device; they are read once, at the end.
+A step returns scalars (the loss, ...) and may return torchmetrics ``Metric`` objects it has
+updated with the batch, as Lightning's ``self.log(name, metric)`` takes them. Scalars are
+weighted by batch size before averaging, so an uneven last batch counts for exactly as many
+samples as it holds: the epoch's ``val_loss`` is the mean over samples, not over batches. Sums
+stay on the device; they are read once, at the end. A ``Metric`` is computed once over the whole
+epoch (an F1 score over the epoch is not the mean of the batches' F1 scores); torchmetrics syncs
+it over the ranks when a process group is initialized. A metric whose value is not a scalar (a
+confusion matrix) is kept apart, in ``matrices``: it is logged as a picture, not a number.
 """
 
 from __future__ import annotations
 
 import numbers
+import warnings
 from itertools import islice
 from typing import Any
 
@@ -19,9 +25,29 @@ from .data import batch_size_of
 from .loggers import as_floats
 
 
-def step_metrics(output: Any, hook: str) -> dict[str, torch.Tensor]:
-    """Scalar metrics from what a step returned: a tensor is the loss; a dict maps names to
-    scalars; None means the step reports nothing."""
+def is_metric(value: Any) -> bool:
+    """Whether ``value`` is a torchmetrics ``Metric`` (or anything updated, computed and reset
+    the same way), not a value."""
+    return not isinstance(value, torch.Tensor) and all(
+        callable(getattr(value, m, None)) for m in ("update", "compute", "reset"))
+
+
+def step_values(metrics: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The batch's scalar values, for the per-step log: a ``Metric`` called on the batch
+    (forward) holds the batch's value, as Lightning reads it for ``on_step`` logging."""
+    values = {}
+    for name, value in metrics.items():
+        if is_metric(value):
+            value = getattr(value, "_forward_cache", None)
+            if not isinstance(value, torch.Tensor) or value.numel() != 1:
+                continue  # updated without forward, or not a scalar (a confusion matrix)
+        values[name] = value.detach().reshape(())
+    return values
+
+
+def step_metrics(output: Any, hook: str) -> dict[str, Any]:
+    """Metrics from what a step returned: a tensor is the loss; a dict maps names to scalars
+    or ``Metric`` objects; None means the step reports nothing."""
     if output is None:
         return {}
     if isinstance(output, torch.Tensor):
@@ -32,6 +58,9 @@ def step_metrics(output: Any, hook: str) -> dict[str, torch.Tensor]:
     for name, value in output.items():
         if isinstance(value, torch.Tensor) and value.dim() == 0:  # the usual case, checked first
             metrics[name] = value
+            continue
+        if is_metric(value):
+            metrics[name] = value  # accumulated over the epoch by MeanMetrics
             continue
         if isinstance(value, numbers.Real):
             value = torch.tensor(float(value))
@@ -56,15 +85,24 @@ def split_training_output(output: Any) -> tuple[torch.Tensor, dict[str, torch.Te
 
 
 class MeanMetrics:
-    """Batch-size-weighted means of scalar metrics, accumulated on the metrics' device."""
+    """Batch-size-weighted means of scalar metrics, accumulated on the metrics' device, and the
+    ``Metric`` objects the steps updated, computed over everything they saw."""
 
     def __init__(self) -> None:
         self.sums: dict[str, torch.Tensor] = {}
         self.weights: dict[str, int] = {}
+        self.objects: dict[str, Any] = {}
+        self.matrices: dict[str, torch.Tensor] = {}  # non-scalar values of the last compute()
+        self._resumed: dict[str, dict] = {}
 
-    def add(self, metrics: dict[str, torch.Tensor], weight: int) -> None:
-        """Add one batch's metrics, each counted ``weight`` times."""
+    def add(self, metrics: dict[str, Any], weight: int) -> None:
+        """Add one batch's metrics, each scalar counted ``weight`` times."""
         for name, value in metrics.items():
+            if is_metric(value):
+                if name not in self.objects:
+                    self.objects[name] = value
+                    _merge_resumed(value, self._resumed.pop(name, None))
+                continue
             total = self.sums.get(name)
             if total is None:
                 # float64 sums keep the average exact enough; MPS has no float64: float32
@@ -74,21 +112,55 @@ class MeanMetrics:
             self.weights[name] = self.weights.get(name, 0) + weight
 
     def compute(self) -> dict[str, float]:
-        """The weighted mean of every metric seen (empty if none)."""
+        """The weighted mean of every scalar seen and the value of every ``Metric`` (empty if
+        none); matrices go to :attr:`matrices`. Computing resets the ``Metric`` objects."""
         sums = as_floats(self.sums)  # float64 sums read once; the division is the same in Python
-        return {name: total / self.weights[name] for name, total in sums.items()}
+        means = {name: total / self.weights[name] for name, total in sums.items()}
+        values = {}
+        for name, metric in self.objects.items():
+            value = metric.compute()  # all ranks take part in its sync, in the same order
+            metric.reset()
+            if value.numel() == 1:
+                values[name] = value.reshape(())
+            else:
+                self.matrices[name] = value.detach().cpu()
+        return {**means, **as_floats(values)}
 
     def state_dict(self) -> dict:
-        """The running sums, so that a mid-epoch resume finishes the same epoch means."""
-        return {"sums": dict(self.sums), "weights": dict(self.weights)}
+        """The running sums and metric states, so that a mid-epoch resume finishes the same
+        epoch values."""
+        states = {name: {k: _cpu(v) for k, v in m.metric_state.items()}
+                  for name, m in self.objects.items()}
+        return {"sums": dict(self.sums), "weights": dict(self.weights), "metric_states": states}
 
     def load_state_dict(self, state: dict, device: torch.device) -> None:
-        """Restore :meth:`state_dict` onto ``device``."""
+        """Restore :meth:`state_dict` onto ``device`` (metric states are merged into the
+        ``Metric`` objects when the first step returns them)."""
         self.sums = {k: v.to(device) for k, v in state["sums"].items()}
         self.weights = dict(state["weights"])
+        self._resumed = dict(state.get("metric_states", {}))
 
 
-def evaluate(trainer, loader, hook: str, limit: int | None, prefix: str) -> dict[str, float]:
+def _cpu(value):
+    return [v.cpu() for v in value] if isinstance(value, list) else value.cpu()
+
+
+def _merge_resumed(metric, state: dict | None) -> None:
+    """Merge a resumed epoch's saved state into a metric that has seen the first batch after
+    the resume."""
+    if not state:
+        return
+    device = getattr(metric, "device", None)
+    moved = {k: ([t.to(device) for t in v] if isinstance(v, list) else v.to(device))
+             for k, v in state.items()}
+    try:
+        metric.merge_state(moved)
+    except (AttributeError, RuntimeError, ValueError) as error:  # merge_state: torchmetrics 1.4+
+        warnings.warn(f"the resumed epoch's metric {type(metric).__name__} covers only the "
+                      f"batches after the resume ({error})", stacklevel=2)
+
+
+def evaluate(trainer, loader, hook: str, limit: int | None, prefix: str) -> EvalMetrics:
     """Run ``module.<hook>`` over ``loader`` (at most ``limit`` batches) in eval mode without
     gradients; return the weighted means named ``<prefix>_<metric>``."""
     module, means = trainer.module, MeanMetrics()
@@ -103,4 +175,15 @@ def evaluate(trainer, loader, hook: str, limit: int | None, prefix: str) -> dict
     finally:
         module.train(was_training)
     means = trainer.dist.reduce_means(means)  # under DDP: over every rank's shard
-    return {f"{prefix}_{name}": value for name, value in means.compute().items()}
+    result = EvalMetrics({f"{prefix}_{name}": value for name, value in means.compute().items()})
+    result.matrices = {f"{prefix}_{name}": value for name, value in means.matrices.items()}
+    return result
+
+
+class EvalMetrics(dict):
+    """``{name: float}`` of an evaluation, with its non-scalar values (confusion matrices) in
+    ``matrices``, named the same way."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.matrices: dict[str, torch.Tensor] = {}

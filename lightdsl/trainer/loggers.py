@@ -2,7 +2,8 @@
 
 Each run gets its own directory ``<root>/<run name>/version_N/`` (N = the next free number), the
 layout ``tensorboard --logdir <root>`` understands. A logger is any object with
-``log_metrics(metrics, step)``; ``log_hyperparams``, ``log_text`` and ``finalize`` are optional.
+``log_metrics(metrics, step)``; ``log_hyperparams``, ``log_text``, ``log_matrices`` (a confusion
+matrix: a picture in TensorBoard) and ``finalize`` are optional.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class Logger:
     def log_text(self, tag: str, text: str) -> None:
         """Record a block of text (e.g. the spec the model was compiled from)."""
 
+    def log_matrices(self, matrices: dict, step: int) -> None:
+        """Record matrix-valued metrics (a confusion matrix) at optimizer step ``step``."""
+
     def finalize(self) -> None:
         """Flush and close files."""
 
@@ -76,6 +80,14 @@ class TensorBoardLogger(Logger):
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         for name, value in metrics.items():
             self.writer.add_scalar(name, value, global_step=step)
+
+    def log_matrices(self, matrices: dict, step: int) -> None:
+        # As pictures (HWC uint8), drawn with numpy: matplotlib is optional.
+        from .matrices import matrix_image
+
+        for name, matrix in matrices.items():
+            self.writer.add_image(name, matrix_image(matrix.numpy()), global_step=step,
+                                  dataformats="HWC")
 
     def log_text(self, tag: str, text: str) -> None:
         # Indented by four spaces, TensorBoard's markdown shows the text as a code block.

@@ -26,7 +26,7 @@ import torch
 
 from .checkpoint import capture_rng, restore_rng, to_safe
 from .data import InMemoryLoader, batch_size_of, set_epoch
-from .evaluation import MeanMetrics, split_training_output
+from .evaluation import MeanMetrics, split_training_output, step_values
 from .hints import nonfinite_loss_error
 
 
@@ -244,7 +244,7 @@ def train_step(t, batch, batch_idx: int) -> dict:
     (t.scaler.scale(scaled) if t.scaler else scaled).backward()
     state.pending_batches += 1
     state.train_means.add({"loss": loss, **metrics}, batch_size_of(batch))
-    outputs = {"loss": loss.detach(), **{k: v.detach() for k, v in metrics.items()}}
+    outputs = {"loss": loss.detach(), **step_values(metrics)}
     # accumulate: step once every accumulate_grad_batches batches (and at the epoch's end)
     if state.pending_batches == t.run_config.accumulate_grad_batches:
         optimizer_step(t, outputs)

@@ -465,6 +465,8 @@ class Trainer:
         self.progress.show_metrics(metrics)
         self.callback_metrics.update(metrics)
         call_logger(self.logger, "log_metrics", metrics, self.global_step)
+        if metrics.matrices:
+            call_logger(self.logger, "log_matrices", metrics.matrices, self.global_step)
         self.callbacks.call("on_validation_end", self, self.module)
 
     def log_step(self, outputs: dict) -> None:
@@ -481,6 +483,9 @@ class Trainer:
         metrics = {f"train_{k}_epoch": v for k, v in means.compute().items()}
         self.callback_metrics.update(metrics)
         call_logger(self.logger, "log_metrics", metrics, self.global_step)
+        if means.matrices:
+            matrices = {f"train_{k}_epoch": v for k, v in means.matrices.items()}
+            call_logger(self.logger, "log_matrices", matrices, self.global_step)
         call_logger(self.logger, "save")
         shown = {**metrics, **self.state.epoch_val_metrics}
         self.state.history.append({"epoch": self.current_epoch, **shown})

@@ -80,14 +80,6 @@ _loss("bce", "torch.nn.BCELoss", REDUCTION, check=same_shape_as_labels("bce"),
 _loss("bce_with_logits", "torch.nn.BCEWithLogitsLoss", REDUCTION,
       check=same_shape_as_labels("bce_with_logits"), doc="sigmoid + binary cross entropy")
 
-entry("metric", "accuracy", target="lightdsl.compile.metrics.accuracy",
-      doc="fraction of samples whose highest score is the label",
-      check=class_labels("accuracy"))
-entry("metric", "mae", target="lightdsl.compile.metrics.mae", doc="mean absolute error",
-      check=same_shape_as_labels("mae"))
-entry("metric", "mse", target="lightdsl.compile.metrics.mse", doc="mean squared error",
-      check=same_shape_as_labels("mse"))
-
 LR = Arg("lr", Float(gt=0), 0.001, "learning rate")
 WEIGHT_DECAY = Arg("weight_decay", Float(ge=0), 0.0)
 BETAS = Arg("betas", ListOf(Float(ge=0, lt=1), length=2), [0.9, 0.999])
