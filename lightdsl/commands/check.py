@@ -56,6 +56,7 @@ def run(args) -> int:
         for diagnostic in analysis.diagnostics:
             print(render(diagnostic) if render else render_text(diagnostic, analysis.source))
     if args.format == "text" and not args.quiet:
+        sys.stdout.flush()  # the diagnostics first, also when both streams go to one pipe
         print(summary(analyses), file=sys.stderr if _has_errors(analyses) else sys.stdout)
     return 1 if _has_errors(analyses) else 0
 

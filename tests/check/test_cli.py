@@ -195,3 +195,19 @@ def test_text_format_escapes_control_characters(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 4  # message, source line, caret, hint
     assert 'monitors "val_\\n::error::x\\x1b[2J", ' in lines[0]
+
+
+def test_diagnostics_come_before_the_summary_in_one_pipe(three):
+    """`lightdsl check spec.lit 2>&1 | less`: the summary (stderr) after the diagnostics
+    (stdout), each on its own line, though stdout is block-buffered in a pipe."""
+    import subprocess
+    import sys
+
+    from tests.runner import child_env
+    done = subprocess.run([sys.executable, "-m", "lightdsl", "check", str(three)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env=child_env(), timeout=60, check=False)
+    lines = done.stdout.splitlines()
+    assert done.returncode == 1
+    assert lines[-1] == "Found 3 errors in 1 file (checked 1 file)"
+    assert not any("Found" in line for line in lines[:-1])
