@@ -204,9 +204,11 @@ def test_diagnostics_come_before_the_summary_in_one_pipe(three):
     import sys
 
     from tests.runner import child_env
+    env = child_env()
+    env.pop("PYTHONUNBUFFERED")  # as in a user's shell: stdout block-buffered in a pipe
     done = subprocess.run([sys.executable, "-m", "lightdsl", "check", str(three)],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=child_env(), timeout=60, check=False)
+                          env=env, timeout=60, check=False)
     lines = done.stdout.splitlines()
     assert done.returncode == 1
     assert lines[-1] == "Found 3 errors in 1 file (checked 1 file)"
