@@ -60,12 +60,32 @@ def main(argv=None) -> int:
         module = importlib.import_module(f"bench.{GROUPS[group]}")
         print(f"running {group} ...", file=sys.stderr, flush=True)
         rows += module.run(**({"repeats": args.repeats} if args.repeats else {}))
-    text = f"Machine: {machine()}\n\n{table(rows)}\n"
-    print(text)
-    (HERE / "results.md").write_text(text)
+    print(f"Machine: {machine()}\n\n{table(rows)}\n")
+    rows = merged_with_saved(rows)
+    (HERE / "results.md").write_text(f"Machine: {machine()}\n\n{table(rows)}\n")
     (HERE / "results.json").write_text(json.dumps(
         {"machine": machine(), "rows": [asdict(r) for r in rows]}, indent=2))
     return 0
+
+
+def merged_with_saved(rows: list) -> list:
+    """The saved results with the groups just run replaced (in place, else appended): running
+    one group must not drop the others' numbers from results.json and results.md."""
+    from bench.common import Row
+
+    try:
+        saved = [Row(**r) for r in json.loads((HERE / "results.json").read_text())["rows"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return rows
+    fresh = {r.group for r in rows}
+    merged, placed = [], set()
+    for row in saved:
+        if row.group not in fresh:
+            merged.append(row)
+        elif row.group not in placed:
+            placed.add(row.group)
+            merged += [r for r in rows if r.group == row.group]
+    return merged + [r for r in rows if r.group not in placed]
 
 
 if __name__ == "__main__":
