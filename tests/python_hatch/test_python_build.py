@@ -171,3 +171,41 @@ def test_named_python_layer_in_forward_builds_checks_and_generates(package, tmp_
     generated.load_state_dict(compiled.state_dict())
     x = torch.randn(3, 4, generator=torch.Generator().manual_seed(2))
     assert torch.equal(generated(x), SpecModel.forward(compiled, x))
+
+
+@pytest.mark.parametrize("target", ["torch", "lightning"])
+def test_python_layer_inside_a_used_model_is_imported_by_the_script(package, tmp_path, target):
+    """A python(...) layer in a model used as a layer (and repeated): the script imports it
+    too, and computes what the compiled model computes."""
+    if target == "lightning":
+        pytest.importorskip("pytorch_lightning")
+    spec = package.spec(f"""
+        model Act(width = 4) {{
+            layers {{ python("{package.name}.layers:Swish", beta = 1.5, shape = "same") }}
+        }}
+        model Net {{
+            layers {{
+                linear(4, 4)
+                repeat(2) {{ Act(4) }}
+                linear(4, 3)
+            }}
+        }}
+        data d {{
+            inputs = [[0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0], [3.0, 2.0, 1.0, 0.5]]
+            labels = [0, 1, 2]
+        }}
+        train {{
+            model = Net
+            data = d
+            loss = cross_entropy
+            max_epochs = 1
+        }}
+        """)
+    experiment = lightdsl.load(str(spec))
+    compiled = SpecModel(experiment.run.model).double().eval()
+    script = load_script(write_script(spec, tmp_path / f"nested_{target}.py", None, target))
+    generated = script.Net().double().eval()
+    assert list(generated.state_dict()) == list(compiled.state_dict())
+    generated.load_state_dict(compiled.state_dict())
+    x = torch.randn(5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(generated(x), compiled(x))
