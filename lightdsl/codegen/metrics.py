@@ -4,7 +4,7 @@ arguments as lightdsl's (so the numbers match), and the ``metric_inputs`` calls 
 from __future__ import annotations
 
 from ..checker.train import Run
-from ..vocab.metrics import BINARY_LOSSES, MATRIX_METRICS, torch_kwargs
+from ..vocab.metrics import MATRIX_METRICS, is_binary_loss, loss_outputs, torch_kwargs
 from .printer import literal
 from .writer import Doc, Group, concat, flat
 
@@ -45,7 +45,7 @@ def metric_call(bound) -> Doc:
 
 def task_line(run: Run) -> str:
     """``task, num_classes = metric_task(output)``, for an open task."""
-    binary = ", binary_loss=True" if run.loss is not None and run.loss.name in BINARY_LOSSES \
+    binary = ", binary_loss=True" if run.loss is not None and is_binary_loss(run.loss.name) \
         else ""
     return f"task, num_classes = metric_task(output{binary})"
 
@@ -89,7 +89,7 @@ def inputs_names(run: Run) -> dict:
 
 def inputs_lines(run: Run) -> list[str]:
     """``preds, target = metric_inputs(output, labels, "multiclass")`` for each task."""
-    sigmoid = ", sigmoid=True" if run.loss is not None and run.loss.name == "bce_with_logits" \
+    sigmoid = ", sigmoid=True" if run.loss is not None and loss_outputs(run.loss.name) == "logits" \
         else ""
     lines = []
     for task, (preds, target) in inputs_names(run).items():

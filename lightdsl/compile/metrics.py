@@ -14,7 +14,7 @@ from ..checker.python import PythonBound
 from ..checker.train import Run, builtin_loss
 from ..errors import ConfigError
 from ..runtime.metrics import metric_inputs
-from ..vocab.metrics import infer_task, torch_kwargs
+from ..vocab.metrics import infer_task, loss_outputs, torch_kwargs
 from ..vocab.shapes import Labels, ShapeError
 from .python import metric_fn
 from .resolve import resolve
@@ -43,7 +43,7 @@ class SpecMetrics:
         # trainer over the epoch (a plain function has no state to compute over the epoch)
         self.functions = {m.name: metric_fn(m) for m in run.metrics if isinstance(m, PythonBound)}
         self.loss = builtin_loss(run)
-        self.sigmoid = self.loss == "bce_with_logits"
+        self.sigmoid = loss_outputs(self.loss) == "logits"  # metrics want probabilities
         self.stages: dict[str, dict] = {}
         self.tasks: dict[str, str | None] = {}
 

@@ -17,6 +17,7 @@ import torch
 
 from lightdsl.errors import UsageError
 from lightdsl.outputs import prepare_file, writing
+from lightdsl.vocab.metrics import loss_outputs
 
 from .inputs import read_inputs
 
@@ -58,7 +59,8 @@ def predict(trained, inputs: torch.Tensor) -> Predictions:
     if not (trained.is_classifier and outputs.dim() == 2):
         return Predictions(outputs)
     loss = trained.module.loss_name
-    probabilities = outputs.exp() if loss == "nll" else outputs.softmax(dim=1)
+    log_probabilities = loss_outputs(loss) == "class_log_probabilities"  # nll
+    probabilities = outputs.exp() if log_probabilities else outputs.softmax(dim=1)
     names = trained.classes or [str(j) for j in range(outputs.shape[1])]
     index = outputs.argmax(dim=1).tolist()
     labels = [names[j] if trained.classes else j for j in index]

@@ -10,17 +10,33 @@ average="macro")``. Nothing here imports torch or torchmetrics.
 
 from __future__ import annotations
 
-from .registry import Arg, entry
+from .registry import REGISTRY, Arg, entry
 from .shapes import Labels, ShapeError, fmt
 from .types import Choice, Int, optional
 
 TASKS = ("binary", "multiclass", "multilabel")
-# Losses that tell what the model's output is. A class-index loss: one score per class; a
-# binary loss: one probability (bce) or logit (bce_with_logits) per output. Any other loss
-# (mse, l1, sum_squared_error) makes the output a regression output.
-INDEX_LOSSES = ("cross_entropy", "nll")
-BINARY_LOSSES = ("bce", "bce_with_logits")
-CLASSIFICATION_LOSSES = INDEX_LOSSES + BINARY_LOSSES
+
+
+# What the model's output is follows from the run's loss (its entry's ``outputs``): one score
+# per class under a class-index loss, one probability or logit per output under a binary loss,
+# a regression output under any other. An unknown loss (a python(...) one) says nothing.
+def loss_outputs(loss: str | None) -> str | None:
+    """The ``outputs`` kind of the vocabulary loss ``loss`` (None when unknown)."""
+    entry = REGISTRY.get("loss", loss) if loss else None
+    return entry.outputs if entry is not None else None
+
+
+def is_index_loss(loss: str | None) -> bool:
+    return loss_outputs(loss) in ("class_logits", "class_log_probabilities")
+
+
+def is_binary_loss(loss: str | None) -> bool:
+    return loss_outputs(loss) in ("probabilities", "logits")
+
+
+def _classification_losses() -> list[str]:
+    losses = REGISTRY.kind("loss")  # in the order the vocabulary defines them
+    return [name for name in losses if is_index_loss(name) or is_binary_loss(name)]
 
 TASK = Arg("task", optional(Choice(*TASKS)), None,
            "binary, multiclass or multilabel; default: inferred from the output and the loss")
@@ -37,11 +53,11 @@ def infer_task(name: str, output, labels: Labels, args: dict, loss: str | None) 
     """The task and number of classes of classification metric ``name`` (as bound values), from
     the output shape and the loss; raises ShapeError (at ``arg`` when one is to blame) when they
     cannot be inferred or contradict what the spec says."""
-    if loss is not None and loss not in CLASSIFICATION_LOSSES:
+    if loss_outputs(loss) == "values":
         raise ShapeError(f"{name} is a classification metric, but the loss {loss} makes the "
                          "output a regression output; use mae, mse or r2, or a classification "
-                         "loss (" + ", ".join(CLASSIFICATION_LOSSES) + ")")
-    if labels.kind == "float" and loss not in BINARY_LOSSES:
+                         "loss (" + ", ".join(_classification_losses()) + ")")
+    if labels.kind == "float" and not is_binary_loss(loss):
         raise ShapeError(f"{name} is a classification metric, but the labels are floats")
     task, classes = args.get("task"), args.get("num_classes")
     if output is None:
@@ -69,7 +85,7 @@ def infer_task(name: str, output, labels: Labels, args: dict, loss: str | None) 
 
 
 def _task_of(name: str, output, loss: str | None) -> tuple[str, int | None]:
-    if len(output) > 2 and loss in INDEX_LOSSES:  # a sequence: (N, T, classes), labels (N, T)
+    if len(output) > 2 and is_index_loss(loss):  # a sequence: (N, T, classes), labels (N, T)
         output = (output[0], output[-1])
     if len(output) not in (1, 2):
         raise ShapeError(f"{name} wants an output of shape (N, classes) or (N,), but the model "
@@ -78,18 +94,18 @@ def _task_of(name: str, output, loss: str | None) -> tuple[str, int | None]:
     if width is None:
         raise ShapeError(f"{name}: the output's width is not known here; give num_classes")
     if width == 1:
-        if loss in INDEX_LOSSES:
+        if is_index_loss(loss):
             raise ShapeError(f"{name}: the model returns one score per sample, too few for "
                              f"{loss}")
         return "binary", None
-    return ("multilabel" if loss in BINARY_LOSSES else "multiclass"), width
+    return ("multilabel" if is_binary_loss(loss) else "multiclass"), width
 
 
 def regression(name: str):
     """The rule of a regression metric: the output compares with float targets, shape for
     shape (torchmetrics would broadcast or fail at run time)."""
     def rule(output, labels: Labels, args: dict, loss: str | None) -> dict:
-        if loss in CLASSIFICATION_LOSSES:
+        if is_index_loss(loss) or is_binary_loss(loss):
             raise ShapeError(f"{name} is a regression metric, but the loss {loss} makes the "
                              "output class scores; use accuracy, f1, auroc, ... instead")
         if output is None or labels.shape is None:

@@ -39,6 +39,7 @@ DTYPES = ("int", "float")
 # floats; integer labels are cast to the output's dtype). A transform's "one_hot" turns class
 # labels into float vectors.
 LABEL_KINDS = ("index", "float", "one_hot")
+OUTPUT_KINDS = ("class_logits", "class_log_probabilities", "probabilities", "logits", "values")
 INTERVALS = ("epoch", "step")  # when a scheduler steps: after each epoch or each optimizer step
 
 
@@ -84,6 +85,10 @@ class Entry:
     #: losses: how the labels are read ("index" or "float", see LABEL_KINDS); transforms:
     #: "one_hot" where the transform turns class labels into float vectors.
     labels: str | None = None
+    #: losses: what the model's output is under this loss (see OUTPUT_KINDS): "class_logits"
+    #: (cross_entropy), "class_log_probabilities" (nll), "probabilities" (bce), "logits"
+    #: (bce_with_logits) or "values" (a regression loss). Metrics infer their task from it.
+    outputs: str | None = None
 
     # -- schedulers --
     #: when the scheduler steps: "epoch" or "step" (every optimizer step).
@@ -112,6 +117,7 @@ class Entry:
     def __post_init__(self):
         for key, value, allowed in (("input_dtype", self.input_dtype, DTYPES),
                                     ("labels", self.labels, LABEL_KINDS),
+                                    ("outputs", self.outputs, OUTPUT_KINDS),
                                     ("interval", self.interval, INTERVALS)):
             if value is not None and value not in allowed:
                 raise ValueError(f"{self.kind} {self.name!r}: {key}={value!r} is not one of "

@@ -60,25 +60,28 @@ def _loss(name, target, *args, check, doc, labels="float", **facts):
 
 
 _loss("mse", "torch.nn.MSELoss", REDUCTION, check=same_shape_as_labels("mse"),
-      doc="mean squared error")
+      doc="mean squared error", outputs="values")
 # python_always: arguments the code generator prints even when the spec leaves them
 # out, because lightdsl's default is not torch's (here "sum" where MSELoss means "mean").
 _loss("sum_squared_error", "torch.nn.MSELoss", Arg("reduction", Choice("sum"), "sum"),
       check=same_shape_as_labels("sum_squared_error"), doc="sum of squared errors (StatQuest)",
-      python_always=("reduction",))
+      python_always=("reduction",), outputs="values")
 _loss("l1", "torch.nn.L1Loss", REDUCTION, check=same_shape_as_labels("l1"),
-      doc="mean absolute error")
+      doc="mean absolute error", outputs="values")
 # labels="index": the loss indexes the output with each label, so a label outside
 # 0 .. width - 1 is an error in torch (the checker points at the inline label).
 _loss("cross_entropy", "torch.nn.CrossEntropyLoss", REDUCTION,
       Arg("label_smoothing", Float(ge=0, le=1), 0.0), check=class_labels("cross_entropy"),
-      doc="softmax + negative log likelihood on class scores (logits)", labels="index")
+      doc="softmax + negative log likelihood on class scores (logits)", labels="index",
+      outputs="class_logits")
 _loss("nll", "torch.nn.NLLLoss", REDUCTION, check=class_labels("nll"),
-      doc="negative log likelihood on log-probabilities", labels="index")
+      doc="negative log likelihood on log-probabilities", labels="index",
+      outputs="class_log_probabilities")
 _loss("bce", "torch.nn.BCELoss", REDUCTION, check=same_shape_as_labels("bce"),
-      doc="binary cross entropy on probabilities")
+      doc="binary cross entropy on probabilities", outputs="probabilities")
 _loss("bce_with_logits", "torch.nn.BCEWithLogitsLoss", REDUCTION,
-      check=same_shape_as_labels("bce_with_logits"), doc="sigmoid + binary cross entropy")
+      check=same_shape_as_labels("bce_with_logits"), doc="sigmoid + binary cross entropy",
+      outputs="logits")
 
 LR = Arg("lr", Float(gt=0), 0.001, "learning rate")
 WEIGHT_DECAY = Arg("weight_decay", Float(ge=0), 0.0)

@@ -271,3 +271,19 @@ def test_codegen_reserved_names_are_the_checkers():
     assert MODULE_ATTRIBUTES == (reserved.NN_MODULE_METHODS | reserved.NN_MODULE_ATTRIBUTES
                                  | reserved.LIGHTNING_MODULE)
     assert reserved.reserved_reason("training_step").startswith("lightdsl's compiled module")
+
+
+def test_every_loss_says_what_the_output_is_and_metrics_read_it():
+    """The loss entries' ``outputs`` replace the metric module's hand lists of loss names:
+    class-index losses are exactly those reading labels as indices, binary ones the bce pair,
+    and only a logits loss makes metrics apply a sigmoid."""
+    from lightdsl.vocab.metrics import is_binary_loss, is_index_loss, loss_outputs
+
+    losses = REGISTRY.names("loss")
+    assert all(loss_outputs(name) is not None for name in losses)
+    assert [n for n in losses if is_index_loss(n)] == ["cross_entropy", "nll"]
+    assert [n for n in losses if is_index_loss(n)] == \
+        [n for n in losses if REGISTRY.get("loss", n).labels == "index"]
+    assert [n for n in losses if is_binary_loss(n)] == ["bce", "bce_with_logits"]
+    assert [n for n in losses if loss_outputs(n) == "logits"] == ["bce_with_logits"]
+    assert loss_outputs("Smooth") is None and not is_index_loss(None)  # python(...) losses
