@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter
+from .compose import ModelTable
 from .data import DataInfo, check_data
 from .flow import FlowChecker
 from .models import ModelInfo, check_model, check_trainable, hyper_defaults
@@ -33,10 +34,12 @@ def check(spec: n.Spec, reporter: Reporter) -> Program:
     spec_dir = os.path.dirname(os.path.abspath(reporter.source.path))
     program = Program(spec)
     models = _unique(spec.models, "model", reporter)
+    table = ModelTable(models, reporter, _check_model_alone)
     for model in spec.models:  # duplicates too: their mistakes are reported as well
-        info = _check_model_alone(model, reporter)
         if models[model.name.id] is model:
-            program.models[model.name.id] = info
+            program.models[model.name.id] = table.default(model.name.id)
+        else:
+            _check_model_alone(model, reporter, table)
     data = _unique(spec.data, "data", reporter)
     for block in spec.data:
         info = check_data(block, reporter, spec_dir)
@@ -48,15 +51,15 @@ def check(spec: n.Spec, reporter: Reporter) -> Program:
         run = trains.check(train)
         if train in unique_trains:
             program.runs[train.run_name] = run
-    _warn_unused(spec, trains, reporter)
+    _warn_unused(spec, trains, table.reachable(trains.used_models), reporter)
     return program
 
 
-def _check_model_alone(model: n.ModelDef, reporter: Reporter) -> ModelInfo:
+def _check_model_alone(model: n.ModelDef, reporter: Reporter, table: ModelTable) -> ModelInfo:
     """A model with its default hyperparameters; trainability only if nothing else is wrong."""
     errors_before = reporter.error_count
-    info = check_model(model, hyper_defaults(model, reporter), reporter)
-    FlowChecker(info, reporter).run(None)  # names in forward, even if no run uses it
+    info = check_model(model, hyper_defaults(model, reporter), reporter, table)
+    FlowChecker(info, reporter).run_inputs(None)  # names in forward, even if no run uses it
     if reporter.error_count == errors_before:
         check_trainable(info, reporter)
     return info
@@ -89,11 +92,12 @@ def _unique_trains(trains: list[n.TrainDef], reporter: Reporter) -> list[n.Train
     return list(seen.values())
 
 
-def _warn_unused(spec: n.Spec, trains: TrainChecker, reporter: Reporter) -> None:
+def _warn_unused(spec: n.Spec, trains: TrainChecker, used_models: set[str],
+                 reporter: Reporter) -> None:
     if not spec.trains:
         return
     for model in spec.models if not trains.unresolved_models else []:
-        if model.name.id not in trains.used_models:
+        if model.name.id not in used_models:
             reporter.warning("unused", model.name.span, f'model "{model.name.id}" is not used '
                              "by any train block")
     for data in spec.data if not trains.unresolved_data else []:

@@ -14,12 +14,21 @@ from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Shape, ShapeError, broadcast
 from ..vocab.types import Tensor, TensorList
 from .binding import Bound, bind_call
+from .compose import NestedReporter
 from .constants import INVALID
-from .models import ModelInfo
+from .models import ModelInfo, ModelUse, Repeated
 
 Dtype = str | None  # "float", "int", or None when unknown
 # forward functions whose result has their first input's dtype (torch.relu of int64 is int64)
 INTEGER_PRESERVING = {"relu", "abs", "sum", "reshape", "cat"}
+
+
+class Outputs(tuple):
+    """The shapes of several tensors a used model returns (``return a, b``)."""
+
+
+def _count(result) -> str:
+    return f"{len(result)} tensors"
 
 
 class FlowChecker:
@@ -32,7 +41,8 @@ class FlowChecker:
 
     def run(self, input_shape: Shape, input_dtype: Dtype = None) -> Shape:
         """The output shape for a batch of ``input_shape``; ``input_dtype`` ("float", "int" or
-        None for unknown) lets layers that need integer indices say so."""
+        None for unknown) lets layers that need integer indices say so. This is the model a
+        train block trains: one input, one output."""
         if self.info.node.layers_blocks:
             shape = self._sequence(input_shape, input_dtype)
         elif self.info.node.forwards:
@@ -43,10 +53,64 @@ class FlowChecker:
         self._warn_unused()
         return shape
 
+    def run_inputs(self, inputs: list[tuple[Shape, Dtype]] | None) -> Shape | Outputs:
+        """The output shape(s) of a model used as a layer, given each input's (shape, dtype)
+        (None: not known, e.g. the model checked alone)."""
+        if self.info.node.layers_blocks:
+            shape, dtype = inputs[0] if inputs else (None, None)
+            result = self._sequence(shape, dtype)
+        elif self.info.node.forwards:
+            result = ForwardFlow(self, self.info.node.forwards[0]).run_inputs(inputs)
+        else:
+            return None
+        self._warn_unused()
+        return result
+
+    def apply_use(self, layer: ModelUse | Repeated, inputs: list[tuple[Shape, Dtype]],
+                  span) -> Shape | Outputs:
+        """A used model's or a repeat's output for these inputs, checked inside it."""
+        if isinstance(layer, Repeated):
+            return self._repeat(layer, inputs, span)
+        wanted = layer.model.inputs
+        if len(inputs) != len(wanted):
+            self.reporter.error("arity", span, f"{layer.name} takes {len(wanted)} input"
+                                f"{'s' if len(wanted) != 1 else ''} ({', '.join(wanted)}), "
+                                f"but {len(inputs)} {'were' if len(inputs) != 1 else 'was'} "
+                                "given")
+            return None
+        key = tuple(inputs)
+        if key not in layer.model.flows:  # found once, so a nested use costs no more
+            nested = NestedReporter(self.reporter, span, layer.model)
+            layer.model.flows[key] = FlowChecker(layer.model, nested).run_inputs(inputs)
+        return layer.model.flows[key]
+
+    def _repeat(self, layer: Repeated, inputs: list[tuple[Shape, Dtype]], span) -> Shape:
+        if len(inputs) != 1:
+            self.reporter.error("arity", span, f"repeat takes one input, not {len(inputs)}")
+            return None
+        shape, dtype = inputs[0]
+        for _ in range(layer.count):
+            before = shape
+            for item in layer.items:
+                shape = self.apply(item, [shape], item.span, dtype) if item else None
+                dtype = "float"
+            if shape == before:  # every further copy maps it the same way
+                break
+        return shape
+
+    def single(self, result: Shape | Outputs, name: str, span) -> Shape:
+        """``result`` where one tensor is needed: an error if a used model returns several."""
+        if isinstance(result, Outputs):
+            self.reporter.error("type", span, f"{name} returns {_count(result)}; unpack them "
+                                "in forward: a, b = " + f"{name}(...)")
+            return None
+        return result
+
     def _sequence(self, shape: Shape, dtype: Dtype) -> Shape:
         block = self.info.node.layers_blocks[0]
         for item, bound in zip(block.items, self.info.sequence):
-            name = item.id if isinstance(item, n.Name) else item.func.id
+            name = item.id if isinstance(item, n.Name) else \
+                item.func.id if isinstance(item, n.Call) else None
             if name in self.info.layers:
                 self.used.add(name)
             shape = self.apply(bound, [shape], item.span, dtype) if bound else None
@@ -58,6 +122,9 @@ class FlowChecker:
         """Apply an entry's shape rule; report its complaint where the fix belongs: the tensor
         input it names (of a call in forward: ``input_spans``), else the argument it names,
         else the layer."""
+        if isinstance(bound, (ModelUse, Repeated)):
+            result = self.apply_use(bound, [(shape, dtype) for shape in inputs], call_span)
+            return self.single(result, bound.name, call_span)
         if not self._dtype_fits(bound, dtype, call_span):
             return None
         if bound.entry.shape is None or any(v is INVALID for v in bound.values.values()):
@@ -113,12 +180,27 @@ class ForwardFlow:
         self.read: set[str] = set()
 
     def run(self, input_shape: Shape, input_dtype: Dtype = None) -> Shape:
+        """The trained model's forward: one input (the batch's), one output."""
         if len(self.forward.inputs) != 1:
             self.reporter.error("arity", self.forward.span, "forward must take exactly one input "
-                                f"(the batch's inputs), not {len(self.forward.inputs)}")
-        for name in self.forward.inputs:
-            self._define(name, input_shape if len(self.forward.inputs) == 1 else None)
-            self.dtypes[name.id] = input_dtype if len(self.forward.inputs) == 1 else None
+                                f"(the batch's inputs), not {len(self.forward.inputs)}",
+                                hint="a forward with several inputs is for a model used as a "
+                                "layer of another")
+        one = len(self.forward.inputs) == 1
+        output = self.run_inputs([(input_shape, input_dtype)] if one else None)
+        if isinstance(output, Outputs):
+            returned = next(s for s in self.forward.body if isinstance(s, n.ReturnStmt))
+            self.reporter.error("type", returned.span, f"the model a train block trains must "
+                                f"return one tensor, not {_count(output)}")
+            return None
+        return output
+
+    def run_inputs(self, inputs: list[tuple[Shape, Dtype]] | None) -> Shape | Outputs:
+        """Shapes through the body from each input's (shape, dtype); None: not known."""
+        for index, name in enumerate(self.forward.inputs):
+            shape, dtype = inputs[index] if inputs else (None, None)
+            self._define(name, shape)
+            self.dtypes[name.id] = dtype
         if not self.forward.body:
             self.reporter.error("structure", self.forward.span, "forward is empty; it must "
                                 "compute and `return` the output")
@@ -129,15 +211,34 @@ class ForwardFlow:
             if returned:
                 self.reporter.error("unreachable", statement.span, "code after return never runs")
                 break
-            if isinstance(statement, n.Assign):
+            if isinstance(statement, n.Assign) and statement.rest:
+                self._unpack(statement)
+            elif isinstance(statement, n.Assign):
                 self._define(statement.target, self.shape_of(statement.value))
                 self.dtypes[statement.target.id] = self.dtype_of(statement.value)
+            elif statement.rest:
+                output, returned = Outputs(self.shape_of(v) for v in statement.values), True
             else:
                 output, returned = self.shape_of(statement.value), True
         if not returned:
             self.reporter.error("structure", self.forward.span, "forward must end with `return`")
         self._warn_unread()
         return output
+
+    def _unpack(self, statement: n.Assign) -> None:
+        """``a, b = block(x)``: one name per tensor the used model returns."""
+        targets, value = statement.targets, statement.value
+        result = self._call(value) if isinstance(value, n.Call) else self.shape_of(value)
+        shapes = list(result) if isinstance(result, Outputs) else None
+        if shapes is None or len(shapes) != len(targets):
+            what = _count(result) if shapes is not None else "one tensor"
+            if result is not None or shapes is not None:
+                self.reporter.error("arity", value.span, f"{len(targets)} names to unpack, but "
+                                    f"this returns {what}")
+            shapes = [None] * len(targets)
+        for target, shape in zip(targets, shapes):
+            self._define(target, shape)
+            self.dtypes[target.id] = "float"
 
     def _define(self, name: n.Name, shape: Shape) -> None:
         members = {**self.info.params, **self.info.layers}
@@ -163,7 +264,7 @@ class ForwardFlow:
         if isinstance(expr, n.BinOp):
             return self._bin_op(expr)
         if isinstance(expr, n.Call):
-            return self._call(expr)
+            return self.flow.single(self._call(expr), expr.func.id, expr.span)
         what = "a list" if isinstance(expr, n.ListExpr) else "a constant"
         self.reporter.error("type", expr.span, f"{what} is not a tensor; forward computes "
                             "with tensors, numbers, params and layers")
@@ -261,6 +362,8 @@ class ForwardFlow:
         """``name(x)``, or ``name(q, k, v)`` for a layer whose entry takes several tensors."""
         name = call.func.id
         self.flow.used.add(name)
+        if isinstance(self.info.layers[name], (ModelUse, Repeated)):
+            return self._use_call(call, self.info.layers[name])
         bound = self.info.layers[name]
         most = bound.entry.tensor_inputs if bound else 1
         if not 1 <= len(call.args) <= most or call.keywords:
@@ -275,6 +378,14 @@ class ForwardFlow:
         dtype = self.dtype_of(call.args[0])
         spans = [arg.span for arg in call.args]
         return self.flow.apply(bound, shapes, call.span, dtype, spans)
+
+    def _use_call(self, call: n.Call, layer: ModelUse | Repeated) -> Shape | Outputs:
+        """``block(q, k, v)``: a used model called with its inputs in forward."""
+        if call.keywords:
+            self.reporter.error("arity", call.keywords[0].span, f'"{call.func.id}" takes its '
+                                "inputs by position")
+        inputs = [(self.shape_of(arg), self.dtype_of(arg)) for arg in call.args]
+        return self.flow.apply_use(layer, inputs, call.span)
 
     def _unknown_call(self, call: n.Call) -> Shape:
         name = call.func.id

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter, did_you_mean
+from ..frontend.source import Span
 from ..vocab.registry import REGISTRY
 from ..vocab.reserved import reserved_reason
 from .binding import Bound, bind_call, lookup
@@ -22,15 +23,55 @@ class ParamInfo:
 
 
 @dataclass
+class ModelUse:
+    """A model used as a layer of another (``block = ResBlock(64)``): the used model checked
+    with the hyperparameter values given at ``span``, the use site."""
+
+    model: ModelInfo
+    span: Span
+    call: n.Call  # the use site, with the hyperparameter values as written
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+
+@dataclass
+class Repeated:
+    """``repeat(count) { items }``: ``count`` independent copies of the items, in order."""
+
+    count: int
+    items: list[Layer | None]
+    span: Span
+    node: n.Repeat | None = None  # as written (the count may use hyperparameters)
+    name = "repeat"
+
+
+@dataclass(repr=False)  # the default repr would print every used model, again at each use
 class ModelInfo:
     """A checked model with one set of hyperparameter values."""
 
     node: n.ModelDef
     hypers: dict[str, Any]
     params: dict[str, ParamInfo] = field(default_factory=dict)
-    layers: dict[str, Bound | None] = field(default_factory=dict)  # named layers
-    sequence: list[Bound | None] = field(default_factory=list)  # the layers { } body
+    layers: dict[str, Layer | None] = field(default_factory=dict)  # named layers
+    sequence: list[Layer | None] = field(default_factory=list)  # the layers { } body
     calls: dict[int, Bound] = field(default_factory=dict)  # forward's function calls, by offset
+    table: Any = None  # the spec's models (checker.compose.ModelTable), for models used here
+    # output shapes by input shapes when used as a layer: a model used at many places (or
+    # by a model that is itself used many times) is walked once per distinct input
+    flows: dict[tuple, Any] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)  # parameter count, trainable: found once
+
+    def __repr__(self) -> str:
+        return f"ModelInfo({self.name}, {self.hypers})"
+
+    @property
+    def inputs(self) -> list[str]:
+        """The names of forward's inputs (one, ``x``, for a ``layers { }`` model)."""
+        if self.node.forwards and not self.node.layers_blocks:
+            return [name.id for name in self.node.forwards[0].inputs]
+        return ["x"]
 
     @property
     def name(self) -> str:
@@ -38,19 +79,43 @@ class ModelInfo:
 
     def parameter_count(self) -> int | None:
         """How many numbers the model's params and layers hold (None if something is invalid)."""
+        if "parameters" not in self.counts:  # once: models used by used models add up fast
+            self.counts["parameters"] = self._parameter_count()
+        return self.counts["parameters"]
+
+    def _parameter_count(self) -> int | None:
         total = 0
         for param in self.params.values():
             if param.shape is None:
                 return None
             total += math.prod(param.shape)
-        bounds = {id(b): b for b in [*self.layers.values(), *self.sequence] if b is not None}
-        for bound in bounds.values():
-            count = bound.entry.params
-            if count is not None:
-                if any(v is INVALID for v in bound.values.values()):
-                    return None
-                total += count(bound.values)
+        layers = {id(b): b for b in [*self.layers.values(), *self.sequence] if b is not None}
+        for layer in layers.values():
+            count = layer_parameter_count(layer)
+            if count is None:
+                return None
+            total += count
         return total
+
+
+Layer = Bound | ModelUse | Repeated
+
+
+def layer_parameter_count(layer: Layer | None) -> int | None:
+    """The numbers one layer holds: a used model's all, a repeat's times its count."""
+    if isinstance(layer, ModelUse):
+        return layer.model.parameter_count()
+    if isinstance(layer, Repeated):
+        counts = [layer_parameter_count(item) for item in layer.items]
+        return None if None in counts else layer.count * sum(counts)
+    if layer is None:
+        return None
+    count = layer.entry.params
+    if count is None:
+        return 0
+    if any(v is INVALID for v in layer.values.values()):
+        return None
+    return count(layer.values)
 
 
 MEMORY_WARNING_BYTES = 10**9  # warn at check time above 1 GB of float32 parameters
@@ -88,14 +153,16 @@ def hyper_defaults(model: n.ModelDef, reporter: Reporter) -> dict[str, Any]:
     return env
 
 
-def check_model(model: n.ModelDef, hypers: dict[str, Any], reporter: Reporter) -> ModelInfo:
-    """Check a model's members with the given hyperparameter values."""
-    info = ModelInfo(model, hypers)
+def check_model(model: n.ModelDef, hypers: dict[str, Any], reporter: Reporter,
+                table: Any = None) -> ModelInfo:
+    """Check a model's members with the given hyperparameter values; ``table`` (a
+    :class:`~lightdsl.checker.compose.ModelTable`) resolves other models used as layers."""
+    info = ModelInfo(model, hypers, table=table)
     _check_member_names(model, hypers, reporter)
     for param in model.params:
         info.params[param.name.id] = _check_param(param, hypers, reporter)
     for layer in model.layers:
-        bound = _check_named_layer(layer, hypers, reporter)
+        bound = _check_named_layer(layer, info, reporter)
         info.layers.setdefault(layer.name.id, bound)  # a duplicate is reported, not used
     for block in model.layers_blocks:
         info.sequence = [_sequence_item(item, info, reporter) for item in block.items]
@@ -154,23 +221,63 @@ def tensor_shape(value: Any) -> tuple[int, ...] | None:
     return (len(value), *shapes[0])
 
 
-def _check_named_layer(layer: n.LayerDef, hypers: dict, reporter: Reporter) -> Bound | None:
+def _check_named_layer(layer: n.LayerDef, info: ModelInfo, reporter: Reporter) -> Layer | None:
+    if isinstance(layer.value, n.Repeat):
+        return _repeat(layer.value, info, reporter)
     if not isinstance(layer.value, n.Call):
         reporter.error("type", layer.value.span, f'"{layer.name.id}" must be a layer, such as '
                        "`linear(784, 500)`", hint="constants belong in the model's "
                        "hyperparameters: model Name(size = 10) { ... }")
         return None
+    if _is_model(info, layer.value.func.id):
+        return info.table.use(layer.value, info.hypers, reporter)
     entry = lookup("layer", layer.value.func, reporter)
-    return bind_call(entry, layer.value, hypers, reporter) if entry else None
+    return bind_call(entry, layer.value, info.hypers, reporter) if entry else None
 
 
-def _sequence_item(item, info: ModelInfo, reporter: Reporter) -> Bound | None:
+def _is_model(info: ModelInfo, name: str) -> bool:
+    return info.table is not None and info.table.defines(name)
+
+
+def _repeat(node: n.Repeat, info: ModelInfo, reporter: Reporter) -> Repeated | None:
+    """``repeat(count) { ... }``: a positive count and a body of new layers (not named ones,
+    which would be one layer shared by every copy)."""
+    count = evaluate(node.count, info.hypers, reporter)
+    if count is not INVALID and (not isinstance(count, int) or isinstance(count, bool)
+                                 or count < 1):
+        reporter.error("type", node.count.span, f"repeat needs a positive whole number of "
+                       f"copies, not {count!r}")
+        count = INVALID
+    items, named = [], {layer.name.id for layer in info.node.layers}
+    for item in node.items:
+        name = item.id if isinstance(item, n.Name) else None
+        if name in named:
+            reporter.error("type", item.span, f'"{name}" is a named layer: every copy would '
+                           "share it; write the layer itself in the repeat body")
+            items.append(None)
+        else:
+            items.append(_sequence_item(item, info, reporter))
+    if not node.items:
+        reporter.error("structure", node.span, "repeat { } is empty; put the layers to "
+                       "repeat in it")
+    if count is INVALID or not node.items:
+        return None
+    return Repeated(count, items, node.span, node)
+
+
+def _sequence_item(item, info: ModelInfo, reporter: Reporter) -> Layer | None:
+    if isinstance(item, n.Repeat):
+        return _repeat(item, info, reporter)
     if isinstance(item, n.Name):
         if item.id in info.layers:
             return info.layers[item.id]
+        if _is_model(info, item.id):
+            call = n.Call.model_construct(span=item.span, func=item, args=[], keywords=[])
+            return info.table.use(call, info.hypers, reporter)
         entry = REGISTRY.get("layer", item.id)
         if entry is None:
-            known = [*info.layers, *REGISTRY.names("layer")]
+            known = [*info.layers, *REGISTRY.names("layer"), *(info.table.names()
+                                                               if info.table else [])]
             reporter.error("unknown-name", item.span, f'unknown layer "{item.id}"'
                            + did_you_mean(item.id, known))
             return None
@@ -180,6 +287,8 @@ def _sequence_item(item, info: ModelInfo, reporter: Reporter) -> Bound | None:
         reporter.error("type", item.span, f'"{item.func.id}" is a named layer; in layers {{ }} '
                        f"write its name without parentheses: {item.func.id}")
         return None
+    if _is_model(info, item.func.id):
+        return info.table.use(item, info.hypers, reporter)
     entry = lookup("layer", item.func, reporter)
     return bind_call(entry, item, info.hypers, reporter) if entry else None
 
@@ -204,11 +313,8 @@ def check_trainable(info: ModelInfo, reporter: Reporter) -> None:
     if any(not p.node.frozen for p in info.params.values()):
         return
     used = info.sequence if info.node.layers_blocks else list(info.layers.values())
-    for bound in used:
-        if getattr(bound, "ref", None) is not None:
-            return  # a python(...) layer: check cannot see its parameters, so assume some
-        if bound is not None and owns_trainable_tensors(bound):
-            return
+    if any(_trainable(layer) for layer in used):
+        return
     reporter.error("no-trainable", info.node.name.span, f"model {info.name} has no trainable "
                    "parameter, so training cannot change it",
                    hint="remove `frozen` from a param or add a layer with weights")
@@ -220,3 +326,20 @@ def owns_trainable_tensors(bound: Bound) -> bool:
     if bound.entry.params is not None and any(map(contains_invalid, bound.values.values())):
         return True
     return bound.entry.trainable(bound.values)
+
+
+def _trainable(layer: Layer | None) -> bool:
+    if isinstance(layer, ModelUse):
+        model = layer.model
+        if "trainable" not in model.counts:
+            used = model.sequence if model.node.layers_blocks else list(model.layers.values())
+            model.counts["trainable"] = any(not p.node.frozen for p in model.params.values()) \
+                or any(_trainable(inner) for inner in used)
+        return model.counts["trainable"]
+    if isinstance(layer, Repeated):
+        return any(_trainable(item) for item in layer.items)
+    if layer is None:
+        return False
+    if getattr(layer, "ref", None) is not None:
+        return True  # a python(...) layer: check cannot see its parameters, so assume some
+    return owns_trainable_tensors(layer)

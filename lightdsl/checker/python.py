@@ -87,7 +87,8 @@ def bind_python(kind: str, call: n.Call, env: dict[str, Any], reporter: Reporter
         _check_keywords(ref, cls, call, reporter)
     args = tuple(Arg(name, AnyValue(), None) for name in values)
     entry = Entry(kind=kind, name=ref.name, args=args, target=f"{ref.module}.{ref.name}",
-                  shape=_shape_rule(declared, ref), doc=f"python({ref.text!r})")
+                  shape=_shape_rule(declared, ref), doc=f"python({ref.text!r})",
+                  tensor_inputs=1 if kind == "layer" else 0)  # a Python layer takes one tensor
     return PythonBound(entry, values, nodes, call.span, ref, declared)
 
 

@@ -87,7 +87,7 @@ class TrainChecker:
         model = checked.node
         hypers = self._overrides(model, value.node, dict(checked.hypers))
         errors_before = self.reporter.error_count
-        info = check_model(model, hypers, self.reporter)
+        info = check_model(model, hypers, self.reporter, checked.table)
         if self.reporter.error_count > errors_before:
             self.reporter.error("hyperparameters", value.node.span, f"with these "
                                 f"hyperparameters, model {name} does not check (see the errors "

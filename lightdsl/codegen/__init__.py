@@ -95,7 +95,7 @@ def _model_parts(run, script: Script):
     class_name = script.globals(info.name)
     defaults = hyper_defaults(info.node, Reporter(SourceFile("", "<defaults>")))
     changed = {k: v for k, v in info.hypers.items() if defaults.get(k) != v}
-    writer = ModelWriter(info, defaults, script.w, class_name)
+    writer = ModelWriter(info, defaults, script.w, class_name, class_names=script.globals)
     for helper in writer.helpers():
         script.use(helper)
     from .printer import literal

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..checker.binding import Bound
-from ..checker.models import ModelInfo
+from ..checker.models import ModelInfo, ModelUse, Repeated
 from ..frontend import nodes as n
 from ..vocab.types import Tensor, TensorList
 from .printer import (
@@ -29,23 +29,28 @@ class ModelWriter:
     """Writes one ``class Name(base):`` for a checked model."""
 
     def __init__(self, info: ModelInfo, defaults: dict[str, Any], writer: CodeWriter,
-                 class_name: str, base: str = "nn.Module"):
+                 class_name: str, base: str = "nn.Module",
+                 class_names: Callable[[str], str] | None = None):
         self.info, self.defaults, self.w = info, defaults, writer
         self.class_name, self.base = class_name, base
-        self.args = Namer()  # __init__'s arguments: the hyperparameters
-        self.args.reserve(info.hypers)
+        # the classes of models used as layers: one per model, named by the script's namer
+        self.class_names = class_names or (lambda name: name)
+        self.args = _arguments(info)  # __init__'s arguments: the hyperparameters
         forward = info.node.forwards[0] if info.node.forwards and not info.node.layers_blocks \
             else None
         self.forward = forward
         self.locals = Namer()
         if forward is not None:
             self.locals.reserve([name.id for name in forward.inputs])
-            self.locals.reserve([s.target.id for s in forward.body if isinstance(s, n.Assign)])
+            self.locals.reserve([t.id for s in forward.body if isinstance(s, n.Assign)
+                                 for t in s.targets])
         self.hypers_in_forward = _hypers_used(forward, info) if forward else []
 
     def write(self, init_extra: Callable[[], None] | None = None,
               methods: Callable[[], None] | None = None) -> None:
-        """The class; ``init_extra`` adds lines to ``__init__``, ``methods`` more methods."""
+        """The class; ``init_extra`` adds lines to ``__init__``, ``methods`` more methods.
+        The classes of the models it uses come first, each once per script."""
+        self._used_classes()
         w, node = self.w, self.info.node
         w.ref(node.span, f"model {self.info.name}")
         w.line(f"class {self.class_name}({self.base}):")
@@ -59,11 +64,19 @@ class ModelWriter:
                 methods()
 
     def helpers(self) -> list[str]:
-        """Runtime classes (lightdsl/runtime/) the model's layers are built from: the script
-        carries their source."""
-        bounds = [b for b in [*self.info.layers.values(), *self.info.sequence] if b is not None]
-        return sorted({b.entry.target.rsplit(".", 1)[1] for b in bounds
-                       if b.entry.target.startswith("lightdsl.runtime.")})
+        """Runtime classes (lightdsl/runtime/) the model's layers, and the models it uses,
+        are built from: the script carries their source."""
+        return sorted(_runtime_classes(self.info))
+
+    def _used_classes(self) -> None:
+        written = self.w.__dict__.setdefault("model_classes", set())  # once per script
+        for use in _uses(self.info):
+            if use.name in written:
+                continue
+            written.add(use.name)
+            info = use.model.table.default(use.name) if use.model.table else use.model
+            ModelWriter(info, dict(info.hypers), self.w, self.class_names(use.name),
+                        class_names=self.class_names).write()
 
     # ---- __init__ ----
     def _init(self, extra) -> None:
@@ -132,7 +145,12 @@ class ModelWriter:
         """A layer argument or param written with hyperparameters: printed with their names."""
         return ExprPrinter(lambda name: (self.args(name), True), tuples=True).doc(expr)
 
-    def _layer(self, bound: Bound) -> Doc:
+    def _layer(self, bound: Bound | ModelUse | Repeated) -> Doc:
+        if isinstance(bound, ModelUse):
+            return self._use(bound)
+        if isinstance(bound, Repeated):
+            return self._repeat(bound)
+
         def value(name: str) -> Doc:
             node = bound.nodes.get(name)
             if node is not None and uses_names(node, self.info.hypers):
@@ -140,6 +158,41 @@ class ModelWriter:
             return literal(bound.values[name], tuples=True)
 
         return vocab_call(bound, value)
+
+    def _use(self, use: ModelUse) -> Doc:
+        """``ResBlock(channels=64)``: the values given at the use site (written with this
+        model's hyperparameters where the spec does), and derived ones that differ."""
+        table = use.model.table
+        defaults = table.default(use.name).hypers if table else {}
+        names = [h.name.id for h in use.model.node.hyper_params]
+        given = dict(zip(names, use.call.args))
+        given |= {k.name.id: k.value for k in use.call.keywords}
+        args, printed = _arguments(use.model), {}
+        for hyper in use.model.node.hyper_params:
+            name, node = hyper.name.id, given.get(hyper.name.id)
+            if node is not None and uses_names(node, self.info.hypers):
+                printed[name] = flat(self._constant(node))
+            elif uses_names(hyper.default, printed) and node is None:
+                # derived from a value given here (hidden = 2 * c): the same expression
+                def known(h: str) -> tuple[str, bool]:
+                    text = printed.get(h) or flat(literal(use.model.hypers[h], tuples=True))
+                    return _atom(text), True
+
+                printed[name] = flat(ExprPrinter(known, tuples=True).doc(hyper.default))
+            elif node is not None or use.model.hypers[name] != defaults.get(name):
+                printed[name] = flat(literal(use.model.hypers[name], tuples=True))
+        items = tuple(f"{args(name)}={text}" for name, text in printed.items())
+        return concat(self.class_names(use.name), Group("(", items, ")"))
+
+    def _repeat(self, repeated: Repeated) -> Doc:
+        """``nn.Sequential(*[ResBlock() for _ in range(4)])``: copies with their own weights."""
+        items = tuple(self._layer(item) for item in repeated.items)
+        one = items[0] if len(items) == 1 else concat("nn.Sequential", Group("(", items, ")"))
+        count = repeated.node.count if repeated.node is not None else None
+        count = flat(self._constant(count)) if count is not None and uses_names(
+            count, self.info.hypers) else str(repeated.count)
+        copies = concat("*[", one, f" for _ in range({count})]")
+        return concat("nn.Sequential", Group("(", (copies,), ")"))
 
     def _sequential(self) -> None:
         block = self.info.node.layers_blocks[0]
@@ -163,13 +216,15 @@ class ModelWriter:
         unused = _unused_assignments(self.forward)
         with w.indent():
             for index, statement in enumerate(self.forward.body):
-                doc = self.expr(statement.value)
                 if isinstance(statement, n.ReturnStmt):
+                    doc = self.expr(statement.value) if not statement.rest else \
+                        Group("(", tuple(self.expr(v) for v in statement.values), ")")
                     w.statement(doc, prefix="return ", span=statement.span)
                     break
+                doc = self.expr(statement.value)
                 noqa = "  # noqa: F841 (unused in the spec too)" if index in unused else ""
-                w.statement(doc, prefix=f"{self.locals(statement.target.id)} = ",
-                            span=statement.span, pragma=noqa)
+                targets = ", ".join(self.locals(t.id) for t in statement.targets)
+                w.statement(doc, prefix=f"{targets} = ", span=statement.span, pragma=noqa)
 
     def expr(self, expr: n.Expr) -> Doc:
         return ExprPrinter(self._name, self._call).doc(expr)
@@ -183,7 +238,7 @@ class ModelWriter:
 
     def _call(self, call: n.Call) -> Doc:
         name = call.func.id
-        if name in self.info.layers:
+        if name in self.info.layers:  # a used model or an attention layer: several inputs
             inputs = tuple(self.expr(arg) for arg in call.args)
             return concat(attribute(name), Group("(", inputs, ")"))
         bound = self.info.calls[call.span.start_pos]
@@ -227,8 +282,8 @@ def _names_in(expr: n.Node) -> list[str]:
 def _hypers_used(forward: n.ForwardDef, info: ModelInfo) -> list[str]:
     """Hyperparameters that forward reads (names not shadowed by params or variables)."""
     local = {name.id for name in forward.inputs}
-    local |= {s.target.id for s in forward.body if isinstance(s, n.Assign)}
-    used = [name for s in forward.body for name in _names_in(s.value)]
+    local |= {t.id for s in forward.body if isinstance(s, n.Assign) for t in s.targets}
+    used = [name for s in forward.body for v in _values(s) for name in _names_in(v)]
     hypers = [h for h in dict.fromkeys(used)
               if h in info.hypers and h not in local and h not in info.params]
     return hypers
@@ -239,12 +294,64 @@ def _unused_assignments(forward: n.ForwardDef) -> set[int]:
     unused = set()
     body = forward.body
     for index, statement in enumerate(body):
-        if not isinstance(statement, n.Assign):
+        if not isinstance(statement, n.Assign) or statement.rest:  # unpacking is not F841
             continue
         name = statement.target.id
         later = body[index + 1:]
-        rebound = any(isinstance(s, n.Assign) and s.target.id == name for s in later)
-        read = any(name in _names_in(s.value) for s in later)
+        rebound = any(isinstance(s, n.Assign) and name in [t.id for t in s.targets]
+                      for s in later)
+        read = any(name in _names_in(v) for s in later for v in _values(s))
         if not read and not rebound:
             unused.add(index)
     return unused
+
+
+def _atom(text: str) -> str:
+    """``text`` safe as an operand: a name or number as it is, anything else in parentheses."""
+    return text if text.isidentifier() or text.replace(".", "", 1).isdigit() else f"({text})"
+
+
+def _values(statement) -> list[n.Expr]:
+    """The expressions a forward statement computes (``return a, b`` has two)."""
+    return statement.values if isinstance(statement, n.ReturnStmt) else [statement.value]
+
+
+def _arguments(info: ModelInfo) -> Namer:
+    """The Python names of a model class's ``__init__`` arguments (its hyperparameters)."""
+    args = Namer()
+    args.reserve(info.hypers)
+    return args
+
+
+def _uses(info: ModelInfo) -> list[ModelUse]:
+    """The models ``info`` uses as layers, in the order the spec writes them."""
+    found: list[ModelUse] = []
+
+    def visit(layer) -> None:
+        if isinstance(layer, ModelUse):
+            found.append(layer)
+        elif isinstance(layer, Repeated):
+            for item in layer.items:
+                visit(item)
+
+    for layer in [*info.layers.values(), *info.sequence]:
+        visit(layer)
+    return found
+
+
+def _runtime_classes(info: ModelInfo) -> set[str]:
+    """Names of the runtime classes the layers of ``info`` and of the models it uses build."""
+    found: set[str] = set()
+
+    def visit(layer) -> None:
+        if isinstance(layer, ModelUse):
+            found.update(_runtime_classes(layer.model))
+        elif isinstance(layer, Repeated):
+            for item in layer.items:
+                visit(item)
+        elif layer is not None and (layer.entry.target or "").startswith("lightdsl.runtime."):
+            found.add(layer.entry.target.rsplit(".", 1)[1])
+
+    for layer in [*info.layers.values(), *info.sequence]:
+        visit(layer)
+    return found

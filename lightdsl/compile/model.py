@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..checker.models import ModelInfo, parameter_bytes
+from ..checker.models import ModelInfo, ModelUse, Repeated, parameter_bytes
 from ..checker.python import PythonBound
 from ..errors import LightdslError
 from ..frontend import nodes as n
@@ -35,9 +35,10 @@ _BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operato
 class SpecModel(nn.Module):
     """A model described by a spec; ``forward`` follows its layers or dataflow."""
 
-    def __init__(self, info: ModelInfo):
+    def __init__(self, info: ModelInfo, used: bool = False):
         super().__init__()
-        check_memory(info)
+        if not used:  # a used model's memory is counted in the model using it
+            check_memory(info)
         with _allocating(info):
             self._build(info)
 
@@ -57,19 +58,31 @@ class SpecModel(nn.Module):
         else:
             self._dataflow = ForwardCompiler(self, info).compile(info.node.forwards[0])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *more: torch.Tensor):
+        """The output for the input ``x`` (a model used as a layer may take ``more`` inputs
+        and return a tuple)."""
         if self._dataflow is None:
             return self.layers(x)
-        return self._dataflow(x)
+        return self._dataflow(x, *more)
 
 
 def _layer(bound) -> nn.Module:
+    if isinstance(bound, ModelUse):
+        return SpecModel(bound.model, used=True)
+    if isinstance(bound, Repeated):  # N copies, each with its own weights
+        return nn.Sequential(*[_copy(bound) for _ in range(bound.count)])
     if isinstance(bound, PythonBound):
         return build_layer(bound)
     if bound.entry.input_dtype == "int" and bound.entry.target == \
             "torch.nn.Embedding":
         return IndexEmbedding(**torch_kwargs(bound.values))
     return instantiate(bound)
+
+
+def _copy(repeated: Repeated) -> nn.Module:
+    """One copy of a repeat's body: its one layer, or a Sequential of its layers."""
+    items = [_layer(item) for item in repeated.items]
+    return items[0] if len(items) == 1 else nn.Sequential(*items)
 
 
 def available_memory(device: torch.device | str = "cpu") -> int | None:
@@ -136,19 +149,35 @@ class ForwardCompiler:
         self.layers = module._modules
         self.info = info
 
-    def compile(self, forward: n.ForwardDef) -> Callable[[torch.Tensor], torch.Tensor]:
-        input_name = forward.inputs[0].id
-        steps = [(s.target.id, self.expr(s.value)) for s in forward.body
+    def compile(self, forward: n.ForwardDef) -> Callable[..., Any]:
+        names = [name.id for name in forward.inputs]
+        steps = [(self._target(s), self.expr(s.value)) for s in forward.body
                  if isinstance(s, n.Assign)]
-        result = self.expr(next(s for s in forward.body if isinstance(s, n.ReturnStmt)).value)
+        returned = next(s for s in forward.body if isinstance(s, n.ReturnStmt))
+        result = self._result(returned)
 
-        def run(x: torch.Tensor) -> torch.Tensor:
-            env = {input_name: x}
+        def run(*inputs: torch.Tensor) -> Any:
+            env = dict(zip(names, inputs))
             for target, compute in steps:  # one statement of the spec's forward each
-                env[target] = compute(env)
+                if isinstance(target, str):
+                    env[target] = compute(env)
+                else:  # a, b = block(x)
+                    env.update(zip(target, compute(env)))
             return result(env)
 
         return run
+
+    @staticmethod
+    def _target(statement: n.Assign) -> str | tuple[str, ...]:
+        if statement.rest:
+            return tuple(name.id for name in statement.targets)
+        return statement.target.id
+
+    def _result(self, statement: n.ReturnStmt) -> Compiled:
+        if not statement.rest:
+            return self.expr(statement.value)
+        values = [self.expr(value) for value in statement.values]
+        return lambda env: tuple(value(env) for value in values)
 
     def expr(self, expr: n.Expr) -> Compiled:
         if isinstance(expr, n.Number):
@@ -178,7 +207,7 @@ class ForwardCompiler:
 
     def call(self, call: n.Call) -> Compiled:
         name = call.func.id
-        if name in self.layers:
+        if name in self.layers:  # several inputs: attention, or a used model's forward(q, k, v)
             layers, arguments = self.layers, [self.expr(arg) for arg in call.args]
             if len(arguments) == 1:  # the common, hot case
                 (argument,) = arguments

@@ -20,8 +20,21 @@ from .source import SourceFile, Span
 Severity = Literal["error", "warning", "note"]
 
 
+class Note(BaseModel):
+    """A second place a finding concerns (inside a used model), printed as a ``note:`` line."""
+
+    file: str
+    span: Span
+    message: str
+
+    def header(self) -> str:
+        return (f"{escape_controls(self.file)}:{self.span.line}:{self.span.column}: "
+                f"note: {escape_controls(self.message)}")
+
+
 class Diagnostic(BaseModel):
-    """One finding: where it is, how bad, a short code and a message in words."""
+    """One finding: where it is, how bad, a short code and a message in words; ``notes``
+    point at further places (the line inside a used model that a use-site error comes from)."""
 
     file: str
     span: Span
@@ -29,6 +42,7 @@ class Diagnostic(BaseModel):
     code: str
     message: str
     hint: str | None = None
+    notes: list[Note] = []
 
     @property
     def line(self) -> int:
@@ -98,14 +112,24 @@ class Reporter:
         self._seen: set[tuple] = set()
 
     def report(self, severity: Severity, code: str, span: Span, message: str,
-               hint: str | None = None) -> None:
-        key = (severity, code, id(span.origin), span.start_pos, span.end_pos, message)
+               hint: str | None = None, notes: list[Note] = ()) -> None:
+        key = (severity, code, id(span.origin), span.start_pos, span.end_pos, message,
+               tuple((note.span.start_pos, note.message) for note in notes))
         if key in self._seen:
             return
         self._seen.add(key)
-        file = span.origin.path if span.origin is not None else self.source.path
-        self.diagnostics.append(Diagnostic(file=file, span=span, severity=severity,
-                                           code=code, message=message, hint=hint))
+        self.diagnostics.append(Diagnostic(file=self.file_of(span), span=span,
+                                           severity=severity, code=code, message=message,
+                                           hint=hint, notes=list(notes)))
+
+    def file_of(self, span: Span) -> str:
+        """The path of the file ``span`` is in (a ``--set`` override has its own)."""
+        return span.origin.path if span.origin is not None else self.source.path
+
+    def seen(self, severity: Severity, code: str, span: Span, message: str) -> bool:
+        """Whether exactly this finding (without notes) was reported already."""
+        return (severity, code, id(span.origin), span.start_pos, span.end_pos, message,
+                ()) in self._seen
 
     def error(self, code: str, span: Span, message: str, hint: str | None = None) -> None:
         self.report("error", code, span, message, hint)
@@ -132,28 +156,40 @@ def render_text(diagnostic: Diagnostic, source: SourceFile) -> str:
     from the spec are escaped, so each part is exactly one line.
     """
     lines = [diagnostic.header() + f"  [{diagnostic.code}]"]
-    text = _visible_line((diagnostic.span.origin or source).line_text(diagnostic.span.line))
-    if text.strip():
-        start = diagnostic.span.column
-        end = diagnostic.span.end_column if diagnostic.span.end_line == diagnostic.span.line \
-            else len(text) + 1
-        width = max(1, end - start)
-        prefix = "".join(ch if ch == "\t" else " " for ch in text[: start - 1])
-        lines += [f"    {text}", f"    {prefix}^{'~' * (width - 1)}"]
+    lines += _quoted(diagnostic.span, source)
     if diagnostic.hint:
         lines.append(f"    hint: {escape_controls(diagnostic.hint)}")
+    for note in diagnostic.notes:
+        lines += [note.header(), *_quoted(note.span, source)]
     return "\n".join(lines)
+
+
+def _quoted(span: Span, source: SourceFile) -> list[str]:
+    """The source line of ``span`` and a caret/underline under it (nothing for a blank line)."""
+    text = _visible_line((span.origin or source).line_text(span.line))
+    if not text.strip():
+        return []
+    start = span.column
+    end = span.end_column if span.end_line == span.line else len(text) + 1
+    width = max(1, end - start)
+    prefix = "".join(ch if ch == "\t" else " " for ch in text[: start - 1])
+    return [f"    {text}", f"    {prefix}^{'~' * (width - 1)}"]
 
 
 def render_json(diagnostic: Diagnostic) -> str:
     """One JSON object with file, line, column, end, severity, code and message."""
     span = diagnostic.span
-    return json.dumps({
+    found = {
         "file": diagnostic.file, "line": span.line, "column": span.column,
         "end_line": span.end_line, "end_column": span.end_column,
         "severity": diagnostic.severity, "code": diagnostic.code,
         "message": diagnostic.message, "hint": diagnostic.hint,
-    })
+    }
+    if diagnostic.notes:  # only then, so findings without notes print as before
+        found["notes"] = [{"file": note.file, "line": note.span.line,
+                           "column": note.span.column, "message": note.message}
+                          for note in diagnostic.notes]
+    return json.dumps(found)
 
 
 def render_github(diagnostic: Diagnostic) -> str:
@@ -165,7 +201,9 @@ def render_github(diagnostic: Diagnostic) -> str:
     """
     span = diagnostic.span
     level = "error" if diagnostic.severity == "error" else "warning"
-    message = _github_data(escape_controls(diagnostic.message))
+    text = diagnostic.message + "".join(f" ({note.message}, line {note.span.line})"
+                                        for note in diagnostic.notes)
+    message = _github_data(escape_controls(text))
     file = _github_property(escape_controls(diagnostic.file))
     return (f"::{level} file={file},line={span.line},col={span.column},"
             f"endLine={span.end_line},endColumn={span.end_column},"

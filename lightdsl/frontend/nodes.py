@@ -94,26 +94,47 @@ class ParamDef(Node):
     frozen: bool = False
 
 
+class Repeat(Node):
+    """``repeat(4) { ResBlock(64) }``: ``count`` independent copies of the body, in order."""
+
+    count: Expr
+    items: list[Call | Name | Repeat] = []
+
+
 class LayerDef(Node):
     """``l1 = linear(784, 500)``: a named layer usable in ``forward``."""
 
     name: Name
-    value: Expr
+    value: Expr | Repeat
 
 
 class LayersBlock(Node):
-    """``layers { ... }``: a sequential body; items are layer calls or named layers."""
+    """``layers { ... }``: a sequential body; items are layer calls, named layers, repeats."""
 
-    items: list[Call | Name] = []
+    items: list[Call | Name | Repeat] = []
 
 
 class Assign(Node):
+    """``h = f(x)``, or ``a, b = block(x)`` (``rest`` holds ``b``) unpacking several outputs."""
+
     target: Name
     value: Expr
+    rest: list[Name] = []
+
+    @property
+    def targets(self) -> list[Name]:
+        return [self.target, *self.rest]
 
 
 class ReturnStmt(Node):
+    """``return y``, or ``return a, b`` (``rest`` holds ``b``) for several outputs."""
+
     value: Expr
+    rest: list[Expr] = []
+
+    @property
+    def values(self) -> list[Expr]:
+        return [self.value, *self.rest]
 
 
 class ForwardDef(Node):
@@ -165,7 +186,7 @@ class Spec(Node):
     trains: list[TrainDef] = []
 
 
-for _model in (Keyword, Call, ListExpr, BinOp, Neg, HyperParam, ParamDef, LayerDef,
+for _model in (Keyword, Call, ListExpr, BinOp, Neg, HyperParam, ParamDef, Repeat, LayerDef,
                LayersBlock, Assign, ReturnStmt, ForwardDef, ModelDef, Setting, DataDef,
                TrainDef, Spec):
     _model.model_rebuild()

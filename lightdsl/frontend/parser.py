@@ -250,11 +250,18 @@ class AstBuilder(Transformer):
     def layers_block(self, meta, children):
         return n.LayersBlock.model_construct(span=self.span(meta), items=children)
 
+    def repeat_block(self, meta, children):
+        return n.Repeat.model_construct(span=self.span(meta), count=children[1],
+                                        items=children[2:])
+
     def assign(self, meta, children):
-        return n.Assign.model_construct(span=self.span(meta), target=self._name(children[0]), value=children[1])
+        targets = [self._name(token) for token in children[:-1]]
+        return n.Assign.model_construct(span=self.span(meta), target=targets[0],
+                                        rest=targets[1:], value=children[-1])
 
     def return_stmt(self, meta, children):
-        return n.ReturnStmt.model_construct(span=self.span(meta), value=children[0])
+        return n.ReturnStmt.model_construct(span=self.span(meta), value=children[0],
+                                            rest=children[1:])
 
     def forward_def(self, meta, children):
         inputs = [c for c in children if isinstance(c, n.Name)]

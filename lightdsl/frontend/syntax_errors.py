@@ -11,7 +11,7 @@ from .source import SourceFile, Span
 _PUNCTUATION = {
     "LBRACE": "`{`", "RBRACE": "`}`", "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`",
     "RSQB": "`]`", "COMMA": "`,`", "EQUAL": "`=`", "PLUS": "`+`", "MINUS": "`-`",
-    "STAR": "`*`", "SLASH": "`/`", "AT": "`@`", "POW": "`**`", "FROZEN": "`frozen`",
+    "STAR": "`*`", "SLASH": "`/`", "AT": "`@`", "POW": "`**`", "FROZEN": "`frozen`", "REPEAT": "`repeat`",
     "NAME": "a name", "NUMBER": "a number", "STRING": "a string",
 }
 _CLOSERS = {"{": "RBRACE", "(": "RPAR", "[": "RSQB"}

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..checker.compose import describe
 from ..checker.constants import INVALID
 from ..checker.flow import FlowChecker, ForwardFlow
+from ..checker.models import ModelUse, Repeated
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter
 from ..frontend.source import SourceFile
@@ -59,7 +61,13 @@ def format_shape(shape) -> str:
 
 
 def format_call(bound, tensor_args: bool = False) -> str:
-    """``linear(784, 500)``: required arguments by position, others only when not default."""
+    """``linear(784, 500)``: required arguments by position, others only when not default;
+    ``ResBlock(c = 64)`` for a used model, ``repeat(4) {...}`` for a repeat."""
+    if isinstance(bound, ModelUse):
+        return describe(bound.model)
+    if isinstance(bound, Repeated):
+        inner = " ".join(format_call(item) if item else "?" for item in bound.items)
+        return f"repeat({bound.count}) {{ {inner} }}"
     parts = []
     for arg in bound.entry.args:
         value = bound.values.get(arg.name)
@@ -136,10 +144,17 @@ class _DataflowBuilder:
             node = self.graph.add(f"input: {name.id}", "input")
             self.variables[name.id] = (node, f"{name.id} {format_shape(input_shape)}")
         for statement in forward.body:
+            if isinstance(statement, n.ReturnStmt) and statement.rest:  # return a, b
+                for value in statement.values:  # one output node per tensor
+                    source, edge = self.expr(value)
+                    self.graph.edges.append(Edge(source, self.graph.add("output", "output"),
+                                                 edge))
+                return
             node, label = self.expr(statement.value)
             if isinstance(statement, n.Assign):
                 shape = format_shape(self.shapes.get(id(statement.value)))
-                self.variables[statement.target.id] = (node, f"{statement.target.id} {shape}")
+                for target in statement.targets:  # a, b = block(x): both leave its node
+                    self.variables[target.id] = (node, f"{target.id} {shape}")
             else:
                 output = self.graph.add("output", "output")
                 self.graph.edges.append(Edge(node, output, label))
