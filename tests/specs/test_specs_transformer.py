@@ -46,7 +46,11 @@ def swap_markers(x: torch.Tensor) -> torch.Tensor:
 def test_the_spec_checks_clean():
     analysis = analyze_file(str(SPEC))
     assert analysis.diagnostics == []
-    assert analysis.program.runs["default"].model.name == "OrderTransformer"
+    run = analysis.program.runs["default"]
+    assert run.model.name == "OrderTransformer"
+    assert run.data.sample_shape == (16, 8)  # from the .npz headers
+    assert (run.data.labels.kind, run.data.labels.shape) == ("class", (None,))
+    assert run.output_shape == (None, 2)
 
 
 def test_the_shipped_data_is_the_generators():
