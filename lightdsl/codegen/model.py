@@ -22,7 +22,7 @@ from .printer import (
     uses_names,
     vocab_call,
 )
-from .writer import INDENT, WIDTH, CodeWriter, Doc, Group, concat, flat
+from .writer import INDENT, WIDTH, CodeWriter, Comprehension, Doc, Group, concat, flat
 
 
 class ModelWriter:
@@ -191,7 +191,7 @@ class ModelWriter:
         count = repeated.node.count if repeated.node is not None else None
         count = flat(self._constant(count)) if count is not None and uses_names(
             count, self.info.hypers) else str(repeated.count)
-        copies = concat("*[", one, f" for _ in range({count})]")
+        copies = Comprehension("*[", one, f"for _ in range({count})", "]")
         return concat("nn.Sequential", Group("(", (copies,), ")"))
 
     def _sequential(self) -> None:

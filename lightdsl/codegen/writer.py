@@ -46,7 +46,18 @@ class Chain:
     ops: tuple
 
 
-Doc = str | Group | Concat | Chain
+@dataclass(frozen=True)
+class Comprehension:
+    """``open element clause close``, e.g. ``*[Block() for _ in range(4)]``; too long for a
+    line, the element and the clause each go on lines of their own, as ruff format does."""
+
+    open: str
+    element: Doc
+    clause: str
+    close: str
+
+
+Doc = str | Group | Concat | Chain | Comprehension
 
 
 def concat(*parts: Doc) -> Doc:
@@ -70,6 +81,8 @@ def flat(doc: Doc) -> str:
     if isinstance(doc, Chain):
         rest = "".join(f" {op} {flat(o)}" for op, o in zip(doc.ops, doc.operands[1:]))
         return flat(doc.operands[0]) + rest
+    if isinstance(doc, Comprehension):
+        return f"{doc.open}{flat(doc.element)} {doc.clause}{doc.close}"
     inner = ", ".join(flat(i) for i in doc.items)
     return f"{doc.open}{inner}{',' if doc.one else ''}{doc.close}"
 
@@ -80,6 +93,9 @@ def layout(doc: Doc, column: int, suffix: str = "") -> list[str]:
     text = flat(doc) + suffix
     if column + len(text) <= WIDTH:
         return [text]
+    if isinstance(doc, Comprehension):
+        body = [*layout(doc.element, column + len(INDENT)), doc.clause]
+        return [doc.open, *[INDENT + line for line in body], doc.close + suffix]
     chain = doc if isinstance(doc, Chain) else \
         doc.parts[-1] if isinstance(doc, Concat) and isinstance(doc.parts[-1], Chain) else None
     if chain is not None:

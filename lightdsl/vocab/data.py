@@ -7,6 +7,7 @@ that is only known after loading.
 
 from __future__ import annotations
 
+import ast
 import csv
 import gzip
 import os
@@ -69,6 +70,38 @@ def _cell_kind(cell: str) -> str:
     except ValueError:
         return "class"  # class names
     return "class" if cell.strip().lstrip("-").isdigit() else "float"
+
+
+def npz_sample(args):
+    """The input shape and the labels' shape from the ``.npy`` headers inside the archive (no
+    array is read), if the file is there. Integer, boolean or string labels are classes; float
+    labels stay unknown (targets, or class probabilities shaped like the output)."""
+    x, y = (_npy_header(args["path"], args[key]) for key in ("inputs", "labels"))
+    shape = tuple(x[1][1:]) if x is not None and x[1] else None
+    if y is None or not y[1] or y[0] not in "biuUS":
+        return shape, Labels()
+    return shape, Labels("class", (None, *y[1][1:]))
+
+
+def _npy_header(path: str, key: str) -> tuple[str, tuple[int, ...]] | None:
+    """(dtype kind, shape) of array ``key`` of an .npz archive, read from its .npy header;
+    None if the file, the key or a plain array's header is not there (the loader says why)."""
+    import zipfile  # here: `check` of specs without .npz data does not pay for it
+
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(f"{key}.npy") as handle:
+            if handle.read(6) != b"\x93NUMPY":
+                return None
+            major = handle.read(2)[0]
+            size = struct.unpack("<H" if major == 1 else "<I", handle.read(2 if major == 1 else 4))
+            header = ast.literal_eval(handle.read(size[0]).decode("latin1"))
+        descr, shape = header["descr"], tuple(header["shape"])
+    except (OSError, KeyError, ValueError, SyntaxError, TypeError, IndexError, struct.error,
+            zipfile.BadZipFile):
+        return None
+    if not isinstance(descr, str) or len(descr) < 2 or not all(isinstance(d, int) for d in shape):
+        return None
+    return descr[1], shape
 
 
 def idx_sample(args):
@@ -182,7 +215,7 @@ entry("source", "text", Arg("path", Str()),
       sample=text_sample, paths=("path",), input_dtype="int")
 entry("source", "npz", Arg("path", Str()), Arg("inputs", Str(), "x"), Arg("labels", Str(), "y"),
       target=f"{LOADERS}.load_npz", doc="arrays in a NumPy .npz file, by key",
-      sample=unknown_sample, paths=("path",))
+      sample=npz_sample, paths=("path",))
 entry("source", "npy", Arg("path", Str()), Arg("labels_path", optional(Str()), None),
       target=f"{LOADERS}.load_npy", doc="a NumPy .npy array (and optionally its labels)",
       sample=unknown_sample, paths=("path", "labels_path"))
