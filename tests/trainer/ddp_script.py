@@ -11,6 +11,7 @@ import sys
 
 import torch
 import torch.nn.functional as F
+import torchmetrics
 from torch import nn
 
 from lightdsl.errors import LightdslError
@@ -30,6 +31,10 @@ class MLP(nn.Module):
         self.x = torch.rand(N_TRAIN + N_VAL, 1, 28, 28, generator=g)
         self.y = (self.x.flatten(1)[:, :10].argmax(1) + torch.randint(0, 2, (len(self.x),), generator=g)) % 10
         self.batch_size, self.kill_rank, self.kill_step = batch_size, kill_rank, kill_step
+        # a torchmetrics metric over the validation set, as compiled specs have them (not a
+        # child module: no state in the state_dict); under DDP torchmetrics syncs the ranks
+        object.__setattr__(self, "val_f1", torchmetrics.F1Score(
+            task="multiclass", num_classes=10, average="macro"))
 
     def forward(self, x):
         return self.layers(x)
@@ -43,7 +48,11 @@ class MLP(nn.Module):
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
-        return {"loss": F.cross_entropy(self(x), y)}
+        logits = self(x)
+        if batch_idx == 0:
+            self.val_f1.reset()
+        self.val_f1.update(logits, y)
+        return {"loss": F.cross_entropy(logits, y), "f1": self.val_f1}
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.parameters(), lr=1e-3)
