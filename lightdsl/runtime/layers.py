@@ -19,10 +19,11 @@ def last_hidden(hidden: torch.Tensor, directions: int) -> torch.Tensor:
     return torch.cat(list(hidden[-directions:]), dim=-1)
 
 
-class GRU(nn.GRU):
-    """``nn.GRU`` with batch-first tensors and one output: ``output="sequence"`` gives every
-    step's hidden state (N, L, directions * H), ``"last"`` the top layer's final hidden state
-    (N, directions * H). torch's GRU returns a tuple and is sequence-first by default."""
+class BatchFirstRecurrent:
+    """What :class:`GRU` and :class:`LSTM` add to torch's layers: batch-first tensors and one
+    output, ``output="sequence"`` every step's hidden state (N, L, directions * H), ``"last"``
+    the top layer's final hidden state (N, directions * H). torch's recurrent layers return a
+    tuple and are sequence-first by default."""
 
     def __init__(
         self,
@@ -45,43 +46,27 @@ class GRU(nn.GRU):
         )
         self.output = output
 
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        sequence, hidden = super().forward(input)
+    def select(self, sequence, hidden):
         if self.output == "sequence":
             return sequence
         return last_hidden(hidden, 2 if self.bidirectional else 1)
 
 
-class LSTM(nn.LSTM):
-    """``nn.LSTM`` with batch-first tensors and one output, as :class:`GRU` (``"last"`` is the
-    final hidden state h, not the cell state)."""
-
-    def __init__(
-        self,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        bias=True,
-        dropout=0.0,
-        bidirectional=False,
-        output="sequence",
-    ):
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers,
-            bias=bias,
-            batch_first=True,
-            dropout=dropout,
-            bidirectional=bidirectional,
-        )
-        self.output = output
+class GRU(BatchFirstRecurrent, nn.GRU):
+    """``nn.GRU``, batch-first, with one output (see :class:`BatchFirstRecurrent`)."""
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
-        sequence, (hidden, _) = super().forward(input)
-        if self.output == "sequence":
-            return sequence
-        return last_hidden(hidden, 2 if self.bidirectional else 1)
+        sequence, hidden = nn.GRU.forward(self, input)
+        return self.select(sequence, hidden)
+
+
+class LSTM(BatchFirstRecurrent, nn.LSTM):
+    """``nn.LSTM``, batch-first, with one output (``"last"`` is the final hidden state h, not
+    the cell state)."""
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        sequence, (hidden, _) = nn.LSTM.forward(self, input)
+        return self.select(sequence, hidden)
 
 
 class MultiheadAttention(nn.MultiheadAttention):
