@@ -17,7 +17,7 @@ import torch
 import lightdsl
 from lightdsl.frontend.analysis import analyze_file
 
-from ..codegen.conftest import load_script, write_script
+from .scripts import assert_script_trains_as_lightdsl
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "resnet_cifar.lit"
 QUIET = {"enable_progress_bar": False, "enable_model_summary": False, "logger": None,
@@ -87,21 +87,7 @@ def test_generated_script_trains_as_lightdsl(tmp_path, monkeypatch, target):
         pytest.importorskip("pytorch_lightning")
     spec = random_spec(tmp_path, "    optimizer = sgd(lr = 0.05, momentum = 0.9)\n"
                                  "    max_epochs = 1", samples=128, width=4)
-    out = tmp_path / f"generated_{target}.py"
-    script = load_script(write_script(spec, out, target=target), f"resnet_{target}")
-    monkeypatch.chdir(tmp_path)
-    if target == "torch":
-        model = script.main()
-    else:
-        model = script.main(logger=False, enable_checkpointing=False,
-                            enable_progress_bar=False, enable_model_summary=False)
-    experiment = lightdsl.load(str(spec))
-    torch.manual_seed(0)  # the generated main() seeds before building the model, too
-    experiment.fit(default_root_dir=str(tmp_path / "logs"), **QUIET)
-    expected = experiment.module.state_dict()
-    assert list(model.state_dict()) == list(expected)
-    for name, value in model.state_dict().items():  # weights and batch-norm statistics
-        torch.testing.assert_close(value, expected[name], rtol=1e-5, atol=1e-6, msg=name)
+    assert_script_trains_as_lightdsl(spec, tmp_path, monkeypatch, target, "resnet", 0)
 
 
 def test_building_leaves_batch_norm_statistics_alone(tmp_path):

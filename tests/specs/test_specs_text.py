@@ -22,7 +22,7 @@ from lightdsl.errors import DataError
 from lightdsl.frontend.analysis import analyze_file
 from lightdsl.runtime import text as runtime_text
 
-from ..codegen.conftest import load_script, write_script
+from .scripts import assert_script_trains_as_lightdsl
 
 TINY = Path(__file__).resolve().parents[2] / "specs" / "data" / "tiny.txt"
 QUIET = {"enable_progress_bar": False, "enable_model_summary": False, "logger": None,
@@ -245,19 +245,5 @@ def test_generated_script_trains_as_lightdsl(tmp_path, monkeypatch, target):
     if target == "lightning":
         pytest.importorskip("pytorch_lightning")
     spec = bigram_spec(tmp_path, text=TINY.read_text(encoding="utf-8")[:4000], seq_len=16)
-    out = tmp_path / f"generated_{target}.py"
-    script = load_script(write_script(spec, out, target=target), f"bigram_{target}")
-    source = out.read_text(encoding="utf-8")
+    source = assert_script_trains_as_lightdsl(spec, tmp_path, monkeypatch, target, "bigram", 7)
     assert "class_scores_first(output, labels)" in source and "to_float" not in source
-    monkeypatch.chdir(tmp_path)
-    if target == "torch":
-        model = script.main()
-    else:
-        model = script.main(logger=False, enable_checkpointing=False,
-                            enable_progress_bar=False, enable_model_summary=False)
-    experiment = lightdsl.load(str(spec))
-    torch.manual_seed(7)  # the generated main() seeds before building the model, too
-    experiment.fit(default_root_dir=str(tmp_path / "logs"), **QUIET)
-    expected = experiment.module.state_dict()
-    for name, value in model.state_dict().items():
-        torch.testing.assert_close(value, expected[name], rtol=1e-5, atol=1e-6)

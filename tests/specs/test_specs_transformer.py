@@ -22,6 +22,7 @@ from lightdsl.compile.model import SpecModel
 from lightdsl.frontend.analysis import analyze_file
 
 from ..codegen.conftest import load_script, write_script
+from .scripts import assert_script_trains_as_lightdsl
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "transformer_classifier.lit"
 DATA = SPEC.parent / "data"
@@ -121,18 +122,4 @@ def test_generated_script_trains_as_lightdsl(tmp_path, monkeypatch, target):
     spec = tmp_path / "transformer.lit"
     spec.write_text(SPEC.read_text(encoding="utf-8").replace("max_epochs = 20",
                                                              "max_epochs = 1"), encoding="utf-8")
-    out = tmp_path / f"generated_{target}.py"
-    script = load_script(write_script(spec, out, target=target), f"transformer_train_{target}")
-    monkeypatch.chdir(tmp_path)
-    if target == "torch":
-        model = script.main()
-    else:
-        model = script.main(logger=False, enable_checkpointing=False,
-                            enable_progress_bar=False, enable_model_summary=False)
-    experiment = lightdsl.load(str(spec))
-    torch.manual_seed(0)  # the generated main() seeds before building the model, too
-    experiment.fit(default_root_dir=str(tmp_path / "logs"), **QUIET)
-    expected = experiment.module.state_dict()
-    assert list(model.state_dict()) == list(expected)
-    for name, value in model.state_dict().items():
-        torch.testing.assert_close(value, expected[name], rtol=1e-5, atol=1e-6, msg=name)
+    assert_script_trains_as_lightdsl(spec, tmp_path, monkeypatch, target, "transformer_train", 0)
