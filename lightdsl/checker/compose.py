@@ -140,10 +140,10 @@ class ModelTable:
             hypers[name] = evaluate(node, env, reporter)
         if any(value is INVALID for value in hypers.values()):
             return None
-        return _rederive(base.node, hypers, {name for name, _ in given}, reporter)
+        return rederive(base.node, hypers, {name for name, _ in given}, reporter)
 
 
-def _rederive(model: n.ModelDef, hypers: dict, given: set[str], reporter: Reporter) -> dict:
+def rederive(model: n.ModelDef, hypers: dict, given: set[str], reporter: Reporter) -> dict:
     """Defaults written with earlier hyperparameters (``hidden = 2 * c``) follow the values
     given at the use site."""
     if not given or not any(h.name.id not in given for h in model.hyper_params):

@@ -13,6 +13,7 @@ from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Shape, ShapeError, batched
 from ..vocab.types import CallValue, Symbol
 from .binding import Bound, bind_call, bind_settings, lookup
+from .compose import rederive
 from .constants import INVALID, evaluate
 from .data import DataInfo
 from .flow import FlowChecker
@@ -96,6 +97,8 @@ class TrainChecker:
         return info
 
     def _overrides(self, model: n.ModelDef, call: n.Call, hypers: dict) -> dict:
+        """The run's hyperparameter values (``model = Net(width = 6)``); defaults written with
+        other hyperparameters (``hidden = 2 * width``) follow the values given."""
         names = [h.name.id for h in model.hyper_params]
         result = dict(hypers)
         if len(call.args) > len(names):
@@ -103,6 +106,7 @@ class TrainChecker:
                                 f"has {len(names)} hyperparameters, but {len(call.args)} "
                                 "values were given")
             return result  # which value was meant for which name is a guess: keep defaults
+        given = set(names[:len(call.args)])
         for name, arg in zip(names, call.args):
             result[name] = evaluate(arg, {}, self.reporter)
         for keyword in call.keywords:
@@ -112,7 +116,8 @@ class TrainChecker:
                                     f'"{keyword.name.id}"' + did_you_mean(keyword.name.id, names))
             else:
                 result[keyword.name.id] = evaluate(keyword.value, {}, self.reporter)
-        return result
+                given.add(keyword.name.id)
+        return rederive(model, result, given, self.reporter)
 
     def _data(self, settings: Bound) -> DataInfo | None:
         value, node = settings.values["data"], settings.nodes.get("data")

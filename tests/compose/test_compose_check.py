@@ -116,3 +116,36 @@ def test_deeply_nested_uses_check_in_linear_time():
     assert analysis.program.runs["default"].output_shape == (None, 2)
     assert analysis.program.runs["default"].model.parameter_count() == 2**39 * 10
     assert any(d.code == "memory" for d in analysis.diagnostics)  # the size is real
+
+
+@pytest.mark.parametrize("call, expected", [
+    ("Net(width = 6)", {"width": 6, "hidden": 12}),
+    ("Net(6)", {"width": 6, "hidden": 12}),
+    ("Net(width = 6, hidden = 5)", {"width": 6, "hidden": 5}),
+    ("Net", {"width": 4, "hidden": 8}),
+])
+def test_a_runs_values_rederive_dependent_defaults(call, expected):
+    """`model = Net(width = 6)` in a train block: a default written with another
+    hyperparameter (`hidden = 2 * width`) follows the value given, as at a use site."""
+    text = f"""
+model Net(width = 4, hidden = 2 * width) {{
+    layers {{
+        linear(3, width)
+        linear(width, hidden)
+        linear(hidden, 2)
+    }}
+}}
+data d {{
+    inputs = [[0.0, 1.0, 2.0], [1.0, 1.0, 1.0]]
+    labels = [0, 1]
+}}
+train {{
+    model = {call}
+    data = d
+    loss = cross_entropy
+}}
+"""
+    analysis = analyze_text(text)
+    assert analysis.ok, analysis.diagnostics
+    (run,) = analysis.program.runs.values()
+    assert run.model.hypers == expected
