@@ -205,9 +205,10 @@ class Distributed:
             return means
         mine = {k: (float(v), means.weights[k]) for k, v in means.sums.items()}
         everyone: list = [None] * self.ranks.world_size
-        dist.all_gather_object(everyone, mine)
+        dist.all_gather_object(everyone, (mine, sorted(means.objects)))
+        _same_metric_objects([names for _, names in everyone])
         total = MeanMetrics()
-        for part in everyone:
+        for part, _ in everyone:
             for name, (value, weight) in part.items():
                 total.add({name: torch.tensor(value / weight if weight else 0.0)}, weight)
         total.objects = means.objects  # torchmetrics objects sync themselves in compute()
@@ -289,6 +290,22 @@ class _EvalShardSampler(torch.utils.data.Sampler):
 
     def __iter__(self):
         return iter(self.indices)
+
+
+def _same_metric_objects(names_by_rank: list[list[str]]) -> None:
+    """torchmetrics objects compute together (every rank joins the gather): a rank that saw no
+    batch of the stage has none to compute, and the others would wait for it forever. Every
+    rank raises the same error instead."""
+    if all(names == names_by_rank[0] for names in names_by_rank):
+        return
+    most = max(names_by_rank, key=len)
+    empty = [rank for rank, names in enumerate(names_by_rank) if names != most]
+    raise ConfigError(
+        f"process{'es' if len(empty) > 1 else ''} {', '.join(map(str, empty))} of "
+        f"{len(names_by_rank)} got no validation samples, so the metrics "
+        f"({', '.join(most)}) cannot be computed over all processes",
+        hint="give the validation data at least one sample per process, or use fewer devices",
+    )
 
 
 def _shard_dataloader(loader, rank: int, world: int, seed: int, train: bool):

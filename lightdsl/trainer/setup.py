@@ -32,10 +32,11 @@ def train_and_val_loaders(trainer, module, cfg) -> None:
     has_step = callable(getattr(module, "validation_step", None))
     val = _call(module, "val_dataloader") if has_step else None
     trainer.val_loader = prepare(val, train=False) if val is not None else None
+    val_length = loader_length(trainer.val_loader) if val is not None else None
     trainer.num_val_batches = (
-        limit_batches("limit_val_batches", cfg.limit_val_batches, loader_length(trainer.val_loader))
-        if val is not None
-        else 0
+        0  # no data, or an empty DDP shard (fewer samples than ranks): it validates nothing
+        if val is None or (val_length == 0 and trainer.dist.enabled)
+        else limit_batches("limit_val_batches", cfg.limit_val_batches, val_length)
     )
     # decided on the whole set, so that every rank validates, even one with an empty shard
     trainer.has_val_data = val is not None and _has_batches(cfg.limit_val_batches, val)

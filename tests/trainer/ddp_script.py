@@ -23,12 +23,13 @@ N_TRAIN, N_VAL = 192, 45  # 192 = 6 steps of 32; 45 leaves the two validation sh
 class MLP(nn.Module):
     """The MNIST-shaped MLP (784-32-10) on fixed synthetic data; Adam; mean cross-entropy."""
 
-    def __init__(self, batch_size: int, kill_rank: int = -1, kill_step: int = -1):
+    def __init__(self, batch_size: int, kill_rank: int = -1, kill_step: int = -1,
+                 n_val: int = N_VAL):
         super().__init__()
         torch.manual_seed(0)
         self.layers = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 10))
         g = torch.Generator().manual_seed(1)
-        self.x = torch.rand(N_TRAIN + N_VAL, 1, 28, 28, generator=g)
+        self.x = torch.rand(N_TRAIN + n_val, 1, 28, 28, generator=g)
         self.y = (self.x.flatten(1)[:, :10].argmax(1) + torch.randint(0, 2, (len(self.x),), generator=g)) % 10
         self.batch_size, self.kill_rank, self.kill_step = batch_size, kill_rank, kill_step
         # a torchmetrics metric over the validation set, as compiled specs have them (not a
@@ -78,8 +79,9 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--kill-rank", type=int, default=-1)
     parser.add_argument("--kill-step", type=int, default=-1)
+    parser.add_argument("--n-val", type=int, default=N_VAL)
     args = parser.parse_args()
-    module = MLP(args.batch_size, args.kill_rank, args.kill_step)
+    module = MLP(args.batch_size, args.kill_rank, args.kill_step, args.n_val)
     trainer = Trainer(**trainer_kwargs(os.path.dirname(args.out), args.devices,
                                        enable_checkpointing=False))
     try:

@@ -55,6 +55,19 @@ def test_two_ranks_end_with_the_weights_of_one_process_with_twice_the_batch(tmp_
     assert ddp["metrics"]["val_f1"] == pytest.approx(result.last_metrics["val_f1"], abs=1e-6)
 
 
+def test_a_rank_without_validation_samples_is_a_clear_error_not_a_hang(tmp_path):
+    """One validation sample for two processes: rank 1's shard is empty, so it has no metric
+    objects to join torchmetrics' gather with; every rank stops with the same message."""
+    started = time.monotonic()
+    done = run([sys.executable, str(HERE / "ddp_script.py"), "--devices", "2",
+                "--out", str(tmp_path / "x.pt"), "--n-val", "1"], tmp_path, timeout=90)
+    assert done.returncode == 1, done.stderr
+    assert "process 1 of 2 got no validation samples" in done.stderr
+    assert "at least one sample per process" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert time.monotonic() - started < 60  # no hang
+
+
 def test_a_worker_killed_mid_run_stops_the_run_with_a_clear_message(tmp_path):
     started = time.monotonic()
     done = run([sys.executable, str(HERE / "ddp_script.py"), "--devices", "2",
