@@ -53,3 +53,29 @@ def test_generated_metrics_with_a_checked_task_equal_lightdsls(tmp_path, monkeyp
 def test_generated_regression_metrics_equal_lightdsls(regressor_spec, monkeypatch, capsys):
     monkeypatch.chdir(regressor_spec.parent)
     _parity(regressor_spec, "Line", torch.nn.MSELoss(), capsys)
+
+
+def test_lightning_script_metrics_equal_lightdsls(tmp_path, monkeypatch):
+    """The Lightning target's logged validation metrics (torchmetrics objects in
+    nn.ModuleDicts, logged with self.log) equal lightdsl's, on the same weights and data."""
+    import inspect
+
+    pl = pytest.importorskip("pytorch_lightning")
+    monkeypatch.chdir(tmp_path)
+    spec = tmp_path / "inline.lit"
+    spec.write_text(INLINE.replace("split(0.5, seed = 1)", "split(0.5, seed = 2)"),
+                    encoding="utf-8")
+    module = lightdsl.load(str(spec)).module
+    expected = Trainer(accelerator="cpu", **QUIET).evaluate(module, module.val_dataloader(),
+                                                            prefix="val")
+    script = load_script(write_script(spec, tmp_path / "lit.py", None, "lightning"))
+    model = script.Net()
+    model.load_state_dict(module.state_dict())
+    (data_class,) = [c for _, c in inspect.getmembers(script, inspect.isclass)
+                     if issubclass(c, pl.LightningDataModule) and c is not pl.LightningDataModule]
+    trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False,
+                         enable_model_summary=False, enable_checkpointing=False)
+    (logged,) = trainer.validate(model, datamodule=data_class(), verbose=False)
+    assert set(logged) == set(expected) and len(expected) >= 4, expected
+    for name, value in expected.items():
+        assert logged[name] == pytest.approx(value, rel=1e-5, abs=1e-7), name
