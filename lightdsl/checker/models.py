@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,6 +117,23 @@ def layer_parameter_count(layer: Layer | None) -> int | None:
     if any(v is INVALID for v in layer.values.values()):
         return None
     return count(layer.values)
+
+
+def leaf_layers(info: ModelInfo) -> Iterator[Bound | None]:
+    """The bound layers of ``info`` and, through used models and repeats, of every model it
+    uses (a layer the checker could not bind is None)."""
+    for layer in [*info.layers.values(), *info.sequence]:
+        yield from _leaves(layer)
+
+
+def _leaves(layer: Layer | None) -> Iterator[Bound | None]:
+    if isinstance(layer, ModelUse):
+        yield from leaf_layers(layer.model)
+    elif isinstance(layer, Repeated):
+        for item in layer.items:
+            yield from _leaves(item)
+    else:
+        yield layer
 
 
 MEMORY_WARNING_BYTES = 10**9  # warn at check time above 1 GB of float32 parameters

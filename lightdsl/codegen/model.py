@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..checker.binding import Bound
-from ..checker.models import ModelInfo, ModelUse, Repeated
+from ..checker.models import ModelInfo, ModelUse, Repeated, leaf_layers
 from ..frontend import nodes as n
 from ..vocab.types import Tensor, TensorList
 from .printer import (
@@ -341,17 +341,5 @@ def _uses(info: ModelInfo) -> list[ModelUse]:
 
 def _runtime_classes(info: ModelInfo) -> set[str]:
     """Names of the runtime classes the layers of ``info`` and of the models it uses build."""
-    found: set[str] = set()
-
-    def visit(layer) -> None:
-        if isinstance(layer, ModelUse):
-            found.update(_runtime_classes(layer.model))
-        elif isinstance(layer, Repeated):
-            for item in layer.items:
-                visit(item)
-        elif layer is not None and (layer.entry.target or "").startswith("lightdsl.runtime."):
-            found.add(layer.entry.target.rsplit(".", 1)[1])
-
-    for layer in [*info.layers.values(), *info.sequence]:
-        visit(layer)
-    return found
+    return {layer.entry.target.rsplit(".", 1)[1] for layer in leaf_layers(info)
+            if layer is not None and (layer.entry.target or "").startswith("lightdsl.runtime.")}

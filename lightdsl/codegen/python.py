@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..checker.models import ModelUse, Repeated
+from ..checker.models import leaf_layers
 from ..checker.python import PythonBound
 from ..checker.train import Run
 from ..errors import UsageError
@@ -15,27 +15,9 @@ from .writer import Doc, Group, concat
 
 def python_bounds(run: Run, metrics: bool = True) -> list[PythonBound]:
     """Every python(...) call a run uses: the model's layers, the loss, the metrics."""
-    candidates = [*_model_layers(run.model), run.loss, *(run.metrics if metrics else ())]
+    candidates = [*leaf_layers(run.model), run.loss, *(run.metrics if metrics else ())]
     unique = {id(b): b for b in candidates if isinstance(b, PythonBound)}
     return list(unique.values())
-
-
-def _model_layers(info) -> list:
-    """The layers of a model and, through used models and repeats, of every model it uses."""
-    found = []
-
-    def visit(layer) -> None:
-        if isinstance(layer, ModelUse):
-            found.extend(_model_layers(layer.model))
-        elif isinstance(layer, Repeated):
-            for item in layer.items:
-                visit(item)
-        else:
-            found.append(layer)
-
-    for layer in [*info.layers.values(), *info.sequence]:
-        visit(layer)
-    return found
 
 
 def add_imports(script, run: Run) -> None:
