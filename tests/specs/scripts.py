@@ -36,3 +36,21 @@ def assert_script_trains_as_lightdsl(spec: Path, tmp_path: Path, monkeypatch, ta
     for key, value in model.state_dict().items():
         torch.testing.assert_close(value, expected[key], rtol=1e-5, atol=1e-6, msg=key)
     return out.read_text(encoding="utf-8")
+
+
+def generated_and_compiled(spec: Path, tmp_path: Path, target: str, name: str):
+    """``spec``'s generated model (built as the script's main() builds it) and the compiled
+    one, both float64 in eval mode with the same weights, and the loaded experiment; asserts
+    the same state_dict keys."""
+    from lightdsl.codegen import generate
+    from lightdsl.compile.model import SpecModel
+
+    experiment = lightdsl.load(str(spec))
+    compiled = SpecModel(experiment.run.model).double().eval()
+    script = load_script(write_script(spec, tmp_path / f"gen_{target}.py", target=target),
+                         f"{name}_{target}")
+    model_call = generate(experiment.analysis, experiment.name, target).model_call
+    generated = eval(model_call, vars(script)).double().eval()
+    generated.load_state_dict(compiled.state_dict())
+    assert list(generated.state_dict()) == list(compiled.state_dict())
+    return generated, compiled, experiment

@@ -17,12 +17,9 @@ import pytest
 import torch
 
 import lightdsl
-from lightdsl.codegen import generate
-from lightdsl.compile.model import SpecModel
 from lightdsl.frontend.analysis import analyze_file
 
-from ..codegen.conftest import load_script, write_script
-from .scripts import assert_script_trains_as_lightdsl
+from .scripts import assert_script_trains_as_lightdsl, generated_and_compiled
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "transformer_classifier.lit"
 DATA = SPEC.parent / "data"
@@ -99,14 +96,7 @@ def test_the_transformer_learns_the_order(tmp_path):
 def test_generated_model_computes_the_compiled_models_outputs(tmp_path, target):
     if target == "lightning":
         pytest.importorskip("pytorch_lightning")
-    experiment = lightdsl.load(str(SPEC))
-    compiled = SpecModel(experiment.run.model).double().eval()
-    script = load_script(write_script(SPEC, tmp_path / f"gen_{target}.py", target=target),
-                         f"transformer_{target}")
-    model_call = generate(experiment.analysis, experiment.name, target).model_call
-    generated = eval(model_call, vars(script)).double().eval()
-    generated.load_state_dict(compiled.state_dict())
-    assert list(generated.state_dict()) == list(compiled.state_dict())
+    generated, compiled, experiment = generated_and_compiled(SPEC, tmp_path, target, "transformer")
     x = experiment.data.val.inputs[:5].double()
     expected = compiled(x)
     assert expected.shape == (5, 2)
