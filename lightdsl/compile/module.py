@@ -19,7 +19,7 @@ from ..run_settings import max_epochs as run_max_epochs
 from ..runtime.sequences import class_scores_first
 from ..trainer.data import limit_batches
 from ..trainer.setup import stepping_batches
-from .data import DataBundle, class_index_loss, make_loader
+from .data import DataBundle, make_loader
 from .metrics import SpecMetrics
 from .model import SpecModel
 from .python import build_loss, dry_run, python_layers
@@ -35,6 +35,7 @@ class SpecModule(SpecModel):
             run.loss, PythonBound) else instantiate(run.loss))  # stateless: not a child
         self.loss_name = run.loss.name
         self._float_labels = run.loss.entry.labels == "float"  # cast integer labels
+        self._class_scores = run.loss.entry.labels == "index"  # scores of each class first
         object.__setattr__(self, "spec_metrics", SpecMetrics(run))  # not children: no state
         self.optimizer_bound, self.scheduler_bound = run.optimizer, run.scheduler
         self.data = data
@@ -53,8 +54,7 @@ class SpecModule(SpecModel):
         output = self(inputs)
         if self._float_labels and not labels.is_floating_point():
             labels = labels.to(output.dtype)
-        scores = class_scores_first(output, labels) if class_index_loss(self.loss_name) \
-            else output
+        scores = class_scores_first(output, labels) if self._class_scores else output
         results = {"loss": self.criterion(scores, labels)}
         if self.spec_metrics:
             results.update(self.spec_metrics.update(stage, output, labels, batch_idx))
