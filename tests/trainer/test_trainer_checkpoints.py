@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -105,12 +106,21 @@ train {
 """
 
 
+@pytest.fixture
+def sigint_ignored():
+    """This process, and every child it starts, with SIGINT ignored: what a shell gives a
+    background job (``make test &``, nohup, a CI runner), where this test once failed."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.parametrize("when", ["3", "after"])
-def test_second_ctrl_c_during_the_save_exits_130_and_leaves_a_complete_checkpoint(tmp_path,
-                                                                                    when):
+def test_second_ctrl_c_during_the_save_exits_130_and_leaves_a_complete_checkpoint(
+        tmp_path, when, sigint_ignored):
     spec = tmp_path / "tiny.lit"
     spec.write_text(TINY_SPEC)
-    done = run_python(SCRIPT, spec, tmp_path, "7", when)
+    done = run_python(SCRIPT, spec, tmp_path, "7", when)  # inherits the ignored SIGINT
     assert done.returncode == 130, done.stderr
     assert "Traceback" not in done.stderr
     folder = tmp_path / "tiny" / "version_0" / "checkpoints"

@@ -144,7 +144,7 @@ def press_ctrl_c_at(monkeypatch, step: int) -> None:
     def on_train_batch_end(self, trainer, *args):
         record(self, trainer, *args)
         if trainer.global_step == step and not trainer.state.pending_batches:
-            os.kill(os.getpid(), signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)  # delivered to this thread before it returns
 
     monkeypatch.setattr(_Recorder, "on_train_batch_end", on_train_batch_end)
 
