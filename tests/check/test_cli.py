@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lightdsl.cli import main
-from tests.runner import run_code, run_lightdsl
+from tests.runner import TIMEOUT_S, run_code, run_lightdsl
 
 ROOT = Path(__file__).resolve().parents[2]
 THREE_MISTAKES = """\
@@ -208,7 +208,7 @@ def test_diagnostics_come_before_the_summary_in_one_pipe(three):
     env.pop("PYTHONUNBUFFERED")  # as in a user's shell: stdout block-buffered in a pipe
     done = subprocess.run([sys.executable, "-m", "lightdsl", "check", str(three)],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=env, timeout=60, check=False)
+                          env=env, timeout=TIMEOUT_S, check=False)
     lines = done.stdout.splitlines()
     assert done.returncode == 1
     assert lines[-1] == "Found 3 errors in 1 file (checked 1 file)"

@@ -75,16 +75,16 @@ def test_large_intermediate_values_are_fine():
 ])
 def test_power_towers_are_refused_fast(tower):
     """A regression guard, not a benchmark: this used to run 46 s or end in MemoryError."""
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine stretches wall time
     found = errors(spec_with(f" max_epochs = {tower}"))
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
     assert len(found) == 1 and found[0][0] == 10 and "number too large" in found[0][2]
 
 
 def test_power_of_one_and_zero_stay_cheap():
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine stretches wall time
     assert errors(spec_with(" max_epochs = 1**(2**1000) + 0**(2**1000)")) == []
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
 
 
 DEEP = {  # MAX_DEPTH levels of each kind of nesting

@@ -118,9 +118,9 @@ EXPRESSIONS = st.recursive(LITERALS, _combine, max_leaves=30)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(EXPRESSIONS)
 def test_arbitrary_expressions_give_only_diagnostics_quickly(expr):
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine stretches wall time
     analysis = analyze_text(TEMPLATE.format(expr), "expr.lit")
-    assert time.perf_counter() - started < 2.0, expr
+    assert time.process_time() - started < 2.0, expr
     for diagnostic in analysis.diagnostics:
         assert diagnostic.span.line >= 1 and diagnostic.span.column >= 1
 

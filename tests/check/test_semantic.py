@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from lightdsl.frontend.analysis import analyze_text
 from lightdsl.vocab import reserved
+from tests.runner import TIMEOUT_S
 
 ROOT = Path(__file__).resolve().parents[2]
 INLINE = """
@@ -488,7 +489,7 @@ def test_check_stays_torch_free_with_image_sources(tmp_path):
             f"analyze_file({str(path)!r}); "
             "print('torch' in sys.modules, 'torchvision' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, timeout=60)
+                            check=True, timeout=TIMEOUT_S)
     assert result.stdout.split() == ["False", "False"]
 
 

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from lightdsl.codegen.helpers import IMPORTS, RUNTIME, helper_sources
+from tests.runner import TIMEOUT_S
 
 from .conftest import RUFF
 
@@ -72,7 +73,7 @@ def test_runtime_module_runs_as_copied_into_a_script_without_lightdsl(path, tmp_
     script = tmp_path / "script.py"
     script.write_text(guard + _script(names) + check, encoding="utf-8")
     done = subprocess.run([sys.executable, "-I", str(script)], cwd=tmp_path, check=False,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=TIMEOUT_S)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
     if RUFF:  # scripts are ruff-formatted and lint-clean: the copies must be too

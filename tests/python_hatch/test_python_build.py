@@ -14,6 +14,7 @@ from lightdsl.codegen import generate
 from lightdsl.compile.model import SpecModel
 from lightdsl.compile.python import dry_run, python_layers
 from lightdsl.errors import LightdslError
+from tests.runner import TIMEOUT_S
 
 from ..codegen.conftest import load_script, write_script
 
@@ -65,7 +66,7 @@ def test_generated_script_runs_elsewhere_and_trains_as_lightdsl(package, tmp_pat
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     run = subprocess.run([sys.executable, str(script)], cwd=elsewhere, capture_output=True,
-                         text=True, check=False, timeout=120)
+                         text=True, check=False, timeout=TIMEOUT_S)
     assert run.returncode == 0, run.stderr
     theirs = float(run.stdout.split("val_loss")[-1].split()[0])
     result = lightdsl.load(str(spec)).fit(default_root_dir=str(tmp_path / "logs"), **QUIET)
