@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_configure(config):
@@ -15,3 +22,16 @@ def pytest_configure(config):
     """
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture(scope="session")
+def lightdsl_wheel(tmp_path_factory) -> Path:
+    """A wheel of this checkout, built once per test run as ``pip wheel`` builds it (in an
+    isolated build environment), for every test that installs lightdsl."""
+    wheels = tmp_path_factory.mktemp("wheels")
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+                           "--disable-pip-version-check", "-w", str(wheels), str(ROOT)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    (wheel,) = wheels.glob("lightdsl-*.whl")
+    return wheel
