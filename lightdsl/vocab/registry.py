@@ -107,6 +107,9 @@ class Entry:
     files: Callable[[dict], tuple[str, list[str]]] | None = None
     #: whether loading needs torchvision (an optional extra) even when the files are present.
     needs_torchvision: bool = False
+    #: (import name, pip name) of a package that is no extra of lightdsl but that loading
+    #: needs (the digits source: scikit-learn); the check warns where it is not installed.
+    needs_package: tuple[str, str] | None = None
 
     # -- transforms --
     #: "flatten" where the transform reshapes each sample to one dimension.
