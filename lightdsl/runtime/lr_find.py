@@ -72,10 +72,12 @@ def valley_offset(losses):
     does); None for an empty window. O(n log n), where fastai's loop is O(n^2)."""
     if not losses:
         return None
-    tails, lengths = [], []  # tails[k]: minus the highest last loss of a falling run k+1 long
+    # tails[k]: minus the highest last loss of a falling run k + 1 points long
+    tails, lengths = [], []
     for loss in losses:
-        position = bisect.bisect_left(tails, -loss)  # longest run ending above this loss
-        tails[position:position + 1] = [-loss]
+        # the longest run ending above this loss, plus this point
+        position = bisect.bisect_left(tails, -loss)
+        tails[position : position + 1] = [-loss]
         lengths.append(position + 1)
     end = lengths.index(max(lengths))
     start = end - lengths[end] if end > 0 else 0  # fastai starts from (0, 0)

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from ..errors import LightdslError
-from .batch_size import get_batch_size, scale_batch_size, set_batch_size
 from ..runtime.lr_find import SUGGESTIONS
+from .batch_size import get_batch_size, scale_batch_size, set_batch_size
 from .lr_find import LRFinderResult, lr_find
 
 
