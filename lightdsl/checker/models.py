@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..frontend import nodes as n
-from ..frontend.diagnostics import Reporter, did_you_mean
+from ..frontend.diagnostics import Reporter
 from ..frontend.source import Span
 from ..vocab.registry import REGISTRY
 from ..vocab.reserved import reserved_reason
@@ -294,10 +294,9 @@ def _sequence_item(item, info: ModelInfo, reporter: Reporter) -> Layer | None:
             return info.table.use(call, info.hypers, reporter)
         entry = REGISTRY.get("layer", item.id)
         if entry is None:
-            known = [*info.layers, *REGISTRY.names("layer"), *(info.table.names()
-                                                               if info.table else [])]
+            known = [*info.layers, *(info.table.names() if info.table else [])]
             reporter.error("unknown-name", item.span, f'unknown layer "{item.id}"'
-                           + did_you_mean(item.id, known))
+                           + REGISTRY.suggest("layer", item.id, known))
             return None
         call = n.Call.model_construct(span=item.span, func=item)
         return bind_call(entry, call, info.hypers, reporter)
