@@ -66,6 +66,7 @@ def run(args) -> int:
     from ..tuner.experiment import report_suggestion
 
     experiment = load(args.spec, args.run_name, args.overrides)
+    experiment.require_training("lr-find")
     bound = experiment.run.lr_find
     options = {**(dict(bound.values) if bound is not None else {}), **_options(args)}
     output = args.output or default_output(experiment, "lr_find.png")
