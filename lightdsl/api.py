@@ -113,12 +113,30 @@ class Experiment:
 
         return Trainer(**self.trainer_kwargs(**overrides))
 
+    def require_training(self, command: str = "train") -> None:
+        """Refuse, as a located spec error (:class:`SpecError`), a run whose model has nothing
+        to train: ``check`` only warns (a hand-weighted or pre-trained model can be
+        evaluated, predicted with, exported and plotted), the commands that train call this."""
+        from .checker.models import NO_TRAINABLE_HINT, is_trainable, no_trainable_message
+        from .frontend.diagnostics import Reporter
+
+        info = self.run.model
+        if info is None or is_trainable(info):
+            return
+        reporter = Reporter(self.analysis.source)
+        reporter.error("no-trainable", info.node.name.span, no_trainable_message(info)
+                       + f" (`lightdsl {command}` trains it)", hint=NO_TRAINABLE_HINT)
+        raise SpecError(Analysis(self.analysis.source, reporter.sorted(),
+                                 self.analysis.program))
+
     def fit(self, ckpt_path: str | None = None, **overrides: Any):
         """Train with the spec's settings (``overrides`` replace Trainer arguments).
 
         A spec's ``lr_find(...)`` runs first (not when resuming: the checkpoint's optimizer
-        state already holds the learning rate the run was using).
+        state already holds the learning rate the run was using). A model with nothing to
+        train is refused (:meth:`require_training`).
         """
+        self.require_training()
         trainer = self.trainer(**overrides)
         if not trainer.config.fast_dev_run:  # an unusable log folder: say so before training
             from .outputs import check_folder

@@ -12,13 +12,6 @@ from ..vocab.registry import REGISTRY, Entry
 from ..vocab.types import Choice, Float, OneOf, Symbol, Tensor, TensorList, show
 from .constants import INVALID, contains_invalid, evaluate
 
-# Names from other libraries that users reach for, and our word for them.
-ALIASES = {"mean_squared_error": "mse", "mse_loss": "mse", "mean_absolute_error": "l1",
-           "mae": "l1", "crossentropy": "cross_entropy", "categorical_crossentropy":
-           "cross_entropy", "binary_cross_entropy": "bce", "binary_crossentropy": "bce",
-           "sse": "sum_squared_error", "dense": "linear", "conv": "conv2d",
-           "batchnorm": "batchnorm1d", "adam_w": "adamw"}
-
 
 class Bound:
     """An entry with its arguments bound: ``values`` by name, ``nodes`` the expressions given."""
@@ -44,9 +37,7 @@ def lookup(kind: str, name: n.Name, reporter: Reporter, what: str | None = None)
     """The entry called ``name`` of ``kind``, or an 'unknown ...; did you mean' error."""
     found = REGISTRY.get(kind, name.id) or python_entry(kind, name.id)
     if found is None:
-        alias = ALIASES.get(name.id.lower())
-        suggestion = f'; did you mean "{alias}"?' if alias in REGISTRY.names(kind) else \
-            did_you_mean(name.id, REGISTRY.names(kind))
+        suggestion = REGISTRY.suggest(kind, name.id)
         reporter.error("unknown-name", name.span, f'unknown {what or kind} "{name.id}"'
                        + suggestion, hint=None if suggestion else _known_list(kind))
     return found

@@ -6,13 +6,13 @@ labels are, as far as that is known without loading anything.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter
+from ..install import extra_command, installed
 from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Labels, Shape, ShapeError, numel
 from ..vocab.types import CallValue, Symbol
@@ -86,6 +86,7 @@ def _source(value, span, key: str, reporter: Reporter, spec_dir: str,
     bound = bind_call(entry, call, {}, reporter)
     _warn_missing_files(bound, reporter, spec_dir)
     _warn_missing_dataset(bound, reporter, spec_dir)
+    _warn_missing_package(bound, reporter)
     return bound
 
 
@@ -114,13 +115,22 @@ def _warn_missing_files(bound: Bound, reporter: Reporter, spec_dir: str) -> None
 
 def torchvision_installed() -> bool:
     """Whether torchvision is installed, without importing it (that would import torch)."""
-    try:
-        return importlib.util.find_spec("torchvision") is not None
-    except (ImportError, ValueError):
-        return False
+    return installed("torchvision")
 
 
-VISION = "install lightdsl[vision] (pip install 'lightdsl[vision]')"
+def _vision() -> str:
+    """How to install the vision extra, as this installation takes it."""
+    return f"install lightdsl[vision] ({extra_command('vision')})"
+
+
+def _warn_missing_package(bound: Bound, reporter: Reporter) -> None:
+    """A source whose loader needs a package that is not installed (digits: scikit-learn):
+    found without importing it, so that check stays fast and torch-free."""
+    needed = bound.entry.needs_package
+    if needed is not None and not installed(needed[0]):
+        reporter.warning("missing-package", bound.span, f"the {bound.name} source needs "
+                         f"{needed[1]}, which is not installed",
+                         hint=f"pip install {needed[1]}")
 
 
 def _warn_missing_dataset(bound: Bound, reporter: Reporter, spec_dir: str | None) -> None:
@@ -135,20 +145,22 @@ def _warn_missing_dataset(bound: Bound, reporter: Reporter, spec_dir: str | None
     where = bound.span_of("download" if download else "root")
     if bound.entry.needs_torchvision and not vision:
         reporter.warning("missing-file", where, f"the {bound.name} source needs torchvision, "
-                         "which is not installed", hint=VISION)
+                         "which is not installed", hint=_vision() + (
+                             "" if download or not missing else f", and set download = true "
+                             f"({_shown(folder)}{os.sep} has no {' or '.join(missing)})"))
         return
     if not missing or (download and vision):
         return
     lacking = f"{_shown(folder)}{os.sep} has no {' or '.join(missing)}"
     if download:
         reporter.warning("missing-file", where, f"download = true needs torchvision, which is "
-                         f"not installed, and {lacking}", hint=f"{VISION}, or place the "
+                         f"not installed, and {lacking}", hint=f"{_vision()}, or place the "
                          f"{bound.name} {values['split']} files (gzipped or not) in "
                          f"{_shown(folder)}{os.sep}")
     else:
         reporter.warning("missing-file", where, f"{bound.name} {values['split']} split: "
                          f"{lacking}", hint=f"place the files (gzipped or not) in "
-                         f"{_shown(folder)}{os.sep}, or {VISION} and set download = true")
+                         f"{_shown(folder)}{os.sep}, or {_vision()} and set download = true")
 
 
 def _shown(path: str) -> str:

@@ -394,9 +394,8 @@ class ForwardFlow:
                                 "function; define it in the model and call it by name",
                                 hint=f"{name}_1 = {name}(...)  then  {name}_1(x)")
         else:
-            known = [*REGISTRY.names("function"), *self.info.layers]
             self.reporter.error("unknown-name", call.func.span, f'unknown function "{name}"'
-                                + did_you_mean(name, known))
+                                + REGISTRY.suggest("function", name, self.info.layers))
         for arg in call.args:
             self.shape_of(arg)
         return None

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..frontend import nodes as n
-from ..frontend.diagnostics import Reporter, did_you_mean
+from ..frontend.diagnostics import Reporter
 from ..frontend.source import Span
 from ..vocab.registry import REGISTRY
 from ..vocab.reserved import reserved_reason
@@ -294,10 +294,9 @@ def _sequence_item(item, info: ModelInfo, reporter: Reporter) -> Layer | None:
             return info.table.use(call, info.hypers, reporter)
         entry = REGISTRY.get("layer", item.id)
         if entry is None:
-            known = [*info.layers, *REGISTRY.names("layer"), *(info.table.names()
-                                                               if info.table else [])]
+            known = [*info.layers, *(info.table.names() if info.table else [])]
             reporter.error("unknown-name", item.span, f'unknown layer "{item.id}"'
-                           + did_you_mean(item.id, known))
+                           + REGISTRY.suggest("layer", item.id, known))
             return None
         call = n.Call.model_construct(span=item.span, func=item)
         return bind_call(entry, call, info.hypers, reporter)
@@ -326,16 +325,31 @@ def _check_structure(model: n.ModelDef, reporter: Reporter) -> None:
                        f"model {name} has neither a layers {{ }} block nor a forward()")
 
 
+NO_TRAINABLE_HINT = "remove `frozen` from a param or add a layer with weights"
+
+
 def check_trainable(info: ModelInfo, reporter: Reporter) -> None:
-    """An error if nothing in the model can be trained."""
+    """A warning if nothing in the model can be trained: a hand-weighted or pre-trained model
+    is fine to evaluate, predict with, export and plot; only the commands that train refuse
+    it (:func:`no_trainable_message`)."""
+    if not is_trainable(info):
+        reporter.warning("no-trainable", info.node.name.span, f"model {info.name} has no "
+                         "trainable parameter: `lightdsl train` and `lr-find` refuse it "
+                         "(evaluate, predict, export and plot use it as it is)",
+                         hint=NO_TRAINABLE_HINT)
+
+
+def is_trainable(info: ModelInfo) -> bool:
+    """Whether anything in the model can be trained (a python(...) layer counts as able)."""
     if any(not p.node.frozen for p in info.params.values()):
-        return
+        return True
     used = info.sequence if info.node.layers_blocks else list(info.layers.values())
-    if any(_trainable(layer) for layer in used):
-        return
-    reporter.error("no-trainable", info.node.name.span, f"model {info.name} has no trainable "
-                   "parameter, so training cannot change it",
-                   hint="remove `frozen` from a param or add a layer with weights")
+    return any(_trainable(layer) for layer in used)
+
+
+def no_trainable_message(info: ModelInfo) -> str:
+    """The error of a command that trains, for a model :func:`is_trainable` says no to."""
+    return f"model {info.name} has no trainable parameter, so training cannot change it"
 
 
 def owns_trainable_tensors(bound: Bound) -> bool:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 RUNTIME = Path(__file__).parent.parent / "runtime"
 # Module-level names of the runtime modules and the import line each needs.
-IMPORTS = {"csv": "import csv", "gzip": "import gzip", "math": "import math",
+IMPORTS = {"bisect": "import bisect", "csv": "import csv", "gzip": "import gzip",
+           "math": "import math",
            "random": "import random", "Path": "from pathlib import Path",
            "np": "import numpy as np", "torch": "import torch",
            "F": "import torch.nn.functional as F", "nn": "from torch import nn"}

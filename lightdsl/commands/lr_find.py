@@ -22,6 +22,9 @@ def register(commands) -> None:
     parser.add_argument("--mode", choices=("exponential", "linear"), help="lr spacing")
     parser.add_argument("--early-stop-threshold", metavar="X|none",
                         help="stop when the loss exceeds X times the best; none disables")
+    parser.add_argument("--suggestion", choices=("steepest", "valley", "minimum/10"),
+                        help="the rule that picks the lr: steepest (Lightning's, the default), "
+                        "valley or minimum/10 (fastai's)")
     parser.add_argument("-o", "--output", metavar="PATH", help="the curve's file (default: "
                         "<log root>/<run>/lr_find.png)")
     parser.add_argument("--svg", action="store_true", help="also write the curve as SVG")
@@ -30,7 +33,7 @@ def register(commands) -> None:
 
 def _options(args) -> dict:
     options = {}
-    for key in ("min_lr", "max_lr", "num_training", "mode"):
+    for key in ("min_lr", "max_lr", "num_training", "mode", "suggestion"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     threshold = args.early_stop_threshold
@@ -63,6 +66,7 @@ def run(args) -> int:
     from ..tuner.experiment import report_suggestion
 
     experiment = load(args.spec, args.run_name, args.overrides)
+    experiment.require_training("lr-find")
     bound = experiment.run.lr_find
     options = {**(dict(bound.values) if bound is not None else {}), **_options(args)}
     output = args.output or default_output(experiment, "lr_find.png")

@@ -65,6 +65,7 @@ def run(args) -> int:
     from ..trainer.distributed import is_rank_zero
 
     experiment = load(args.spec, args.run_name, collect_overrides(args))
+    experiment.require_training("train")
     ckpt = (experiment.checkpoint_path(args.resume, "--resume", announce=is_rank_zero())
             if args.resume else None)
     if is_rank_zero():  # under DDP (torchrun or --devices N) only rank 0 prints

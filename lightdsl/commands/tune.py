@@ -34,6 +34,7 @@ def run(args) -> int:
             flag = "--" + option.replace("_", "-")
             raise UsageError(f"{flag} {getattr(args, option)}: must be at least 1")
     experiment = load(args.spec, args.run_name, args.overrides)
+    experiment.require_training("tune-batch-size")
     print(f"lightdsl: batch-size search on run {experiment.name!r} of {args.spec}", flush=True)
     size = scale_batch_size(experiment.module, experiment.trainer_kwargs(),
                             steps_per_trial=args.steps_per_trial, init_val=args.init_val,

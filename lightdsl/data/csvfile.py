@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lightdsl.data.dataset import Dataset, did_you_mean, encode_classes
+from lightdsl.data.dataset import Dataset, encode_classes, name_hint
 from lightdsl.errors import DataError
 
 Column = str | int
@@ -134,7 +134,7 @@ def _column(key: Column, names: list[str], source: str, what: str, header: bool)
             where=where,
             hint="give the column by its 0-based index instead",
         )
-    hint = did_you_mean(str(key), names) if header else "without a header, name columns by index"
+    hint = name_hint(str(key), names) if header else "without a header, name columns by index"
     raise DataError(f"no {what} column named {key!r}", path=source, where=where, hint=hint)
 
 

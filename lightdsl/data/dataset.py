@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -12,6 +11,7 @@ import torch
 
 from lightdsl.errors import DataError
 from lightdsl.runtime.data import as_inputs, as_labels, class_indices
+from lightdsl.suggest import did_you_mean
 
 
 @dataclass
@@ -184,11 +184,11 @@ def encode_classes(names: np.ndarray) -> tuple[torch.Tensor, list[str]]:
     return class_indices(names)
 
 
-def did_you_mean(name: str, choices: Sequence[str]) -> str | None:
-    """A "did you mean ...?" hint for a misspelt name, or a list of the choices."""
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    if close:
-        return f"did you mean {close[0]!r}?"
+def name_hint(name: str, choices: Sequence[str]) -> str | None:
+    """A "did you mean ...?" hint for a misspelt name, or else a list of the choices."""
+    meant = did_you_mean(name, choices, lead="")
+    if meant:
+        return meant
     return "available: " + ", ".join(repr(c) for c in choices) if choices else None
 
 

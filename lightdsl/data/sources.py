@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from lightdsl.data.csvfile import load_csv
-from lightdsl.data.dataset import Dataset, did_you_mean, inputs_tensor, labels_tensor
+from lightdsl.data.dataset import Dataset, inputs_tensor, labels_tensor, name_hint
 from lightdsl.data.idx import load_idx
 from lightdsl.data.vision import load_cifar10, load_fashion_mnist, load_kmnist, load_mnist
 from lightdsl.errors import DataError
@@ -183,7 +183,7 @@ def _key(container, key: str, source: str):
         raise DataError(
             f"no array named {key!r} in the file",
             path=source,
-            hint=did_you_mean(key, [str(k) for k in keys]),
+            hint=name_hint(key, [str(k) for k in keys]),
         )
     return container[key]
 

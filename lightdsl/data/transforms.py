@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import torch
 
-from lightdsl.data.dataset import Dataset, check_labels, did_you_mean
+from lightdsl.data.dataset import Dataset, check_labels, name_hint
 from lightdsl.errors import DataError
 from lightdsl.runtime import transforms as rt
 
@@ -192,7 +192,7 @@ def _normalise_step(step: Step) -> tuple[str, dict]:
 def _lookup(name: str) -> tuple[Callable | None, Callable]:
     if name not in TRANSFORMS:
         raise DataError(
-            f"unknown transform {name!r}", hint=did_you_mean(name, [*TRANSFORMS, *AUGMENTATIONS])
+            f"unknown transform {name!r}", hint=name_hint(name, [*TRANSFORMS, *AUGMENTATIONS])
         )
     return TRANSFORMS[name]
 

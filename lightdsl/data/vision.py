@@ -14,6 +14,7 @@ import torch
 from lightdsl.data.dataset import Dataset
 from lightdsl.data.idx import load_idx
 from lightdsl.errors import DataError
+from lightdsl.install import extra_command
 from lightdsl.runtime.data import cifar_tensors
 
 #: split -> (images file, labels file), as named in the MNIST distribution.
@@ -41,7 +42,6 @@ MNIST_FAMILY = {
     ),
     "kmnist": ("KMNIST", ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"]),
 }
-VISION_HINT = "pip install lightdsl[vision]"
 
 
 def torchvision_datasets():
@@ -78,7 +78,9 @@ def load_cifar10(
     datasets = torchvision_datasets()
     if datasets is None:
         raise DataError(
-            "the cifar10 source needs torchvision, which is not installed", hint=VISION_HINT
+            "the cifar10 source needs torchvision, which is not installed",
+            hint=extra_command("vision") + ("" if download else ", and set download = true "
+                                            "if the files are not in the root folder yet"),
         )
     ds = _torchvision_call(datasets.CIFAR10, "cifar10", root, split, download)
     images, labels = cifar_tensors(ds)
@@ -116,7 +118,7 @@ def _raw_paths(name: str, raw: Path, split: str, download: bool) -> tuple[Path, 
         f"{name} {split} split: missing {files} in {raw}/",
         path=str(raw / missing[0]),
         hint=f"{why}put {files} (from the {name} distribution, gzipped .gz or not) in {raw}/, "
-        f"or `{VISION_HINT}` and set download = true to fetch them",
+        f"or `{extra_command('vision')}` and set download = true to fetch them",
     )
 
 

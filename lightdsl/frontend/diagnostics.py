@@ -7,14 +7,13 @@ the first problem. Output formats: ``text`` (mypy style, with the source line an
 
 from __future__ import annotations
 
-import difflib
 import json
 import unicodedata
-from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel
 
+from ..suggest import closest, did_you_mean  # noqa: F401  (the checker's did-you-mean)
 from .source import SourceFile, Span
 
 Severity = Literal["error", "warning", "note"]
@@ -89,18 +88,6 @@ def _visible_line(text: str) -> str:
     if text.isprintable():
         return text
     return "".join("?" if c != "\t" and _unsafe(c) else c for c in text)
-
-
-def closest(word: str, candidates: Iterable[str]) -> str | None:
-    """The candidate closest to ``word``, or None when nothing is close."""
-    matches = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
-    return matches[0] if matches else None
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """'; did you mean "x"?' for the closest candidate, or '' when nothing is close."""
-    match = closest(word, candidates)
-    return f'; did you mean "{match}"?' if match else ""
 
 
 class Reporter:
@@ -195,15 +182,18 @@ def render_json(diagnostic: Diagnostic) -> str:
 def render_github(diagnostic: Diagnostic) -> str:
     """A GitHub Actions workflow command, so the finding shows on the pull request's diff.
 
+    The hint follows the message on a second line of the annotation (an escaped newline).
     One line whatever the spec holds: control characters are escaped first, then the
     workflow-command escapes apply (``%``, CR, LF in the message; also ``:`` and ``,`` in
     properties), so no text from a spec can end the command or start another one.
     """
     span = diagnostic.span
     level = "error" if diagnostic.severity == "error" else "warning"
-    text = diagnostic.message + "".join(f" ({note.message}, line {note.span.line})"
-                                        for note in diagnostic.notes)
-    message = _github_data(escape_controls(text))
+    text = escape_controls(diagnostic.message + "".join(
+        f" ({note.message}, line {note.span.line})" for note in diagnostic.notes))
+    if diagnostic.hint:  # on its own line of the annotation, as the text format prints it
+        text += "\nhint: " + escape_controls(diagnostic.hint)
+    message = _github_data(text)
     file = _github_property(escape_controls(diagnostic.file))
     return (f"::{level} file={file},line={span.line},col={span.column},"
             f"endLine={span.end_line},endColumn={span.end_column},"

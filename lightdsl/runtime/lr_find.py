@@ -4,7 +4,14 @@ lightdsl's ``lr_find`` (:mod:`lightdsl.tuner.lr_find`, driven by its trainer) an
 ``RangeTest`` a generated script carries compute each of these with the functions below.
 """
 
+import bisect
+import math
+
 import torch
+
+# The suggestion rules: Lightning's steepest slope (the default), fastai's valley and fastai's
+# minimum/10. ``suggest`` is the one place that tells them apart.
+SUGGESTIONS = ("steepest", "valley", "minimum/10")
 
 
 def range_lr(step, min_lr, max_lr, num_training, mode="exponential"):
@@ -48,6 +55,59 @@ def steepest_index(lrs, losses, skip_begin=10, skip_end=1):
     return int(kept[int(torch.argmin(gradients))])
 
 
+def fastai_window(losses, num_training):
+    """The points fastai's rules read, as ``range(begin, stop)``: the first ``num_training //
+    10`` and the last 5 are left out, and the window ends at the first NaN loss."""
+    begin, stop = num_training // 10, max(num_training // 10, len(losses) - 5)
+    for index in range(begin, stop):
+        if math.isnan(losses[index]):
+            return range(begin, index)
+    return range(begin, stop)
+
+
+def valley_offset(losses):
+    """fastai's valley rule on ``losses`` (a window): find the longest strictly falling run of
+    points (a subsequence; the first longest wins), and take the point about 1/3 + 1/6 of the
+    way along it (its start counted one point early, and -1 meaning the last point, as fastai
+    does); None for an empty window. O(n log n), where fastai's loop is O(n^2)."""
+    if not losses:
+        return None
+    # tails[k]: minus the highest last loss of a falling run k + 1 points long
+    tails, lengths = [], []
+    for loss in losses:
+        # the longest run ending above this loss, plus this point
+        position = bisect.bisect_left(tails, -loss)
+        tails[position : position + 1] = [-loss]
+        lengths.append(position + 1)
+    end = lengths.index(max(lengths))
+    start = end - lengths[end] if end > 0 else 0  # fastai starts from (0, 0)
+    third = (end - start) / 3
+    return (start + int(third) + int(third / 2)) % len(losses)
+
+
+def suggest(rule, lrs, losses, num_training, skip_begin=10, skip_end=1):
+    """``(lr, index, begin)``: the lr ``rule`` suggests, the index of the recorded point it
+    sits at, and the first index the rule read; None when the rule finds too few points.
+
+    "steepest" (Lightning's, the default) reads all but the first ``skip_begin`` and the last
+    ``skip_end`` points; "valley" and "minimum/10" read fastai's window (:func:`fastai_window`).
+    "minimum/10" is a tenth of the lr with the lowest loss; it sits at the recorded lr nearest
+    to that (on a log scale)."""
+    if rule == "steepest":
+        index = steepest_index(lrs, losses, skip_begin, skip_end)
+        return None if index is None else (lrs[index], index, skip_begin)
+    window = fastai_window(losses, num_training)
+    values = [losses[i] for i in window]
+    if not values:
+        return None
+    if rule == "valley":
+        index = window.start + valley_offset(values)
+        return lrs[index], index, window.start
+    lr = lrs[window.start + values.index(min(values))] / 10
+    index = min(range(len(lrs)), key=lambda i: abs(math.log(lrs[i] / lr)))
+    return lr, index, window.start
+
+
 class RangeTest:
     """The learning-rate range test of lightdsl's (and Lightning's) lr_find: step k trains
     with lr(k), from min_lr to max_lr; the loss after each step is smoothed (beta 0.98)."""
@@ -59,8 +119,10 @@ class RangeTest:
         num_training=100,
         mode="exponential",
         early_stop_threshold=4.0,
+        suggestion="steepest",
     ):
         self.min_lr, self.max_lr, self.num_training = min_lr, max_lr, num_training
+        self.rule = suggestion
         self.mode, self.threshold = mode, early_stop_threshold
         self.lrs, self.losses, self.average, self.best = [], [], 0.0, 0.0
 
@@ -77,6 +139,6 @@ class RangeTest:
         return stop or step >= self.num_training
 
     def suggestion(self):
-        """The lr where the smoothed loss falls fastest (None if too few points)."""
-        index = steepest_index(self.lrs, self.losses)
-        return None if index is None else self.lrs[index]
+        """The lr the suggestion rule picks (None if too few points)."""
+        found = suggest(self.rule, self.lrs, self.losses, self.num_training)
+        return None if found is None else found[0]

@@ -23,8 +23,9 @@ from typing import Any
 
 from lightdsl.errors import ConfigError
 from lightdsl.runtime.callbacks import is_better, patience_check
+from lightdsl.suggest import did_you_mean
 
-from .config import check_choice, check_int, did_you_mean
+from .config import check_choice, check_int
 
 MODES = ("min", "max")
 
@@ -108,7 +109,7 @@ def monitored_value(trainer, monitor: str, owner: str) -> float | None:
     raise ConfigError(
         f"{owner} monitors {monitor!r}, but no metric of that name was logged; "
         f"logged metrics are: {', '.join(names) or 'none'}",
-        hint=did_you_mean(monitor, names),
+        hint=did_you_mean(monitor, names, lead="") or None,
     )
 
 

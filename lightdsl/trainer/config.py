@@ -7,7 +7,6 @@ surfaces later as a confusing failure deep inside the training loop.
 
 from __future__ import annotations
 
-import difflib
 import numbers
 import os
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 from lightdsl.errors import ConfigError
 from lightdsl.run_settings import PRECISION_ALIASES, PRECISIONS
 from lightdsl.run_settings import max_epochs as default_max_epochs
+from lightdsl.suggest import did_you_mean
 
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 CLIP_ALGORITHMS = ("norm", "value")
@@ -23,18 +23,12 @@ LOGGER_NAMES = ("tensorboard", "csv", "none")
 STRATEGIES = ("auto", "ddp")
 
 
-def did_you_mean(value: Any, choices: tuple[str, ...] | list[str]) -> str | None:
-    """A ``did you mean 'x'?`` hint for ``value`` among ``choices``, or None if nothing is close."""
-    close = difflib.get_close_matches(str(value), list(choices), n=1, cutoff=0.5)
-    return f"did you mean {close[0]!r}?" if close else None
-
-
 def choice_error(name: str, value: Any, choices: tuple[str, ...] | list[str]) -> ConfigError:
     """The error for a value that is not one of ``choices``: lists them, suggests the closest."""
     listed = ", ".join(repr(c) for c in choices)
     return ConfigError(
         f"{name}={value!r} is not valid; choose one of {listed}",
-        hint=did_you_mean(value, choices),
+        hint=did_you_mean(str(value), choices, lead="") or None,
     )
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import LightdslError
+from ..runtime.lr_find import SUGGESTIONS
 from .batch_size import get_batch_size, scale_batch_size, set_batch_size
 from .lr_find import LRFinderResult, lr_find
 
@@ -24,7 +25,7 @@ def run_lr_find(experiment) -> LRFinderResult:
     bound = experiment.run.lr_find
     values = dict(bound.values) if bound is not None else {}
     options = {k: values[k] for k in ("min_lr", "max_lr", "num_training", "mode",
-                                      "early_stop_threshold") if k in values}
+                                      "early_stop_threshold", "suggestion") if k in values}
     shown = ", ".join(f"{k}={v}" for k, v in options.items())
     _say("lr_find: learning-rate range test" + (f" ({shown})" if shown else ""))
     return lr_find(experiment.module, experiment.trainer_kwargs(), **options)
@@ -38,8 +39,28 @@ def report_suggestion(result: LRFinderResult, spec_lr) -> float | None:
         _say(f"lr_find: could not suggest a learning rate: {result.why_no_suggestion()}"
              f"{_HINTS[result.stop_reason]}; keeping the spec's lr = {spec_lr}")
     else:
-        _say(f"lr_find: suggested learning rate {suggestion:.6g}")
+        rule = "" if result.rule == "steepest" else f" ({result.rule} rule)"
+        _say(f"lr_find: suggested learning rate {suggestion:.6g}{rule}")
+        _warn_if_flat(result, suggestion)
     return suggestion
+
+
+def _warn_if_flat(result: LRFinderResult, suggestion: float) -> None:
+    """Say so when the suggestion sits where the loss has not started to fall, and what the
+    other rules suggest where they do not."""
+    flat = result.flat_at_suggestion()
+    if flat is None:
+        return
+    here, start = flat
+    others = [f'suggestion = "{rule}" gives {lr:.3g}' for rule in SUGGESTIONS
+              if rule != result.rule and (lr := result.suggestion(rule=rule)) is not None
+              and result.flat_at_suggestion(rule) is None]
+    result.suggestion()  # optimal_index: the run's own rule again (the curve marks it)
+    _say(f"lr_find: warning: at lr {suggestion:.3g} the smoothed loss ({here:.4g}) has not yet "
+         f"fallen below its start ({start:.4g}): the loss is still flat there, and training "
+         "with this lr may change little"
+         + (f"; in lr_find(...), {' and '.join(others)}" if others else
+            "; look at the curve and set the optimizer's lr yourself"))
 
 
 # what to change when a search ended without a suggestion, by why it ended

@@ -8,7 +8,9 @@ step is smoothed by an exponential moving average (beta 0.98) with Lightning's b
 when the smoothed loss exceeds ``early_stop_threshold`` times the best so far. The suggestion is
 the learning rate where the smoothed loss falls fastest *with respect to the learning rate*
 (``torch.gradient(losses, spacing=[lrs])``, float32, as Lightning 2.6), skipping the first 10
-and the last point. The module's weights, buffers and every random generator are restored
+and the last point. ``suggestion = "valley"`` or ``"minimum/10"`` choose fastai's rules instead
+(:func:`lightdsl.runtime.lr_find.suggest`), and :meth:`LRFinderResult.flat_at_suggestion` tells
+when a suggestion sits where the loss has not started to fall. The module's weights, buffers and every random generator are restored
 afterwards; the training data order is the one a real run with the same trainer settings uses.
 
 Unlike Lightning (whose search also stops at the trainer's ``max_epochs``, its issue #16561),
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from torch.optim.lr_scheduler import LRScheduler
 
 from ..errors import ConfigError
-from ..runtime.lr_find import divergence_check, range_lr, smoothed_loss, steepest_index
+from ..runtime.lr_find import SUGGESTIONS, divergence_check, range_lr, smoothed_loss, suggest
 from ..trainer.callbacks import Callback
 from ..trainer.checkpoint import capture_rng, restore_rng
 from ..trainer.optim import parse_optimizers
@@ -45,6 +47,9 @@ _SEARCH_SETTINGS = {"logger": None, "enable_checkpointing": False, "enable_progr
 STOP_REASONS = ("finished", "diverged", "out_of_data", "interrupted")
 
 SKIP_BEGIN, SKIP_END = 10, 1  # points the suggestion leaves out (Lightning's defaults)
+# A suggestion whose loss has fallen below its start by less than this part of the curve's whole
+# fall sits on the flat part (the smoothed loss wobbles there by about that much).
+FLAT_FALL = 0.02
 
 
 @dataclass
@@ -53,7 +58,8 @@ class LRFinderResult:
     loss after it (NaN where a step gave no loss). ``steps`` counts the optimizer steps run
     (under gradient accumulation a step that closes an epoch's incomplete window is run but not
     recorded, as in Lightning); ``stop_reason`` is one of :data:`STOP_REASONS`; ``divergence``
-    is (smoothed loss, best loss, threshold) where the search stopped as diverged."""
+    is (smoothed loss, best loss, threshold) where the search stopped as diverged; ``rule`` is
+    the suggestion rule (one of :data:`~lightdsl.runtime.lr_find.SUGGESTIONS`)."""
 
     lrs: list[float]
     losses: list[float]
@@ -64,6 +70,7 @@ class LRFinderResult:
     stop_reason: str = "finished"
     steps: int | None = None
     divergence: tuple[float, float, float] | None = None
+    rule: str = "steepest"
     optimal_index: int | None = field(default=None, init=False)
 
     @property
@@ -98,6 +105,10 @@ class LRFinderResult:
         """Why :meth:`suggestion` is None (empty when there is one)."""
         if self.suggestion(skip_begin, skip_end) is not None:
             return ""
+        if self.rule != "steepest":
+            return (f"too few points for the {self.rule} rule ({len(self.losses)} recorded; it "
+                    f"leaves out the first {self.num_training // 10}, the last 5 and any after "
+                    "a NaN loss)")
         needed = skip_begin + skip_end + 2
         if len(self.losses) < needed:
             return (f"too few points ({len(self.losses)} recorded, at least "
@@ -106,11 +117,40 @@ class LRFinderResult:
         return ("too few finite loss values (fewer than 2 among the points "
                 f"after the first {skip_begin} and before the last {skip_end})")
 
-    def suggestion(self, skip_begin: int = SKIP_BEGIN, skip_end: int = SKIP_END) -> float | None:
-        """The lr at the steepest negative slope d(loss)/d(lr) of the smoothed loss, or None
-        when fewer than 2 finite points remain after skipping ``skip_begin`` and ``skip_end``."""
-        self.optimal_index = steepest_index(self.lrs, self.losses, skip_begin, skip_end)
-        return None if self.optimal_index is None else self.lrs[self.optimal_index]
+    def suggestion(self, skip_begin: int = SKIP_BEGIN, skip_end: int = SKIP_END,
+                   rule: str | None = None) -> float | None:
+        """The lr ``rule`` (default: the result's) suggests, or None without enough points.
+
+        "steepest" (Lightning's): the steepest negative slope d(loss)/d(lr) of the smoothed
+        loss, with fewer than 2 finite points left after skipping ``skip_begin`` and
+        ``skip_end`` giving None. "valley", "minimum/10": fastai's rules on fastai's window.
+        ``optimal_index`` is set to the recorded point the suggestion sits at."""
+        found = self._found(rule, skip_begin, skip_end)
+        self.optimal_index = None if found is None else found[1]
+        return None if found is None else found[0]
+
+    def _found(self, rule, skip_begin=SKIP_BEGIN, skip_end=SKIP_END):
+        return suggest(rule or self.rule, self.lrs, self.losses, self.num_training,
+                       skip_begin, skip_end)
+
+    def flat_at_suggestion(self, rule: str | None = None) -> tuple[float, float] | None:
+        """``(loss there, start)`` when the suggestion sits where the smoothed loss has not yet
+        fallen below its start, else None. The start is the highest smoothed loss from the
+        first point the rule reads up to the suggestion (the smoothed loss can still rise
+        there while its average fills up); falling by under :data:`FLAT_FALL` of the curve's
+        whole fall below the start counts as not falling."""
+        found = self._found(rule)
+        if found is None:
+            return None
+        _, index, begin = found
+        here = self.losses[index]
+        before = [x for x in self.losses[begin:index + 1] if math.isfinite(x)]
+        after = [x for x in self.losses[begin:] if math.isfinite(x)]
+        if not before or not math.isfinite(here):
+            return None
+        start = max(before)
+        whole = start - min(after)
+        return (here, start) if start - here <= FLAT_FALL * whole else None
 
     def plot(self, path: str, suggest: bool = True, formats: tuple[str, ...] = ("png",)):
         """Draw the curve (log x for exponential spacing); returns the written paths."""
@@ -180,7 +220,8 @@ class _Recorder(Callback):
 
 def lr_find(module, trainer_kwargs: dict | None = None, *, min_lr: float = 1e-8,
             max_lr: float = 1.0, num_training: int = 100, mode: str = "exponential",
-            early_stop_threshold: float | None = 4.0) -> LRFinderResult:
+            early_stop_threshold: float | None = 4.0,
+            suggestion: str = "steepest") -> LRFinderResult:
     """Run the range test on ``module`` (a LightningModule-style object) with lightdsl's trainer.
 
     ``trainer_kwargs`` are the run's Trainer arguments (device, precision, clipping,
@@ -188,9 +229,13 @@ def lr_find(module, trainer_kwargs: dict | None = None, *, min_lr: float = 1e-8,
     off for the search, and ``max_epochs`` and ``max_steps`` are replaced: the search runs
     ``num_training`` optimizer steps, through as many epochs of the training data as that takes.
     The module is left exactly as it was. After a Ctrl-C the result holds the points so far,
-    with ``stop_reason == "interrupted"``.
+    with ``stop_reason == "interrupted"``. ``suggestion`` is the rule the result suggests with:
+    "steepest" (Lightning's), "valley" or "minimum/10" (fastai's).
     """
     _check_arguments(min_lr, max_lr, num_training, mode, early_stop_threshold)
+    if suggestion not in SUGGESTIONS:
+        raise ConfigError(f"lr_find suggestion={suggestion!r} must be one of "
+                          + ", ".join(map(repr, SUGGESTIONS)))
     from ..trainer import Trainer
 
     kwargs = {**(trainer_kwargs or {}), **_SEARCH_SETTINGS, "max_steps": num_training}
@@ -218,7 +263,8 @@ def lr_find(module, trainer_kwargs: dict | None = None, *, min_lr: float = 1e-8,
         restore_rng(saved_rng)
     return LRFinderResult(recorder.lrs, recorder.losses, mode, min_lr, max_lr, num_training,
                           stop_reason=recorder.stop_reason(trainer, interrupted, num_training),
-                          steps=trainer.global_step, divergence=recorder.divergence)
+                          steps=trainer.global_step, divergence=recorder.divergence,
+                          rule=suggestion)
 
 
 def _check_arguments(min_lr, max_lr, num_training, mode, threshold) -> None:

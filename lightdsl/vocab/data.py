@@ -200,7 +200,8 @@ for _name, _channels, _size, _doc in [("mnist", 1, 28, "MNIST handwritten digits
           needs_torchvision=_name == "cifar10", input_dtype="float")
 entry("source", "digits", target=f"{LOADERS}.load_digits",
       doc="scikit-learn's bundled 8x8 handwritten digits (no download)",
-      sample=image_source(1, 8, 10), input_dtype="float")
+      sample=image_source(1, 8, 10), input_dtype="float",
+      needs_package=("sklearn", "scikit-learn"))
 entry("source", "csv", Arg("path", Str()), Arg("label", optional(Str()), None, "label column"),
       Arg("features", optional(ListOf(Str())), None, "feature columns (default: all others)"),
       Arg("delimiter", Str(), ","), Arg("header", Bool(), True), target=f"{LOADERS}.load_csv",

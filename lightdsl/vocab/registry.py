@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..suggest import did_you_mean
 from .types import Type
 
 REQUIRED: Any = object()  # marks an argument without default
@@ -107,6 +108,9 @@ class Entry:
     files: Callable[[dict], tuple[str, list[str]]] | None = None
     #: whether loading needs torchvision (an optional extra) even when the files are present.
     needs_torchvision: bool = False
+    #: (import name, pip name) of a package that is no extra of lightdsl but that loading
+    #: needs (the digits source: scikit-learn); the check warns where it is not installed.
+    needs_package: tuple[str, str] | None = None
 
     # -- transforms --
     #: "flatten" where the transform reshapes each sample to one dimension.
@@ -150,10 +154,32 @@ class Entry:
 
 
 class Registry:
-    """All entries, by kind and name."""
+    """All entries, by kind and name, and other libraries' names for some of them."""
 
     def __init__(self):
         self._entries: dict[str, dict[str, Entry]] = {}
+        self._aliases: dict[str, dict[str, str]] = {}
+
+    def alias(self, kind: str, name: str, *others: str) -> None:
+        """Record Keras/PyTorch spellings of entry ``name`` (``dense`` for ``linear``): a spec
+        using one is told "did you mean", never silently accepted (lightdsl has one name
+        for each word)."""
+        if self.get(kind, name) is None:
+            raise ValueError(f"alias of an unknown {kind} {name!r}")
+        table = self._aliases.setdefault(kind, {})
+        for other in others:
+            if self.get(kind, other) is not None or other.casefold() in table:
+                raise ValueError(f"{kind} alias {other!r} is taken")
+            table[other.casefold()] = name
+
+    def suggest(self, kind: str, word: str, extra=()) -> str:
+        """``'; did you mean "x"?'`` for an unknown ``word`` of ``kind``: the entry it is another
+        library's name for, else the closest name ignoring case (``ReLU``: ``relu``) among
+        the kind's names and ``extra``; ``''`` when nothing is close."""
+        meant = self._aliases.get(kind, {}).get(word.casefold().replace("-", "_"))
+        if meant is not None:
+            return f'; did you mean "{meant}"?'
+        return did_you_mean(word, [*self.names(kind), *extra])
 
     def add(self, entry: Entry) -> Entry:
         table = self._entries.setdefault(entry.kind, {})

@@ -55,6 +55,8 @@ entry("statement", "lr_find", Arg("min_lr", Float(gt=0), 1e-8), Arg("max_lr", Fl
       Arg("num_training", Int(ge=2), 100), Arg("mode", Choice("exponential", "linear"),
                                                "exponential"),
       Arg("early_stop_threshold", optional(Float(gt=0)), 4.0),
+      Arg("suggestion", Choice("steepest", "valley", "minimum/10"), "steepest",
+          "steepest: Lightning's steepest slope; valley, minimum/10: fastai's rules"),
       target="lightdsl.tuner.lr_find",
       validate=lambda a: [("max_lr", "max_lr must be larger than min_lr")]
       if a.get("max_lr", 1) <= a.get("min_lr", 0) else [],

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lightdsl.frontend.analysis import analyze_text
+from lightdsl.install import extra_command
 from lightdsl.vocab import reserved
 from tests.runner import TIMEOUT_S
 
@@ -426,7 +427,7 @@ def test_mnist_cnn_example_warns_that_its_files_are_missing(monkeypatch):
     assert warning.message == "mnist train split: specs/data/MNIST/raw/ has no " \
         "train-images-idx3-ubyte or train-labels-idx1-ubyte"
     assert warning.hint == "place the files (gzipped or not) in specs/data/MNIST/raw/, or " \
-        "install lightdsl[vision] (pip install 'lightdsl[vision]') and set download = true"
+        "install lightdsl[vision] (pip install -e '.[vision]') and set download = true"
 
 
 @pytest.mark.parametrize("installed", [False, True])
@@ -439,7 +440,7 @@ def test_download_without_torchvision_warns(tmp_path, monkeypatch, torchvision, 
     else:
         message = ("download = true needs torchvision, which is not installed, and "
                    "data/MNIST/raw/ has no train-images-idx3-ubyte or train-labels-idx1-ubyte | "
-                   "install lightdsl[vision] (pip install 'lightdsl[vision]'), or place the "
+                   f"install lightdsl[vision] ({extra_command('vision')}), or place the "
                    "mnist train files (gzipped or not) in data/MNIST/raw/")
         assert warnings == [(8, 46, message)]
 

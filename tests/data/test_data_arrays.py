@@ -69,7 +69,7 @@ def test_npz_missing_key_did_you_mean(tmp_path):
     assert str(path) in str(err.value) and err.value.hint == "available: 'inputs', 'labels'"
     with pytest.raises(DataError) as err:
         load_npz(path, inputs="input", labels="labels")
-    assert err.value.hint == "did you mean 'inputs'?"
+    assert err.value.hint == 'did you mean "inputs"?'
 
 
 def test_npz_count_mismatch_and_object_arrays(tmp_path):
@@ -116,7 +116,7 @@ def test_pt_dict_pair_and_tensor(tmp_path):
     assert load_pt(tmp_path / "t.pt", labels=None).labels is None
     with pytest.raises(DataError, match="holds one tensor"):
         load_pt(tmp_path / "t.pt")
-    with pytest.raises(DataError, match="did you mean 'y'"):
+    with pytest.raises(DataError, match='did you mean "y"'):
         load_pt(tmp_path / "d.pt", labels="yy")
 
 

@@ -98,7 +98,7 @@ def test_missing_label_column_did_you_mean(tmp_path):
     with pytest.raises(DataError) as err:
         load_csv(path, label="specis")
     assert f"{path}:1: no label column named 'specis'" in str(err.value)
-    assert err.value.hint == "did you mean 'species'?"
+    assert err.value.hint == 'did you mean "species"?'
 
 
 def test_missing_feature_lists_columns(tmp_path):

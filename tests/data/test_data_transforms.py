@@ -165,7 +165,7 @@ def test_normalize_channel_mismatch():
 def test_unknown_transform():
     with pytest.raises(DataError, match="unknown transform 'normalise'") as err:
         fit_transforms(images(), {}, ["normalise"])
-    assert err.value.hint == "did you mean 'normalize'?"
+    assert err.value.hint == 'did you mean "normalize"?'
 
 
 def test_random_crop_shapes_and_windows():

@@ -18,6 +18,7 @@ from lightdsl.data import (
     write_idx,
 )
 from lightdsl.errors import DataError
+from lightdsl.install import extra_command
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_missing_raw_file_says_where_and_what(tmp_path, no_torchvision, small_la
     assert f"missing train-images-idx3-ubyte in {raw}/" in msg
     assert str(raw / "train-images-idx3-ubyte") in msg
     assert "train-labels" not in msg.split("hint")[0]
-    assert "pip install lightdsl[vision]" in err.value.hint
+    assert f"`{extra_command('vision')}` and set download = true" in err.value.hint
 
 
 def test_missing_both_with_download(tmp_path, no_torchvision):
@@ -74,7 +75,11 @@ def test_bad_split_and_cifar_without_torchvision(tmp_path, no_torchvision):
         load_mnist(root=tmp_path, split="val")
     with pytest.raises(DataError, match="needs torchvision") as err:
         load_cifar10(root=tmp_path)
-    assert err.value.hint == "pip install lightdsl[vision]"
+    assert err.value.hint == (f"{extra_command('vision')}, and set download = true if the "
+                              "files are not in the root folder yet")
+    with pytest.raises(DataError, match="needs torchvision") as err:
+        load_cifar10(root=tmp_path, download=True)
+    assert err.value.hint == extra_command("vision")
 
 
 class FakeMNIST:

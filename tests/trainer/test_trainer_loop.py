@@ -101,7 +101,7 @@ def test_early_stopping_on_an_unknown_metric_suggests_the_right_name(tmp_path):
     stopper = EarlyStopping(monitor="val_los")
     with pytest.raises(ConfigError, match="val_los") as err:
         fit(tmp_path, Regression(val_size=8), max_epochs=1, callbacks=[stopper])
-    assert "did you mean 'val_loss'" in str(err.value)
+    assert 'did you mean "val_loss"' in str(err.value)
 
 
 def test_save_top_k_keeps_the_k_best_files(tmp_path):

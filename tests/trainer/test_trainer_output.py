@@ -96,9 +96,9 @@ def test_same_seed_same_run(tmp_path):
     ("kwargs", "message"),
     [
         ({"precision": "17"}, "precision='17' is not valid; choose one of '32-true'"),
-        ({"precision": "bf17"}, "did you mean 'bf16'?"),
-        ({"gradient_clip_algorithm": "nrom"}, "did you mean 'norm'?"),
-        ({"accelerator": "cuad"}, "did you mean 'cuda'?"),
+        ({"precision": "bf17"}, 'did you mean "bf16"?'),
+        ({"gradient_clip_algorithm": "nrom"}, 'did you mean "norm"?'),
+        ({"accelerator": "cuad"}, 'did you mean "cuda"?'),
         ({"max_epochs": True}, "max_epochs=True is not valid"),
         ({"limit_val_batches": 1.5}, "fraction of the data"),
         ({"devices": 0}, "devices=0 is not valid"),
