@@ -315,7 +315,7 @@ def logged_metrics(run: Run, with_val: bool) -> list[str]:
     loss and each metric (see Trainer.log_step, log_epoch and run_validation;
     tests/check/test_semantic.py compares with a real run)."""
     names = ["loss", *[m.name for m in run.metrics if m.name not in MATRIX_METRICS]]
-    logged = [f"train_{name}{end}" for end in ("", "_step", "_epoch") for name in names]
+    logged = [f"train_{name}{end}" for name in names for end in ("", "_step", "_epoch")]
     return logged + ([f"val_{name}" for name in names] if with_val else [])
 
 

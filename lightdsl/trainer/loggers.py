@@ -1,7 +1,9 @@
 """Where metrics go: TensorBoard event files, a ``metrics.csv``, or nowhere.
 
-Each run gets its own directory ``<root>/<run name>/version_N/`` (N = the next free number), the
-layout ``tensorboard --logdir <root>`` understands. A logger is any object with
+Each run gets its own directory ``<root>/<run name>/version_N/`` (N = the next free number,
+claimed atomically by :func:`lightdsl.outputs.claim_version_dir`), the layout
+``tensorboard --logdir <root>`` understands. The trainer logs Lightning's names at Lightning's
+steps (see ``Trainer._log``). A logger is any object with
 ``log_metrics(metrics, step)``; ``log_hyperparams``, ``log_text``, ``log_matrices`` (a confusion
 matrix: a picture in TensorBoard) and ``finalize`` are optional.
 """
