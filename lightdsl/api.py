@@ -23,7 +23,7 @@ from .run_settings import max_epochs as run_max_epochs
 
 # Settings of a train block that are not Trainer arguments: the builder resolves them.
 NOT_TRAINER_ARGS = {"model", "data", "loss", "optimizer", "scheduler", "metrics", "callbacks",
-                    "logger"}
+                    "logger", "device_stats"}
 
 
 class SpecError(LightdslError):
@@ -83,6 +83,10 @@ class Experiment:
             kwargs["max_epochs"] = run_max_epochs(kwargs["max_epochs"])
         kwargs.update(_logger_kwargs(self.run))
         kwargs["callbacks"] = [_instantiate(b) for b in self.run.callbacks]
+        if values.get("device_stats") is True:  # a callback, as Lightning's DeviceStatsMonitor
+            from .trainer.device_stats import DeviceStatsMonitor
+
+            kwargs["callbacks"].append(DeviceStatsMonitor())
         kwargs.setdefault("run_name", _run_folder(self))
         kwargs.update(overrides)
         return kwargs

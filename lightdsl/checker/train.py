@@ -68,6 +68,7 @@ class TrainChecker:
         self._vocabulary(run)
         self._statements(run)
         self._validation_settings(run)
+        self._device_stats(run)
         self._flow(run)
         return run
 
@@ -211,6 +212,16 @@ class TrainChecker:
                 self.reporter.error("no-validation", callback.span_of("monitor"),
                                     f'{callback.name} monitors "{monitor}", but {why}')
 
+    def _device_stats(self, run: Run) -> None:
+        """``device_stats`` writes to the run's logger: with ``logger = none`` it has none (as
+        Lightning's DeviceStatsMonitor refuses ``logger=False``)."""
+        settings = run.settings
+        if settings.values.get("device_stats") is True and "logger" in settings.nodes \
+                and settings.values.get("logger") is None:
+            self.reporter.error("value", settings.span_of("device_stats"),
+                                "device_stats = true logs to the run's logger, but logger = none",
+                                hint="set logger = tensorboard or csv, or drop device_stats")
+
     def _val_schedule(self, settings: Bound) -> None:
         """``check_val_every_n_epoch = none`` counts batches across epochs, so (as in Lightning)
         ``val_check_interval`` must be a number of batches, not a fraction of an epoch (its
@@ -298,12 +309,13 @@ def builtin_loss(run: Run) -> str | None:
 
 
 def logged_metrics(run: Run, with_val: bool) -> list[str]:
-    """The names the trainer logs for a run, as callbacks can monitor them: ``train_<name>``
-    every log_every_n_steps optimizer steps, ``train_<name>_epoch`` each epoch and
-    ``val_<name>`` each validation, for the loss and each metric (see Trainer.log_step,
-    log_epoch and validate; tests/check/test_semantic.py compares with a real run)."""
+    """The names callbacks can monitor in a run, Lightning's: ``train_<name>_step`` (the latest
+    step's value), ``train_<name>_epoch`` (the epoch's mean), ``train_<name>`` (the step's
+    value, the epoch's mean once the epoch ends) and ``val_<name>`` each validation, for the
+    loss and each metric (see Trainer.log_step, log_epoch and run_validation;
+    tests/check/test_semantic.py compares with a real run)."""
     names = ["loss", *[m.name for m in run.metrics if m.name not in MATRIX_METRICS]]
-    logged = [f"train_{name}" for name in names] + [f"train_{name}_epoch" for name in names]
+    logged = [f"train_{name}{end}" for name in names for end in ("", "_step", "_epoch")]
     return logged + ([f"val_{name}" for name in names] if with_val else [])
 
 

@@ -12,7 +12,7 @@ from .script import Plan, Script
 from .writer import Group, concat, flat
 
 NOT_TRAINER_ARGS = {"model", "data", "loss", "optimizer", "scheduler", "metrics", "callbacks",
-                    "logger", "seed"}
+                    "logger", "seed", "device_stats"}
 
 
 class LightningTarget:
@@ -227,9 +227,11 @@ class LightningTarget:
                 continue
             value = max_epochs(value) if key == "max_epochs" else value
             args.append(f"{key}={flat(literal(value, tuples=True))}")
-        if run.callbacks:
-            calls = tuple(vocab_call(b, func="pl.callbacks." + b.entry.target.rsplit(".", 1)[1])
-                          for b in run.callbacks)
+        calls = tuple(vocab_call(b, func="pl.callbacks." + b.entry.target.rsplit(".", 1)[1])
+                      for b in run.callbacks)
+        if plan["device_stats"] is True:  # lightdsl's setting is Lightning's callback
+            calls += ("pl.callbacks.DeviceStatsMonitor()",)
+        if calls:
             args.append(concat("callbacks=", Group("[", calls, "]")))
         if plan.written("logger"):
             logger = "False" if run.logger is None else vocab_call(

@@ -69,6 +69,8 @@ class TorchTarget:
         if plan["strategy"] == "ddp" or plan["num_nodes"] != 1 or plan["devices"] not in (
                 "auto", 1):
             notes.append("devices/strategy/num_nodes: the script trains on one device")
+        if plan["device_stats"] is True:
+            notes.append("device_stats: the script logs no GPU memory or CPU statistics")
         for key in ("log_every_n_steps", "num_sanity_val_steps", "default_root_dir"):
             if plan.written(key):
                 notes.append(f"{key}: not used (no logs, no sanity check; checkpoints go to "

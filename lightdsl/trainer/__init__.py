@@ -14,6 +14,7 @@ from .callbacks import Callback, EarlyStopping, ModelCheckpoint
 from .checkpoint import atomic_save, load_checkpoint
 from .config import PRECISIONS, TrainerConfig
 from .data import InMemoryLoader
+from .device_stats import DeviceStatsMonitor
 from .devices import Precision, resolve_device, resolve_precision, seed_everything
 from .loggers import CSVLogger, Logger, TensorBoardLogger
 from .result import FitResult
@@ -23,6 +24,7 @@ __all__ = [
     "PRECISIONS",
     "CSVLogger",
     "Callback",
+    "DeviceStatsMonitor",
     "EarlyStopping",
     "FitResult",
     "InMemoryLoader",

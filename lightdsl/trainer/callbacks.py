@@ -6,7 +6,7 @@ Hooks (all optional; each receives the trainer and the module):
 - ``on_train_batch_end(trainer, module, outputs, batch, batch_idx)``: ``outputs`` is the dict
   of detached values ``training_step`` returned, with ``outputs["loss"]`` the loss that was
   backpropagated: under ``accumulate_grad_batches = N`` that is the batch's loss divided by N,
-  as in Lightning (the progress bar and the logged ``train_loss`` show it undivided)
+  as in Lightning (the progress bar and the logged ``train_loss_step`` show it undivided)
 - ``on_validation_end`` (not called for the sanity check)
 - ``state_dict()`` / ``load_state_dict(state)`` to survive a resume.
 

@@ -1,7 +1,9 @@
 """Where metrics go: TensorBoard event files, a ``metrics.csv``, or nowhere.
 
-Each run gets its own directory ``<root>/<run name>/version_N/`` (N = the next free number), the
-layout ``tensorboard --logdir <root>`` understands. A logger is any object with
+Each run gets its own directory ``<root>/<run name>/version_N/`` (N = the next free number,
+claimed atomically by :func:`lightdsl.outputs.claim_version_dir`), the layout
+``tensorboard --logdir <root>`` understands. The trainer logs Lightning's names at Lightning's
+steps (see ``Trainer._log``). A logger is any object with
 ``log_metrics(metrics, step)``; ``log_hyperparams``, ``log_text``, ``log_matrices`` (a confusion
 matrix: a picture in TensorBoard) and ``finalize`` are optional.
 """
@@ -10,27 +12,14 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from lightdsl.outputs import claim_version_dir, next_version_dir  # noqa: F401 (re-export)
+
 from .checkpoint import to_safe
-
-
-def next_version_dir(root: str | Path, name: str) -> Path:
-    """A fresh ``<root>/<name>/version_N`` path, N one past the highest existing version.
-
-    The directory is not created here: a run that logs and saves nothing leaves no trace.
-    """
-    parent = Path(root) / name
-    numbers = [
-        int(match.group(1))
-        for child in (parent.iterdir() if parent.is_dir() else [])
-        if (match := re.fullmatch(r"version_(\d+)", child.name))
-    ]
-    return parent / f"version_{max(numbers, default=-1) + 1}"
 
 
 def _hparam_value(value: Any) -> Any:
@@ -99,12 +88,14 @@ class TensorBoardLogger(Logger):
 
 
 class CSVLogger(Logger):
-    """``metrics.csv`` (one row per logged step, a column per metric) and ``hparams.json``."""
+    """``metrics.csv`` and ``hparams.json``, laid out as Lightning's CSVLogger writes them: one
+    row per ``log_metrics`` call (its ``step`` and the trainer's ``epoch`` with the values),
+    the columns sorted by name, so that a script reading Lightning's file reads this one."""
 
     def __init__(self, log_dir: str | Path) -> None:
         super().__init__(log_dir)
         self.rows: list[dict[str, Any]] = []
-        self.columns: list[str] = ["step"]
+        self.columns: list[str] = []
 
     def log_hyperparams(self, params: dict) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -112,12 +103,10 @@ class CSVLogger(Logger):
         (self.log_dir / "hparams.json").write_text(text + "\n")
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
-        last = self.rows[-1] if self.rows else None
-        if last is not None and last["step"] == step and not set(metrics) & set(last):
-            last.update(metrics)  # one row per step, as far as the names allow
-        else:
-            self.rows.append({"step": step, **metrics})
-        self.columns += [name for name in metrics if name not in self.columns]
+        row = {**metrics, "step": step}
+        self.rows.append(row)
+        if not set(row) <= set(self.columns):
+            self.columns = sorted(set(self.columns) | set(row))
 
     def log_text(self, tag: str, text: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)

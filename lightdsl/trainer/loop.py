@@ -190,7 +190,7 @@ def train_epoch(t, epoch: int, skip: int) -> None:
 def _callback_outputs(t, outputs: dict) -> dict:
     """What ``on_train_batch_end`` receives: as in Lightning, ``"loss"`` is the loss that was
     backpropagated, i.e. divided by ``accumulate_grad_batches``; other values are as returned
-    (and the progress bar and the logged ``train_loss`` show the undivided loss)."""
+    (and the progress bar and the logged ``train_loss_step`` show the undivided loss)."""
     accumulate = t.run_config.accumulate_grad_batches
     return outputs if accumulate == 1 else {**outputs, "loss": outputs["loss"] / accumulate}
 

@@ -117,6 +117,15 @@ def _metrics_text(metrics: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.6g}" for k, v in metrics.items()) or "none"
 
 
+def _without_aliases(metrics: dict[str, float]) -> dict[str, float]:
+    """The metrics less Lightning's plain ``train_<name>``, which repeats ``train_<name>_epoch``
+    (or ``train_<name>_step``) under another name."""
+    def alias(name: str) -> bool:
+        return any(metrics.get(f"{name}{end}") == metrics[name] for end in ("_epoch", "_step"))
+
+    return {k: v for k, v in metrics.items() if not alias(k)}
+
+
 def run_summary(result) -> str:
     """The lines printed after ``fit``: how far it got, its metrics, where things were written."""
     how = "interrupted" if result.interrupted else (result.stop_reason or "finished")
@@ -125,7 +134,7 @@ def run_summary(result) -> str:
             f"Training {how}: {result.epochs} epochs, {result.global_step} steps "
             f"in {result.elapsed_s:.1f} s"
         ),
-        f"  last metrics: {_metrics_text(result.last_metrics)}",
+        f"  last metrics: {_metrics_text(_without_aliases(result.last_metrics))}",
     ]
     if result.best_metrics:
         lines.append(

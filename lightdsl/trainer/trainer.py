@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from lightdsl.errors import ConfigError
+from lightdsl.outputs import claim_version_dir, next_version_dir
 
 from .callbacks import CallbackList, ModelCheckpoint
 from .checkpoint import (
@@ -45,7 +46,7 @@ from .devices import (
 from .distributed import Distributed, Ranks, plan, rank_device
 from .evaluation import evaluate
 from .hints import Hints
-from .loggers import as_floats, build_logger, call_logger, next_version_dir
+from .loggers import as_floats, build_logger, call_logger
 from .loop import LoopState, fit_loop
 from .optim import parse_optimizers
 from .progress import NoProgress, make_progress
@@ -344,10 +345,10 @@ class Trainer:
         own_dir = getattr(cfg.logger, "log_dir", None)
         root = cfg.default_root_dir or "lightning_logs"
         name = cfg.run_name or type(module).__name__
-        run_dir = Path(own_dir) if own_dir else next_version_dir(root, name)
+        main = self.dist.is_main
+        run_dir = (own_dir or _version_dir(root, name, cfg)) if main else ""
         self.run_dir = Path(self.dist.broadcast(str(run_dir)))  # rank 0's, on every rank
         self.checkpoint_dir = self.run_dir / "checkpoints"
-        main = self.dist.is_main
         self.logger = build_logger(cfg.logger if main else None, self.run_dir)
         call_logger(self.logger, "log_hyperparams", to_safe(dict(_hparams(module))))
         spec = getattr(module, "spec_source", None)
@@ -464,25 +465,49 @@ class Trainer:
         state.epoch_val_metrics = metrics
         self.progress.show_metrics(metrics)
         self.callback_metrics.update(metrics)
-        call_logger(self.logger, "log_metrics", metrics, self.global_step)
+        self.record_last_step()  # what a checkpoint or early stopping may monitor
+        self._log(metrics)
         if metrics.matrices:
             call_logger(self.logger, "log_matrices", metrics.matrices, self.global_step)
         self.callbacks.call("on_validation_end", self, self.module)
 
     def log_step(self, outputs: dict) -> None:
-        """Log ``train_loss`` and ``train_<metric>`` for this optimizer step (means over ranks)."""
-        outputs = self.dist.mean(outputs)
-        metrics = as_floats({f"train_{k}": v for k, v in outputs.items()})
+        """Log ``train_<name>_step`` for the loss and each metric at this optimizer step."""
+        metrics = self._step_metrics(outputs)
+        self._log({f"{k}_step": v for k, v in metrics.items()})
+
+    def _step_metrics(self, outputs: dict) -> dict[str, float]:
+        """A step's ``train_<name>`` values (means over ranks), recorded in callback_metrics
+        under Lightning's two names for them: ``train_<name>`` and ``train_<name>_step``."""
+        metrics = as_floats({f"train_{k}": v for k, v in self.dist.mean(outputs).items()})
         self.callback_metrics.update(metrics)
-        metrics["epoch"] = float(self.current_epoch)
-        call_logger(self.logger, "log_metrics", metrics, self.global_step)
+        self.callback_metrics.update({f"{k}_step": v for k, v in metrics.items()})
+        return metrics
+
+    def record_last_step(self) -> None:
+        """Put the latest batch's values into callback_metrics (as Lightning has them after
+        every batch) where log_every_n_steps skipped them, so that a callback can monitor
+        ``train_loss`` or ``train_loss_step`` whatever the logging interval. Called at the
+        same points on every rank (the values are means over ranks)."""
+        if self.state.last_outputs:
+            self._step_metrics(self.state.last_outputs)
+
+    def _log(self, metrics: dict[str, float]) -> None:
+        """Send ``metrics`` to the logger as Lightning 2.6 does during fit, so that both
+        trainers' dashboards line up: with the ``epoch``, at step ``global_step - 1`` (the
+        number of batches that stepped before the current one, Lightning's logging step)."""
+        metrics = {**metrics, "epoch": self.current_epoch}
+        call_logger(self.logger, "log_metrics", metrics, max(self.global_step - 1, 0))
 
     def log_epoch(self) -> None:
-        """Log the epoch's weighted training means (``train_loss_epoch``, ...)."""
+        """Log the epoch's weighted training means (``train_loss_epoch``, ...); afterwards
+        ``train_loss`` in callback_metrics is the epoch's mean too, as in Lightning."""
+        self.record_last_step()
         means = self.dist.reduce_means(self.state.train_means)
-        metrics = {f"train_{k}_epoch": v for k, v in means.compute().items()}
-        self.callback_metrics.update(metrics)
-        call_logger(self.logger, "log_metrics", metrics, self.global_step)
+        values = {f"train_{k}": v for k, v in means.compute().items()}
+        metrics = {f"{k}_epoch": v for k, v in values.items()}
+        self.callback_metrics.update({**values, **metrics})
+        self._log(metrics)
         if means.matrices:
             matrices = {f"train_{k}_epoch": v for k, v in means.matrices.items()}
             call_logger(self.logger, "log_matrices", matrices, self.global_step)
@@ -556,6 +581,15 @@ def _abort_message(abort: KeyboardInterrupt, kept: str | None) -> str:
                 else f"{abort.path} was not written")
         return f"Aborted while saving a checkpoint: {left}; nothing else was saved."
     return f"Aborted: nothing saved since the last checkpoint ({kept or 'none'})."
+
+
+def _version_dir(root: str, name: str, cfg: TrainerConfig) -> Path:
+    """The run's ``version_N`` folder: claimed (made atomically, so that two runs started at
+    once never share one) when the run writes logs or checkpoints; a run that writes nothing
+    gets the next free name, not made, and leaves no trace."""
+    if cfg.logger is not None or cfg.enable_checkpointing:
+        return claim_version_dir(root, name)
+    return next_version_dir(root, name)
 
 
 def _hparams(module) -> dict:

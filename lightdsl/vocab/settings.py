@@ -36,6 +36,9 @@ entry("settings", "train",
       Arg("log_every_n_steps", Int(ge=1), 50), Arg("enable_progress_bar", Bool(), True),
       Arg("enable_model_summary", Bool(), True), Arg("enable_checkpointing", Bool(), True),
       Arg("default_root_dir", optional(Str()), None),
+      Arg("device_stats", Bool(), False,
+          "log GPU memory (CUDA) or CPU and memory use (psutil) every log_every_n_steps steps, "
+          "as Lightning's DeviceStatsMonitor"),
       doc="settings of a train block")
 
 entry("callback", "early_stopping", Arg("monitor", Str(), "val_loss"),

@@ -319,13 +319,14 @@ def test_logged_metric_names_are_the_trainers(tmp_path):
 
 @settings(max_examples=40, deadline=None)
 @given(monitor=st.one_of(
-    st.sampled_from(["train_loss", "train_loss_epoch", "train_accuracy",
-                     "train_accuracy_epoch", "val_loss", "val_accuracy", "val_los",
+    st.sampled_from(["train_loss", "train_loss_epoch", "train_accuracy", "train_loss_step",
+                     "train_accuracy_epoch", "train_accuracy_step", "val_loss", "val_accuracy",
+                     "val_los", "train_los_step",
                      "val_acc", "accuracy", "loss", "train_los", "val_accuracy_epoch"]),
     st.from_regex(r"[a-z_]{1,12}", fullmatch=True)))
 def test_a_monitor_the_run_never_logs_is_an_error_at_the_name(monitor):
-    logged = {"train_loss", "train_loss_epoch", "train_accuracy", "train_accuracy_epoch",
-              "val_loss", "val_accuracy"}
+    logged = {"train_loss", "train_loss_step", "train_loss_epoch", "train_accuracy",
+              "train_accuracy_step", "train_accuracy_epoch", "val_loss", "val_accuracy"}
     text = _monitor_spec(monitor)
     errors = found(text, "unknown-metric")
     if monitor in logged:

@@ -142,10 +142,13 @@ def test_csv_logger_writes_steps_epochs_and_hparams(tmp_path):
     assert result.log_dir == str(tmp_path / "reg" / "version_0")
     with open(tmp_path / "reg" / "version_0" / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
-    assert [int(r["step"]) for r in rows if r["train_loss"]] == [4, 8, 12, 16]
+    # Lightning's logging steps (global_step - 1) and layout: a row per log call, with epoch
+    assert [int(r["step"]) for r in rows if r["train_loss_step"]] == [3, 7, 11, 15]
     epoch_rows = [r for r in rows if r["train_loss_epoch"]]
-    assert len(epoch_rows) == 2 and all(r["val_loss"] for r in epoch_rows)
-    assert float(epoch_rows[-1]["val_loss"]) == pytest.approx(result.last_metrics["val_loss"])
+    val_rows = [r for r in rows if r["val_loss"]]
+    assert [(r["epoch"], r["step"]) for r in epoch_rows] == [("0", "7"), ("1", "15")]
+    assert [(r["epoch"], r["step"]) for r in val_rows] == [("0", "7"), ("1", "15")]
+    assert float(val_rows[-1]["val_loss"]) == pytest.approx(result.last_metrics["val_loss"])
     assert (tmp_path / "reg" / "version_0" / "hparams.json").read_text().count('"lr"') == 1
     again = fit(tmp_path, Regression(), max_epochs=1, logger="csv", run_name="reg")
     assert again.log_dir.endswith("version_1")  # each run gets its own version
@@ -160,8 +163,10 @@ def test_tensorboard_event_file_has_scalars_hparams_and_spec(tmp_path):
     events = EventAccumulator(result.log_dir, size_guidance={"tensors": 0})
     events.Reload()
     scalars = events.Tags()["scalars"]
-    assert {"train_loss", "train_loss_epoch", "epoch"} <= set(scalars)
-    assert [e.step for e in events.Scalars("train_loss")] == list(range(1, 10))
+    assert {"train_loss_step", "train_loss_epoch", "epoch"} <= set(scalars)
+    assert "train_loss" not in scalars  # Lightning's name for a step's value: train_loss_step
+    assert [e.step for e in events.Scalars("train_loss_step")] == list(range(9))
+    assert [e.step for e in events.Scalars("train_loss_epoch")] == [2, 5, 8]
     tensors = events.Tags()["tensors"]
     assert "spec/text_summary" in tensors
     spec = events.Tensors("spec/text_summary")[0].tensor_proto.string_val[0].decode()
