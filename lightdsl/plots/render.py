@@ -136,8 +136,9 @@ def _draw_node(ax, node, box) -> None:
 
 
 def _draw_route(ax, route, label: str) -> None:
-    xs, ys = zip(*route.points)
-    ax.plot(xs, ys, color="#555555", lw=0.9, zorder=1, solid_joinstyle="round")
+    # the polyline up to the last segment, which the arrow draws (no stroke drawn twice)
+    xs, ys = zip(*route.points[:-1])
+    ax.plot(xs, ys, color="#555555", lw=0.9, zorder=1, solid_joinstyle="round", snap=False)
     ax.annotate("", xy=route.points[-1], xytext=route.points[-2], zorder=1,
                 arrowprops={"arrowstyle": "-|>", "color": "#555555", "lw": 0.9,
                             "shrinkA": 0, "shrinkB": 0, "mutation_scale": 9})

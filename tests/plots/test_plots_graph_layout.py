@@ -76,8 +76,15 @@ def test_every_edge_is_drawn_from_its_source_to_its_target(name):
         assert source.x0 <= sx <= source.x1 and sy == pytest.approx(source.y1)
         assert target.x0 <= tx <= target.x1 and ty == pytest.approx(target.y0)
         assert len(route.points) >= 2
-    drawn_lines = [line for line in fig.axes[0].lines]
-    assert len(drawn_lines) == len(graph.edges)  # one polyline each, as routed
+    from matplotlib.text import Annotation
+
+    ax = fig.axes[0]
+    assert len(ax.lines) == len(graph.edges)  # one polyline each, as routed...
+    arrows = [a for a in ax.texts if isinstance(a, Annotation)]
+    assert len(arrows) == len(graph.edges)  # ...and its last segment with the arrowhead
+    for line, arrow, route in zip(ax.lines, arrows, layout.routes):
+        assert [tuple(p) for p in line.get_xydata()] == route.points[:-1]
+        assert (tuple(arrow.xyann), tuple(arrow.xy)) == (route.points[-2], route.points[-1])
     plt.close(fig)
 
 
