@@ -3,7 +3,8 @@
 Each run gets its own directory ``<root>/<run name>/version_N/`` (N = the next free number), the
 layout ``tensorboard --logdir <root>`` understands. A logger is any object with
 ``log_metrics(metrics, step)``; ``log_hyperparams``, ``log_text``, ``log_matrices`` (a confusion
-matrix: a picture in TensorBoard) and ``finalize`` are optional.
+matrix: a picture in TensorBoard), ``set_class_names`` (for those pictures) and ``finalize`` are
+optional.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def _hparam_value(value: Any) -> Any:
 class Logger:
     """Base class for the built-in loggers; writes into ``log_dir``."""
 
+    class_names: list[str] | None = None  # see set_class_names
+
     def __init__(self, log_dir: str | Path) -> None:
         self.log_dir = Path(log_dir)
 
@@ -55,6 +58,10 @@ class Logger:
 
     def log_matrices(self, matrices: dict, step: int) -> None:
         """Record matrix-valued metrics (a confusion matrix) at optimizer step ``step``."""
+
+    def set_class_names(self, names: list[str] | None) -> None:
+        """The names of the classes (label i is ``names[i]``), for the matrices' pictures."""
+        self.class_names = names
 
     def finalize(self) -> None:
         """Flush and close files."""
@@ -82,12 +89,13 @@ class TensorBoardLogger(Logger):
             self.writer.add_scalar(name, value, global_step=step)
 
     def log_matrices(self, matrices: dict, step: int) -> None:
-        # As pictures (HWC uint8), drawn with numpy: matplotlib is optional.
-        from .matrices import matrix_image
+        # As pictures (HWC uint8) with counts and class names; drawn by matplotlib when it is
+        # installed (it is optional), else by numpy (see lightdsl.plots.confusion).
+        from .matrices import confusion_image
 
         for name, matrix in matrices.items():
-            self.writer.add_image(name, matrix_image(matrix.numpy()), global_step=step,
-                                  dataformats="HWC")
+            image = confusion_image(matrix.numpy(), self.class_names, title=name)
+            self.writer.add_image(name, image, global_step=step, dataformats="HWC")
 
     def log_text(self, tag: str, text: str) -> None:
         # Indented by four spaces, TensorBoard's markdown shows the text as a code block.

@@ -349,6 +349,7 @@ class Trainer:
         self.checkpoint_dir = self.run_dir / "checkpoints"
         main = self.dist.is_main
         self.logger = build_logger(cfg.logger if main else None, self.run_dir)
+        call_logger(self.logger, "set_class_names", getattr(module, "class_names", None))
         call_logger(self.logger, "log_hyperparams", to_safe(dict(_hparams(module))))
         spec = getattr(module, "spec_source", None)
         if spec:
