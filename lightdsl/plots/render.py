@@ -70,12 +70,15 @@ def _render_with_dot(text: str, path: Path, fmt: str) -> bool:
 _FONT = {"layer": 8.5, "function": 8.5, "op": 10.0, "const": 8.5, "param": 8.5,
          "input": 8.5, "output": 8.5, "label": 7.0}
 _PAD = 5.0  # points between a box's text and its border
+MAX_PIXELS = 30000  # the longest side of a diagram's PNG
 
 
 def draw_with_matplotlib(graph: Graph, path: Path) -> list[str]:
     """The diagram drawn without Graphviz (see :func:`graph_figure`), written to ``path``."""
     fig, _ = graph_figure(graph)
-    return save_figure(fig, path, formats=())
+    # 100 dpi, less for a diagram so long that its PNG would pass Agg's 2**16-pixel limit
+    dpi = min(100.0, MAX_PIXELS / max(fig.get_size_inches()))
+    return save_figure(fig, path, formats=(), dpi=dpi)
 
 
 def graph_figure(graph: Graph):
