@@ -17,6 +17,7 @@ import numpy as np
 
 from ..vocab.metrics import MATRIX_SHOWN_CLASSES as PICTURE_CLASSES  # more: unreadable
 
+TICK_SIZE = 8  # points, the class names
 _warned: list[bool] = []
 
 
@@ -46,8 +47,6 @@ def confusion_image(matrix, names=None, title: str = "") -> np.ndarray:
 def confusion_figure(matrix, names=None, title: str = ""):
     """A matplotlib Figure of the matrix (see the module docstring); raises ImportError
     without matplotlib."""
-    from matplotlib.figure import Figure
-
     from ..runtime.metrics import top_confused
 
     counts = np.asarray(matrix, dtype=np.float64)
@@ -55,24 +54,45 @@ def confusion_figure(matrix, names=None, title: str = ""):
     labels = [class_labels(len(counts), names)[i] for i in shown]
     counts = counts[np.ix_(shown, shown)]
     k = len(shown)
-    side = 2.6 + 0.42 * k + 0.06 * max(len(label) for label in labels)
-    figure = Figure(figsize=(side, side), dpi=100)
-    ax = figure.add_subplot()
-    peak = counts.max(axis=1, keepdims=True)
-    share = np.divide(counts, peak, out=np.zeros_like(counts), where=peak > 0)
-    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
-    _write_counts(ax, counts, share, fontsize=9 if k <= 12 else 7)
-    ticks = np.arange(k)
-    ax.set_xticks(ticks, labels, rotation=45 if k > 3 else 0, ha="right" if k > 3 else "center",
-                  rotation_mode="anchor", fontsize=8)
-    ax.set_yticks(ticks, labels, fontsize=8)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
+    longest = max(len(label) for label in labels) * TICK_SIZE * 0.6 / 72  # inches
+    cell = max(0.42, 0.75 - 0.03 * k)  # inches a class
+    rotate = longest > 0.9 * cell  # the names across would run into each other
     if k < len(np.asarray(matrix)):
         title = f"{title}\nthe {k} of {len(np.asarray(matrix)):,} classes most often confused"
-    ax.set_title(title.strip(), fontsize=10)
-    figure.tight_layout()
+    title = title.strip()
+    title_width = max(map(len, title.splitlines() or [""])) * 10 * 0.6 / 72
+    figure, ax = _figure(k, cell, longest, rotate, title_width)
+    figure.suptitle(title, fontsize=10, y=1 - 0.12 / figure.get_size_inches()[1], va="top")
+    peak = counts.max(axis=1, keepdims=True)
+    share = np.divide(counts, peak, out=np.zeros_like(counts), where=peak > 0)
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    _write_counts(ax, counts, share, fontsize=9 if k <= 12 else 7)
+    ticks = np.arange(k)
+    ax.set_xticks(ticks, labels, rotation=45 if rotate else 0,
+                  ha="right" if rotate else "center", rotation_mode="anchor", fontsize=TICK_SIZE)
+    ax.set_yticks(ticks, labels, fontsize=TICK_SIZE)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
     return figure
+
+
+def _figure(classes: int, cell: float, names: float, rotated: bool, title: float):
+    """A figure whose square axes have ``cell`` inches a class, with margins for the names
+    and the title (``names``, ``title``: the widths of the longest name and title line,
+    estimated from their length, since tight_layout would draw the picture twice, and it is
+    drawn at every validation)."""
+    from matplotlib.figure import Figure
+
+    side = cell * classes
+    left, right, top = names + 0.6, 0.3, 0.7
+    bottom = (0.72 * names if rotated else 0.15) + 0.6
+    spare = title + 0.4 - (left + side + right)
+    if spare > 0:  # a title wider than the matrix: widen both margins alike
+        left, right = left + spare / 2, right + spare / 2
+    width, height = left + side + right, bottom + side + top
+    figure = Figure(figsize=(width, height), dpi=100)
+    ax = figure.add_axes((left / width, bottom / height, side / width, side / height))
+    return figure, ax
 
 
 def _write_counts(ax, counts, share, fontsize) -> None:

@@ -81,7 +81,7 @@ def test_many_classes_show_the_most_confused_and_never_a_class_squared_picture()
     figure = confusion_figure(matrix, None, "val_confusion_matrix")
     ticks = [t.get_text() for t in figure.axes[0].get_yticklabels()]
     assert len(ticks) == 20 and {"3", "7", "42", "1500"} <= set(ticks)
-    assert "the 20 of 2,000 classes most often confused" in figure.axes[0].get_title()
+    assert "the 20 of 2,000 classes most often confused" in figure.get_suptitle()
     assert matrix_image(matrix).shape == (64 * 24 + 1, 64 * 24 + 1, 3)
 
 
@@ -187,3 +187,30 @@ def test_check_warns_about_a_confusion_matrix_of_very_many_classes(classes, warn
             "every batch; its picture and evaluate's table show only the 20 classes most "
             "often confused")
         assert text[warning.span.start_pos:warning.span.end_pos] == "confusion_matrix"
+
+
+def test_pictures_take_at_most_a_tenth_of_the_run_and_the_last_is_always_drawn(monkeypatch):
+    """A run of many short epochs would spend most of its time drawing (a fraction of a
+    second each): a matrix that comes too soon waits, the newest of each name; the end of the
+    run draws what waits. A fake clock: every drawing takes 1 s, an epoch 2 s."""
+    from lightdsl.trainer import matrices
+
+    now = [0.0]
+    written = []
+
+    def draw(matrix, names, title):
+        now[0] += 1.0
+        return np.zeros((2, 2, 3), np.uint8)
+
+    monkeypatch.setattr(matrices, "confusion_image", draw)
+    pictures = matrices.MatrixPictures(lambda name, image, step: written.append((name, step)))
+    pictures.clock = lambda: now[0]
+    for epoch in range(30):
+        pictures.add({"val_confusion_matrix": np.eye(2)}, step=epoch)
+        now[0] += 2.0
+    drawing = len(written) / now[0]  # drawn seconds / the run's seconds
+    pictures.flush()
+    # a picture (1 s) then 9 s without: every 5th epoch, and the last one at the end
+    assert [step for _, step in written] == [0, 5, 10, 15, 20, 25, 29]
+    assert {name for name, _ in written} == {"val_confusion_matrix"}
+    assert drawing <= 0.1
