@@ -8,7 +8,7 @@ from typing import Any
 
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter, did_you_mean
-from ..vocab.metrics import MATRIX_METRICS
+from ..vocab.metrics import MATRIX_METRICS, MATRIX_SHOWN_CLASSES, MATRIX_WARNING_CLASSES
 from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Shape, ShapeError, batched
 from ..vocab.types import CallValue, Symbol
@@ -17,7 +17,7 @@ from .compose import rederive
 from .constants import INVALID, evaluate
 from .data import DataInfo
 from .flow import FlowChecker
-from .models import ModelInfo, check_model
+from .models import ModelInfo, check_model, parameter_bytes
 
 VALIDATION_SETTINGS = ("check_val_every_n_epoch", "val_check_interval", "limit_val_batches",
                        "num_sanity_val_steps")
@@ -298,6 +298,22 @@ class TrainChecker:
             self.reporter.error("metric-task", metric.span_of(error.arg), error.message)
             return
         metric.values.update(inferred)
+        self._matrix_size(metric)
+
+    def _matrix_size(self, metric: Bound) -> None:
+        """A warning for a confusion matrix of very many classes: costly to count, and its
+        picture and table show only some of them."""
+        classes = metric.values.get("num_classes")
+        if metric.name not in MATRIX_METRICS or not isinstance(classes, int) \
+                or classes <= MATRIX_WARNING_CLASSES:
+            return
+        self.reporter.warning(
+            "metric-size", metric.span, f"{metric.name} with {classes:,} classes counts "
+            f"{classes**2:,} cells ({parameter_bytes(classes**2, 8)} per split) at every batch; "
+            f"its picture and evaluate's table show only the {MATRIX_SHOWN_CLASSES} classes "
+            "most often confused",
+            hint=f"leave {metric.name} out of metrics unless every count is needed "
+            "(evaluate --format json writes them all)")
 
 
 def builtin_loss(run: Run) -> str | None:

@@ -34,8 +34,8 @@ def run(args) -> int:
     if args.split is None and list(results) == ["train"]:
         print(f"note: {args.spec} has no val or test data; these are training-data metrics",
               file=sys.stderr)
-    text = to_json(results, str(trained.checkpoint), args.spec)
-    print(text if args.format == "json" else format_table(results))
+    text = to_json(results, str(trained.checkpoint), args.spec, trained.classes)
+    print(text if args.format == "json" else format_table(results, trained.classes))
     if args.json_path:
         write_text(args.json_path, text + "\n", "--json")
     return 0

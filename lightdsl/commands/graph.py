@@ -3,7 +3,7 @@
 Layers (or forward's dataflow: layer calls, functions, operators, params) with the tensor shape
 on every edge and frozen params marked. The diagram is Graphviz DOT: ``-o net.dot`` writes the
 text, ``-o -`` prints it; .svg/.png/.pdf are drawn by Graphviz's ``dot`` when installed, else
-by matplotlib. Needs no torch.
+by matplotlib on grandalf's layered layout. Needs no torch.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ def run(args) -> int:
     for path in paths:
         print(f"wrote {path}")
     if how == "matplotlib":
-        print("  (Graphviz's `dot` is not installed: drawn with matplotlib's simple layout; "
+        print("  (Graphviz's `dot` is not installed: laid out by grandalf, drawn by matplotlib; "
               "`-o net.dot` gives the DOT text for Graphviz)")
     elif how == "text-fallback":
-        print(f"  no picture: neither Graphviz's `dot` nor matplotlib is installed, so the DOT "
-              f"text was written instead; render it with `dot -Tsvg {paths[0]} -o {output}` "
-              "or pip install lightdsl[plot]")
+        print("  no picture: neither Graphviz's `dot` nor the plot extra (matplotlib, grandalf) "
+              f"is installed, so the DOT text was written instead; render it with "
+              f"`dot -Tsvg {paths[0]} -o {output}` or pip install lightdsl[plot]")
     return 0

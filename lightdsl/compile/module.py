@@ -74,6 +74,12 @@ class SpecModule(SpecModel):
     def predict_step(self, batch, batch_idx: int) -> torch.Tensor:
         return self(batch[0])
 
+    @property
+    def class_names(self) -> list[str] | None:
+        """The classes' names where the data has them (string labels, a vision dataset): label
+        i is ``class_names[i]``; pictures of a confusion matrix use them."""
+        return self.data.classes
+
     # ---- optimization ----
     @property
     def learning_rate(self) -> float | None:

@@ -39,8 +39,9 @@ def evaluate(trained, splits: list[str] | None = None, accelerator: str = "cpu")
     return results
 
 
-def format_table(results: dict) -> str:
-    """The results as an aligned text table: one row per split, one column per metric."""
+def format_table(results: dict, classes: list[str] | None = None) -> str:
+    """The results as an aligned text table: one row per split, one column per metric; a
+    confusion matrix under it, headed by the class names (``classes``; default: indices)."""
     scalars = {k for r in results.values() for k, v in r.items() if not isinstance(v, list)}
     names = ["samples"] + sorted(scalars - {"samples"}, key=lambda k: (k != "loss", k))
     rows = [["split", *names]]
@@ -48,19 +49,24 @@ def format_table(results: dict) -> str:
         rows.append([split, *(_cell(metrics.get(n)) for n in names)])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     table = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
-    return "\n\n".join(["\n".join(table), *_matrices(results)])
+    return "\n\n".join(["\n".join(table), *_matrices(results, classes)])
 
 
-def _matrices(results: dict) -> list[str]:
+def _matrices(results: dict, classes) -> list[str]:
     """Each split's matrix-valued metrics (a confusion matrix) as text tables."""
     from lightdsl.trainer.matrices import matrix_text
 
-    return [matrix_text(f"{split} {name}", value) for split, metrics in results.items()
+    return [matrix_text(f"{split} {name}", value, classes) for split, metrics in results.items()
             for name, value in metrics.items() if isinstance(value, list)]
 
 
-def to_json(results: dict, checkpoint: str, spec: str) -> str:
-    return json.dumps({"spec": spec, "checkpoint": checkpoint, "metrics": results}, indent=2)
+def to_json(results: dict, checkpoint: str, spec: str, classes: list[str] | None = None) -> str:
+    """The results as JSON; ``classes`` (the class names, when the data has them) says what
+    a confusion matrix's rows and columns are."""
+    document = {"spec": spec, "checkpoint": checkpoint, "metrics": results}
+    if classes:
+        document["classes"] = list(classes)
+    return json.dumps(document, indent=2)
 
 
 def _cell(value) -> str:

@@ -39,7 +39,7 @@ def output_paths(path: str | os.PathLike, formats=("png",)) -> list[Path]:
     return [path.with_name(f"{path.name}.{fmt}") for fmt in dict.fromkeys(formats)]
 
 
-def save_figure(fig, path, formats=("png",), dpi: int = 100) -> list[str]:
+def save_figure(fig, path, formats=("png",), dpi: float = 100) -> list[str]:
     """Write ``fig`` once per format, close it, and return the paths written."""
     plt = require_matplotlib()
     written = []

@@ -31,16 +31,31 @@ def metric_inputs(output, labels, task=None, sigmoid=False):
     return preds, labels.reshape(preds.shape).long()
 
 
-def matrix_image(matrix):
+def top_confused(matrix, limit=20):
+    """The classes a picture or table of a confusion matrix shows, in class order: all of them
+    up to ``limit``, else the ``limit`` most involved in mistakes (the counts off the diagonal
+    in their row and column; ties: the one with more samples, then the lower class)."""
+    counts = np.asarray(matrix, dtype=np.float64)
+    if len(counts) <= limit:
+        return np.arange(len(counts))
+    samples = counts.sum(axis=1)
+    mistakes = counts.sum(axis=0) + samples - 2 * np.diagonal(counts)
+    return np.sort(np.lexsort((np.arange(len(counts)), -samples, -mistakes))[:limit])
+
+
+def matrix_image(matrix, limit=64):
     """An ``(H, W, 3)`` uint8 picture of a 2-D count matrix (rows: true class, columns:
     predicted class), drawn with numpy: one 24-pixel square per cell, shaded from white (0) to
     dark blue (the row's largest count, so that rare classes show as clearly as common ones),
-    with a grey grid."""
+    with a grey grid. Above ``limit`` classes only the ``limit`` most confused are drawn (see
+    :func:`top_confused`): the picture never grows with the square of the class count."""
     cell, grid = 24, np.array([160.0, 160.0, 160.0])
     low, high = np.array([255.0, 255.0, 255.0]), np.array([8.0, 48.0, 107.0])
     counts = np.asarray(matrix, dtype=np.float64)
     if counts.ndim != 2:
         raise ValueError(f"matrix_image needs a 2-D matrix, not {counts.shape}")
+    shown = top_confused(counts, limit)
+    counts = counts[np.ix_(shown, shown)]
     peak = counts.max(axis=1, keepdims=True)
     share = np.divide(counts, peak, out=np.zeros_like(counts), where=peak > 0)
     colors = low + share[..., None] * (high - low)  # (rows, cols, 3)

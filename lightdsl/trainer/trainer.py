@@ -350,6 +350,7 @@ class Trainer:
         self.run_dir = Path(self.dist.broadcast(str(run_dir)))  # rank 0's, on every rank
         self.checkpoint_dir = self.run_dir / "checkpoints"
         self.logger = build_logger(cfg.logger if main else None, self.run_dir)
+        call_logger(self.logger, "set_class_names", getattr(module, "class_names", None))
         call_logger(self.logger, "log_hyperparams", to_safe(dict(_hparams(module))))
         spec = getattr(module, "spec_source", None)
         if spec:

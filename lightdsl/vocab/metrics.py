@@ -179,3 +179,8 @@ _metric("r2", "torchmetrics.R2Score", check=regression("r2"),
 
 # Metrics whose value is a matrix, not a scalar: logged as an image, printed as a table.
 MATRIX_METRICS = ("confusion_matrix",)
+# Above this many classes a picture or table shows only the classes most often confused.
+MATRIX_SHOWN_CLASSES = 20
+# check warns above this many classes: torchmetrics counts all classes**2 cells at every batch
+# (a 2,000-class matrix is 4,000,000 int64 counts, 32 MB, per split and per update).
+MATRIX_WARNING_CLASSES = 1000

@@ -39,3 +39,19 @@ def test_statquest_without_val_data_is_evaluated_on_its_training_data(in_trained
 def test_asking_for_a_split_the_spec_lacks_is_a_usage_error(in_trained, capsys):
     assert main(["evaluate", "statquest.lit", "--ckpt", "last", "--split", "test"]) == 2
     assert "has no test data" in capsys.readouterr().err
+
+
+def test_the_confusion_matrix_table_uses_the_class_names(in_trained, capsys):
+    """iris_csv's labels are names: the table is headed by them, as predict prints them."""
+    confusion = ["--set", "train.metrics=[accuracy, confusion_matrix]"]
+    assert main(["evaluate", "iris_csv.lit", "--ckpt", "last", *confusion]) == 0
+    lines = capsys.readouterr().out.split("val confusion_matrix")[1].splitlines()
+    assert lines[1].split() == ["alpina", "borealis", "coastal"]
+    assert [line.split()[0] for line in lines[2:5]] == ["alpina", "borealis", "coastal"]
+    counts = [[int(c) for c in line.split()[1:]] for line in lines[2:5]]
+    assert sum(map(sum, counts)) == 60
+    assert main(["evaluate", "iris_csv.lit", "--ckpt", "last", *confusion, "--format",
+                 "json"]) == 0
+    saved = json.loads(capsys.readouterr().out)
+    assert saved["classes"] == ["alpina", "borealis", "coastal"]
+    assert saved["metrics"]["val"]["confusion_matrix"] == counts
