@@ -12,6 +12,7 @@ from typing import Any
 
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter
+from ..frontend.files import file_kind
 from ..install import extra_command, installed
 from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Labels, Shape, ShapeError, numel
@@ -108,7 +109,11 @@ def _warn_missing_files(bound: Bound, reporter: Reporter, spec_dir: str) -> None
     resolved = source_values(bound, spec_dir)
     for key in bound.entry.paths:
         path = bound.values.get(key)
-        if isinstance(path, str) and not os.path.exists(resolved[key]):
+        kind = file_kind(resolved[key]) if isinstance(path, str) else None
+        if kind is not None:  # a FIFO or device would hang or flood the loader
+            reporter.error("data", bound.span_of(key), f'"{path}" is {kind}, not a file',
+                           hint=f"{key} must name a regular file")
+        elif isinstance(path, str) and not os.path.exists(resolved[key]):
             reporter.warning("missing-file", bound.span_of(key), f'"{path}" does not exist '
                              "(relative paths are resolved from the spec's folder)")
 

@@ -15,6 +15,10 @@ import pkgutil
 import sys
 from dataclasses import dataclass, field
 
+from ..frontend.files import read_head
+
+MODULE_LIMIT = 16 * 2**20  # bytes of a user's Python module that check reads for its names
+
 
 @dataclass
 class Found:
@@ -83,8 +87,10 @@ def module_names(origin: str | None) -> Names:
     OSError when it cannot be read."""
     if origin is None or not origin.endswith(".py"):
         return Names(open=True)
-    with open(origin, encoding="utf-8") as handle:
-        tree = ast.parse(handle.read(), filename=origin)
+    source = read_head(origin, MODULE_LIMIT + 1)  # check never reads a file unbounded
+    if len(source) > MODULE_LIMIT:
+        return Names(open=True)  # too big to read: its names are not checked
+    tree = ast.parse(source.decode("utf-8"), filename=origin)
     names = Names()
     _collect(tree.body, names)
     if "__getattr__" in names.kinds:

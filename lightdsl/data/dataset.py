@@ -72,11 +72,19 @@ class Dataset:
 
     def subset(self, index: torch.Tensor, note: str = "") -> Dataset:
         """The samples at ``index`` (a 1-D index tensor), as a new Dataset."""
+        windows = _windows(self.inputs, self.labels)
+        if windows is not None:  # text: one copy of each window serves inputs and labels
+            rows = windows[index]
+            return self._subset(index, note, rows[:, :-1], rows[:, 1:])
         labels = None if self.labels is None else self.labels[index]
+        return self._subset(index, note, self.inputs[index], labels)
+
+    def _subset(self, index: torch.Tensor, note: str, inputs: torch.Tensor,
+                labels: torch.Tensor | None) -> Dataset:
         source = f"{self.source} [{note}]" if note else self.source
         lines = None if self.lines is None else [self.lines[i] for i in index.tolist()]
         origin = index if self.origin is None else self.origin[index]
-        return replace(self, inputs=self.inputs[index], labels=labels, source=source,
+        return replace(self, inputs=inputs, labels=labels, source=source,
                        labels_source=self.labels_source or self.source, lines=lines,
                        origin=origin)
 
@@ -90,6 +98,18 @@ class Dataset:
     def with_inputs(self, inputs: torch.Tensor) -> Dataset:
         """The same dataset with ``inputs`` replaced (used by transforms)."""
         return replace(self, inputs=inputs)
+
+
+def _windows(inputs: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:
+    """(N, L + 1) windows when ``labels`` are ``inputs`` shifted by one in the same memory
+    (:func:`lightdsl.runtime.text.text_windows`, or an earlier subset of it), else None."""
+    if labels is None or inputs.dim() != 2 or labels.shape != inputs.shape \
+            or labels.stride() != inputs.stride() or inputs.stride(1) != 1 \
+            or labels.untyped_storage().data_ptr() != inputs.untyped_storage().data_ptr() \
+            or labels.storage_offset() != inputs.storage_offset() + 1:
+        return None
+    rows, width = inputs.shape
+    return inputs.as_strided((rows, width + 1), inputs.stride(), inputs.storage_offset())
 
 
 def check_labels(dataset: Dataset, num_classes: int, why: str | None = None) -> None:
@@ -107,6 +127,9 @@ def check_labels(dataset: Dataset, num_classes: int, why: str | None = None) -> 
         raise DataError("the data has no labels", path=where)
     if labels.is_floating_point() and labels.dim() > 1:
         return
+    if not labels.is_floating_point() and (len(labels) == 0 or 0 <= int(labels.min())
+                                           and int(labels.max()) < num_classes):
+        return  # all good: no per-label temporaries (a text file's labels are 8 B a char)
     bad = ((labels < 0) | (labels >= num_classes)).reshape(len(labels), -1).any(dim=1)
     if labels.is_floating_point():
         bad |= ~(torch.isfinite(labels) & (labels == labels.round()))

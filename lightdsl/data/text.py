@@ -6,13 +6,14 @@ adds lightdsl's checks (file, encoding, length) as :class:`~lightdsl.errors.Data
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import torch
 
 from lightdsl.data.dataset import Dataset
 from lightdsl.errors import DataError
-from lightdsl.runtime.text import encode_text, text_windows
+from lightdsl.runtime.text import encode_chunks, file_chunks, text_windows
 
 
 def read_text(path: str | Path) -> str:
@@ -22,20 +23,52 @@ def read_text(path: str | Path) -> str:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
-        raise DataError(f"not UTF-8 text ({err.reason} at byte {err.start})",
-                        path=str(path)) from err
+        raise _not_utf8(path) from err
     return text
+
+
+def encode_file(path: str | Path) -> tuple[torch.Tensor, list[str]]:
+    """The file's characters as int64 indices into its sorted distinct characters, and those
+    characters: read in chunks, about 8 bytes of memory a character (see
+    :func:`lightdsl.runtime.text.encode_chunks`); a DataError naming the file."""
+    if not Path(path).is_file():
+        raise DataError("file not found", path=str(path))
+    try:
+        return encode_chunks(file_chunks(path))
+    except UnicodeDecodeError as err:
+        raise _not_utf8(path) from err
+
+
+def _not_utf8(path: str | Path) -> DataError:
+    """Where the file stops being UTF-8: decoded again in binary chunks, counting bytes (a
+    chunked text read gives positions inside a chunk)."""
+    decoder, offset = codecs.getincrementaldecoder("utf-8")(), 0
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 22):
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as err:
+                start = offset - pending + err.start
+                return DataError(f"not UTF-8 text ({err.reason} at byte {start})", path=str(path))
+            offset += len(block)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as err:
+        return DataError(f"not UTF-8 text ({err.reason} at byte {offset - len(err.object) + err.start})",
+                         path=str(path))
+    return DataError("not UTF-8 text", path=str(path))
 
 
 def load_text(path: str | Path, seq_len: int = 64, stride: int | None = None) -> Dataset:
     """A UTF-8 text file as next-character samples: inputs (N, seq_len) int64 indices into
     the file's sorted distinct characters, labels (N, seq_len) the character after each input
     position. Windows start every ``stride`` characters (default ``seq_len``: no overlap)."""
-    text = read_text(path)
-    if len(text) < seq_len + 1:
-        raise DataError(f"the file has {len(text)} characters; seq_len = {seq_len} needs at "
+    ids, _ = encode_file(path)
+    if len(ids) < seq_len + 1:
+        raise DataError(f"the file has {len(ids)} characters; seq_len = {seq_len} needs at "
                         f"least {seq_len + 1}", path=str(path), hint="use a smaller seq_len")
-    inputs, labels = text_windows(encode_text(text), seq_len, stride)
+    inputs, labels = text_windows(ids, seq_len, stride)
     return Dataset(inputs, labels, source=str(path))
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import errno
+import io
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .files import ReadLimit, read_head
+
 BOM = "\ufeff"
+SPEC_LIMIT = 16 * 2**20  # bytes: the largest spec read (real ones are a few kB)
 
 
 class Span(BaseModel):
@@ -50,8 +55,12 @@ class SourceFile:
     def read(cls, path: str) -> SourceFile:
         """Read a spec file as UTF-8, with or without a byte-order mark (invalid bytes are
         replaced, never a crash)."""
-        with open(path, encoding="utf-8-sig", errors="replace") as handle:
-            return cls(handle.read(), path)
+        data = read_head(path, SPEC_LIMIT + 1)  # a FIFO or a device is refused, not read
+        if len(data) > SPEC_LIMIT:
+            raise ReadLimit(errno.EFBIG, f"larger than {SPEC_LIMIT // 2**20} MiB: not a spec",
+                            path)
+        with io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="replace") as text:
+            return cls(text.read(), path)  # newlines translated as a text-mode read does
 
     @property
     def lines(self) -> list[str]:

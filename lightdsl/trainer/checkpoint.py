@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -17,7 +18,7 @@ from typing import Any
 
 import torch
 
-from lightdsl.errors import UsageError
+from lightdsl.errors import TrainingError, UsageError
 
 FORMAT = "lightdsl-checkpoint/1"
 
@@ -54,9 +55,37 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
         Path(tmp).unlink(missing_ok=True)
         if _caused_by_ctrl_c(exc):
             raise SaveInterrupted(path) from None
+        failure = _os_error(exc)
+        if failure is not None:  # a full disk, a quota: torch wraps it in "enforce fail at ..."
+            raise _write_error(path, failure) from exc
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _os_error(exc: BaseException | None) -> OSError | None:
+    """The OSError along ``exc``'s chain of causes and contexts, if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _write_error(path: Path, error: OSError) -> TrainingError:
+    """A failed checkpoint write, saying what was kept: ``path`` was never touched."""
+    why = error.strerror or str(error)
+    try:
+        free = f", {shutil.disk_usage(path.parent).free / 1e6:.1f} MB free there"
+    except OSError:
+        free = ""
+    kept = (f"the previous checkpoint {path} is intact" if path.exists()
+            else f"nothing was written to {path}")
+    return TrainingError(f"could not save checkpoint {path}: {why}{free}; {kept}",
+                         hint="free some disk space (or log to another folder), then resume "
+                         "from the last checkpoint with --resume")
 
 
 def _new_file_mode(path: Path) -> int:

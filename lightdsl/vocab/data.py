@@ -10,16 +10,21 @@ from __future__ import annotations
 import ast
 import csv
 import gzip
+import io
 import os
 import struct
+import zlib
 
 from ..frontend.diagnostics import did_you_mean
+from ..frontend.files import READ_LIMIT, BoundedFile, read_head
 from .registry import Arg, entry
 from .shapes import Labels, ShapeError
 from .types import Bool, Choice, Float, Int, ListOf, Nested, OneOf, Str, VocabRef, optional, show
 
 LOADERS = "lightdsl.data.sources"
 MAX_SIZE = 2**31 - 1  # as for layer sizes: a typo like 10**20 is a located error
+
+NPY_HEADER_LIMIT = 10000  # numpy.load's max_header_size: the loader refuses longer headers
 
 
 def image_source(channels: int, size: int, classes: int):
@@ -51,15 +56,24 @@ def csv_sample(args):
     return (width,), labels
 
 
+CSV_HEAD_LIMIT = 2**20  # bytes read for a CSV's header and first row
+
+
 def _csv_head(path: str, delimiter: str):
     if len(delimiter) != 1:
         return None  # reported by _one_char_delimiter; csv.reader would raise TypeError
     try:
-        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-            reader = csv.reader(handle, delimiter=delimiter)
-            names = [n.strip() for n in next(reader, [])]
-            first = next(reader, None)
-    except (OSError, csv.Error):
+        head = read_head(path, CSV_HEAD_LIMIT + 1)
+    except OSError:
+        return None
+    if len(head) > CSV_HEAD_LIMIT:  # the last line may be cut: keep whole lines only
+        head = head[:head.rfind(b"\n") + 1]
+    try:
+        reader = csv.reader(io.StringIO(head.decode("utf-8", errors="replace"), newline=""),
+                            delimiter=delimiter)
+        names = [n.strip() for n in next(reader, [])]
+        first = next(reader, None)
+    except csv.Error:
         return None
     return (names, first) if names else None
 
@@ -89,15 +103,20 @@ def _npy_header(path: str, key: str) -> tuple[str, tuple[int, ...]] | None:
     import zipfile  # here: `check` of specs without .npz data does not pay for it
 
     try:
-        with zipfile.ZipFile(path) as archive, archive.open(f"{key}.npy") as handle:
+        with BoundedFile(path) as raw, zipfile.ZipFile(raw) as archive, \
+                archive.open(f"{key}.npy") as handle:
             if handle.read(6) != b"\x93NUMPY":
                 return None
             major = handle.read(2)[0]
             size = struct.unpack("<H" if major == 1 else "<I", handle.read(2 if major == 1 else 4))
+            if size[0] > NPY_HEADER_LIMIT:
+                raise ShapeError(f"{path}: the .npy header of array {key!r} is {size[0]:,} "
+                                 f"bytes; NumPy reads headers of at most {NPY_HEADER_LIMIT:,}",
+                                 "path")
             header = ast.literal_eval(handle.read(size[0]).decode("latin1"))
         descr, shape = header["descr"], tuple(header["shape"])
     except (OSError, KeyError, ValueError, SyntaxError, TypeError, IndexError, struct.error,
-            zipfile.BadZipFile):
+            zipfile.BadZipFile, MemoryError, RecursionError):
         return None
     if not isinstance(descr, str) or len(descr) < 2 or not all(isinstance(d, int) for d in shape):
         return None
@@ -113,18 +132,19 @@ def idx_sample(args):
 
 def _idx_dims(path: str):
     try:
-        with open(path, "rb") as raw:
-            opener = gzip.open if raw.read(2) == b"\x1f\x8b" else open
-        with opener(path, "rb") as handle:
+        with BoundedFile(path, 2**20) as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            handle = gzip.GzipFile(fileobj=raw) if gzipped else raw
             header = handle.read(4)
             if len(header) < 4 or header[:2] != b"\0\0" or not 1 <= header[3] <= 4:
                 return None
             return struct.unpack(f">{header[3]}I", handle.read(4 * header[3]))
-    except (OSError, struct.error, EOFError):
+    except (OSError, struct.error, EOFError, zlib.error):
         return None
 
 
-TEXT_READ_LIMIT = 8 * 2**20  # bytes the checker reads to count a text file's characters
+TEXT_READ_LIMIT = READ_LIMIT  # bytes the checker reads to count a text file's characters
 
 
 def text_sample(args):
@@ -143,12 +163,13 @@ def _text_head(path: str) -> str | None:
     """The file's text if it is there and at most TEXT_READ_LIMIT bytes, else None (a missing
     file is warned about). Not UTF-8: an error, as the loader would refuse it."""
     try:
-        if os.path.getsize(path) > TEXT_READ_LIMIT:
-            return None
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
+        data = read_head(path, TEXT_READ_LIMIT + 1)
     except OSError:
         return None
+    if len(data) > TEXT_READ_LIMIT:
+        return None
+    try:  # newlines translated as the loader's text-mode read does
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as error:
         raise ShapeError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start})",
                          "path") from None

@@ -246,3 +246,86 @@ train { model = Tokens  data = pairs  loss = cross_entropy  max_epochs = 2  logg
     experiment.fit(default_root_dir=str(tmp_path))
     changed = (module.table.weight.detach() != before).any(dim=1)
     assert changed.tolist() == [i in (0, 1, 3, 9) for i in range(10)]  # the rows looked up
+
+
+COMPOSED = """\
+model Block(width = 4) {
+    layers { linear(width, width)
+             relu()
+             repeat(2) { linear(width, width)  relu() } }
+}
+model Net {
+    stem = linear(4, 4)
+    layers {
+        stem
+        repeat(3) { Block(4) }
+        repeat(2) { repeat(2) { tanh() } }
+        Block
+    }
+}
+""" + (TAIL := """data d { inputs = [[0.0, 1.0, 2.0, 3.0]]  labels = [[0.0, 1.0, 2.0, 3.0]] }
+train { model = Net  data = d  loss = mse  logger = none }
+""")
+
+
+def leaf_modules_built(module, seen=None) -> int:
+    """The distinct modules lightdsl creates: torch layers' own submodules (an LSTM's) are
+    not counted, a layer used twice (named, then in layers { }) counts once."""
+    from lightdsl.compile.model import SpecModel
+    seen = set() if seen is None else seen
+    if id(module) in seen:
+        return 0
+    seen.add(id(module))
+    if not isinstance(module, (SpecModel, torch.nn.Sequential)):
+        return 1
+    return 1 + sum(leaf_modules_built(child, seen) for child in module.children())
+
+
+def test_module_count_matches_the_built_models(tmp_path):
+    """check's module count (issue 16 item 16) is what the builder creates: for the example
+    specs and for repeats of used models, nested repeats and a named layer reused."""
+    from lightdsl.compile.model import SpecModel
+    from lightdsl.frontend.analysis import analyze_file
+
+    (tmp_path / "composed.lit").write_text(COMPOSED)
+    counts = {}
+    for spec in [*sorted(SPECS.glob("*.lit")), tmp_path / "composed.lit"]:
+        for info in analyze_file(str(spec)).program.models.values():
+            counts[spec.stem, info.name] = info.module_count()
+            assert counts[spec.stem, info.name] == leaf_modules_built(SpecModel(info)), spec
+    # Net: itself, layers, stem; repeat + 3 Blocks of 1 + layers + 2 + (1 + 2 * (2 + 1));
+    # repeat + 2 * (repeat + 2 tanh); one more Block
+    assert counts["composed", "Net"] == 3 + (1 + 3 * 11) + (1 + 2 * 3) + 11 == 55
+    assert len(counts) >= 10
+
+
+def test_a_model_of_too_many_modules_is_refused_before_building(tmp_path, monkeypatch, capsys):
+    """`repeat(10000000) { relu }` has no parameters: it passed check and then built modules
+    silently until memory ran out; `repeat(100000) { linear(4, 4) }` took 44 s."""
+    from lightdsl.checker.models import MODULE_LIMIT
+    from lightdsl.cli import main
+
+    _never_allocate(monkeypatch)
+    for body, count in [("relu", 10_000_000), ("linear(4, 4)", 100_000),
+                        ("linear(4, 4)\n relu", MODULE_LIMIT // 2)]:
+        spec = tmp_path / "big.lit"
+        spec.write_text("model Net {\n    layers {\n        repeat(" + str(count) + ") { "
+                        + body + " }\n    }\n}\n" + TAIL)
+        for command in ("check", "train"):
+            assert main([command, str(spec)]) == 1
+            out = capsys.readouterr()
+            assert "Found 1 error" in out.err or command == "train", out
+            built = 2 + 1 + count * (2 if "\n" in body else 1) + ("\n" in body) * count
+            assert (f"big.lit:3:16: error: model Net builds {built:,} torch modules; lightdsl "
+                    f"builds at most {MODULE_LIMIT:,}") in out.out + out.err
+            assert "Traceback" not in out.err
+
+
+def test_a_used_model_over_the_module_limit_is_reported_once(tmp_path):
+    from lightdsl.frontend.analysis import analyze_text
+
+    text = COMPOSED.replace("repeat(2) { linear(width, width)  relu() }",
+                            "repeat(6000) { linear(width, width)  relu() }")
+    errors = [(d.line, d.message) for d in analyze_text(text, str(tmp_path / "s.lit")).errors]
+    assert len(errors) == 1 and errors[0][0] == 4, errors
+    assert "model Block builds 18,005 torch modules" in errors[0][1]
