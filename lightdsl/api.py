@@ -133,15 +133,19 @@ class Experiment:
         raise SpecError(Analysis(self.analysis.source, reporter.sorted(),
                                  self.analysis.program))
 
-    def fit(self, ckpt_path: str | None = None, **overrides: Any):
+    def fit(self, ckpt_path: str | None = None, resume_command: str | None = None,
+            **overrides: Any):
         """Train with the spec's settings (``overrides`` replace Trainer arguments).
 
         A spec's ``lr_find(...)`` runs first (not when resuming: the checkpoint's optimizer
         state already holds the learning rate the run was using). A model with nothing to
-        train is refused (:meth:`require_training`).
+        train is refused (:meth:`require_training`). ``resume_command`` is what the Ctrl-C
+        message tells the user to run to continue (the CLI's ``lightdsl train ...
+        --resume last``; by default, ``fit(module, ckpt_path=...)``).
         """
         self.require_training()
         trainer = self.trainer(**overrides)
+        trainer.resume_command = resume_command
         if not trainer.config.fast_dev_run:  # an unusable log folder: say so before training
             from .outputs import check_folder
 

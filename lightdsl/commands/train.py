@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 from ._args import add_spec_arguments
@@ -51,6 +52,20 @@ QUOTED = {"default_root_dir"}  # paths: always strings, even when they look like
 NUMERIC = {"max_epochs", "max_steps", "seed", "num_nodes"}
 
 
+def resume_command(args) -> str:
+    """The command that continues this run from the last.ckpt a Ctrl-C saves: the same spec,
+    run and settings, with ``--resume last`` (the newest version's last.ckpt: this run's)."""
+    words = ["lightdsl", "train", args.spec]
+    if args.run_name:
+        words += ["--run", args.run_name]
+    for text in args.overrides:
+        words += ["--set", text]
+    for setting, flag in SHORTCUTS.items():
+        if getattr(args, setting) is not None:
+            words += [flag, getattr(args, setting)]
+    return shlex.join([*words, "--resume", "last"])
+
+
 def _as_value(text: str, quote: bool = False) -> str:
     """Shortcut values are words or numbers; quote anything else so it parses as a string."""
     stripped = text.strip()
@@ -70,7 +85,7 @@ def run(args) -> int:
             if args.resume else None)
     if is_rank_zero():  # under DDP (torchrun or --devices N) only rank 0 prints
         print(f"lightdsl: training run {experiment.name!r} of {args.spec}", flush=True)
-    result = experiment.fit(ckpt_path=ckpt)
+    result = experiment.fit(ckpt_path=ckpt, resume_command=resume_command(args))
     if not is_rank_zero():
         return 130 if result.interrupted else 0
     _print_outcome(experiment, result)

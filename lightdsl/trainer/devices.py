@@ -3,7 +3,8 @@
 ``accelerator="auto"`` falls back quietly to the CPU; asking by name for a GPU that is absent is a
 :class:`~lightdsl.errors.DeviceError` that says what was found instead. Precision names follow
 Lightning: ``*-mixed`` keeps float32 weights and runs the forward pass under ``torch.autocast``;
-``*-true`` converts the weights (and floating inputs) to that dtype.
+``*-true`` converts the weights (and floating inputs) to that dtype. As in Lightning, ``16-mixed``
+on the CPU trains as ``bf16-mixed``, with a warning.
 """
 
 from __future__ import annotations
@@ -83,8 +84,19 @@ def resolve_device(accelerator: str) -> torch.device:
     )
 
 
+CPU_FP16_NOTE = (
+    "precision='16-mixed' on the CPU: float16 autocast there has no gradient scaler, so small "
+    "gradients would underflow to zero; training with 'bf16-mixed' instead, as Lightning does "
+    "(write precision = \"bf16-mixed\" to say so, or \"32-true\" for full precision)")
+
+
 def resolve_precision(name: str, device: torch.device) -> Precision:
-    """The :class:`Precision` for a canonical precision name on ``device``; checks support."""
+    """The :class:`Precision` for a canonical precision name on ``device``; checks support.
+
+    ``16-mixed`` on the CPU becomes ``bf16-mixed``, as in Lightning (the trainer prints
+    :data:`CPU_FP16_NOTE`): CPU autocast has no gradient scaler for float16."""
+    if name == "16-mixed" and device.type == "cpu":
+        name = "bf16-mixed"
     param_dtype, autocast_dtype = _DTYPES[name]
     uses_bf16 = torch.bfloat16 in (param_dtype, autocast_dtype)
     if device.type == "cuda" and uses_bf16 and not torch.cuda.is_bf16_supported():

@@ -27,12 +27,12 @@ class Hints:
         self.shown: set[str] = set()
         self.enabled = True  # False on DDP ranks other than 0
 
-    def once(self, key: str, message: str) -> None:
-        """Print ``message`` unless the hint ``key`` was already shown."""
+    def once(self, key: str, message: str, kind: str = "hint") -> None:
+        """Print ``kind: message`` unless the hint (or warning) ``key`` was already shown."""
         if key in self.shown or not self.enabled:
             return
         self.shown.add(key)
-        print(f"hint: {message}", file=self.stream or sys.stderr, flush=True)
+        print(f"{kind}: {message}", file=self.stream or sys.stderr, flush=True)
 
     def check_val_shuffle(self, loader) -> None:
         """Validation data that is shuffled: costs time, changes no aggregated metric."""

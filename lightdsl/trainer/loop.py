@@ -208,7 +208,7 @@ def _start_epoch(t, epoch: int, skip: int):
     state.start_epoch(epoch, skip)
     t.module.train()
     t.callbacks.call("on_train_epoch_start", t, t.module)
-    t.progress.start_epoch(epoch, t.run_config.max_epochs, t.num_train_batches)
+    t.progress.start_epoch(epoch, t.run_config.max_epochs, t.num_train_batches, skip)
     resume = state.take_resume_rng()
     if resume:
         # mid-epoch: replay the epoch's start, so that a DataLoader draws the same order

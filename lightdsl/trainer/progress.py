@@ -10,8 +10,13 @@ When the line is too long, parts go in this order: the rate, the bar, the elapse
 training metrics other than the loss, validation metrics nobody monitors, the batch counts.
 ``v_num``, the loss and the metrics a callback monitors (the checkpoint's, early stopping's)
 always stay; when even they do not fit, metric names are shortened further (to 10, 8, then 6
-characters), and a plain line that still does not fit is cut at the width. Reading the loss from a GPU waits for the GPU, so the loss is read only when the
-display is about to change (a few times a second), never on every step.
+characters), and a plain line that still does not fit is cut at the width. Reading the loss
+from a GPU waits for the GPU, so the loss is read only when the display is about to change (a
+few times a second), never on every step.
+
+Every epoch's closing line stays, with its final count (``14/14``; a mid-epoch resume's bar
+starts at the batch it resumes from); a run of more than :data:`MAX_EPOCH_LINES` epochs keeps
+every :func:`epoch_stride`-th epoch's line, the last epoch's and the last one reached.
 """
 
 from __future__ import annotations
@@ -154,12 +159,28 @@ class _Display:
         return loss, train
 
 
-EPOCH_LINE_INTERVAL_S = 1.0  # with many short epochs, keep an epoch's line at most this often
+MAX_EPOCH_LINES = 100  # a run of more epochs keeps one line every `epoch_stride` epochs
 
 
-def _keep_epoch_line(epoch: int, max_epochs: int, since_kept: float) -> bool:
-    """The first and last epoch's lines are always kept; in between, one per interval."""
-    return epoch == 0 or epoch == max_epochs - 1 or since_kept >= EPOCH_LINE_INTERVAL_S
+def epoch_stride(max_epochs: int) -> int:
+    """Every how many epochs a line stays on screen: every epoch up to
+    :data:`MAX_EPOCH_LINES` epochs (or when the number is unbounded); beyond, the smallest round
+    stride (2, 5, 10, 20, 50, ...) that keeps at most that many lines. A rule by epoch number,
+    not by time, so which epochs show never depends on how fast they ran."""
+    if max_epochs <= MAX_EPOCH_LINES:
+        return 1
+    needed, scale = math.ceil(max_epochs / MAX_EPOCH_LINES), 1
+    while True:
+        for step in (1, 2, 5):
+            if step * scale >= needed:
+                return step * scale
+        scale *= 10
+
+
+def _keep_epoch_line(epoch: int, max_epochs: int) -> bool:
+    """Whether an epoch's closing line stays: see :func:`epoch_stride`; the last epoch's always
+    does (and the last one a run reaches, by :meth:`close`)."""
+    return epoch % epoch_stride(max_epochs) == 0 or epoch == max_epochs - 1
 
 
 def _epoch_label(epoch: int, max_epochs: int) -> str:
@@ -179,13 +200,15 @@ class PlainProgress(_Display):
         super().__init__()
         self.stream = stream or sys.stdout
         self.interval_s, self.width = interval_s, width
-        self.last_kept = float("-inf")
+        self.unprinted: str | None = None  # the last epoch's line, if not kept (yet)
 
-    def start_epoch(self, epoch: int, max_epochs: int, total: int | None) -> None:
-        """Begin an epoch of ``total`` batches (None if unknown)."""
-        self.label, self.total, self.done = _epoch_label(epoch, max_epochs), total, 0
-        self.epoch, self.max_epochs = epoch, max_epochs
+    def start_epoch(self, epoch: int, max_epochs: int, total: int | None, done: int = 0) -> None:
+        """Begin an epoch of ``total`` batches (None if unknown), ``done`` of them already
+        done (a mid-epoch resume)."""
+        self.label, self.total, self.done = _epoch_label(epoch, max_epochs), total, done
+        self.epoch, self.max_epochs, self.first = epoch, max_epochs, done
         self.start = self.last_print = time.perf_counter()
+        self.unprinted = None
 
     def update(self, loss) -> None:
         """One more batch done; ``loss`` is a tensor, read only if a line is printed now."""
@@ -196,23 +219,30 @@ class PlainProgress(_Display):
             self._line(float(loss), {})
 
     def end_epoch(self, metrics: dict[str, float]) -> None:
-        """Print the epoch's closing line with its metrics (throttled for tiny epochs)."""
-        loss, train = self.end_metrics(metrics)
-        now = time.perf_counter()
-        if _keep_epoch_line(self.epoch, self.max_epochs, now - self.last_kept):
-            self.last_kept = now
-            self._line(loss, train)
+        """Print the epoch's closing line with its metrics (for many epochs, every
+        :func:`epoch_stride`-th; :meth:`close` prints the last one a run reaches)."""
+        line = self._text(*self.end_metrics(metrics))
+        if _keep_epoch_line(self.epoch, self.max_epochs):
+            print(line, file=self.stream, flush=True)
+        else:
+            self.unprinted = line
 
     def _line(self, loss, train: dict[str, float]) -> None:
+        print(self._text(loss, train), file=self.stream, flush=True)
+
+    def _text(self, loss, train: dict[str, float]) -> str:
         elapsed = max(time.perf_counter() - self.start, 1e-9)
         total = f"/{self.total}" if self.total is not None else ""
+        rate = (self.done - self.first) / elapsed
         pieces = [Piece(self.label, KEEP), Piece(f"{self.done}{total}", COUNTS),
-                  Piece(_clock(elapsed), ELAPSED), Piece(f"{self.done / elapsed:.1f}it/s", RATE)]
-        line = " ".join(p.text for p in self.fitted(pieces, loss, train, self.width))
-        print(line[: self.width], file=self.stream, flush=True)
+                  Piece(_clock(elapsed), ELAPSED), Piece(f"{rate:.1f}it/s", RATE)]
+        return " ".join(p.text for p in self.fitted(pieces, loss, train, self.width))[: self.width]
 
     def close(self) -> None:
-        """Nothing to release for plain lines."""
+        """Print the run's last epoch line if the stride skipped it (a run stopped early)."""
+        if self.unprinted is not None:
+            print(self.unprinted, file=self.stream, flush=True)
+            self.unprinted = None
 
 
 class BarProgress(_Display):
@@ -226,15 +256,16 @@ class BarProgress(_Display):
         self.tqdm, self.stream, self.refresh_s, self.bar = tqdm, stream or sys.stdout, \
             refresh_s, None
         self.ncols = ncols
-        self.last_kept = float("-inf")
 
-    def start_epoch(self, epoch: int, max_epochs: int, total: int | None) -> None:
-        self.close()
+    def start_epoch(self, epoch: int, max_epochs: int, total: int | None, done: int = 0) -> None:
+        """Open the epoch's bar at ``done`` of ``total`` batches (a mid-epoch resume starts
+        past 0), erasing the previous epoch's bar if the stride does not keep it."""
+        self._finish(leave=False)
         self.epoch, self.max_epochs, self.total = epoch, max_epochs, total
         self.label = _epoch_label(epoch, max_epochs)
-        self.bar = self.tqdm(total=total, file=self.stream, dynamic_ncols=self.ncols is None,
-                             ncols=self.ncols, leave=True, unit="it",
-                             bar_format=self._format(None, {}))
+        self.bar = self.tqdm(total=total, initial=done, file=self.stream,
+                             dynamic_ncols=self.ncols is None, ncols=self.ncols, leave=True,
+                             unit="it", bar_format=self._format(None, {}))
         self.last_read = 0.0
 
     def update(self, loss) -> None:
@@ -245,15 +276,12 @@ class BarProgress(_Display):
         self.bar.update(1)
 
     def end_epoch(self, metrics: dict[str, float]) -> None:
-        now = time.perf_counter()
-        keep = _keep_epoch_line(self.epoch, self.max_epochs, now - self.last_kept)
-        if keep:
-            self.last_kept = now
-        self.bar.leave = keep  # tiny epochs: most bars are erased, not left as lines
+        """Show the epoch's final count and metrics; the bar stays as a line when the stride
+        keeps it, else the next epoch's bar replaces it (and :meth:`close` keeps the last)."""
         self.bar.bar_format = self._format(*self.end_metrics(metrics))
-        if keep:
-            self.bar.refresh()
-        self.close()
+        self.bar.refresh()  # tqdm draws at most every mininterval: show the final count now
+        if _keep_epoch_line(self.epoch, self.max_epochs):
+            self._finish(leave=True)
 
     def _format(self, loss, train: dict[str, float]) -> str:
         """tqdm's bar_format for this line: the pieces that fit, tqdm filling the bar."""
@@ -269,7 +297,13 @@ class BarProgress(_Display):
         return " ".join(p.template or _escape(p.text) for p in kept)
 
     def close(self) -> None:
+        """End the display: the open bar (the run's last, or the one Ctrl-C stopped) stays as
+        a line, so that what follows starts on a line of its own."""
+        self._finish(leave=True)
+
+    def _finish(self, leave: bool) -> None:
         if self.bar is not None:
+            self.bar.leave = leave
             self.bar.close()
             self.bar = None
 
@@ -284,7 +318,9 @@ class NoProgress:
 
     def set_context(self, run_dir=None, callbacks=(), metrics=None) -> None: ...
     def show_metrics(self, metrics: dict[str, float]) -> None: ...
-    def start_epoch(self, epoch: int, max_epochs: int, total: int | None) -> None: ...
+    def start_epoch(self, epoch: int, max_epochs: int, total: int | None, done: int = 0) -> None:
+        ...
+
     def update(self, loss) -> None: ...
     def end_epoch(self, metrics: dict[str, float]) -> None: ...
     def close(self) -> None: ...

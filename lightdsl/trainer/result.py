@@ -59,6 +59,8 @@ def build_result(trainer, elapsed_s: float) -> FitResult:
     best = dict(_best(state.history, monitor, mode))
     best_epoch = best.pop("epoch", None)
     saver = trainer.saver()
+    # no folder at all when a resume had nothing left to do
+    folder = saver.directory(trainer) if saver else None
     done = state.epoch + (1 if state.epoch_finished else 0)
     return FitResult(
         epochs=done,
@@ -68,7 +70,7 @@ def build_result(trainer, elapsed_s: float) -> FitResult:
         best_epoch=best_epoch,
         monitor=monitor,
         log_dir=str(trainer.run_dir) if trainer.logger is not None else None,
-        checkpoint_dir=str(saver.directory(trainer)) if saver else None,
+        checkpoint_dir=str(folder) if folder else None,
         last_checkpoint=(saver.last_model_path or None) if saver else None,
         best_checkpoint=(saver.best_model_path or None) if saver and saver.monitor else None,
         interrupted=state.interrupted,

@@ -113,6 +113,11 @@ def _totals(module: nn.Module) -> str:
     )
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 epoch``, ``2 epochs``, ``0 steps``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _metrics_text(metrics: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.6g}" for k, v in metrics.items()) or "none"
 
@@ -131,8 +136,8 @@ def run_summary(result) -> str:
     how = "interrupted" if result.interrupted else (result.stop_reason or "finished")
     lines = [
         (
-            f"Training {how}: {result.epochs} epochs, {result.global_step} steps "
-            f"in {result.elapsed_s:.1f} s"
+            f"Training {how}: {plural(result.epochs, 'epoch')}, "
+            f"{plural(result.global_step, 'step')} in {result.elapsed_s:.1f} s"
         ),
         f"  last metrics: {_metrics_text(_without_aliases(result.last_metrics))}",
     ]

@@ -37,6 +37,7 @@ from .data import (
     prepare_loader,
 )
 from .devices import (
+    CPU_FP16_NOTE,
     check_fits,
     deterministic_mode,
     resolve_device,
@@ -59,7 +60,7 @@ from .setup import (
     train_and_val_loaders,
     val_interval,
 )
-from .summary import model_summary, run_summary
+from .summary import model_summary, plural, run_summary
 
 
 class Trainer:
@@ -113,6 +114,10 @@ class Trainer:
         self.result: FitResult | None = None
         self.state = LoopState()
         self.dist = Distributed()
+        self.nothing_left = False  # a resumed run already at max_epochs / max_steps
+        self.resume_command: str | None = None
+        """How the user continues an interrupted run, in the interrupt message (the CLI sets
+        ``lightdsl train ... --resume last``); None: ``fit(module, ckpt_path=...)``."""
 
     # ----------------------------------------------------------------- Lightning's attributes
 
@@ -168,12 +173,14 @@ class Trainer:
         with deterministic_mode(self.run_config.deterministic), self.dist.running():
             try:
                 self._setup_training(ckpt)
-                self._announce(ckpt_path, ckpt)
-                self.callbacks.call("on_fit_start", self, module)
-                self._sanity_check()
-                fit_loop(self)
-                self.callbacks.call("on_fit_end", self, module)
+                if not self.nothing_left:
+                    self._announce(ckpt_path, ckpt)
+                    self.callbacks.call("on_fit_start", self, module)
+                    self._sanity_check()
+                    fit_loop(self)
+                    self.callbacks.call("on_fit_end", self, module)
             except KeyboardInterrupt as abort:  # a second Ctrl-C: must not wait for the step
+                self.progress.close()  # the message goes on a line of its own
                 if self.dist.is_main:
                     print(_abort_message(abort, self.kept_ckpt()), file=sys.stderr, flush=True)
                 raise
@@ -187,7 +194,9 @@ class Trainer:
                 call_logger(self.logger, "finalize")
         self.result = build_result(self, time.perf_counter() - started)
         shown = self.config.enable_progress_bar or self.config.enable_model_summary
-        if shown and self.dist.is_main:
+        if self.nothing_left and self.dist.is_main:
+            print(self._nothing_left_message(ckpt_path), file=sys.stderr, flush=True)
+        elif shown and self.dist.is_main:
             print(run_summary(self.result), flush=True)
         return self.result
 
@@ -264,6 +273,8 @@ class Trainer:
         self.precision = resolve_precision(cfg.precision, self.device)
         self.dist = Distributed(ranks, self.device)
         self.hints.enabled = self.dist.is_main
+        if self.precision.name != cfg.precision:  # 16-mixed on the CPU: bf16-mixed
+            self.hints.once("cpu-fp16", CPU_FP16_NOTE, kind="warning")
         if cfg.seed is not None:
             seed_everything(cfg.seed)
         # The data order's seed: the trainer's, else the one the resumed run used, else fresh
@@ -294,7 +305,29 @@ class Trainer:
         if ckpt is not None:
             self._restore(ckpt)  # the checkpoint's lr wins, as in Lightning: resume is exact
         self.base_lr = base_lrs(self.opt.optimizer)[0]
+        # decided before any folder exists: a resume with nothing to train writes nothing
+        self.nothing_left = ckpt is not None and self._budget_used_up()
+        if self.nothing_left:
+            self.run_dir = self.checkpoint_dir = None
+            return
         self._setup_output(cfg, module)
+
+    def _budget_used_up(self) -> bool:
+        """Whether the position restored from a checkpoint is already at max_epochs or
+        max_steps: the loop would not train a single batch."""
+        epoch, _ = self.state.next_position()
+        max_epochs = self.run_config.max_epochs
+        return (max_epochs != -1 and epoch >= max_epochs) or self.max_steps_reached()
+
+    def _nothing_left_message(self, ckpt_path) -> str:
+        """What a resume with nothing to train says instead of the run summary."""
+        cfg, state = self.run_config, self.state
+        epoch, _ = state.next_position()
+        limit = "max_epochs" if cfg.max_epochs != -1 and epoch >= cfg.max_epochs else "max_steps"
+        done = f"{plural(epoch, 'epoch')}, {plural(state.global_step, 'step')}"
+        return (f"nothing left to do: {ckpt_path} already completed "
+                f"{limit}={getattr(cfg, limit)} ({done}); nothing was trained or written. "
+                f"Raise {limit} to train further.")
 
     @property
     def estimated_stepping_batches(self) -> float:
@@ -356,7 +389,10 @@ class Trainer:
         if spec:
             call_logger(self.logger, "log_text", "spec", spec)
         self.progress = make_progress(cfg.enable_progress_bar and main)
-        self.progress.set_context(self.run_dir, self.callbacks.callbacks, self.callback_metrics)
+        # v_num names the folder the run writes in: none when it writes nothing (fast_dev_run)
+        writes = self.logger is not None or self.saver() is not None
+        self.progress.set_context(self.run_dir if writes else None, self.callbacks.callbacks,
+                                  self.callback_metrics)
 
     def _announce(self, ckpt_path, ckpt: dict | None) -> None:
         """Print the model summary and what this run starts from; give one-off hints."""
@@ -374,13 +410,6 @@ class Trainer:
                 flush=True,
             )
             self._announce_lr()
-            if self.run_config.max_epochs != -1 and epoch >= self.run_config.max_epochs:
-                self.hints.once(
-                    "resume-done",
-                    f"the checkpoint already completed "
-                    f"max_epochs={self.run_config.max_epochs}; raise max_epochs to "
-                    "train further",
-                )
 
     def _announce_lr(self) -> None:
         """Say so when the checkpoint's learning rate differs from the one configured now."""
@@ -548,6 +577,7 @@ class Trainer:
     def save_interrupt_checkpoint(self) -> None:
         """After Ctrl-C: save ``last.ckpt`` at the current (consistent) position and stop."""
         self.state.interrupted = True
+        self.progress.close()  # the bar stays where Ctrl-C stopped it; the message goes below
         saver = self.saver()
         if saver is None:
             if self.dist.is_main:
@@ -557,12 +587,10 @@ class Trainer:
         saver.last_model_path = str(path)
         self.save_checkpoint(path)
         epoch, skip = self.state.next_position()
+        how = self.resume_command or f"fit(module, ckpt_path={str(path)!r})"
         if self.dist.is_main:
-            print(
-                f"Interrupted: saved {path} (resumes at epoch {epoch}, batch {skip}); "
-                f"continue with fit(module, ckpt_path={str(path)!r})",
-                flush=True,
-            )
+            print(f"Interrupted: saved {path} (resumes at epoch {epoch}, batch {skip}); "
+                  f"continue with {how}", flush=True)
 
 
 def base_lrs(optimizer: torch.optim.Optimizer) -> list[float]:

@@ -41,10 +41,30 @@ def test_reduced_precisions_run_on_cpu(tmp_path, precision):
     module.forward = lambda x: dtypes.append(forward(x).dtype) or forward(x)
     result = fit(tmp_path, module, max_epochs=2, precision=precision)
     assert torch.isfinite(torch.tensor(result.last_metrics["train_loss_epoch"]))
-    half = torch.bfloat16 if precision.startswith("bf16") else torch.float16
+    # 16-mixed on the CPU trains as bf16-mixed, as in Lightning (see the next test)
+    half = torch.float16 if precision == "16-true" else torch.bfloat16
     assert dtypes[0] == half  # the forward pass really ran in reduced precision
     weights = torch.float32 if precision.endswith("mixed") else half
     assert module.net[0].weight.dtype == weights
+
+
+def test_16_mixed_on_the_cpu_says_it_trains_as_bf16_mixed_as_lightning_does(tmp_path, capsys):
+    """Issue 16 item 11: it ran silently (float16 autocast, no gradient scaler on the CPU)."""
+    import pytorch_lightning as pl
+
+    trainer = Trainer(**fast_trainer_kwargs(tmp_path, accelerator="cpu", max_epochs=1,
+                                            precision="16-mixed"))
+    trainer.fit(Regression(val_size=8))
+    assert trainer.precision.autocast_dtype is torch.bfloat16 and trainer.scaler is None
+    warnings = [ln for ln in capsys.readouterr().err.splitlines() if "16-mixed" in ln]
+    assert warnings == ["warning: precision='16-mixed' on the CPU: float16 autocast there has "
+                        "no gradient scaler, so small gradients would underflow to zero; "
+                        "training with 'bf16-mixed' instead, as Lightning does (write precision"
+                        ' = "bf16-mixed" to say so, or "32-true" for full precision)']
+    with pytest.warns(UserWarning, match="Using `precision='bf16-mixed'` instead"):
+        lightning = pl.Trainer(accelerator="cpu", precision="16-mixed", logger=False,
+                               enable_checkpointing=False, enable_progress_bar=False)
+    assert lightning.precision == "bf16-mixed"
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -178,11 +198,15 @@ def test_tensorboard_event_file_has_scalars_hparams_and_spec(tmp_path):
 
 
 def test_plain_progress_lines_when_stdout_is_not_a_terminal(tmp_path, capsys):
-    fit(tmp_path, Regression(val_size=8), max_epochs=2, enable_progress_bar=True)
+    fit(tmp_path, Regression(val_size=8), max_epochs=2, enable_progress_bar=True, logger="csv")
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Epoch")]
     assert len(lines) == 2
     assert lines[0].startswith("Epoch 0/1 8/8 ") and " v_num=0 loss=" in lines[0]
     assert " val_loss=" in lines[1] and len(lines[1]) <= 80
+    # a run that writes nothing has no version folder to name (issue 16 item 7)
+    fit(tmp_path, Regression(val_size=8), max_epochs=1, enable_progress_bar=True)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Epoch")]
+    assert len(lines) == 1 and "v_num" not in lines[0] and " loss=" in lines[0]
 
 
 def test_model_summary_table(tmp_path, capsys):

@@ -129,11 +129,25 @@ def test_missing_or_foreign_checkpoint_is_a_clear_error(tmp_path):
         load_checkpoint(tmp_path / "other.ckpt")
 
 
-def test_resume_reports_when_max_epochs_is_already_reached(tmp_path, capsys):
-    result, _ = run(tmp_path, Regression(), 2)
-    again, losses = run(tmp_path, Regression(), 2, ckpt_path=result.last_checkpoint)
-    assert losses == [] and again.epochs == 2
-    assert "raise max_epochs" in capsys.readouterr().err
+def _tree(root):
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*"))
+
+
+def test_resume_with_nothing_left_to_do_says_so_and_writes_nothing(tmp_path, capsys):
+    """Issue 16 item 11: it used to create an empty version_1 (with a last.ckpt) instead."""
+    result, _ = run(tmp_path, Regression(), 2, logger="csv")
+    before, ckpt = _tree(tmp_path), result.last_checkpoint
+    capsys.readouterr()
+    again, losses = run(tmp_path, Regression(), 2, ckpt_path=ckpt, logger="csv")
+    assert losses == [] and again.epochs == 2 and again.global_step == 16
+    assert (again.log_dir, again.checkpoint_dir, again.last_checkpoint) == (None, None, ckpt)
+    assert _tree(tmp_path) == before  # no version_1, no file touched
+    assert capsys.readouterr().err == (
+        f"nothing left to do: {ckpt} already completed max_epochs=2 (2 epochs, 16 steps); "
+        "nothing was trained or written. Raise max_epochs to train further.\n")
+    again, losses = run(tmp_path, Regression(), 5, ckpt_path=ckpt, max_steps=16)
+    assert losses == [] and _tree(tmp_path) == before
+    assert "already completed max_steps=16 (2 epochs, 16 steps)" in capsys.readouterr().err
 
 
 def test_resume_says_it_keeps_the_checkpoints_lr(tmp_path, capsys):
