@@ -1,8 +1,11 @@
 """Pictures: the lr-finder curve, a run's loss and metric curves, a 1-in/1-out model's response,
-and the network diagram (:mod:`lightdsl.plots.graph`, Graphviz DOT, torch-free).
+the network diagram (:mod:`lightdsl.plots.graph`, Graphviz DOT, torch-free; without Graphviz
+laid out by grandalf, :mod:`lightdsl.plots.layout`) and the confusion matrix
+(:mod:`lightdsl.plots.confusion`).
 
-matplotlib is the optional extra ``plot`` (``pip install lightdsl[plot]``); it is imported only
-when a picture is drawn, and its absence is one clear :class:`~lightdsl.errors.LightdslError`.
+matplotlib and grandalf are the optional extra ``plot`` (``pip install lightdsl[plot]``); they
+are imported only when a picture is drawn, and their absence is one clear
+:class:`~lightdsl.errors.LightdslError` (the confusion matrix falls back to numpy instead).
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def _render_with_dot(text: str, path: Path, fmt: str) -> bool:
 
 
 _FONT = {"layer": 8.5, "function": 8.5, "op": 10.0, "const": 8.5, "param": 8.5,
-         "input": 8.5, "output": 8.5, "label": 7.0}
+         "input": 8.5, "output": 8.5, "label": 7.0, "title": 13.0}
 _PAD = 5.0  # points between a box's text and its border
 MAX_PIXELS = 30000  # the longest side of a diagram's PNG
 
@@ -87,15 +87,18 @@ def graph_figure(graph: Graph):
     which are the axes' data units, y downwards)."""
     plt = require_matplotlib()
     fig = plt.figure(dpi=72)  # 1 pixel = 1 point while measuring
-    layout = layout_graph(graph, _measurer(fig))
+    measure = _measurer(fig)
+    layout = layout_graph(graph, measure)
     title = 24.0
-    fig.set_size_inches(layout.width / 72 + 0.4, (layout.height + title) / 72 + 0.4)
+    spare = max(0.0, measure(graph.title, "title")[0] - layout.width) / 2  # a wider title
+    fig.set_size_inches((layout.width + 2 * spare) / 72 + 0.4,
+                        (layout.height + title) / 72 + 0.4)
     ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(-14, layout.width + 14)
+    ax.set_xlim(-14 - spare, layout.width + 14 + spare)
     ax.set_ylim(layout.height + 14, -title - 14)  # y downwards, as in the layout
     ax.axis("off")
     ax.text(layout.width / 2, -title / 2 - 4, graph.title, ha="center", va="center",
-            fontsize=13)
+            fontsize=_FONT["title"])
     for route in layout.routes:
         _draw_route(ax, route, graph.edges[route.index].label)
     for node in graph.nodes:
@@ -112,7 +115,7 @@ def _measurer(fig):
                          multialignment="center")
         extent = shown.get_window_extent(renderer)
         shown.remove()
-        if kind == "label":
+        if kind in ("label", "title"):
             return extent.width, extent.height
         width, height = extent.width + 2 * _PAD, extent.height + 2 * _PAD
         if kind == "op":  # a circle around the operator

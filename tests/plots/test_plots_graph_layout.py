@@ -191,3 +191,19 @@ def test_without_dot_or_grandalf_the_dot_text_is_written(tmp_path, monkeypatch, 
     printed = capsys.readouterr().out
     assert "plot extra (matplotlib, grandalf)" in printed and "pip install lightdsl[plot]" in printed
     assert not out.exists() and (tmp_path / "net.dot").read_text().startswith("digraph")
+
+
+def test_a_title_wider_than_the_network_is_not_cut_off(tmp_path):
+    from lightdsl.frontend.analysis import analyze_text
+
+    name = "AVeryLongModelNameThatIsWiderThanItsOnlyLayer"
+    text = (f"model {name} {{\n    layers {{\n        linear(2, 2)\n    }}\n}}\n"
+            "data points {\n    inputs = [[0.0, 1.0], [1.0, 0.0]]\n"
+            "    labels = [[0.0, 1.0], [1.0, 0.0]]\n}\n"
+            f"train {{\n    model = {name}\n    data = points\n    loss = mse\n}}\n")
+    analysis = analyze_text(text, "spec.lit")
+    fig, _ = render.graph_figure(build_graph(next(iter(analysis.program.runs.values()))))
+    (title,) = [t for t in fig.axes[0].texts if t.get_text() == name]
+    extent = title.get_window_extent(fig.canvas.get_renderer())
+    assert 0 <= extent.x0 and extent.x1 <= fig.bbox.width, (extent, fig.bbox)
+    plt.close(fig)
