@@ -93,10 +93,13 @@ def _read_events(run_dir: Path) -> Series:
 
 
 def group_metrics(series: Series) -> dict[str, list[str]]:
-    """Panels: ``loss`` (every name with "loss"), then one per other metric, train+val."""
+    """Panels: ``loss`` (every name with "loss"), then one per other metric, train+val; a
+    device statistic (``DeviceStatsMonitor.on_train_batch_end/cpu_percent``) is titled by
+    its own name (``cpu_percent``)."""
     panels: dict[str, list[str]] = {}
     for name in sorted(series):
-        base = re.sub(r"^(train|val|test)_|_(epoch|step)$", "", name)
+        base = re.sub(r"^DeviceStatsMonitor\.\w+/", "", name)
+        base = re.sub(r"^(train|val|test)_|_(epoch|step)$", "", base)
         base = re.sub(r"_(epoch|step)$", "", base)
         panels.setdefault("loss" if "loss" in name else base, []).append(name)
     return dict(sorted(panels.items(), key=lambda item: item[0] != "loss"))

@@ -173,3 +173,17 @@ def test_cuda_memory_is_logged_on_a_gpu(tmp_path):
         assert value["reserved_bytes.all.peak"] >= value["reserved_bytes.all.current"]
     assert float(rows[-1][PREFIX + "allocated_bytes.all.peak"]) <= \
         torch.cuda.max_memory_allocated()
+
+
+def test_plot_puts_lightnings_names_in_panels_titled_by_the_stat():
+    from lightdsl.plots.curves import group_metrics
+
+    names = ["train_loss_step", "train_loss_epoch", "val_loss", "train_accuracy_step",
+             "train_accuracy_epoch", "val_accuracy", PREFIX + "cpu_percent",
+             PREFIX + "process_rss_bytes"]
+    panels = group_metrics({name: ([0.0], [1.0]) for name in names})
+    assert panels == {
+        "loss": ["train_loss_epoch", "train_loss_step", "val_loss"],
+        "accuracy": ["train_accuracy_epoch", "train_accuracy_step", "val_accuracy"],
+        "cpu_percent": [PREFIX + "cpu_percent"],
+        "process_rss_bytes": [PREFIX + "process_rss_bytes"]}
