@@ -19,6 +19,7 @@ import torch
 
 import lightdsl
 from lightdsl.cli import main
+from lightdsl.deploy import load_trained
 
 from .conftest import ROOT, load_script, write_script
 from .test_codegen_train import MLP_SPEC, mlp_spec  # noqa: F401 - the fixture
@@ -143,7 +144,7 @@ def test_predict_and_export_take_a_lightning_checkpoints_weights(lightning_ckpt,
                                                                   monkeypatch):
     root, ckpt, model, _ = lightning_ckpt
     monkeypatch.chdir(root)
-    trained = lightdsl.deploy.load_trained("iris_csv.lit", ckpt)
+    trained = load_trained("iris_csv.lit", ckpt)
     inputs = trained.data.val.inputs
     model.eval()
     with torch.no_grad():
