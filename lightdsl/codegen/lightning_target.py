@@ -239,11 +239,29 @@ class LightningTarget:
             args.append(concat("logger=", logger))
         return tuple(args)
 
+    def _lr_find(self) -> None:
+        """The learning-rate finder's lines in main(): its suggestion becomes the lr."""
+        w, run = self.w, self.run
+        if self.plan["seed"] is not None:
+            # lightdsl's range test starts from the seed too (dropout's masks)
+            w.line("pl.seed_everything(SEED)")
+        w.ref(run.lr_find.span, "lr_find")
+        attr = () if self.lr_attr == "learning_rate" else (f'attr_name="{self.lr_attr}"',)
+        find = vocab_call(_lightning_lr_find(run.lr_find),
+                          func="pl.tuner.Tuner(trainer).lr_find",
+                          leading=("model",), trailing=("datamodule=data", *attr))
+        w.statement(find, prefix="finder = ")
+        self._suggestion(run.lr_find)
+        w.line("if suggestion is not None:  # None: keep the spec's lr, as lightdsl does")
+        with w.indent():
+            w.line(f"model.{self.lr_attr} = suggestion")
+
     def _main(self) -> None:
         w, run = self.w, self.run
-        w.line("def main(**trainer_args):")
+        w.line("def main(ckpt_path=None, **trainer_args):")
         with w.indent():
             w.docstring("Train with the spec's settings (plus trainer_args); returns the model.")
+            w.line("# ckpt_path: resume from a checkpoint of this script or of `lightdsl train`")
             if self.plan["seed"] is not None:
                 w.line("pl.seed_everything(SEED)")
             w.line(f"model = {self.model_call}")
@@ -252,24 +270,16 @@ class LightningTarget:
                                                  ")"))
             w.statement(trainer, prefix="trainer = ", span=run.node.span)
             if run.lr_find is not None:
-                if self.plan["seed"] is not None:
-                    # lightdsl's range test starts from the seed too (dropout's masks)
-                    w.line("pl.seed_everything(SEED)")
-                w.ref(run.lr_find.span, "lr_find")
-                attr = () if self.lr_attr == "learning_rate" else (f'attr_name="{self.lr_attr}"',)
-                find = vocab_call(_lightning_lr_find(run.lr_find),
-                                  func="pl.tuner.Tuner(trainer).lr_find",
-                                  leading=("model",), trailing=("datamodule=data", *attr))
-                w.statement(find, prefix="finder = ")
-                self._suggestion(run.lr_find)
-                w.line("if suggestion is not None:  # None: keep the spec's lr, as lightdsl does")
+                # a resume keeps the checkpoint's learning rate (its optimizer state), as
+                # `lightdsl train --resume` does
+                w.line("if ckpt_path is None:")
                 with w.indent():
-                    w.line(f"model.{self.lr_attr} = suggestion")
+                    self._lr_find()
             if self.plan["seed"] is not None:
                 # as lightdsl's trainer: seeded again at the start of the run, so that dropout
                 # and augmentation draw the same numbers as `lightdsl train`
                 w.line("pl.seed_everything(SEED)")
-            w.line("trainer.fit(model, datamodule=data)")
+            w.line("trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)")
             w.line("return model")
         w.blank(2)
         w.line('if __name__ == "__main__":')

@@ -45,6 +45,9 @@ class SpecModel(nn.Module):
     def _build(self, info: ModelInfo) -> None:
         self.spec_name = info.name
         self.hparams = dict(info.hypers)
+        # the constructor's arguments, as Lightning's save_hyperparameters() records them in
+        # the generated LightningModule (SpecModule adds run settings to hparams)
+        self.hparams_initial = dict(info.hypers)
         for name, param in info.params.items():
             tensor = torch.tensor(param.value, dtype=torch.get_default_dtype())
             self.register_parameter(name, nn.Parameter(tensor, requires_grad=not param.node.frozen))

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lightdsl.errors import UsageError
-from lightdsl.trainer import load_checkpoint
+from lightdsl.trainer import load_checkpoint, load_weights_checkpoint
+from lightdsl.trainer.checkpoint import is_lightdsl
+from lightdsl.trainer.lightning_layout import lightning_version
 
 KEYWORDS = ("last", "best")
 _SAVER_KEY = re.compile(r"ModelCheckpoint\[(.*)\](#\d+)?")
@@ -87,8 +89,15 @@ def best_path(last: Path, option: str = "--ckpt") -> tuple[str, str]:
 
 
 def describe(path: str | Path) -> str:
-    """``checkpoint PATH (epoch E, step S, val_loss 0.123)``: what a checkpoint holds."""
-    state = load_checkpoint(path)
+    """``checkpoint PATH (epoch E, step S, val_loss 0.123)``: what a checkpoint holds (one
+    pytorch-lightning wrote says so, with its epoch and step)."""
+    state = load_weights_checkpoint(path)
+    if not is_lightdsl(state):
+        version = lightning_version(state)
+        if version is None:
+            return f"checkpoint {path} (weights only)"
+        return (f"checkpoint {path} (written by pytorch-lightning {version}: epoch "
+                f"{state.get('epoch', '?')}, step {state.get('global_step', '?')})")
     loop = state.get("loop", {})
     parts = [f"epoch {loop.get('epoch', '?')}", f"step {loop.get('global_step', '?')}"]
     metrics = state.get("callback_metrics", {})

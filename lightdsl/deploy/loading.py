@@ -10,7 +10,10 @@ import torch
 
 from lightdsl.api import Experiment, load
 from lightdsl.errors import UsageError
-from lightdsl.trainer import load_checkpoint
+from lightdsl.trainer import load_weights_checkpoint
+from lightdsl.trainer.resume import listed, model_differences
+
+SHOWN = 8  # tensors named in a message
 
 
 @dataclass
@@ -55,16 +58,24 @@ def load_trained(spec: str, ckpt: str, run: str | None = None,
 
 
 def load_weights(experiment: Experiment, path) -> dict:
-    """Put the checkpoint's weights into ``experiment.module``; returns the checkpoint."""
-    state = load_checkpoint(path)
+    """Put the checkpoint's weights into ``experiment.module``; returns the checkpoint.
+
+    A pytorch-lightning checkpoint of the same architecture (the Lightning script of ``lightdsl
+    codegen --target lightning`` trained it) gives its weights too; any other is refused with
+    the tensors that are missing, unexpected or of another shape."""
+    state = load_weights_checkpoint(path)
+    problems = model_differences(experiment.module, state["state_dict"])
     try:
-        experiment.module.load_state_dict(state["state_dict"])
-    except RuntimeError as error:
+        if not problems:
+            experiment.module.load_state_dict(state["state_dict"])
+    except RuntimeError as error:  # what the names and shapes do not show (e.g. a value)
+        problems = [_summary(error)]
+    if problems:
         raise UsageError(
             f"{path} does not fit the model of {experiment.analysis.source.path}: "
-            f"{_summary(error)}",
+            f"{listed(problems, SHOWN)}",
             hint="was it written by another spec (or before the model changed)?",
-        ) from None
+        )
     return state
 
 

@@ -11,7 +11,7 @@ It knows nothing about the .lit language. A module provides ``training_step(batc
 """
 
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
-from .checkpoint import atomic_save, load_checkpoint
+from .checkpoint import atomic_save, load_checkpoint, load_weights_checkpoint
 from .config import PRECISIONS, TrainerConfig
 from .data import InMemoryLoader
 from .device_stats import DeviceStatsMonitor
@@ -36,6 +36,7 @@ __all__ = [
     "TrainerConfig",
     "atomic_save",
     "load_checkpoint",
+    "load_weights_checkpoint",
     "resolve_device",
     "resolve_precision",
     "seed_everything",

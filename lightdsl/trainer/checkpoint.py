@@ -3,6 +3,12 @@
 A checkpoint holds only tensors, dicts, lists, tuples, strings and numbers, so it loads with
 ``torch.load(weights_only=True)``: opening a checkpoint never runs code from the file. Random
 generator states are therefore stored as tensors, not as the tuples Python and NumPy return.
+
+Resuming takes only lightdsl's own checkpoints (:func:`load_checkpoint`); weights come from
+those, from pytorch-lightning's or from any ``{"state_dict": ...}`` file
+(:func:`load_weights_checkpoint`). lightdsl's checkpoints also carry Lightning's keys (see
+:mod:`lightdsl.trainer.lightning_layout`); they are additions an older lightdsl ignores, so the
+format tag stays ``lightdsl-checkpoint/1``.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from typing import Any
 import torch
 
 from lightdsl.errors import TrainingError, UsageError
+
+from .lightning_layout import lightning_version
 
 FORMAT = "lightdsl-checkpoint/1"
 
@@ -126,17 +134,56 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Read a lightdsl checkpoint with ``weights_only=True``; a clear UsageError if it can't."""
-    path = Path(path)
+    """Read a lightdsl checkpoint with ``weights_only=True``; a clear UsageError if it can't
+    (a pytorch-lightning checkpoint is refused: it lacks what resuming a run needs)."""
+    ckpt = _read(Path(path))
+    if is_lightdsl(ckpt):
+        return ckpt
+    if _is_lightning(ckpt):
+        raise UsageError(
+            f"{path} is a pytorch-lightning checkpoint (Lightning "
+            f"{lightning_version(ckpt)}), not a lightdsl one: resuming needs lightdsl's "
+            "loop position, random states and running epoch sums, which it does not have",
+            hint="evaluate, predict, export and plot read its weights (--ckpt PATH); to train "
+            "further, resume it with the Lightning script (lightdsl codegen --target "
+            "lightning) or start fresh")
+    raise UsageError(f"{path} is not a lightdsl checkpoint (no {FORMAT!r} format tag)")
+
+
+def load_weights_checkpoint(path: str | os.PathLike) -> dict:
+    """Read a checkpoint to take weights from: lightdsl's, one pytorch-lightning wrote (its
+    ``state_dict`` holds the same keys as lightdsl's for the same architecture: the Lightning
+    script of ``lightdsl codegen --target lightning`` names its modules as lightdsl does), or
+    any dict whose ``state_dict`` maps names to tensors."""
+    ckpt = _read(Path(path))
+    if is_lightdsl(ckpt) or _has_state_dict(ckpt):
+        return ckpt
+    raise UsageError(f"{path} is not a lightdsl or pytorch-lightning checkpoint (no "
+                     f"{FORMAT!r} format tag, no state_dict of tensors)")
+
+
+def is_lightdsl(ckpt: dict) -> bool:
+    """Whether a loaded checkpoint is lightdsl's own (else, for example, Lightning's)."""
+    return isinstance(ckpt, dict) and ckpt.get("format") == FORMAT
+
+
+def _is_lightning(ckpt) -> bool:
+    return _has_state_dict(ckpt) and lightning_version(ckpt) is not None
+
+
+def _has_state_dict(ckpt) -> bool:
+    weights = ckpt.get("state_dict") if isinstance(ckpt, dict) else None
+    return isinstance(weights, dict) and all(isinstance(v, torch.Tensor)
+                                             for v in weights.values())
+
+
+def _read(path: Path):
     if not path.is_file():
         raise UsageError(f"checkpoint not found: {path}")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # any unpickling or format problem: one clear message
         raise UsageError(_unreadable(path, exc)) from exc
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise UsageError(f"{path} is not a lightdsl checkpoint (no {FORMAT!r} format tag)")
-    return ckpt
 
 
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive

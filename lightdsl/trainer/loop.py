@@ -46,6 +46,9 @@ class LoopState:
     """Optimizer steps taken so far, over the whole run (resumes included)."""
     batches_done: int = 0
     """Training batches of the current epoch done (the next batch's index)."""
+    total_batches: int = 0
+    """Training batches done over the whole run (resumes included): Lightning's batch counter
+    in the checkpoint's Lightning layout."""
     pending_batches: int = 0
     """Batches backpropagated since the last optimizer step (an open accumulation window)."""
     epoch_finished: bool = False
@@ -109,6 +112,7 @@ class LoopState:
                 "epoch": self.epoch,
                 "global_step": self.global_step,
                 "batches_done": self.batches_done,
+                "total_batches": self.total_batches,
                 "epoch_finished": self.epoch_finished,
                 "train_means": train_means,
             },
@@ -124,6 +128,8 @@ class LoopState:
         loop = ckpt["loop"]
         self.epoch, self.global_step = loop["epoch"], loop["global_step"]
         self.batches_done, self.epoch_finished = loop["batches_done"], loop["epoch_finished"]
+        # absent before it was counted: a lower bound (only Lightning's layout reads it)
+        self.total_batches = loop.get("total_batches", self.batches_done)
         if with_means:
             self.train_means.load_state_dict(loop["train_means"], device)
         self.callback_metrics, self.history = dict(ckpt["callback_metrics"]), ckpt["history"]
@@ -169,6 +175,7 @@ def train_epoch(t, epoch: int, skip: int) -> None:
         wait_s += time.perf_counter() - fetch_started
         outputs = state.last_outputs = train_step(t, batch, batch_idx)
         state.batches_done = batch_idx + 1
+        state.total_batches += 1
         t.progress.update(outputs["loss"])
         t.callbacks.call("on_train_batch_end", t, t.module, _callback_outputs(t, outputs), batch,
                          batch_idx)

@@ -22,6 +22,18 @@ SHOWN = 4  # differences listed in a message
 def check_model_fits(module: torch.nn.Module, state_dict: dict) -> None:
     """A ConfigError naming the missing, extra and reshaped tensors if ``state_dict`` is not a
     state of ``module``'s architecture."""
+    problems = model_differences(module, state_dict)
+    if problems:
+        raise ConfigError(
+            f"the checkpoint was written by a different model: {listed(problems)}; a resume "
+            "needs the same model",
+            hint=START_FRESH,
+        )
+
+
+def model_differences(module: torch.nn.Module, state_dict: dict) -> list[str]:
+    """What keeps ``module.load_state_dict(state_dict)`` from fitting, one phrase per tensor:
+    missing from the checkpoint, extra in it, or of another shape."""
     ours = module.state_dict()
     missing = [k for k in ours if k not in state_dict]
     extra = [k for k in state_dict if k not in ours]
@@ -30,15 +42,14 @@ def check_model_fits(module: torch.nn.Module, state_dict: dict) -> None:
         for k in ours
         if k in state_dict and _shape(state_dict[k]) != _shape(ours[k])
     ]
-    problems = [*(f"{k} is missing from the checkpoint" for k in missing),
-                *(f"the checkpoint has {k}, this model does not" for k in extra), *reshaped]
-    if problems:
-        more = f" (and {len(problems) - SHOWN} more)" if len(problems) > SHOWN else ""
-        raise ConfigError(
-            "the checkpoint was written by a different model: "
-            f"{'; '.join(problems[:SHOWN])}{more}; a resume needs the same model",
-            hint=START_FRESH,
-        )
+    return [*(f"{k} is missing from the checkpoint" for k in missing),
+            *(f"the checkpoint has {k}, this model does not" for k in extra), *reshaped]
+
+
+def listed(problems: list[str], shown: int = SHOWN) -> str:
+    """The first ``shown`` problems joined, and how many more there are."""
+    more = f" (and {len(problems) - shown} more)" if len(problems) > shown else ""
+    return f"{'; '.join(problems[:shown])}{more}"
 
 
 def _shape(value) -> list[int] | None:

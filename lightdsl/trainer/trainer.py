@@ -47,6 +47,7 @@ from .devices import (
 from .distributed import Distributed, Ranks, plan, rank_device
 from .evaluation import evaluate
 from .hints import Hints
+from .lightning_layout import lightning_entries
 from .loggers import as_floats, build_logger, call_logger
 from .loop import LoopState, fit_loop
 from .optim import parse_optimizers
@@ -551,16 +552,19 @@ class Trainer:
         loop = self.state.checkpoint_entries(
             self.dist.reduce_means(self.state.train_means).state_dict())
         loop["loop"].update(data_seed=self.data_seed, world_size=self.dist.ranks.world_size)
+        optimizer = self.opt.state_dict()
         return {
             "format": FORMAT,
             "state_dict": self.module.state_dict(),
-            "optimizer": self.opt.state_dict(),
+            "optimizer": optimizer,
             "grad_scaler": self.scaler.state_dict() if self.scaler is not None else None,
             **loop,
             "callbacks": self.callbacks.state_dict(),
             "hparams": to_safe(dict(_hparams(self.module))),
             "spec_source": getattr(self.module, "spec_source", None),
             "precision": self.precision.name,
+            # what Lightning's load_from_checkpoint and fit(ckpt_path=...) read
+            **lightning_entries(loop["loop"], optimizer, to_safe(_init_hparams(self.module))),
         }
 
     def saver(self) -> ModelCheckpoint | None:
@@ -624,3 +628,9 @@ def _version_dir(root: str, name: str, cfg: TrainerConfig) -> Path:
 def _hparams(module) -> dict:
     hparams = getattr(module, "hparams", None)
     return dict(hparams) if hparams else {}
+
+
+def _init_hparams(module) -> dict:
+    """The module's constructor arguments (Lightning's ``hparams_initial``), else its hparams."""
+    initial = getattr(module, "hparams_initial", None)
+    return dict(initial) if initial is not None else _hparams(module)

@@ -114,4 +114,5 @@ def test_a_checkpoint_of_another_spec_is_refused(in_trained, capsys):
     code, _, err = run_cli(capsys, "predict", "statquest.lit", "--ckpt", str(other),
                            "-i", "doses.csv")
     assert code == 2
-    assert "does not fit the model of statquest.lit" in err and "Missing key" in err
+    assert "does not fit the model of statquest.lit: w00 is missing from the checkpoint" in err
+    assert "the checkpoint has layers.0.weight, this model does not" in err

@@ -88,8 +88,12 @@ def test_lightning_attributes_read_the_loop_state_and_should_stop_writes_it(tmp_
 
     saved = load_checkpoint(result.last_checkpoint)
     old = load_checkpoint(OLD_CKPT)
-    assert set(saved) == set(old)  # the lightdsl-checkpoint/1 layout, key for key
-    assert set(saved["loop"]) == set(old["loop"])
+    # the lightdsl-checkpoint/1 layout, key for key, plus what Lightning reads beside it (keys
+    # an older lightdsl ignores): so the format tag stays, and older lightdsl still reads it
+    lightning = {"epoch", "global_step", "pytorch-lightning_version", "loops",
+                 "optimizer_states", "lr_schedulers", "hyper_parameters"}
+    assert set(saved) == set(old) | lightning
+    assert set(saved["loop"]) == set(old["loop"]) | {"total_batches"}
     loop = saved["loop"]
     assert (loop["epoch"], loop["global_step"], loop["batches_done"]) == (0, 5, 5)
-    assert loop["epoch_finished"] is False
+    assert loop["epoch_finished"] is False and loop["total_batches"] == 5
