@@ -38,7 +38,7 @@ class LightningTarget:
         self.model.base = "pl.LightningModule"
         self.model.write(self._init_extra, self._methods)
         self.w.blank(2)
-        write_data(self.run.data, s)
+        self.reads_files = write_data(self.run.data, s).reads_files
         self.w.blank(2)
         self._datamodule()
         self.w.blank(2)
@@ -185,10 +185,18 @@ class LightningTarget:
         w.line(f"class {self.data_class}(pl.LightningDataModule):")
         with w.indent():
             w.docstring(f"The data {self.run.data.name} of the spec, batched as lightdsl does.")
+            if self.reads_files:
+                self.s.use("read_data")
+                w.blank()
+                w.line("def __init__(self, data_root=SPEC_DIR):")
+                with w.indent():
+                    w.line("super().__init__()")
+                    w.line("self.data_root = Path(data_root)  # where relative paths start")
             w.blank()
             w.line("def setup(self, stage=None):")
             with w.indent():
-                w.line("self.train_set, self.val_set = load_data()")
+                w.line("self.train_set, self.val_set = read_data(load_data, self.data_root)"
+                       if self.reads_files else "self.train_set, self.val_set = load_data()")
             w.blank()
             w.line("def train_dataloader(self):")
             args = ["self.train_set", "BATCH_SIZE"]
@@ -227,13 +235,14 @@ class LightningTarget:
 
     def _main(self) -> None:
         w, run = self.w, self.run
-        w.line("def main(**trainer_args):")
+        w.line("def main(data_root=SPEC_DIR, **trainer_args):" if self.reads_files else
+               "def main(**trainer_args):")
         with w.indent():
             w.docstring("Train with the spec's settings (plus trainer_args); returns the model.")
             if self.plan["seed"] is not None:
                 w.line("pl.seed_everything(SEED)")
             w.line(f"model = {self.model_call}")
-            w.line(f"data = {self.data_class}()")
+            w.line(f"data = {self.data_class}({'data_root' if self.reads_files else ''})")
             trainer = concat("pl.Trainer", Group("(", (*self._trainer_args(), "**trainer_args"),
                                                  ")"))
             w.statement(trainer, prefix="trainer = ", span=run.node.span)
@@ -257,9 +266,26 @@ class LightningTarget:
             w.line("trainer.fit(model, datamodule=data)")
             w.line("return model")
         w.blank(2)
+        if self.reads_files:
+            self._command_line()
+            w.blank(2)
         w.line('if __name__ == "__main__":')
         with w.indent():
-            w.line("main()")
+            w.line("main(data_root=command_line().data_root)" if self.reads_files else "main()")
+
+    def _command_line(self) -> None:
+        """``command_line()``: --data-root (Trainer settings are the spec's, or main()'s)."""
+        w = self.w
+        self.s.imports.add("import argparse")
+        w.line("def command_line():")
+        with w.indent():
+            w.docstring("The script's options (python SCRIPT --help).")
+            w.line("parser = argparse.ArgumentParser()")
+            w.statement(concat("parser.add_argument", Group("(", (
+                '"--data-root"', "type=Path", "default=SPEC_DIR",
+                'help="the folder the data\'s relative paths start from (default: the '
+                'spec\'s folder, %(default)s)"'), ")")))
+            w.line("return parser.parse_args()")
 
 
 def write_lightning(script: Script, plan: Plan, parts) -> list[str]:
