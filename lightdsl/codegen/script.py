@@ -13,7 +13,7 @@ from ..checker.train import Run
 from ..run_settings import canonical_precision, max_epochs
 from .helpers import available, helper_sources
 from .printer import Namer, literal, str_literal
-from .writer import CodeWriter, Doc, flat, safe_file_name
+from .writer import CodeWriter, Doc, Group, concat, flat, safe_file_name
 
 # precision -> (weights dtype or None for float32, autocast dtype or None); trainer semantics.
 PRECISION_DTYPES = {"32-true": (None, None), "64-true": ("torch.float64", None),
@@ -145,6 +145,17 @@ class Script:
 def _import_key(line: str) -> tuple[bool, str]:
     """isort's order: ``import x`` before ``from x import y``, then by module."""
     return line.startswith("from "), line.split()[1]
+
+
+DATA_ROOT_HELP = ("the folder the data's relative paths start from (default: the spec's "
+                  "folder, %(default)s)")
+
+
+def add_data_root_option(w: CodeWriter) -> None:
+    """``parser.add_argument("--data-root", ...)`` in a script's ``command_line()``."""
+    w.statement(concat("parser.add_argument", Group("(", (
+        '"--data-root"', "type=Path", "default=SPEC_DIR",
+        f"help={str_literal(DATA_ROOT_HELP)}"), ")")))
 
 
 def spec_dir_expression(spec: str, output: str | None) -> tuple[str, list[str]]:

@@ -11,7 +11,7 @@ from ..api import log_location
 from ..errors import UsageError
 from .metrics import is_open, task_line, write_metric_dict, write_updates
 from .printer import literal, str_literal, vocab_call
-from .script import PRECISION_DTYPES, Plan, Script
+from .script import PRECISION_DTYPES, Plan, Script, add_data_root_option
 from .writer import CodeWriter, Doc, Group, concat, flat
 
 # settings written as constants when they differ from these defaults (lightdsl's)
@@ -570,9 +570,7 @@ class TorchTarget:
             w.statement(concat("argparse.ArgumentParser", Group("(", (
                 f"description={str_literal(_percent(about))}",), ")")), prefix="parser = ")
             if reads_files:
-                self._option('"--data-root"', "type=Path", "default=SPEC_DIR", help=(
-                    "the folder the data's relative paths start from (default: the spec's "
-                    "folder, %(default)s)"))
+                add_data_root_option(w)
             out = _percent(f"{root}/{name}/version_N")
             self._option('"--out"', "type=Path", help=(
                 f"the folder to write the run into (default: a new {out})"))

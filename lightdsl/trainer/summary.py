@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..runtime.runs import metrics_text  # the summary line a generated script prints too
+
 
 @dataclass
 class Row:
@@ -113,8 +115,6 @@ def _totals(module: nn.Module) -> str:
     )
 
 
-def _metrics_text(metrics: dict[str, float]) -> str:
-    return ", ".join(f"{k}={v:.6g}" for k, v in metrics.items()) or "none"
 
 
 def run_summary(result) -> str:
@@ -125,12 +125,12 @@ def run_summary(result) -> str:
             f"Training {how}: {result.epochs} epochs, {result.global_step} steps "
             f"in {result.elapsed_s:.1f} s"
         ),
-        f"  last metrics: {_metrics_text(result.last_metrics)}",
+        f"  last metrics: {metrics_text(result.last_metrics)}",
     ]
     if result.best_metrics:
         lines.append(
             f"  best ({result.monitor}, epoch {result.best_epoch}): "
-            f"{_metrics_text(result.best_metrics)}"
+            f"{metrics_text(result.best_metrics)}"
         )
     if result.log_dir:
         lines.append(f"  logs: {result.log_dir}")

@@ -138,7 +138,7 @@ def test_statquest_script_writes_a_run_folder_prints_final_bias_and_saves_lightd
     assert done.returncode == 0, done.stderr
     expected = _lightdsl_statquest(5, tmp_path)
     # the lines `lightdsl train` ends with: summary, learning rate, every parameter
-    assert re.search(r"^Training finished: 5 epochs, 15 steps in [\d.]+ s$", done.stdout, re.M)
+    assert re.search(r"^Training finished: 5 epochs, 15 steps in [\d.]+ s$", done.stdout, re.MULTILINE)
     assert "\n  last metrics: train_loss_epoch=" in done.stdout
     assert "\n  learning rate: 0.002137962089502232\n" in done.stdout
     assert f"\n  final_bias = {float(expected):.4f}\n" in done.stdout
@@ -153,7 +153,7 @@ def test_statquest_script_writes_a_run_folder_prints_final_bias_and_saves_lightd
     assert cli(["evaluate", str(spec), "--ckpt", str(run / "weights.ckpt")]) == 0
     evaluated = capsys.readouterr()
     assert f"checkpoint {run / 'weights.ckpt'} (epoch 4, step 15)" in evaluated.err
-    assert re.search(r"^train\s+3\s+\d", evaluated.out, re.M)
+    assert re.search(r"^train\s+3\s+\d", evaluated.out, re.MULTILINE)
 
 
 def test_version_folders_are_claimed_with_mkdir(tmp_path, monkeypatch):

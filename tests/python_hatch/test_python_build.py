@@ -68,7 +68,7 @@ def test_generated_script_runs_elsewhere_and_trains_as_lightdsl(package, tmp_pat
     run = subprocess.run([sys.executable, str(script)], cwd=elsewhere, capture_output=True,
                          text=True, check=False, timeout=120)
     assert run.returncode == 0, run.stderr
-    theirs = float(re.findall(r"^epoch \d+ .*val_loss (\S+)", run.stdout, re.M)[-1])
+    theirs = float(re.findall(r"^epoch \d+ .*val_loss (\S+)", run.stdout, re.MULTILINE)[-1])
     result = lightdsl.load(str(spec)).fit(default_root_dir=str(tmp_path / "logs"), **QUIET)
     assert result.last_metrics["val_loss"] == pytest.approx(theirs, rel=1e-5)
     assert "val_hits" in run.stdout  # the metric, computed by the user's function
