@@ -94,9 +94,7 @@ class Experiment:
     def log_folder(self) -> str:
         """This run's log folder, ``<default_root_dir or lightning_logs>/<run folder>``: its
         ``version_N`` children hold the checkpoints ``last`` and ``best`` choose from."""
-        kwargs = self.trainer_kwargs()
-        return os.path.join(str(kwargs.get("default_root_dir") or "lightning_logs"),
-                            kwargs["run_name"])
+        return os.path.join(*log_location(self.run, self.analysis.source.path))
 
     def checkpoint_path(self, which: str, option: str = "--ckpt", announce: bool = True) -> str:
         """The checkpoint file ``which`` names: a path, ``last`` (the newest version of this
@@ -191,8 +189,26 @@ def _logger_kwargs(run: Run) -> dict[str, Any]:
 
 
 def _run_folder(experiment: Experiment) -> str:
-    stem = os.path.splitext(os.path.basename(experiment.analysis.source.path))[0]
-    return stem if experiment.name == "default" else f"{stem}-{experiment.name}"
+    return run_folder_name(experiment.analysis.source.path, experiment.name)
+
+
+def run_folder_name(spec_path: str, run_name: str) -> str:
+    """A run's log folder name: the spec file's stem, ``-<run>`` added for a named run."""
+    stem = os.path.splitext(os.path.basename(spec_path))[0]
+    return stem if run_name == "default" else f"{stem}-{run_name}"
+
+
+def log_location(run: Run, spec_path: str) -> tuple[str, str]:
+    """``(root, name)`` of the run's log folder ``<root>/<name>``, whose ``version_N``
+    children each run fills: ``default_root_dir`` or the logger's ``save_dir`` (else
+    lightning_logs) and the logger's ``name`` (else :func:`run_folder_name`). Torch-free:
+    ``lightdsl codegen`` writes the same folder into its scripts."""
+    settings = run.settings
+    kwargs = {"default_root_dir": settings.values["default_root_dir"]} \
+        if "default_root_dir" in settings.nodes else {}
+    kwargs.update(_logger_kwargs(run))
+    root = kwargs.get("default_root_dir") or "lightning_logs"
+    return str(root), kwargs.get("run_name") or run_folder_name(spec_path, run.name)
 
 
 def _instantiate(bound):

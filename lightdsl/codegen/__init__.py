@@ -43,17 +43,24 @@ class Generated:
     notes: tuple[str, ...] = ()  # settings the script does not reproduce (codegen warns)
 
 
-def generate_file(path: str, run: str | None = None, target: str = "torch") -> Generated:
-    """Parse, check and generate code for one run of a spec file."""
+def generate_file(path: str, run: str | None = None, target: str = "torch",
+                  output: str | None = None) -> Generated:
+    """Parse, check and generate code for one run of a spec file, to be written to ``output``
+    (None: stdout); see :func:`generate`."""
     try:
         source = SourceFile.read(path)
     except OSError as error:
         raise UsageError(f"{path}: cannot read: {error.strerror or error}") from None
-    return generate(analyze(source), run, target)
+    return generate(analyze(source), run, target, output)
 
 
-def generate(analysis: Analysis, run: str | None = None, target: str = "torch") -> Generated:
-    """Code for one run of an analysed spec; raises SpecError if the spec has errors."""
+def generate(analysis: Analysis, run: str | None = None, target: str = "torch",
+             output: str | None = None) -> Generated:
+    """Code for one run of an analysed spec; raises SpecError if the spec has errors.
+
+    The script finds the spec's folder (where the data's relative paths start) from its own
+    folder when it is written to the file ``output``, from the folder it runs in when
+    ``output`` is None (stdout: the path is then relative to the current folder)."""
     if target not in TARGETS:
         raise UsageError(f"unknown target {target!r} (choose {' or '.join(TARGETS)})")
     if not analysis.ok:
@@ -61,7 +68,7 @@ def generate(analysis: Analysis, run: str | None = None, target: str = "torch") 
     name = choose_run(analysis, run)
     checked = analysis.program.runs[name]
     _check_member_names(checked.model, analysis.source)
-    script = Script(analysis.source.path, checked, target)
+    script = Script(analysis.source.path, checked, target, output)
     plan = Plan(checked)
     add_imports(script, checked)  # first: the user's names keep their spelling
     parts = _model_parts(checked, script)
@@ -114,7 +121,7 @@ def _write_torch(script: Script, plan: Plan, parts, notes: list[str]) -> list[st
     script.imports |= {"import torch", "from torch import nn"}
     writer.write()
     script.w.blank(2)
-    write_data(plan.run.data, script)
+    data = write_data(plan.run.data, script)
     if target.has_val:
         script.w.blank(2)
         target.write_evaluate()
@@ -124,13 +131,14 @@ def _write_torch(script: Script, plan: Plan, parts, notes: list[str]) -> list[st
         script.w.blank(2)
         target.write_lr_find()
     script.w.blank(2)
-    target.write_main(model_call)
+    target.write_main(model_call, data.reads_files)
     script.w.blank(2)
-    script.w.line('if __name__ == "__main__":')
-    with script.w.indent():
-        script.w.line("main()")
+    target.write_command_line(data.reads_files)
     docstring = _docstring(script, plan, "Plain PyTorch: run it with python; it needs only "
-                           "torch\n(and the data source's own library).")
+                           "torch\n(and the data source's own library). It writes into a new "
+                           "LOG_ROOT/RUN_NAME/version_N\nfolder (or --out DIR): weights.ckpt, "
+                           "the trained weights, loads with\n`lightdsl evaluate SPEC --ckpt "
+                           "FILE`. python SCRIPT --help lists its options.")
     if notes:
         docstring += ["", "Not reproduced by this script (lightdsl train does these):"]
         # notes quote spec strings (monitor names): made plain for the docstring

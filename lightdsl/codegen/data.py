@@ -9,18 +9,24 @@ from .printer import as_floats, literal, str_literal, vocab_call
 from .writer import CodeWriter, Doc, Group, concat
 
 CONVERTING = {"normalize", "standardize", "to_float"}  # transforms that make uint8 floats
-PATH_ARGS_NOTE = "relative paths are resolved from SPEC_DIR, as lightdsl resolves them from " \
-                 "the spec's folder"
 
 
 def write_data(info: DataInfo, script) -> DataWriter:
-    """Write ``load_data()`` into ``script`` (with ``SPEC_DIR`` when a path needs it)."""
+    """Write ``load_data()`` into ``script``; one that reads files takes ``data_root``, the
+    folder their relative paths start from (default ``SPEC_DIR``, the spec's folder, where
+    lightdsl resolves them from)."""
     data = DataWriter(info, script.w, script.use)
+    if data.reads_files:
+        script.spec_dir()
     data.write()
-    if data.needs_spec_dir:
-        script.imports.add("from pathlib import Path")
-        script.constants.insert(0, ("SPEC_DIR", "Path(__file__).resolve().parent"))
     return data
+
+
+def _file_paths(bound: Bound | None) -> list[str]:
+    """The paths a data source reads (its path arguments that are strings)."""
+    if bound is None or bound.entry.kind == "split":
+        return []
+    return [bound.values[k] for k in bound.entry.paths if isinstance(bound.values.get(k), str)]
 
 
 class DataWriter:
@@ -28,12 +34,12 @@ class DataWriter:
 
     def __init__(self, info: DataInfo, writer: CodeWriter, use):
         self.info, self.w, self.use = info, writer, use  # use(name): carry a helper
-        self.needs_spec_dir = False
+        self.reads_files = any(_file_paths(b) for b in (info.source, info.val, info.test))
 
     def write(self) -> None:
         w, info = self.w, self.info
         w.ref(info.node.span, f"data {info.name}")
-        w.line("def load_data():")
+        w.line("def load_data(data_root=SPEC_DIR):" if self.reads_files else "def load_data():")
         with w.indent():
             w.docstring(f"The data {info.name}: (inputs, labels) to train on, and to validate on "
                         "(or None).")
@@ -83,10 +89,9 @@ class DataWriter:
         def value(name: str) -> Doc:
             text = bound.values[name]
             if name in paths and isinstance(text, str):
-                self.needs_spec_dir = True
                 if text.startswith("~"):
                     return f"Path({str_literal(text)}).expanduser()"
-                return f"SPEC_DIR / {str_literal(text)}"
+                return f"data_root / {str_literal(text)}"  # an absolute path stays absolute
             return literal(text, tuples=True)
 
         return vocab_call(bound, value)

@@ -1,8 +1,9 @@
 """Copying helpers from :mod:`lightdsl.runtime` into a script, read as text.
 
 ``helper_sources(names)`` returns the source of the named functions and classes plus every
-helper they call, in the order the modules define them, and the import lines they need.
-Nothing here imports torch.
+helper they call, in the order the modules define them, and the import lines they need. A
+runtime module may import another's definitions (``from .runs import save_weights``): the copy
+carries that definition instead of the import. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 RUNTIME = Path(__file__).parent.parent / "runtime"
 # Module-level names of the runtime modules and the import line each needs.
 IMPORTS = {"bisect": "import bisect", "csv": "import csv", "gzip": "import gzip",
-           "math": "import math",
-           "random": "import random", "Path": "from pathlib import Path",
+           "math": "import math", "errno": "import errno", "os": "import os",
+           "random": "import random", "re": "import re",
+           "sys": "import sys", "time": "import time", "Path": "from pathlib import Path",
            "np": "import numpy as np", "torch": "import torch",
            "F": "import torch.nn.functional as F", "nn": "from torch import nn"}
 

@@ -22,8 +22,8 @@ def python_bounds(run: Run, metrics: bool = True) -> list[PythonBound]:
 
 def add_imports(script, run: Run) -> None:
     """``from module import Name`` for each python(...) object, after putting the spec's
-    folder on ``sys.path`` when ``check`` found the module there (the script then runs from
-    any working directory, as long as it sits in the spec's folder like its data paths)."""
+    folder (``SPEC_DIR``, as the script finds it) on ``sys.path`` when ``check`` found the
+    module there."""
     # the torch target computes metrics only when validating
     metrics = script.target == "lightning" or run.data is None or run.data.val is not None
     modules: dict[str, set[str]] = {}
@@ -41,9 +41,9 @@ def add_imports(script, run: Run) -> None:
             script.imports.add("import functools")
     script.imports |= {_from_import(m, names) for m, names in modules.items() if m not in local}
     if local:
-        script.imports |= {"import sys", "from pathlib import Path"}
+        script.imports.add("import sys")
         script.late_imports += ["# the spec's folder, where its Python modules are",
-                                "sys.path.insert(0, str(Path(__file__).resolve().parent))"]
+                                f"sys.path.insert(0, str({script.spec_dir()}))"]
         script.late_imports += [_from_import(m, modules[m]) for m in sorted(local)]
 
 

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 from dataclasses import dataclass, field
+from pathlib import Path, PurePath
 from typing import Any
 
 from ..checker.train import Run
 from ..run_settings import canonical_precision, max_epochs
 from .helpers import available, helper_sources
-from .printer import Namer, literal
-from .writer import CodeWriter, Doc, flat, safe_file_name
+from .printer import Namer, literal, str_literal
+from .writer import CodeWriter, Doc, Group, concat, flat, safe_file_name
 
 # precision -> (weights dtype or None for float32, autocast dtype or None); trainer semantics.
 PRECISION_DTYPES = {"32-true": (None, None), "64-true": ("torch.float64", None),
@@ -69,25 +72,39 @@ class Plan:
 
 
 class Script:
-    """The frame of one generated file; targets write the body into :attr:`w`."""
+    """The frame of one generated file; targets write the body into :attr:`w`. ``output`` is
+    the file it will be written to (None: stdout), for the path from it to the spec's folder."""
 
-    def __init__(self, path: str, run: Run, target: str):
+    def __init__(self, path: str, run: Run, target: str, output: str | None = None):
         self.run, self.target = run, target
+        self.path, self.output = path, output
         self.file = safe_file_name(path)
         self.w = CodeWriter(self.file)
         self.imports: set[str] = set()
         self.helpers: set[str] = set()
         self.constants: list[tuple[str, str]] = []
+        self.constant_notes: dict[str, list[str]] = {}  # comment lines above a constant
         self.late_imports: list[str] = []  # after the constants (python(...) modules)
         self.python_names: set[str] = set()  # names imported from python(...) modules
         self.globals = Namer(available() | {"SEED", "BATCH_SIZE", "MAX_EPOCHS", "SPEC_DIR",
-                                            "load_data", "fit", "evaluate", "main",
-                                            "lr_find", "data_loader"})
+                                            "LOG_ROOT", "RUN_NAME", "load_data", "fit",
+                                            "evaluate", "main", "lr_find", "data_loader",
+                                            "command_line", "argparse", "sys", "Path"})
 
     def use(self, helper: str) -> None:
         """Carry a helper of lightdsl/runtime in the script (not a python(...) name: imported)."""
         if helper not in self.python_names:
             self.helpers.add(helper)
+
+    def spec_dir(self) -> str:
+        """``SPEC_DIR``, the spec's folder as the script finds it, defined once (first): the
+        data's relative paths and the spec's own Python modules are there."""
+        if "SPEC_DIR" not in self.constant_notes:
+            self.imports.add("from pathlib import Path")
+            value, note = spec_dir_expression(self.path, self.output)
+            self.constants.insert(0, ("SPEC_DIR", value))
+            self.constant_notes["SPEC_DIR"] = note
+        return "SPEC_DIR"
 
     def constant(self, name: str, value: Any | Doc, raw: bool = False) -> str:
         self.constants.append((name, value if raw else flat(literal(value))))
@@ -109,6 +126,8 @@ class Script:
                 head.line(line)
             head.blank()
         for name, value in self.constants:
+            for note in self.constant_notes.get(name, ()):
+                head.comment(note)
             head.line(f"{name} = {value}")
         if self.late_imports:
             head.blank()
@@ -126,3 +145,47 @@ class Script:
 def _import_key(line: str) -> tuple[bool, str]:
     """isort's order: ``import x`` before ``from x import y``, then by module."""
     return line.startswith("from "), line.split()[1]
+
+
+DATA_ROOT_HELP = ("the folder the data's relative paths start from (default: the spec's "
+                  "folder, %(default)s)")
+
+
+def add_data_root_option(w: CodeWriter) -> None:
+    """``parser.add_argument("--data-root", ...)`` in a script's ``command_line()``."""
+    w.statement(concat("parser.add_argument", Group("(", (
+        '"--data-root"', "type=Path", "default=SPEC_DIR",
+        f"help={str_literal(DATA_ROOT_HELP)}"), ")")))
+
+
+def spec_dir_expression(spec: str, output: str | None) -> tuple[str, list[str]]:
+    """How a script finds the spec's folder, and the comment that says so: as seen from the
+    script's own folder (from the current folder when it goes to stdout), or as an absolute
+    path when the two folders share no parent but the file system's root."""
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(spec)))
+    base = os.path.realpath(os.path.dirname(os.path.abspath(output)) if output else os.curdir)
+    shown = safe_file_name(spec)
+    try:
+        common = os.path.commonpath([folder, base])
+        relative = PurePath(os.path.relpath(folder, base)).as_posix()
+    except ValueError:  # another drive (Windows)
+        common = relative = None
+    if common is None or Path(common).parent == Path(common):
+        return (f"Path({str_literal(folder)})",
+                [f"the folder of {shown} (absolute: no relative path leads there from here)"])
+    if output is None:
+        where = "Path()" if relative == "." else f"Path({str_literal(relative)})"
+        return where, [f"the folder of {shown}, relative to the folder the script runs in (it",
+                       "went to stdout): run it in the folder `lightdsl codegen` ran in"]
+    return _from_here(relative), [f"the folder of {shown}, as seen from this file's folder: the data's",
+                   "relative paths start there, as in lightdsl"]
+
+
+def _from_here(relative: str) -> str:
+    """``relative`` (a posix path) from the script's folder: ``../x`` is ``parents[1] / "x"``,
+    so that the path the script prints has no ``..`` in it."""
+    parts = PurePath(relative).parts
+    up = len(parts) - len(tuple(itertools.dropwhile(lambda part: part == "..", parts)))
+    here = "Path(__file__).resolve()." + (f"parents[{up}]" if up else "parent")
+    rest = "/".join(parts[up:])
+    return f"{here} / {str_literal(rest)}" if rest and rest != "." else here

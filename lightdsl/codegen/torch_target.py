@@ -7,10 +7,11 @@ without accumulation no accumulation arithmetic.
 
 from __future__ import annotations
 
+from ..api import log_location
 from ..errors import UsageError
 from .metrics import is_open, task_line, write_metric_dict, write_updates
-from .printer import literal, vocab_call
-from .script import PRECISION_DTYPES, Plan, Script
+from .printer import literal, str_literal, vocab_call
+from .script import PRECISION_DTYPES, Plan, Script, add_data_root_option
 from .writer import CodeWriter, Doc, Group, concat, flat
 
 # settings written as constants when they differ from these defaults (lightdsl's)
@@ -43,6 +44,9 @@ class TorchTarget:
             changed = value is not None and (value != default or type(value) is not type(default))
             if changed and (key not in validation or self.has_val):
                 s.constant(key.upper(), value)
+        root, name = log_location(self.run, s.path)  # where lightdsl train writes this run
+        s.constant("LOG_ROOT", root)
+        s.constant("RUN_NAME", name)
 
     def _const(self, key: str) -> bool:
         return any(name == key for name, _ in self.s.constants)
@@ -71,10 +75,9 @@ class TorchTarget:
             notes.append("devices/strategy/num_nodes: the script trains on one device")
         if plan["device_stats"] is True:
             notes.append("device_stats: the script logs no GPU memory or CPU statistics")
-        for key in ("log_every_n_steps", "num_sanity_val_steps", "default_root_dir"):
+        for key in ("log_every_n_steps", "num_sanity_val_steps"):
             if plan.written(key):
-                notes.append(f"{key}: not used (no logs, no sanity check; checkpoints go to "
-                             "./checkpoints)")
+                notes.append(f"{key}: not used (no logs, no sanity check)")
         for bound in run.callbacks:
             monitor = bound.values.get("monitor")
             if monitor and not (monitor.startswith("val_") or monitor.endswith("_epoch")):
@@ -156,7 +159,7 @@ class TorchTarget:
     def write_fit(self) -> None:
         w, run = self.w, self.run
         w.ref(run.node.span, f"train {run.name}")
-        signature = "def fit(model, train_set, val_set=None"
+        signature = "def fit(model, train_set, val_set=None, run=None"
         if self._has_lr:
             signature += f", lr={flat(literal(run.optimizer.values['lr']))}"
         if run.lr_find is not None:
@@ -164,9 +167,11 @@ class TorchTarget:
         w.statement(signature + "):")
         with w.indent():
             w.docstring(f"Train model as the spec's train block says: {run.loss.name} loss, "
-                        f"{run.optimizer.name}, {self.plan['max_epochs']} epochs.")
+                        f"{run.optimizer.name}, MAX_EPOCHS epochs.")
             self._setup()
             self._epochs()
+            reason = "early_stopping.reason" if self._early_stopping else ""
+            w.line(f"run.finish(model, optimizer, step{', ' + reason if reason else ''})")
             w.line("return model")
 
     def _setup(self) -> None:
@@ -214,7 +219,7 @@ class TorchTarget:
             w.line("data_seed = random.randrange(2**31)  # no seed in the spec: a new order")
         if self._const("MAX_STEPS") and self.run.lr_find is not None:
             w.line("max_steps = MAX_STEPS if range_test is None else -1  # lr_find: its own")
-        w.line("step, metrics = 0, {}" if self._steps else "metrics = {}")
+        w.line("step, metrics = 0, {}")
         if self._early_stopping:
             w.line("stop = False")
 
@@ -251,11 +256,6 @@ class TorchTarget:
     @property
     def _has_lr(self) -> bool:
         return "lr" in self.run.optimizer.values
-
-    @property
-    def _steps(self) -> bool:
-        """Whether fit() counts optimizer steps."""
-        return bool(self._const("MAX_STEPS") or self.run.lr_find)
 
     def _device(self) -> str:
         accelerator = self.plan["accelerator"]
@@ -385,7 +385,7 @@ class TorchTarget:
         if self._early_stopping:
             w.line("stop = early_stopping.should_stop(metrics) or stop")
         if self._mid_val and any(b.name == "checkpoint" for b in self.run.callbacks):
-            w.line("checkpoint.save(model, metrics)")
+            w.line("checkpoint.save(run.checkpoints, model, epoch, step, metrics)")
 
     def _stop_check(self, inside: bool) -> None:
         """Stop at max_steps or when early stopping asks; never inside an accumulation."""
@@ -441,8 +441,7 @@ class TorchTarget:
         w.line("optimizer.zero_grad(set_to_none=True)")
         if self.run.scheduler and self.run.scheduler.entry.interval == "step":
             self._scheduler_step()
-        if self._steps:
-            w.line("step += 1")
+        w.line("step += 1")
         if self.run.lr_find is not None:
             self._range_test_record()
 
@@ -489,6 +488,12 @@ class TorchTarget:
         if run.scheduler and run.scheduler.entry.interval == "epoch":
             self._scheduler_step()
         w.line('print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))')
+        if self.run.lr_find is not None:
+            w.line("if range_test is None:  # lr_find's range test writes nothing")
+            with w.indent():
+                w.line("run.end_epoch(epoch, metrics)")
+        else:
+            w.line("run.end_epoch(epoch, metrics)")
         self._epoch_callbacks()
         self._stop_check(inside=False)
 
@@ -498,12 +503,13 @@ class TorchTarget:
         guard = "range_test is None and " if searching else ""
         for bound in self.run.callbacks:
             if bound.name == "checkpoint":
+                save = "checkpoint.save(run.checkpoints, model, epoch, step, metrics)"
                 if searching:
                     w.line("if range_test is None:")
                     with w.indent():
-                        w.line("checkpoint.save(model, metrics)")
+                        w.line(save)
                 else:
-                    w.line("checkpoint.save(model, metrics)")
+                    w.line(save)
         if not self._early_stopping:
             return
         if self.has_val:
@@ -516,22 +522,76 @@ class TorchTarget:
         with w.indent():
             w.line("stop = early_stopping.should_stop(metrics)")
 
-    # ---- main() ----
-    def write_main(self, model_call: str) -> None:
+    # ---- main() and the command line ----
+    def write_main(self, model_call: str, reads_files: bool) -> None:
         w = self.w
-        w.line("def main():")
+        self.s.use("RunFolder")
+        self.s.use("claim_version_dir")
+        w.line("def main(data_root=SPEC_DIR, out=None):" if reads_files else
+               "def main(out=None):")
         with w.indent():
             w.docstring("Load the data, build the model, train it; returns the trained model.")
+            w.comment("the run's files go into out, else into a new LOG_ROOT/RUN_NAME/version_N")
             if self.plan["seed"] is not None:
                 self.s.use("seed_everything")
                 w.line("seed_everything(SEED)  # the same initial weights on every run")
-            w.line("train_set, val_set = load_data()")
+            if reads_files:
+                self.s.use("read_data")
+                w.line("train_set, val_set = read_data(load_data, Path(data_root))")
+            else:
+                w.line("train_set, val_set = load_data()")
             w.line(f"model = {model_call}")
             if self.run.lr_find is not None:
                 w.line("lr = lr_find(model, train_set)")
-                w.line("return fit(model, train_set, val_set, lr=lr)")
-            else:
-                w.line("return fit(model, train_set, val_set)")
+            w.statement(concat("RunFolder", Group("(", (
+                "out or claim_version_dir(LOG_ROOT, RUN_NAME)", *self._monitor()), ")")),
+                prefix="run = ")
+            lr = ", lr=lr" if self.run.lr_find is not None else ""
+            w.line(f"return fit(model, train_set, val_set, run{lr})")
+
+    def _monitor(self) -> tuple[str, ...]:
+        """RunFolder's monitor and mode: the first checkpoint's or early stopping's, as
+        lightdsl's summary picks the metric its "best" line shows."""
+        for bound in self.run.callbacks:
+            if bound.values.get("monitor"):
+                return (f"monitor={flat(literal(bound.values['monitor']))}",
+                        f"mode={flat(literal(bound.values.get('mode', 'min')))}")
+        return ()
+
+    def write_command_line(self, reads_files: bool) -> None:
+        """``command_line()`` (argparse: --data-root, --out, --max-epochs) and the
+        ``if __name__ == "__main__":`` block that runs main() with them."""
+        w, run = self.w, self.run
+        self.s.imports |= {"import argparse", "from pathlib import Path"}
+        root, name = log_location(run, self.s.path)
+        epochs = self.plan["max_epochs"] != -1  # -1: the loop is itertools.count()
+        w.line("def command_line():")
+        with w.indent():
+            w.docstring("The script's options (python SCRIPT --help).")
+            about = f"Train {run.model.name} on {run.data.name} (run {run.name} of {self.s.file})."
+            w.statement(concat("argparse.ArgumentParser", Group("(", (
+                f"description={str_literal(_percent(about))}",), ")")), prefix="parser = ")
+            if reads_files:
+                add_data_root_option(w)
+            out = _percent(f"{root}/{name}/version_N")
+            self._option('"--out"', "type=Path", help=(
+                f"the folder to write the run into (default: a new {out})"))
+            if epochs:
+                self._option('"--max-epochs"', "type=int", "default=MAX_EPOCHS", help=(
+                    "how many epochs to train (default: %(default)s, the spec's)"))
+            w.line("return parser.parse_args()")
+        w.blank(2)
+        w.line('if __name__ == "__main__":')
+        with w.indent():
+            w.line("args = command_line()")
+            if epochs:
+                w.line("MAX_EPOCHS = args.max_epochs")
+            w.line("main(data_root=args.data_root, out=args.out)" if reads_files else
+                   "main(out=args.out)")
+
+    def _option(self, *items: str, help: str) -> None:
+        self.w.statement(concat("parser.add_argument", Group("(", (
+            *items, f"help={str_literal(help)}"), ")")))
 
     # ---- lr_find() ----
     def write_lr_find(self) -> None:
@@ -553,3 +613,8 @@ class TorchTarget:
             lr = flat(literal(self.run.optimizer.values.get("lr")))
             w.line('print(f"lr_find: suggested learning rate {suggestion}")')
             w.line(f"return {lr} if suggestion is None else suggestion  # None: keep the spec's")
+
+
+def _percent(text: str) -> str:
+    """``text`` safe in an argparse help string (``%`` is its format character)."""
+    return text.replace("%", "%%")

@@ -20,7 +20,10 @@ def register(commands) -> None:
                         "several)")
     parser.add_argument("--target", choices=["torch", "lightning"], default="torch",
                         help="torch (default): needs only torch; lightning: pytorch-lightning")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout "
+                        "(`-o -`: stdout); the script reads the data's relative paths from "
+                        "the spec's folder as seen from FILE's folder (from the current "
+                        "folder when it goes to stdout)")
     parser.set_defaults(run=run)
 
 
@@ -29,11 +32,12 @@ def run(args) -> int:
 
     if not os.path.isfile(args.spec):
         raise UsageError(f"{args.spec}: no such file")
-    code = generate_file(args.spec, args.run_name, args.target)
+    output = None if args.output == "-" else args.output
+    code = generate_file(args.spec, args.run_name, args.target, output)
     for note in code.notes:
         print(f"warning: {args.spec}: the {code.target} script does not reproduce {note}",
               file=sys.stderr)
-    if args.output is None:
+    if output is None:
         sys.stdout.write(code.text)
         return 0
     write_text(args.output, code.text, "-o")

@@ -96,15 +96,13 @@ def run(args) -> int:
 
 
 def _print_outcome(experiment, result) -> None:
-    """The learning rate used and, for small models, every parameter's final value."""
+    """The learning rate used and, for small models, every parameter's final value (the lines
+    a generated torch script ends with too: lightdsl.runtime.runs)."""
+    from ..runtime.runs import parameter_lines
+
     module = experiment.module
     lr = result.learning_rate  # the optimizer's: a resumed run trains with the checkpoint's
     print(f"  learning rate: {module.learning_rate if lr is None else lr}")
-    params = dict(module.named_parameters())
-    if sum(p.numel() for p in params.values()) <= 20:
-        for name, param in params.items():
-            values = param.detach().cpu().flatten().tolist()
-            shown = ", ".join(f"{v:.4f}" for v in values)
-            state = "" if param.requires_grad else " (frozen)"
-            print(f"  {name} = {shown}{state}")
+    for line in parameter_lines(module):
+        print(line)
     sys.stdout.flush()

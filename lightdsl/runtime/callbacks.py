@@ -3,14 +3,15 @@
 ``is_better`` and ``patience_check`` are the whole of what "improved" and "stop now" mean; the
 trainer's callbacks (:mod:`lightdsl.trainer.callbacks`) and the script classes below call them.
 The trainer's ModelCheckpoint stays its own class: it writes resumable ``.ckpt`` files (optimizer,
-loop position, callback states) atomically and keeps the top k, while a script saves the plain
-``state_dict`` as ``last.pt``/``best.pt`` that ``torch.load`` reads without lightdsl.
+loop position, callback states) atomically and keeps the top k, while a script saves the weights
+as ``last.pt``/``best.pt`` in its run folder, in the format ``lightdsl evaluate --ckpt`` loads
+(:func:`lightdsl.runtime.runs.save_weights`; ``torch.load(path)["state_dict"]`` without lightdsl).
 """
 
 import math
 from pathlib import Path
 
-import torch
+from .runs import save_weights
 
 
 def is_better(value, best, mode="min", min_delta=0.0):
@@ -37,6 +38,7 @@ class EarlyStopping:
     def __init__(self, monitor="val_loss", patience=3, mode="min", min_delta=0.0):
         self.monitor, self.patience, self.mode = monitor, patience, mode
         self.min_delta, self.best, self.wait = min_delta, None, 0
+        self.reason = None  # why it stopped, worded as lightdsl's trainer words it
 
     def should_stop(self, metrics):
         value = metrics.get(self.monitor)
@@ -45,6 +47,12 @@ class EarlyStopping:
         self.best, self.wait, stop = patience_check(
             value, self.best, self.wait, self.patience, self.mode, self.min_delta
         )
+        if stop:
+            best = "none" if self.best is None else f"{self.best:.6g}"
+            self.reason = (
+                f"early stopping: {self.monitor} did not improve for {self.wait} "
+                f"checks (best {best})"
+            )
         return stop
 
 
@@ -54,12 +62,12 @@ class ModelCheckpoint:
     def __init__(self, monitor=None, mode="min", save_top_k=1, save_last=True):
         self.monitor, self.mode, self.save_last = monitor, mode, save_last
         self.save_best, self.best = save_top_k != 0, None
-        self.directory = Path("checkpoints")
 
-    def save(self, model, metrics):
-        self.directory.mkdir(parents=True, exist_ok=True)
+    def save(self, directory, model, epoch, step, metrics):
+        """Save into ``directory`` (the run folder's ``checkpoints``) after epoch ``epoch``."""
+        directory = Path(directory)
         if self.save_last:
-            torch.save(model.state_dict(), self.directory / "last.pt")
+            save_weights(model, directory / "last.pt", epoch, step, metrics)
         value = metrics.get(self.monitor) if self.monitor else None
         if (
             value is None
@@ -68,4 +76,4 @@ class ModelCheckpoint:
         ):
             return
         self.best = value
-        torch.save(model.state_dict(), self.directory / "best.pt")
+        save_weights(model, directory / "best.pt", epoch, step, metrics)

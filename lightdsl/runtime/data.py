@@ -9,7 +9,9 @@ its spec was checked against in a few lines. Both give the same tensors for a va
 """
 
 import csv
+import errno
 import gzip
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -125,7 +127,26 @@ def mnist_files(root, folder, split, download):
 
         getattr(datasets, folder)(root=str(root), train=split == "train", download=True)
         found = [raw / n for n in names]
+    for path, name in zip(found, names):
+        if path is None:
+            message = "no such file (nor its .gz); download = true fetches the data set"
+            raise FileNotFoundError(errno.ENOENT, message, str(raw / name))
     return found
+
+
+def read_data(load_data, data_root):
+    """``load_data(data_root)``; a missing data file ends the script with one line naming it
+    (exit code 2), not a traceback."""
+    try:
+        return load_data(data_root)
+    except FileNotFoundError as error:
+        missing = error.filename or error
+        print(
+            f"error: {missing}: {error.strerror or 'no such file'} (the data's relative "
+            f"paths start at {data_root}; --data-root DIR reads them from DIR)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
 
 
 def load_mnist(root="data", split="train", download=False):

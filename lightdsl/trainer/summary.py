@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..runtime.runs import metrics_text  # the summary line a generated script prints too
+
 
 @dataclass
 class Row:
@@ -118,10 +120,6 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _metrics_text(metrics: dict[str, float]) -> str:
-    return ", ".join(f"{k}={v:.6g}" for k, v in metrics.items()) or "none"
-
-
 def _without_aliases(metrics: dict[str, float]) -> dict[str, float]:
     """The metrics less Lightning's plain ``train_<name>``, which repeats ``train_<name>_epoch``
     (or ``train_<name>_step``) under another name."""
@@ -139,12 +137,12 @@ def run_summary(result) -> str:
             f"Training {how}: {plural(result.epochs, 'epoch')}, "
             f"{plural(result.global_step, 'step')} in {result.elapsed_s:.1f} s"
         ),
-        f"  last metrics: {_metrics_text(_without_aliases(result.last_metrics))}",
+        f"  last metrics: {metrics_text(_without_aliases(result.last_metrics))}",
     ]
     if result.best_metrics:
         lines.append(
             f"  best ({result.monitor}, epoch {result.best_epoch}): "
-            f"{_metrics_text(result.best_metrics)}"
+            f"{metrics_text(result.best_metrics)}"
         )
     if result.log_dir:
         lines.append(f"  logs: {result.log_dir}")

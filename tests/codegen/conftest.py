@@ -40,7 +40,8 @@ def load_script(path: Path, name: str = "generated"):
 
 
 def write_script(spec: Path, out: Path, run: str | None = None, target: str = "torch") -> Path:
-    out.write_text(generate_file(str(spec), run, target).text, encoding="utf-8")
+    """Generate ``spec``'s script into ``out`` (its data paths as seen from there)."""
+    out.write_text(generate_file(str(spec), run, target, str(out)).text, encoding="utf-8")
     return out
 
 
