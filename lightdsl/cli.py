@@ -40,8 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except LightdslError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(error.report(), file=sys.stderr)
         return error.exit_code
+    except SystemExit as stop:  # Python code of the spec's (a python(...) layer) called sys.exit
+        print(f"error: lightdsl {args.command} did not finish: Python code called "
+              f"sys.exit({stop.code!r}) (a python(...) layer or loss?)", file=sys.stderr)
+        return 1  # whatever the code said: a run that did not finish never exits 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -14,13 +14,22 @@ class LightdslError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, hint: str | None = None):
+    def __init__(self, message: str, *, hint: str | None = None, location: str | None = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.location = location  # ``spec.lit:4:16`` where the error is a spec line's
 
     def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+        body = self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+        return f"{self.location}: {body}" if self.location else body
+
+    def report(self) -> str:
+        """What the command line prints: ``error: message``, or ``spec.lit:4:16: error:
+        message`` (the location first, as check prints it), and the hint below."""
+        if not self.location:
+            return f"error: {self}"
+        return f"{self.location}: error: " + str(self).removeprefix(f"{self.location}: ")
 
 
 class UsageError(LightdslError):

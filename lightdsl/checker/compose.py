@@ -130,6 +130,8 @@ class ModelTable:
             return None
         given = list(zip(names, call.args))
         for keyword in call.keywords:
+            if given_twice(base.name, keyword, {name for name, _ in given}, reporter):
+                return None
             if keyword.name.id not in hypers:
                 reporter.error("unknown-keyword", keyword.name.span, f"model {base.name} has "
                                f'no hyperparameter "{keyword.name.id}"'
@@ -141,6 +143,16 @@ class ModelTable:
         if any(value is INVALID for value in hypers.values()):
             return None
         return rederive(base.node, hypers, {name for name, _ in given}, reporter)
+
+
+def given_twice(model: str, keyword: n.Keyword, given: set[str], reporter: Reporter) -> bool:
+    """A hyperparameter given again (``Net(width = 4, width = 5)``, or by position and by
+    name) is an error, as a repeated layer argument is: which value was meant is a guess."""
+    if keyword.name.id not in given:
+        return False
+    reporter.error("duplicate", keyword.name.span, f'hyperparameter "{keyword.name.id}" of '
+                   f"model {model} is given twice")
+    return True
 
 
 def rederive(model: n.ModelDef, hypers: dict, given: set[str], reporter: Reporter) -> dict:

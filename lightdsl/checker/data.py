@@ -152,11 +152,11 @@ def _warn_missing_dataset(bound: Bound, reporter: Reporter, spec_dir: str | None
         reporter.warning("missing-file", where, f"the {bound.name} source needs torchvision, "
                          "which is not installed", hint=_vision() + (
                              "" if download or not missing else f", and set download = true "
-                             f"({_shown(folder)}{os.sep} has no {' or '.join(missing)})"))
+                             f"({_lacking(folder, missing)})"))
         return
     if not missing or (download and vision):
         return
-    lacking = f"{_shown(folder)}{os.sep} has no {' or '.join(missing)}"
+    lacking = _lacking(folder, missing)
     if download:
         reporter.warning("missing-file", where, f"download = true needs torchvision, which is "
                          f"not installed, and {lacking}", hint=f"{_vision()}, or place the "
@@ -166,6 +166,13 @@ def _warn_missing_dataset(bound: Bound, reporter: Reporter, spec_dir: str | None
         reporter.warning("missing-file", where, f"{bound.name} {values['split']} split: "
                          f"{lacking}", hint=f"place the files (gzipped or not) in "
                          f"{_shown(folder)}{os.sep}, or {_vision()} and set download = true")
+
+
+def _lacking(folder: str, missing: list[str]) -> str:
+    """What is missing: files of the folder, or the folder itself (CIFAR-10's)."""
+    if missing == [os.path.basename(folder)]:
+        return f"{_shown(folder)}{os.sep} does not exist"
+    return f"{_shown(folder)}{os.sep} has no {' or '.join(missing)}"
 
 
 def _shown(path: str) -> str:

@@ -41,7 +41,32 @@ class NotFound(Exception):
 
 def find_module(dotted: str, spec_dir: str) -> Found:
     """Locate ``dotted`` (``mypkg.layers``) without running any of its code (not even its
-    package's ``__init__``); raises :class:`NotFound` naming the first missing part."""
+    package's ``__init__``); raises :class:`NotFound` naming the first missing part.
+
+    A module that is no file of a package (``os.path``: ``os`` makes it an attribute,
+    ``posixpath``) is found where it is already imported or in the standard library."""
+    try:
+        return _find_in_files(dotted, spec_dir)
+    except NotFound:
+        spec = _imported_or_stdlib(dotted)
+        if spec is None:
+            raise
+        return Found(spec.origin if spec.has_location else None, False,
+                     list(spec.submodule_search_locations or []))
+
+
+def _imported_or_stdlib(dotted: str):
+    """The spec of ``dotted`` if it is imported already (its parent ran at start-up: no user
+    code runs) or its top level is a standard-library module, else None."""
+    if dotted not in sys.modules and dotted.split(".")[0] not in sys.stdlib_module_names:
+        return None
+    try:
+        return importlib.util.find_spec(dotted)
+    except (ImportError, ValueError):
+        return None
+
+
+def _find_in_files(dotted: str, spec_dir: str) -> Found:
     parts = dotted.split(".")
     spec = importlib.machinery.PathFinder.find_spec(parts[0], [spec_dir])
     in_spec_dir = spec is not None

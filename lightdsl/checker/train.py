@@ -13,7 +13,7 @@ from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Shape, ShapeError, batched
 from ..vocab.types import CallValue, Symbol
 from .binding import Bound, bind_call, bind_settings, lookup
-from .compose import rederive
+from .compose import given_twice, rederive
 from .constants import INVALID, evaluate
 from .data import DataInfo
 from .flow import FlowChecker
@@ -111,6 +111,8 @@ class TrainChecker:
         for name, arg in zip(names, call.args):
             result[name] = evaluate(arg, {}, self.reporter)
         for keyword in call.keywords:
+            if given_twice(model.name.id, keyword, given, self.reporter):
+                continue
             if keyword.name.id not in hypers:
                 self.reporter.error("unknown-keyword", keyword.name.span,
                                     f'model {model.name.id} has no hyperparameter '

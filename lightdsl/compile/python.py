@@ -30,6 +30,9 @@ def load(bound: PythonBound) -> Any:
         sys.path.insert(0, ref.path_dir)  # as check searched: the spec's folder first
     try:
         module = importlib.import_module(ref.module)
+    except SystemExit as stop:  # sys.exit() at import: a message, never a silent exit
+        raise _error(bound, f"importing {ref.module} failed: it called sys.exit({stop.code!r})"
+                     ) from None
     except Exception as error:  # noqa: BLE001 (the user's module may raise anything)
         raise _error(bound, f"importing {ref.module} failed: {_said(error)}") from None
     try:
@@ -77,7 +80,7 @@ def _construct(bound: PythonBound, cls: type) -> Any:
 
 
 def _error(bound: PythonBound, message: str) -> LightdslError:
-    return LightdslError(f"{bound.ref.where}: error: python({bound.ref.text!r}): {message}")
+    return LightdslError(f"python({bound.ref.text!r}): {message}", location=bound.ref.where)
 
 
 def _said(error: BaseException) -> str:
@@ -116,7 +119,7 @@ def dry_run(model: nn.Module, layers: dict[nn.Module, PythonBound], example: tor
             model(torch.zeros_like(example))
     except LightdslError:
         raise
-    except Exception as error:  # noqa: BLE001 (a python layer or the next refused it)
+    except (Exception, SystemExit) as error:  # noqa: BLE001 (a python layer or the next refused it)
         raise watch.error(error, example) from None
     finally:
         model.train(was_training)

@@ -199,7 +199,28 @@ def labels_tensor(array, source: str) -> tuple[torch.Tensor, list[str] | None]:
     tensor = torch.as_tensor(array) if isinstance(array, np.ndarray) else array
     if tensor.dtype.is_complex:
         raise DataError(f"labels must be real numbers, got {_dtype_name(tensor)}", path=source)
+    _check_int64_range(tensor, source)
     return as_labels(tensor), None
+
+
+INT64_MAX = 2**63 - 1
+
+
+def _check_int64_range(tensor: torch.Tensor, source: str) -> None:
+    """uint64 labels above 2**63 - 1 would wrap round to negative int64 ones: say the value
+    as it is in the file instead."""
+    if tensor.dtype != getattr(torch, "uint64", None) or tensor.numel() == 0:
+        return
+    values = tensor.reshape(-1).numpy()
+    too_large = np.flatnonzero(values > INT64_MAX)
+    if too_large.size:
+        index = int(too_large[0])
+        raise DataError(
+            f"index {index}: label {int(values[index])} (uint64) is too large for a class "
+            "label: labels are read as int64, at most 2**63 - 1",
+            path=source,
+            hint="class labels are integers 0 .. num_classes - 1",
+        )
 
 
 def encode_classes(names: np.ndarray) -> tuple[torch.Tensor, list[str]]:

@@ -137,10 +137,22 @@ class Int(Type):
     def problem(self, value: Any) -> str | None:
         if _is_int(value) and self.le is not None and value > self.le:
             return f"expected an integer{_bounds_text(ge=self.ge, le=self.le)}, got {show(value)}"
+        if isinstance(value, float):  # `1e9`, `4.0`: not an integer, whatever its size
+            return f"expected an integer, got {show(value)}, " + _float_for_int(value)
         return super().problem(value)
 
     def accepts(self, value: Any) -> bool:
         return _is_int(value) and _within(value, ge=self.ge, le=self.le)
+
+
+def _float_for_int(value: float) -> str:
+    """Why a float is no integer, and the integer to write where it is a whole one."""
+    if not math.isfinite(value):
+        return "which is not a number"
+    if not value.is_integer():
+        return "which is not a whole number"
+    why = "which is a float (an exponent or a decimal point makes one)"
+    return f"{why}: write {int(value)}" if abs(value) < 2**63 else f"{why}, and too large"
 
 
 class Float(Type):

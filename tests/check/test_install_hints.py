@@ -105,8 +105,7 @@ train { model = Net  data = images  loss = cross_entropy }
 
 
 @pytest.mark.parametrize("download, folder_there, tail", [
-    ("", False, (", and set download = true (data/cifar-10-batches-py/ has no "
-                 "cifar-10-batches-py)")),
+    ("", False, ", and set download = true (data/cifar-10-batches-py/ does not exist)"),
     ("", True, ""),  # the files are there: only torchvision is missing
     (", download = true", False, "")])
 def test_cifar_without_torchvision_says_download_true_too(tmp_path, monkeypatch, download,

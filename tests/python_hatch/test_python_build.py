@@ -99,7 +99,7 @@ def build_error(package, layer: str) -> str:
     experiment = lightdsl.load(str(spec))
     with pytest.raises(LightdslError) as raised:
         experiment.module  # noqa: B018 (building is what is tested)
-    return str(raised.value)
+    return raised.value.report()  # as the command line prints it
 
 
 def test_constructor_error_names_the_spec_line(package):

@@ -126,3 +126,29 @@ def test_lr_find_command_takes_a_rule(capsys, tmp_path):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "suggested learning rate 0.0707946 (minimum/10 rule)" in out
+
+
+@pytest.mark.parametrize("target", ["torch", "lightning"])
+def test_generated_scripts_suggest_with_the_specs_rule(tmp_path, monkeypatch, capsys, target):
+    """lr_find(suggestion = "valley") in both targets: the torch script's RangeTest and the
+    Lightning script (fastai's rule on Tuner.lr_find's curve) pick what lightdsl picks."""
+    if target == "lightning":
+        pytest.importorskip("pytorch_lightning")
+    from tests.codegen.conftest import load_script, write_script
+
+    with open(os.path.join(SPECS, "statquest.lit")) as f:
+        text = f.read().replace("early_stop_threshold = none)",
+                                'early_stop_threshold = none, suggestion = "valley")')
+    spec = tmp_path / "sq.lit"
+    # 34 epochs of 3 steps: Lightning's search also stops at max_epochs (its issue #16561)
+    spec.write_text(text.replace("max_epochs  = 2000", "max_epochs  = 34"))
+    script = load_script(write_script(spec, tmp_path / f"sq_{target}.py", target=target),
+                         f"sq_valley_{target}")
+    monkeypatch.chdir(tmp_path)
+    if target == "torch":
+        script.main()
+        assert "lr_find: suggested learning rate 0.1023292992" in capsys.readouterr().out
+    else:
+        model = script.main(logger=False, enable_checkpointing=False,
+                            enable_progress_bar=False, enable_model_summary=False)
+        assert model.learning_rate == pytest.approx(0.102329, rel=1e-5)
