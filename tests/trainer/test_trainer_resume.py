@@ -8,7 +8,7 @@ import pytest
 import torch
 from trainer_modules import Regression, fast_trainer_kwargs
 
-from lightdsl.errors import ConfigError, UsageError
+from lightdsl.errors import ConfigError, TrainingError, UsageError
 from lightdsl.trainer import Callback, Trainer, atomic_save, load_checkpoint
 from lightdsl.trainer import checkpoint as checkpoint_module
 
@@ -114,7 +114,7 @@ def test_atomic_save_keeps_the_old_file_when_a_save_crashes(tmp_path, monkeypatc
         raise OSError("disk full")
 
     monkeypatch.setattr(checkpoint_module.torch, "save", crash_midway)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(TrainingError, match="disk full.*previous checkpoint .* is intact"):
         atomic_save({"value": torch.tensor([2.0])}, path)
     monkeypatch.setattr(checkpoint_module.torch, "save", real_save)
     assert torch.load(path, weights_only=True)["value"].item() == 1.0

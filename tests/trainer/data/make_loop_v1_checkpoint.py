@@ -1,7 +1,9 @@
 """Writes ``loop_v1_mid_epoch.ckpt``: a checkpoint saved by Ctrl-C in the middle of epoch 1
 (step 11 of 8 batches per epoch), by the trainer as it was before the loop state became one
-``LoopState`` (commit 338d4a8). ``test_trainer_loop_state.py`` resumes it with today's trainer,
-so that checkpoints written before that change keep resuming exactly.
+``LoopState`` (commit 338d4a8). ``test_trainer_loop_state.py`` resumes it with today's trainer
+(it resumes at its position and trains to the end), and takes its keys and structure as the v1
+layout: the same run, interrupted here the same way and rewritten in that layout, must resume bit
+for bit. The file itself cannot: its floats were rounded by another CPU's kernels.
 
 Run from the repository root, with the code of the commit being frozen on PYTHONPATH::
 
