@@ -374,12 +374,17 @@ class Trainer:
 
     def _setup_output(self, cfg: TrainerConfig, module) -> None:
         """The run directory, the logger (with hparams and spec text) and the progress display."""
-        own_dir = getattr(cfg.logger, "log_dir", None)
-        root = cfg.default_root_dir or "lightning_logs"
-        name = cfg.run_name or type(module).__name__
-        run_dir = Path(own_dir) if own_dir else next_version_dir(root, name)
-        self.run_dir = Path(self.dist.broadcast(str(run_dir)))  # rank 0's, on every rank
-        self.checkpoint_dir = self.run_dir / "checkpoints"
+        # a run that logs and saves nothing (fast_dev_run) has no version folder: none is
+        # claimed, and the bar shows no v_num
+        writes = cfg.logger is not None or self.saver() is not None
+        self.run_dir = self.checkpoint_dir = None
+        if writes:
+            own_dir = getattr(cfg.logger, "log_dir", None)
+            root = cfg.default_root_dir or "lightning_logs"
+            name = cfg.run_name or type(module).__name__
+            run_dir = Path(own_dir) if own_dir else next_version_dir(root, name)
+            self.run_dir = Path(self.dist.broadcast(str(run_dir)))  # rank 0's, on every rank
+            self.checkpoint_dir = self.run_dir / "checkpoints"
         main = self.dist.is_main
         self.logger = build_logger(cfg.logger if main else None, self.run_dir)
         call_logger(self.logger, "log_hyperparams", to_safe(dict(_hparams(module))))
@@ -387,10 +392,7 @@ class Trainer:
         if spec:
             call_logger(self.logger, "log_text", "spec", spec)
         self.progress = make_progress(cfg.enable_progress_bar and main)
-        # v_num names the folder the run writes in: none when it writes nothing (fast_dev_run)
-        writes = self.logger is not None or self.saver() is not None
-        self.progress.set_context(self.run_dir if writes else None, self.callbacks.callbacks,
-                                  self.callback_metrics)
+        self.progress.set_context(self.run_dir, self.callbacks.callbacks, self.callback_metrics)
 
     def _announce(self, ckpt_path, ckpt: dict | None) -> None:
         """Print the model summary and what this run starts from; give one-off hints."""
