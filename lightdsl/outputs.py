@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import UsageError
+from .runtime import versions
+from .runtime.versions import version_numbers
 
 _REASONS = {
     errno.EACCES: "permission denied",
@@ -128,19 +129,11 @@ def writing(path: str | os.PathLike, option: str | None = None) -> Iterator[None
         raise output_error(path, error, option) from None
 
 
-def _version_numbers(parent: Path) -> list[int]:
-    """The N of ``parent``'s ``version_N`` entries."""
-    if not parent.is_dir():
-        return []
-    return [int(match.group(1)) for child in parent.iterdir()
-            if (match := re.fullmatch(r"version_(\d+)", child.name))]
-
-
 def next_version_dir(root: str | os.PathLike, name: str) -> Path:
     """``<root>/<name>/version_N``, N one past the highest existing version, NOT created: for
     a run that writes nothing (a run that writes must :func:`claim_version_dir` instead)."""
     parent = Path(root) / name
-    return parent / f"version_{max(_version_numbers(parent), default=-1) + 1}"
+    return parent / f"version_{max(version_numbers(parent), default=-1) + 1}"
 
 
 def claim_version_dir(root: str | os.PathLike, name: str) -> Path:
@@ -153,18 +146,7 @@ def claim_version_dir(root: str | os.PathLike, name: str) -> Path:
     """
     parent = Path(root) / name
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        return versions.claim_version_dir(root, name)
     except OSError as error:
-        raise output_error(parent, error, "default_root_dir", "create files in it",
-                           folder=parent) from None
-    number = max(_version_numbers(parent), default=-1) + 1
-    while True:
-        path = parent / f"version_{number}"
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:  # another run took it (or a file has that name): next one
-            number += 1
-        except OSError as error:
-            raise output_error(path, error, "default_root_dir", "create files in it",
-                               folder=parent) from None
+        raise output_error(error.filename or parent, error, "default_root_dir",
+                           "create files in it", folder=parent) from None

@@ -146,7 +146,10 @@ class TorchTarget:
                     self.s.use(bound.name)
                     w.statement(vocab_call(bound, leading=("inputs",)), prefix="inputs = ")
         if self.autocast:
-            w.line(f"with torch.autocast({device}.type, dtype={self.autocast}):")
+            dtype = self.autocast
+            if dtype == "torch.float16":  # the CPU has no float16 scaler: bf16, as lightdsl does
+                dtype = f'torch.bfloat16 if {device}.type == "cpu" else torch.float16'
+            w.line(f"with torch.autocast({device}.type, dtype={dtype}):")
             self.w.level += 1
         w.line("output = model(inputs)")
         if self.plan.float_labels:

@@ -10,32 +10,12 @@ metrics, where its files are, and for a small model every parameter's value.
 """
 
 import os
-import re
 import time
 from pathlib import Path
 
 import torch
 
-
-def claim_version_dir(root, name):
-    """Create and return a new ``<root>/<name>/version_N``, N one past the highest there.
-
-    ``os.mkdir`` fails when the folder exists, so two runs started at once never share one:
-    the one that lost the race takes the next number."""
-    parent = Path(root) / name
-    parent.mkdir(parents=True, exist_ok=True)
-    numbers = [
-        int(match.group(1))
-        for child in parent.iterdir()
-        if (match := re.fullmatch(r"version_(\d+)", child.name))
-    ]
-    number = max(numbers, default=-1) + 1
-    while True:
-        try:
-            os.mkdir(parent / f"version_{number}")
-            return parent / f"version_{number}"
-        except FileExistsError:
-            number += 1
+from .versions import claim_version_dir  # noqa: F401 (the scripts' run folder)
 
 
 def save_weights(model, path, epoch, step, metrics):

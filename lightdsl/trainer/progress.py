@@ -60,7 +60,7 @@ def short_names(names, limit: int = MAX_NAME) -> dict[str, str]:
     counts: dict[str, int] = {}
     for value in short.values():
         counts[value] = counts.get(value, 0) + 1
-    return {name: value if counts[value] == 1 else _clip(name, limit)
+    return {name: value if counts[value] == 1 else clip(name, limit)
             for name, value in short.items()}
 
 
@@ -68,14 +68,15 @@ def _abbreviate(name: str, limit: int) -> str:
     if name in ("loss", "train_loss", "train_loss_epoch", "train_loss_step"):
         return "loss"
     name = re.sub(r"^(train_.*)_(epoch|step)$", r"\1", name)
-    return _clip("_".join(_WORDS.get(word, word) for word in name.split("_")), limit)
+    return clip("_".join(_WORDS.get(word, word) for word in name.split("_")), limit)
 
 
-def _clip(name: str, limit: int = MAX_NAME) -> str:
-    """``name`` if short enough, else its start, ``~`` and its end: ``limit`` characters."""
+def clip(name: str, limit: int = MAX_NAME, head_share: float = 0.5) -> str:
+    """``name`` if short enough, else its start (``head_share`` of it), ``~`` and its end:
+    ``limit`` characters."""
     if len(name) <= limit:
         return name
-    head = (limit - 1) // 2
+    head = int((limit - 1) * head_share)
     return f"{name[:head]}~{name[-(limit - 1 - head):]}"
 
 
@@ -117,7 +118,7 @@ class _Display:
         metrics always stay visible) and the metrics so far (a resumed run's)."""
         name = getattr(run_dir, "name", str(run_dir or ""))
         match = re.fullmatch(r"version_(\d+)", name)
-        self.v_num = match.group(1) if match else _clip(name)
+        self.v_num = match.group(1) if match else clip(name)
         self.monitors = {getattr(cb, "monitor", None) for cb in callbacks} - {None}
         self.show_metrics(metrics or {})
 
@@ -132,7 +133,7 @@ class _Display:
         at most ``limit`` characters)."""
         shown = {**({"loss": loss} if loss is not None else {}), **train, **self.val_metrics}
         names = short_names(shown, limit)
-        pieces = [Piece(f"v_num={_clip(self.v_num, limit)}", KEEP)] if self.v_num else []
+        pieces = [Piece(f"v_num={clip(self.v_num, limit)}", KEEP)] if self.v_num else []
         for name, value in shown.items():
             rank = VAL_METRIC if name.startswith("val_") else TRAIN_METRIC
             if name == "loss" or name in self.monitors or names[name] == "loss":

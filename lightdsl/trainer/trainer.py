@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from lightdsl.errors import ConfigError
-from lightdsl.outputs import claim_version_dir, next_version_dir
+from lightdsl.outputs import claim_version_dir
 
 from .callbacks import CallbackList, ModelCheckpoint
 from .checkpoint import (
@@ -376,13 +376,19 @@ class Trainer:
 
     def _setup_output(self, cfg: TrainerConfig, module) -> None:
         """The run directory, the logger (with hparams and spec text) and the progress display."""
-        own_dir = getattr(cfg.logger, "log_dir", None)
-        root = cfg.default_root_dir or "lightning_logs"
-        name = cfg.run_name or type(module).__name__
+        # a run that logs and saves nothing (fast_dev_run) has no version folder: none is
+        # claimed, and the bar shows no v_num
+        writes = cfg.logger is not None or self.saver() is not None
+        self.run_dir = self.checkpoint_dir = None
         main = self.dist.is_main
-        run_dir = (own_dir or _version_dir(root, name, cfg)) if main else ""
-        self.run_dir = Path(self.dist.broadcast(str(run_dir)))  # rank 0's, on every rank
-        self.checkpoint_dir = self.run_dir / "checkpoints"
+        if writes:
+            own_dir = getattr(cfg.logger, "log_dir", None)
+            root = cfg.default_root_dir or "lightning_logs"
+            name = cfg.run_name or type(module).__name__
+            # claimed atomically, so that two runs started at once never share one
+            run_dir = (own_dir or claim_version_dir(root, name)) if main else ""
+            self.run_dir = Path(self.dist.broadcast(str(run_dir)))  # rank 0's, on every rank
+            self.checkpoint_dir = self.run_dir / "checkpoints"
         self.logger = build_logger(cfg.logger if main else None, self.run_dir)
         call_logger(self.logger, "set_class_names", getattr(module, "class_names", None))
         call_logger(self.logger, "log_hyperparams", to_safe(dict(_hparams(module))))
@@ -390,10 +396,7 @@ class Trainer:
         if spec:
             call_logger(self.logger, "log_text", "spec", spec)
         self.progress = make_progress(cfg.enable_progress_bar and main)
-        # v_num names the folder the run writes in: none when it writes nothing (fast_dev_run)
-        writes = self.logger is not None or self.saver() is not None
-        self.progress.set_context(self.run_dir if writes else None, self.callbacks.callbacks,
-                                  self.callback_metrics)
+        self.progress.set_context(self.run_dir, self.callbacks.callbacks, self.callback_metrics)
 
     def _announce(self, ckpt_path, ckpt: dict | None) -> None:
         """Print the model summary and what this run starts from; give one-off hints."""
@@ -614,15 +617,6 @@ def _abort_message(abort: KeyboardInterrupt, kept: str | None) -> str:
                 else f"{abort.path} was not written")
         return f"Aborted while saving a checkpoint: {left}; nothing else was saved."
     return f"Aborted: nothing saved since the last checkpoint ({kept or 'none'})."
-
-
-def _version_dir(root: str, name: str, cfg: TrainerConfig) -> Path:
-    """The run's ``version_N`` folder: claimed (made atomically, so that two runs started at
-    once never share one) when the run writes logs or checkpoints; a run that writes nothing
-    gets the next free name, not made, and leaves no trace."""
-    if cfg.logger is not None or cfg.enable_checkpointing:
-        return claim_version_dir(root, name)
-    return next_version_dir(root, name)
 
 
 def _hparams(module) -> dict:

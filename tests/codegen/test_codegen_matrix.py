@@ -60,6 +60,8 @@ CASES = {
                                 "scheduler": "step(step_size = 1)"},
     "fast-dev-run-64": {"fast_dev_run": "true", "val": True, "precision": '"64"'},
     "unseeded": {"seed": None, "val": True, "scheduler": ONECYCLE},
+    # on the CPU, as bf16-mixed (issue 16 item 11): the script too
+    "16-mixed-on-the-cpu": {"precision": '"16-mixed"', "val": True, "accelerator": "cpu"},
 }
 
 

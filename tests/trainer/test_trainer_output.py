@@ -57,10 +57,10 @@ def test_16_mixed_on_the_cpu_says_it_trains_as_bf16_mixed_as_lightning_does(tmp_
     trainer.fit(Regression(val_size=8))
     assert trainer.precision.autocast_dtype is torch.bfloat16 and trainer.scaler is None
     warnings = [ln for ln in capsys.readouterr().err.splitlines() if "16-mixed" in ln]
-    assert warnings == ["warning: precision='16-mixed' on the CPU: float16 autocast there has "
-                        "no gradient scaler, so small gradients would underflow to zero; "
-                        "training with 'bf16-mixed' instead, as Lightning does (write precision"
-                        ' = "bf16-mixed" to say so, or "32-true" for full precision)']
+    assert warnings == [("warning: precision='16-mixed' on the CPU: float16 autocast there has "
+                         "no gradient scaler, so small gradients would underflow to zero; "
+                         "training with 'bf16-mixed' instead, as Lightning does (write "
+                         'precision = "bf16-mixed" to say so, or "32-true" for full precision)')]
     with pytest.warns(UserWarning, match="Using `precision='bf16-mixed'` instead"):
         lightning = pl.Trainer(accelerator="cpu", precision="16-mixed", logger=False,
                                enable_checkpointing=False, enable_progress_bar=False)
@@ -213,12 +213,12 @@ def test_model_summary_table(tmp_path, capsys):
     fit(tmp_path, MLP(), max_steps=1, enable_model_summary=True)
     out = capsys.readouterr().out
     assert "Name     | Type    | Output shape | Params  | Trainable" in out
-    assert "1 | layers.1 | Linear  | [50, 500]    | 392,500 | trainable" in out
-    assert "3 | layers.3 | Linear  | [50, 10]     | 5,010   | trainable" in out
+    assert "1 | layers.1 | Linear  | (N, 500)     | 392,500 | trainable" in out
+    assert "3 | layers.3 | Linear  | (N, 10)      | 5,010   | trainable" in out
     assert "Total params: 397,510" in out and "Size: 1.59 MB" in out
     fit(tmp_path, StatQuest(), max_steps=1, enable_model_summary=True)
     out = capsys.readouterr().out
-    assert "6 | final_bias | Parameter | []           | 1      | trainable" in out
+    assert "6 | final_bias | Parameter | ()           | 1      | trainable" in out
     assert "Trainable params: 1   Frozen params: 6   Total params: 7" in out
 
 
