@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..runtime.metrics import metric_inputs
 from ..vocab.metrics import infer_task, loss_outputs, torch_kwargs
 from ..vocab.shapes import Labels, ShapeError
-from .python import metric_fn
+from .python import call_located, metric_fn
 from .resolve import resolve
 
 
@@ -42,6 +42,7 @@ class SpecMetrics:
         # python("module:fn") metrics: fn(output, labels) -> a batch value, averaged by the
         # trainer over the epoch (a plain function has no state to compute over the epoch)
         self.functions = {m.name: metric_fn(m) for m in run.metrics if isinstance(m, PythonBound)}
+        self.python = {m.name: m for m in run.metrics if isinstance(m, PythonBound)}
         self.loss = builtin_loss(run)
         self.sigmoid = loss_outputs(self.loss) == "logits"  # metrics want probabilities
         self.stages: dict[str, dict] = {}
@@ -78,7 +79,8 @@ class SpecMetrics:
                 inputs[task] = metric_inputs(output, labels, task, self.sigmoid)
             (metric if stage == "train" else metric.update)(*inputs[task])
         detached = output.detach()
-        return {**objects, **{name: fn(detached, labels) for name, fn in self.functions.items()}}
+        return {**objects, **{name: call_located(self.python[name], "metric", stage, fn, detached,
+                                                 labels) for name, fn in self.functions.items()}}
 
 
 def check_r2_samples(run: Run, data, sets=("val",), batches: bool = True) -> None:
