@@ -171,7 +171,7 @@ def located_errors(layers: dict[nn.Module, PythonBound], stage: str):
         yield
     except (LightdslError, torch.OutOfMemoryError):
         raise
-    except Exception as error:  # noqa: BLE001 (a python layer or the next refused it)
+    except Exception as error:  # a python layer or the next refused it (re-raised if neither)
         mode = "training" if stage == "train" else "eval"
         when = f"in a {stage} step ({mode} mode)"
         located = watch.error(error, when, f" {when}")

@@ -48,8 +48,8 @@ def test_both_suggested_fixes_train(tmp_path, model, labels):
 
 @pytest.mark.parametrize("more,batch,message", [
     ("  val = split(0.25)", 3, "metric r2 needs at least 2 samples, and the val data has 1"),
-    ("", 3, "metric r2 needs at least 2 samples in every batch, and with batch_size = 3 and 4 "
-            "training samples a batch has 1"),
+    ("", 3, ("metric r2 needs at least 2 samples in every batch, and with batch_size = 3 "
+             "and 4 training samples a batch has 1")),
     ("", 1, "with batch_size = 1 and 4 training samples a batch has 1"),
 ])
 def test_r2_with_one_sample_is_refused_before_training(tmp_path, capsys, more, batch, message):
