@@ -55,8 +55,8 @@ class SpecModule(SpecModel):
         inputs, labels = batch[0], batch[1]
         with located_errors(self._python_layers, stage):
             output = self(inputs)
-        if self._float_labels and not labels.is_floating_point():
-            labels = labels.to(output.dtype)
+        if self._float_labels and not labels.is_floating_point():  # 0/1 class labels
+            labels = labels.to(output.dtype).reshape(output.shape)  # (N,) for an (N, 1) output
         scores = class_scores_first(output, labels) if self._class_scores else output
         if self._python_loss is None:
             results = {"loss": self.criterion(scores, labels)}

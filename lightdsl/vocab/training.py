@@ -11,18 +11,15 @@ REDUCTION = Arg("reduction", Choice("mean", "sum", "none"), "mean")
 
 def same_shape_as_labels(name):
     def rule(output, labels: Labels, args):
-        # 0/1 integer labels are fine for binary losses (the builder casts them), but torch
-        # still wants them shaped like the output: (N,) labels do not meet an (N, 1) output
+        # 0/1 integer labels are fine for binary losses: the builder casts them to floats,
+        # and (N,) class labels to the (N, 1) of a one-score output (torch wants one shape)
         if output is None or labels.shape is None:
+            return
+        if labels.kind == "class" and name.startswith("bce") and len(labels.shape) == 1 \
+                and tuple(output[1:]) == (1,):
             return
         if len(output) != len(labels.shape) or any(
                 a != b and None not in (a, b) for a, b in zip(output[1:], labels.shape[1:])):
-            if labels.kind == "class" and name.startswith("bce") and output[1:] == (1,) \
-                    and len(labels.shape) == 1:
-                raise ShapeError(f"{name} compares the output {fmt(output)} with labels "
-                                 f"{fmt(labels.shape)}; torch needs the same shape: end the "
-                                 "model with reshape(x, [-1]) for an output (N,), or give "
-                                 "the labels as [[0], [1], ...]")
             raise ShapeError(f"{name} compares the output {fmt(output)} with labels "
                              f"{fmt(labels.shape)}; the shapes must match (torch would broadcast "
                              "them silently and train on the wrong thing)")

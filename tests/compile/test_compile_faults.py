@@ -1,11 +1,13 @@
 """Faults that passed check and then ended in a torch or torchmetrics traceback (issue 16
-item 18): bce on an (N, 1) output with (N,) class labels, r2 with one sample, a 0-d label
-array."""
+item 18): bce on an (N, 1) output with (N,) class labels (now reshaped, as documented), r2
+with one sample, a 0-d label array."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 
 import lightdsl
 from lightdsl.cli import main
@@ -28,21 +30,31 @@ FLAT = "model M {\n    l = linear(2, 1)\n    forward(x) { return reshape(l(x), [
 
 
 @pytest.mark.parametrize("loss", ["bce", "bce_with_logits"])
-def test_bce_with_class_labels_and_an_n_by_1_output_is_a_check_error(loss):
-    errors = analyze_text(spec(LINEAR, loss), "s.lit").errors
+def test_bce_with_class_labels_against_a_wider_output_is_a_check_error(loss):
+    """(N,) class labels against (N, 3): torch refused it mid-training; now check does."""
+    text = spec("model M { layers { linear(2, 3) } }\n", loss)
+    errors = analyze_text(text, "s.lit").errors
     assert [(e.line, e.code) for e in errors] == [(3, "loss-labels")]
-    assert errors[0].message == (f"{loss} compares the output (N, 1) with labels (N,); torch "
-                                 "needs the same shape: end the model with reshape(x, [-1]) for "
-                                 "an output (N,), or give the labels as [[0], [1], ...]")
+    assert errors[0].message.startswith(f"{loss} compares the output (N, 3) with labels (N,); "
+                                        "the shapes must match")
 
 
-@pytest.mark.parametrize("model,labels", [(FLAT, "[0, 1, 1, 0]"),
+@pytest.mark.parametrize("model,labels", [(LINEAR, "[0, 1, 1, 0]"), (FLAT, "[0, 1, 1, 0]"),
                                           (LINEAR, "[[0], [1], [1], [0]]")])
-def test_both_suggested_fixes_train(tmp_path, model, labels):
+def test_bce_class_labels_meet_an_n_by_1_output_as_torch_would_want(tmp_path, model, labels):
+    """(N,) 0/1 labels and an (N, 1) output passed check, then torch raised "Target size
+    (torch.Size([2])) must be the same as input size": they are cast and reshaped like the
+    output (as documented), and the loss is hand-written torch's."""
     path = tmp_path / "s.lit"
     path.write_text(spec(model, "bce_with_logits", labels))
-    result = lightdsl.load(str(path)).fit(enable_progress_bar=False, enable_model_summary=False,
-                                          enable_checkpointing=False)
+    experiment = lightdsl.load(str(path))
+    module = experiment.module
+    inputs, targets = experiment.data.train.inputs[:2], experiment.data.train.labels[:2]
+    output = module(inputs)
+    expected = F.binary_cross_entropy_with_logits(output, targets.float().reshape(output.shape))
+    assert torch.equal(module.training_step((inputs, targets), 0)["loss"], expected)
+    result = experiment.fit(enable_progress_bar=False, enable_model_summary=False,
+                            enable_checkpointing=False)
     assert result.global_step == 2
 
 
