@@ -34,7 +34,7 @@ def encode_chunks(chunks):
     out = ids.numpy()
     for chunk in chunks():
         codes = _code_points(chunk)
-        np.take(lookup, codes, out=out[start:start + len(codes)])
+        np.take(lookup, codes, out=out[start : start + len(codes)])
         start += len(codes)
     return ids, [chr(code) for code in present]
 
@@ -46,10 +46,12 @@ def _code_points(text):
 def file_chunks(path, size=1 << 20):
     """``chunks()`` for :func:`encode_chunks`: a UTF-8 file's text, ``size`` characters at a
     time, newlines translated as ``Path.read_text`` does."""
+
     def chunks():
         with open(path, encoding="utf-8") as handle:
             while chunk := handle.read(size):
                 yield chunk
+
     return chunks
 
 
