@@ -149,6 +149,9 @@ class Experiment:
 
             check_folder(trainer.config.default_root_dir or "lightning_logs", "default_root_dir")
         _tune_batch_size(self, ckpt_path, trainer.config.fast_dev_run)
+        from .compile.metrics import check_r2_samples
+
+        check_r2_samples(self.run, self.data)
         finder = None
         if self.run.lr_find is not None and ckpt_path is None \
                 and not trainer.config.fast_dev_run:

@@ -82,7 +82,8 @@ class LightningTarget:
                     w.statement(vocab_call(bound, leading=("inputs",)), prefix="inputs = ")
             w.line("output = self(inputs)")
             if self.plan.float_labels:
-                w.line("labels = labels if labels.is_floating_point() else labels.to(output.dtype)")
+                w.line("labels = labels if labels.is_floating_point() else "
+                       "labels.to(output.dtype).reshape(output.shape)")
             w.line(f"loss = self.{self.loss_attr}({self.plan.loss_scores(self.s)}, labels)")
             # training metrics per step and as epoch means (train_loss_epoch), as lightdsl logs
             epoch = ("on_step=True", "on_epoch=True") if prefix == "train" else ()

@@ -153,7 +153,8 @@ class TorchTarget:
             self.w.level += 1
         w.line("output = model(inputs)")
         if self.plan.float_labels:
-            w.line("labels = labels if labels.is_floating_point() else labels.to(output.dtype)")
+            w.line("labels = labels if labels.is_floating_point() else "
+                   "labels.to(output.dtype).reshape(output.shape)")
         w.line(f"loss = loss_fn({self.plan.loss_scores(self.s)}, labels)")
         if self.autocast:
             self.w.level -= 1

@@ -24,7 +24,7 @@ def register(commands) -> None:
                         "its columns those of the training file (label column optional). A "
                         "header that lacks a training feature is an error.")
     parser.add_argument("--output", "-o", metavar="FILE",
-                        help=".csv or .npz (default: CSV on standard output)")
+                        help=".csv or .npz (default, or -: CSV on standard output)")
     parser.add_argument("--key", default="x", help="the inputs' name in an .npz or .pt file "
                         "(default: x)")
     parser.set_defaults(run=run)
@@ -37,6 +37,6 @@ def run(args) -> int:
     trained = load_from_args(args)
     predictions = predict_file(trained, args.input, args.key)
     write_predictions(predictions, args.output)
-    if args.output:
+    if args.output and args.output != "-":
         print(f"wrote {len(predictions.outputs)} predictions to {args.output}", file=sys.stderr)
     return 0

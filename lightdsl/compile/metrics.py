@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..runtime.metrics import metric_inputs
 from ..vocab.metrics import infer_task, loss_outputs, torch_kwargs
 from ..vocab.shapes import Labels, ShapeError
-from .python import metric_fn
+from .python import call_located, metric_fn
 from .resolve import resolve
 
 
@@ -42,6 +42,7 @@ class SpecMetrics:
         # python("module:fn") metrics: fn(output, labels) -> a batch value, averaged by the
         # trainer over the epoch (a plain function has no state to compute over the epoch)
         self.functions = {m.name: metric_fn(m) for m in run.metrics if isinstance(m, PythonBound)}
+        self.python = {m.name: m for m in run.metrics if isinstance(m, PythonBound)}
         self.loss = builtin_loss(run)
         self.sigmoid = loss_outputs(self.loss) == "logits"  # metrics want probabilities
         self.stages: dict[str, dict] = {}
@@ -78,4 +79,25 @@ class SpecMetrics:
                 inputs[task] = metric_inputs(output, labels, task, self.sigmoid)
             (metric if stage == "train" else metric.update)(*inputs[task])
         detached = output.detach()
-        return {**objects, **{name: fn(detached, labels) for name, fn in self.functions.items()}}
+        return {**objects, **{name: call_located(self.python[name], "metric", stage, fn, detached,
+                                                 labels) for name, fn in self.functions.items()}}
+
+
+def check_r2_samples(run: Run, data, sets=("val",), batches: bool = True) -> None:
+    """r2 needs two samples wherever it is computed (torchmetrics raises otherwise): in every
+    training batch (``batches``: logged per step) and over the whole of each of the ``sets``
+    evaluated. A ConfigError saying which, before training or evaluating starts."""
+    if not any(m.name == "r2" and not isinstance(m, PythonBound) for m in run.metrics):
+        return
+    size, drop = data.settings.get("batch_size"), data.settings.get("drop_last", False)
+    train = len(data.train)
+    if batches and isinstance(size, int) and (size == 1 or (train % size == 1 and not drop)):
+        raise ConfigError(f"metric r2 needs at least 2 samples in every batch, and with "
+                          f"batch_size = {size} and {train} training samples a batch has 1",
+                          hint="set drop_last = true in the data block, or another batch_size")
+    for stage in sets:
+        dataset = getattr(data, stage)
+        if dataset is not None and len(dataset) < 2:
+            raise ConfigError(f"metric r2 needs at least 2 samples, and the {stage} data has "
+                              f"{len(dataset)}", hint=f"give the {stage} data more samples (a "
+                              "larger split fraction), or leave r2 out")

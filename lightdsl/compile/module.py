@@ -22,7 +22,7 @@ from ..trainer.setup import stepping_batches
 from .data import DataBundle, make_loader
 from .metrics import SpecMetrics
 from .model import SpecModel
-from .python import build_loss, dry_run, python_layers
+from .python import build_loss, call_located, dry_run, located_errors, python_layers
 from .resolve import instantiate, resolve
 
 
@@ -46,16 +46,23 @@ class SpecModule(SpecModel):
                         "batch_size": data.settings.get("batch_size")}
         self._loaders: dict[str, Any] = {}
         self.example_input_array = data.train.inputs[:2].clone()
-        dry_run(self, python_layers(self, run.model), self.example_input_array)
+        object.__setattr__(self, "_python_layers", python_layers(self, run.model))
+        self._python_loss = run.loss if isinstance(run.loss, PythonBound) else None
+        dry_run(self, self._python_layers, self.example_input_array)
 
     # ---- steps ----
     def _shared_step(self, batch, stage: str, batch_idx: int) -> dict[str, Any]:
         inputs, labels = batch[0], batch[1]
-        output = self(inputs)
-        if self._float_labels and not labels.is_floating_point():
-            labels = labels.to(output.dtype)
+        with located_errors(self._python_layers, stage):
+            output = self(inputs)
+        if self._float_labels and not labels.is_floating_point():  # 0/1 class labels
+            labels = labels.to(output.dtype).reshape(output.shape)  # (N,) for an (N, 1) output
         scores = class_scores_first(output, labels) if self._class_scores else output
-        results = {"loss": self.criterion(scores, labels)}
+        if self._python_loss is None:
+            results = {"loss": self.criterion(scores, labels)}
+        else:
+            results = {"loss": call_located(self._python_loss, "loss", stage, self.criterion,
+                                            scores, labels)}
         if self.spec_metrics:
             results.update(self.spec_metrics.update(stage, output, labels, batch_idx))
         return results

@@ -120,7 +120,9 @@ def dry_run(model: nn.Module, layers: dict[nn.Module, PythonBound], example: tor
     except LightdslError:
         raise
     except (Exception, SystemExit) as error:  # noqa: BLE001 (a python layer or the next refused it)
-        raise watch.error(error, example) from None
+        batch = fmt((None, *example.shape[1:]))
+        raise watch.error(error, f"on a zero batch of the model's input {batch}") or \
+            LightdslError(f"the model failed on a zero batch {batch}: {_said(error)}") from None
     finally:
         model.train(was_training)
         for handle in handles:
@@ -142,19 +144,57 @@ class _Watch:
         self.running.pop()
         self.last = (self.layers[module], output)
 
-    def error(self, error: Exception, example: torch.Tensor) -> LightdslError:
-        batch = fmt((None, *example.shape[1:]))
+    def error(self, error: Exception, when: str, after: str = "") -> LightdslError | None:
+        """The located error for ``error``, raised ``when`` (e.g. "on a zero batch of the
+        model's input (N, 4)") or ``after`` a python layer; None when none ran."""
         if self.running:
             bound = self.layers[self.running[-1]]
-            return _error(bound, f"the layer raised on a zero batch of the model's input "
-                          f"{batch}: {_said(error)}")
+            return _error(bound, f"the layer raised {when}: {_said(error)}")
         if self.last is not None:
             bound, output = self.last
             shape = fmt((None, *output.shape[1:])) if isinstance(output, torch.Tensor) \
                 else f"a {type(output).__name__}"
-            return _error(bound, f"its output {shape} does not fit what follows it: "
+            return _error(bound, f"its output {shape} does not fit what follows it{after}: "
                           f"{_said(error)}")
-        return LightdslError(f"the model failed on a zero batch {batch}: {_said(error)}")
+        return None
+
+
+@contextlib.contextmanager
+def located_errors(layers: dict[nn.Module, PythonBound], stage: str):
+    """A python(...) layer that raises in a ``stage`` step (training mode, say, where the
+    dry run ran in eval mode), or whose output does not fit what follows it, is a located
+    error like the dry run's, not a traceback. Out-of-memory errors pass unchanged."""
+    if not layers:
+        yield
+        return
+    watch = _Watch(layers)
+    handles = [m.register_forward_pre_hook(watch.enter) for m in layers] + \
+        [m.register_forward_hook(watch.leave) for m in layers]
+    try:
+        yield
+    except (LightdslError, torch.OutOfMemoryError):
+        raise
+    except Exception as error:  # a python layer or the next refused it (re-raised if neither)
+        mode = "training" if stage == "train" else "eval"
+        when = f"in a {stage} step ({mode} mode)"
+        located = watch.error(error, when, f" {when}")
+        if located is None:
+            raise
+        raise located from None
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def call_located(bound: PythonBound, what: str, stage: str, fn, *args) -> Any:
+    """``fn(*args)`` for a python(...) loss or metric: what it raises becomes a located
+    error naming ``what`` and the ``stage``."""
+    try:
+        return fn(*args)
+    except (LightdslError, torch.OutOfMemoryError):
+        raise
+    except Exception as error:  # noqa: BLE001 (the user's function may raise anything)
+        raise _error(bound, f"the {what} raised in a {stage} step: {_said(error)}") from None
 
 
 @contextlib.contextmanager

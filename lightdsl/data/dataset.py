@@ -41,6 +41,12 @@ class Dataset:
             raise DataError(
                 "inputs must have one row per sample, got a single scalar", path=self.source
             )
+        if self.labels is not None and self.labels.dim() == 0:
+            raise DataError(
+                f"the labels are a single scalar ({self.labels.item():g}), not one label per "
+                "sample", path=self.labels_source or self.source,
+                hint="save the labels as an array with one row per input sample",
+            )
         if self.labels is not None and len(self.labels) != len(self.inputs):
             raise DataError(
                 f"{len(self.inputs)} input samples but {len(self.labels)} labels",

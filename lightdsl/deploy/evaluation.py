@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from lightdsl.compile.metrics import check_r2_samples
 from lightdsl.errors import UsageError
 from lightdsl.trainer import Trainer
 
@@ -26,6 +27,7 @@ def evaluate(trained, splits: list[str] | None = None, accelerator: str = "cpu")
     missing = [s for s in splits if s not in available]
     if missing:
         raise UsageError(f"the spec has no {missing[0]} data (it has: {', '.join(available)})")
+    check_r2_samples(trained.experiment.run, data, sets=splits, batches=False)
     trainer = Trainer(accelerator=accelerator, logger=None, enable_progress_bar=False,
                       enable_model_summary=False, enable_checkpointing=False)
     module, results = trained.module, {}

@@ -23,6 +23,7 @@ from lightdsl.outputs import output_error, prepare_file, writing
 
 FORMATS = ("torchscript", "pt2", "onnx")
 ONNX_PACKAGES = ("onnx", "onnxscript")
+ONNX_EXTERNAL_BYTES = 2**30  # weights from this size go to model.onnx.data (protobuf: < 2 GB)
 RTOL, ATOL = 1e-4, 1e-5
 
 
@@ -118,9 +119,15 @@ def _onnx(network, example, path: Path):
             "or export with --format torchscript or pt2",
         )
     batch = torch.export.Dim("batch")
-    with torch.no_grad():
+    data = path.with_name(path.name + ".data")  # where torch puts external weights
+    existed = data.exists()
+    size = sum(p.numel() * p.element_size() for p in network.parameters())
+    with torch.no_grad():  # weights inside the file, unless protobuf's 2 GB limit forbids it
         torch.onnx.export(network, (example,), str(path), dynamo=True, input_names=["input"],
-                          output_names=["output"], dynamic_shapes=({0: batch},), verbose=False)
+                          output_names=["output"], dynamic_shapes=({0: batch},), verbose=False,
+                          external_data=size >= ONNX_EXTERNAL_BYTES)
+    if not existed and data.is_file() and data.stat().st_size == 0:
+        data.unlink()  # an empty file this export wrote (no weights went there)
     return _onnx_runner(path)
 
 

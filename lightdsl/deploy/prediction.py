@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lightdsl.errors import UsageError
+from lightdsl.errors import DataError, UsageError
 from lightdsl.outputs import prepare_file, writing
 from lightdsl.vocab.metrics import loss_outputs
 
@@ -69,12 +69,16 @@ def predict(trained, inputs: torch.Tensor) -> Predictions:
 
 def predict_file(trained, input_path: str, key: str = "x") -> Predictions:
     """:func:`predict` on the inputs stored in ``input_path`` (.csv, .npz or .pt)."""
-    return predict(trained, read_inputs(input_path, trained, key))
+    inputs = read_inputs(input_path, trained, key)
+    if len(inputs) == 0:
+        raise DataError("no input samples to predict (0 rows)", path=input_path,
+                        hint="give at least one sample")
+    return predict(trained, inputs)
 
 
 def write_predictions(predictions: Predictions, output: str | None) -> None:
-    """CSV to ``output`` (or stdout when None), or an .npz archive."""
-    if output is None:
+    """CSV to ``output`` (or stdout when None or ``-``), or an .npz archive."""
+    if output is None or output == "-":
         _write_csv(predictions, sys.stdout)
         return
     suffix = Path(output).suffix.lower()

@@ -45,7 +45,7 @@ class BoundedFile(io.RawIOBase):
             os.close(fd)
             raise ReadLimit(errno.EINVAL, f"{file_kind(path) or 'not a regular file'}, not a file",
                             path)
-        self._file = open(fd, "rb", buffering=0)
+        self._file = open(fd, "rb", buffering=0)  # noqa: SIM115 (closed by close())
         self.name, self.limit, self.left = path, limit, limit
 
     def readable(self) -> bool:

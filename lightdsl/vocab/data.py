@@ -91,6 +91,10 @@ def npz_sample(args):
     array is read), if the file is there. Integer, boolean or string labels are classes; float
     labels stay unknown (targets, or class probabilities shaped like the output)."""
     x, y = (_npy_header(args["path"], args[key]) for key in ("inputs", "labels"))
+    for key, header in (("inputs", x), ("labels", y)):
+        if header is not None and header[1] == ():
+            raise ShapeError(f'{args["path"]}: array {args[key]!r} is a scalar (shape ()); '
+                             f"{key} need one row per sample", "path")
     shape = tuple(x[1][1:]) if x is not None and x[1] else None
     if y is None or not y[1] or y[0] not in "biuUS":
         return shape, Labels()

@@ -37,10 +37,10 @@ _load_state_dict_pre_hooks _modules _non_persistent_buffers_set _parameters _sta
 _state_dict_pre_hooks _version call_super_init dump_patches training
 """)
 COMPILED_MODULE = _words("""
-_build _class_scores _dataflow _estimated_steps _float_labels _stepping_batches _loader _loaders _shared_step batch_size configure_optimizers
+_build _class_scores _dataflow _estimated_steps _float_labels _python_layers _python_loss
+_stepping_batches _loader _loaders _shared_step batch_size configure_optimizers
 class_names criterion data example_input_array hparams hparams_initial layers learning_rate loss_name
-max_epochs
-spec_metrics
+max_epochs spec_metrics
 optimizer_bound predict_step run_settings scheduler_bound spec_name spec_source test_dataloader test_step
 train_dataloader training_step val_dataloader validation_step
 """)

@@ -11,9 +11,12 @@ REDUCTION = Arg("reduction", Choice("mean", "sum", "none"), "mean")
 
 def same_shape_as_labels(name):
     def rule(output, labels: Labels, args):
-        if labels.kind == "class" and name.startswith("bce"):
-            return  # 0/1 integer labels are fine for binary losses; the builder casts them
+        # 0/1 integer labels are fine for binary losses: the builder casts them to floats,
+        # and (N,) class labels to the (N, 1) of a one-score output (torch wants one shape)
         if output is None or labels.shape is None:
+            return
+        if labels.kind == "class" and name.startswith("bce") and len(labels.shape) == 1 \
+                and tuple(output[1:]) == (1,):
             return
         if len(output) != len(labels.shape) or any(
                 a != b and None not in (a, b) for a, b in zip(output[1:], labels.shape[1:])):

@@ -53,7 +53,7 @@ def test_a_split_of_text_windows_shares_one_copy_of_each_window(tmp_path):
     path = tmp_path / "t.txt"
     path.write_text("hello world, hello text! " * 40, encoding="utf-8")
     data = load_text(path, seq_len=5)
-    train, val = split(data, 0.25, seed=3)
+    train, _ = split(data, 0.25, seed=3)
     expected_inputs, expected_labels = data.inputs[train.origin], data.labels[train.origin]
     assert torch.equal(train.inputs, expected_inputs) and torch.equal(train.labels, expected_labels)
     assert train.labels.untyped_storage().data_ptr() == train.inputs.untyped_storage().data_ptr()

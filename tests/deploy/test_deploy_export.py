@@ -82,3 +82,22 @@ def test_export_makes_a_missing_folder(in_trained, capsys):
                  "-o", "new_folder/m.ts"]) == 0, capsys.readouterr().err
     assert (in_trained / "new_folder" / "m.ts").is_file()
     assert (in_trained / "new_folder" / "m.ts.json").is_file()
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="the onnx extra is not installed")
+@pytest.mark.parametrize("external", [False, True])
+def test_onnx_export_leaves_no_empty_data_file(in_trained, capsys, monkeypatch, external):
+    """A small model's weights go inside model.onnx (issue 16 item 11: an empty
+    model.onnx.data was left beside it); a model past the limit keeps its weights outside."""
+    if external:
+        monkeypatch.setattr(export_module, "ONNX_EXTERNAL_BYTES", 1)
+    code = main(["export", "mlp.lit", "--ckpt", "last", "-f", "onnx", "-o", "m.onnx"])
+    assert code == 0, capsys.readouterr().err
+    data = in_trained / "m.onnx.data"
+    assert data.exists() == external
+    if external:
+        assert data.stat().st_size > 0
+    inputs = new_inputs("mlp")
+    expected = load_trained("mlp.lit", "last").module(inputs).detach()
+    got = torch.as_tensor(load_exported("onnx", in_trained / "m.onnx")(inputs))
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)

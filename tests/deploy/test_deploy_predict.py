@@ -116,3 +116,25 @@ def test_a_checkpoint_of_another_spec_is_refused(in_trained, capsys):
     assert code == 2
     assert "does not fit the model of statquest.lit: w00 is missing from the checkpoint" in err
     assert "the checkpoint has layers.0.weight, this model does not" in err
+
+
+def test_output_dash_writes_csv_to_stdout(in_trained, capsys):
+    """`predict --output -` said "unknown file type '(none)'" (issue 16 item 11)."""
+    lines = (in_trained / "data" / "iris_like.csv").read_text().splitlines()
+    (in_trained / "new.csv").write_text("\n".join(lines[:4]) + "\n")
+    args = ("predict", "iris_csv.lit", "--ckpt", "last", "-i", "new.csv")
+    code, plain, _ = run_cli(capsys, *args)
+    assert code == 0
+    code, dashed, err = run_cli(capsys, *args, "--output", "-")
+    assert code == 0, err
+    assert dashed == plain and len(rows(dashed)) == 3 and "wrote" not in err
+
+
+def test_zero_input_samples_is_a_data_error(in_trained, capsys):
+    """An .npz of 0 samples crashed in reshape (issue 16 item 18)."""
+    np.savez(in_trained / "empty.npz", x=np.zeros((0, 4), dtype=np.float32))
+    code, out, err = run_cli(capsys, "predict", "iris_csv.lit", "--ckpt", "last",
+                             "-i", "empty.npz")
+    assert code == 1 and out == ""
+    assert "empty.npz: no input samples to predict (0 rows)" in err
+    assert "Traceback" not in err
