@@ -4,15 +4,17 @@
 # or a signal, or reads a clock, fails here. Not part of `make test`.
 #
 #   tests/stress.sh [N [PYTEST ARGS...]]     # PYTHON defaults to .venv/bin/python
-#   tests/stress.sh 20 -k "ctrl_c or ddp or terminal"    # a part of them
+#   JOBS=4 tests/stress.sh 20 -k "ctrl_c or ddp or terminal"   # 4 runs at a time, a part
 #
-# tests/stress_selection.txt lists those tests (pytest node ids); regenerate it after adding
-# such tests with:  python -m pytest -p tests.children_audit
+# JOBS runs that many of the N runs at once (each with its own --basetemp), which loads the
+# machine further. tests/stress_selection.txt lists the tests (pytest node ids); regenerate it
+# after adding such tests with:  python -m pytest -p tests.children_audit
 set -u
 cd "$(dirname "$0")/.."
 N=${1:-20}
 shift || true
 PYTHON=${PYTHON:-.venv/bin/python}
+JOBS=${JOBS:-1}
 LOGS=${LOGS:-$(mktemp -d)}
 LOOPS=$((2 * $(nproc)))
 
@@ -22,15 +24,27 @@ for _ in $(seq "$LOOPS"); do
     busy+=($!)
 done
 trap 'kill "${busy[@]}" 2>/dev/null' EXIT
+trap 'exit 130' INT TERM
 
-passed=0
+run() {  # run I: one pytest run; its log in $LOGS/run_I.txt, its exit code in run_I.rc
+    local start=$SECONDS
+    "$PYTHON" -m pytest -p no:cacheprovider -q --basetemp "$LOGS/tmp_$1" \
+        @tests/stress_selection.txt "${@:2}" >"$LOGS/run_$1.txt" 2>&1
+    echo $? >"$LOGS/run_$1.rc"
+    echo "run $1: $(tail -n 1 "$LOGS/run_$1.txt") ($((SECONDS - start)) s)"
+}
+
+runs=()
 for i in $(seq "$N"); do
-    start=$(date +%s)
-    if "$PYTHON" -m pytest -p no:cacheprovider -q @tests/stress_selection.txt "$@" \
-            >"$LOGS/run_$i.txt" 2>&1; then
-        passed=$((passed + 1))
+    run "$i" "$@" &
+    runs+=($!)
+    if [ "${#runs[@]}" -ge "$JOBS" ]; then  # at most JOBS at a time: wait for the oldest
+        wait "${runs[0]}"
+        runs=("${runs[@]:1}")
     fi
-    echo "run $i: $(tail -n 1 "$LOGS/run_$i.txt") ($(($(date +%s) - start)) s)"
 done
-echo "$passed of $N runs passed with $LOOPS busy loops on $(nproc) cores (logs: $LOGS)"
+if [ "${#runs[@]}" -gt 0 ]; then wait "${runs[@]}"; fi  # not a bare wait: the loops run on
+passed=$(grep -lx 0 "$LOGS"/run_*.rc | wc -l)
+echo "$passed of $N runs passed, $JOBS at a time, with $LOOPS busy loops on $(nproc) cores" \
+     "(logs: $LOGS)"
 [ "$passed" -eq "$N" ]
