@@ -28,7 +28,7 @@ trap 'exit 130' INT TERM
 
 run() {  # run I: one pytest run; its log in $LOGS/run_I.txt, its exit code in run_I.rc
     local start=$SECONDS
-    "$PYTHON" -m pytest -p no:cacheprovider -q --basetemp "$LOGS/tmp_$1" \
+    "$PYTHON" -m pytest -p no:cacheprovider --basetemp "$LOGS/tmp_$1" \
         @tests/stress_selection.txt "${@:2}" >"$LOGS/run_$1.txt" 2>&1
     echo $? >"$LOGS/run_$1.rc"
     echo "run $1: $(tail -n 1 "$LOGS/run_$1.txt") ($((SECONDS - start)) s)"
