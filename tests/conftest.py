@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -11,9 +12,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# One intra-op thread, here and in every child (they inherit the environment), unless the
+# caller chose: the suite's models are small, and on a busy machine two threads per process
+# spinning against each other made runs several times slower (digits: 87 s with two threads,
+# 16 s with one, under load). Set before torch is imported.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 def pytest_configure(config):
-    """Run with Ctrl-C handled as in a terminal, however the suite was started.
+    """Run with Ctrl-C handled as in a terminal, however the suite was started; torch (if a
+    plugin imported it already) on OMP_NUM_THREADS threads.
 
     A shell starts background jobs (``make test &``, nohup, some CI runners) with SIGINT
     ignored, and every child inherits that: the tests that press Ctrl-C in a child (or in this
@@ -22,6 +30,8 @@ def pytest_configure(config):
     """
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if "torch" in sys.modules:  # a plugin imported it before this file set OMP_NUM_THREADS
+        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.fixture(scope="session")

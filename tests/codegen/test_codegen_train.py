@@ -72,9 +72,19 @@ def mlp_spec(tmp_path):
     return spec
 
 
-def test_statquest_script_reaches_lightdsls_final_bias(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def statquest_params(tmp_path_factory):
+    """lightdsl's weights after the shipped StatQuest spec (lr_find, then 2000 epochs; seed 42),
+    trained once for both scripts that must reach them."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return _lightdsl_params(ROOT / "specs" / "statquest.lit", 42, monkeypatch,
+                                tmp_path_factory.mktemp("statquest"))
+
+
+def test_statquest_script_reaches_lightdsls_final_bias(tmp_path, monkeypatch, statquest_params):
     spec = ROOT / "specs" / "statquest.lit"
-    expected = _lightdsl_params(spec, 42, monkeypatch, tmp_path)
+    expected = statquest_params
+    monkeypatch.chdir(tmp_path)
     script = load_script(write_script(spec, tmp_path / "statquest.py"))
     model = script.main()
     _assert_same(expected, model)
@@ -88,11 +98,14 @@ def test_mlp_script_matches_lightdsl(mlp_spec, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("which", ["statquest", "mlp"])
-def test_lightning_script_matches_lightdsl(which, mlp_spec, tmp_path, monkeypatch):
+def test_lightning_script_matches_lightdsl(which, mlp_spec, tmp_path, monkeypatch, request):
     pytest.importorskip("pytorch_lightning")
-    spec = ROOT / "specs" / "statquest.lit" if which == "statquest" else mlp_spec
-    seed = 42 if which == "statquest" else 7
-    expected = _lightdsl_params(spec, seed, monkeypatch, tmp_path)
+    if which == "statquest":
+        spec, expected = ROOT / "specs" / "statquest.lit", request.getfixturevalue(
+            "statquest_params")
+        monkeypatch.chdir(tmp_path)
+    else:
+        spec, expected = mlp_spec, _lightdsl_params(mlp_spec, 7, monkeypatch, tmp_path)
     script = load_script(write_script(spec, tmp_path / f"{which}_pl.py", target="lightning"))
     model = script.main(logger=False, **QUIET)
     _assert_same(expected, model)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -66,24 +68,56 @@ def _script(names) -> str:
     return header + "\n\n\n".join(sources) + "\n"
 
 
-@pytest.mark.parametrize("path", [p for p in MODULES if p.name != "__init__.py"],
-                         ids=lambda p: p.name)
-def test_runtime_module_runs_as_copied_into_a_script_without_lightdsl(path, tmp_path):
-    """Every definition of the module, copied as codegen copies it, runs in a fresh Python that
-    cannot import lightdsl (isolated mode, and ``lightdsl`` blocked in sys.modules), and uses
-    no name the copy lacks (ruff's undefined-name check), formatted as ruff formats scripts."""
-    names = _definitions(path)
-    guard = "import sys\n\nsys.modules['lightdsl'] = None  # any import of lightdsl fails\n"
-    check = f"\nassert all(callable(globals()[n]) for n in {names!r})\nprint('ok')\n"
-    script = tmp_path / "script.py"
-    script.write_text(guard + _script(names) + check, encoding="utf-8")
-    done = subprocess.run([sys.executable, "-I", str(script)], cwd=tmp_path, check=False,
-                          capture_output=True, text=True, timeout=TIMEOUT_S)
+COPIED = [p for p in MODULES if p.name != "__init__.py"]
+
+# Runs each copied script in its own namespace, in one fresh Python for all of them (a torch
+# import each would cost seconds): what each did, "ok" or its traceback, as JSON.
+DRIVER = """
+import json, runpy, sys, traceback
+
+sys.modules["lightdsl"] = None  # any import of lightdsl fails
+results = {}
+for path in sys.argv[1:]:
+    try:
+        runpy.run_path(path, run_name="__main__")
+        results[path] = "ok"
+    except BaseException:
+        results[path] = traceback.format_exc()
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def fresh_runs(tmp_path_factory) -> dict[str, str]:
+    """Each module's definitions, copied as codegen copies them into a script, run in a fresh
+    Python that cannot import lightdsl (isolated mode, ``lightdsl`` blocked in sys.modules):
+    script path -> "ok" or the traceback."""
+    folder = tmp_path_factory.mktemp("copied")
+    scripts = []
+    for path in COPIED:
+        names = _definitions(path)
+        check = f"\nassert all(callable(globals()[n]) for n in {names!r})\n"
+        scripts.append(folder / f"script_{path.stem}.py")
+        scripts[-1].write_text(_script(names) + check, encoding="utf-8")
+    driver = folder / "driver.py"
+    driver.write_text(DRIVER, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-I", str(driver), *map(str, scripts)], cwd=folder,
+                          check=False, capture_output=True, text=True, timeout=TIMEOUT_S)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
+    return {Path(k).name: v for k, v in json.loads(done.stdout.splitlines()[-1]).items()}
+
+
+@pytest.mark.parametrize("path", COPIED, ids=lambda p: p.name)
+def test_runtime_module_runs_as_copied_into_a_script_without_lightdsl(path, tmp_path,
+                                                                       fresh_runs):
+    """Every definition of the module, copied as codegen copies it, runs in a fresh Python that
+    cannot import lightdsl, and uses no name the copy lacks (ruff's undefined-name check),
+    formatted as ruff formats scripts."""
+    outcome = fresh_runs[f"script_{path.stem}.py"]
+    assert outcome == "ok", outcome
     if RUFF:  # scripts are ruff-formatted and lint-clean: the copies must be too
         copied = tmp_path / "helpers.py"
-        copied.write_text(_script(names), encoding="utf-8")
+        copied.write_text(_script(_definitions(path)), encoding="utf-8")
         for args in (["format", "--diff"], ["check", "--select", "F821,F401,F811"]):
             lint = subprocess.run([RUFF, *args, "--isolated", str(copied)], check=False,
                                   capture_output=True, text=True)

@@ -36,6 +36,7 @@ def run(command: list[str], cwd) -> subprocess.CompletedProcess:
     return run_python(*command[1:], cwd=cwd)
 
 
+@pytest.mark.slow
 def test_two_ranks_end_with_the_weights_of_one_process_with_twice_the_batch(tmp_path):
     out = tmp_path / "ddp.pt"
     done = run([sys.executable, str(HERE / "ddp_script.py"), "--devices", "2",
@@ -57,6 +58,7 @@ def test_two_ranks_end_with_the_weights_of_one_process_with_twice_the_batch(tmp_
     assert ddp["metrics"]["val_f1"] == pytest.approx(result.last_metrics["val_f1"], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_a_rank_without_validation_samples_is_a_clear_error_not_a_hang(tmp_path):
     """One validation sample for two processes: rank 1's shard is empty, so it has no metric
     objects to join torchmetrics' gather with; every rank stops with the same message."""
@@ -68,6 +70,7 @@ def test_a_rank_without_validation_samples_is_a_clear_error_not_a_hang(tmp_path)
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_stops_the_run_with_a_clear_message(tmp_path):
     done = run([sys.executable, str(HERE / "ddp_script.py"), "--devices", "2",
                 "--out", str(tmp_path / "x.pt"), "--kill-rank", "1", "--kill-step", "3"],
@@ -114,6 +117,7 @@ train {
     return spec
 
 
+@pytest.mark.slow
 def test_cli_ddp_resumes_a_checkpoint_and_matches_one_process(tmp_path, monkeypatch):
     spec = _mlp_spec(tmp_path)
     monkeypatch.chdir(tmp_path)
