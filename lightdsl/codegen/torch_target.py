@@ -148,7 +148,8 @@ class TorchTarget:
         if self.autocast:
             dtype = self.autocast
             if dtype == "torch.float16":  # the CPU has no float16 scaler: bf16, as lightdsl does
-                dtype = f'torch.bfloat16 if {device}.type == "cpu" else torch.float16'
+                w.line(f'amp_dtype = torch.bfloat16 if {device}.type == "cpu" else torch.float16')
+                dtype = "amp_dtype"
             w.line(f"with torch.autocast({device}.type, dtype={dtype}):")
             self.w.level += 1
         w.line("output = model(inputs)")

@@ -209,6 +209,8 @@ def _unreadable(path: Path, exc: Exception) -> str:
         return (f"cannot read checkpoint {path}: not a complete lightdsl checkpoint, it is "
                 f"truncated ({size} bytes; the end of the zip archive is missing): the copy or "
                 "the save was cut off")
+    except (NotImplementedError, RuntimeError) as error:  # a flipped flag byte: "encrypted", ...
+        return f"cannot read checkpoint {path}: the file is damaged ({size} bytes; {error})"
     if damaged is not None:
         return (f"cannot read checkpoint {path}: the file is damaged ({size} bytes; "
                 f"{damaged!r} in it fails its checksum)")

@@ -249,9 +249,11 @@ def test_one_precision_list():
         canonical = run_settings.canonical_precision(name)
         assert check_precision(name) == canonical in run_settings.PRECISIONS
     for name, (weights, autocast) in PRECISION_DTYPES.items():  # the script's dtypes: the trainer's
-        resolved = resolve_precision(name, torch.device("cpu"))
+        # the table itself ("meta": no device rule; on the CPU, 16-mixed trains as bf16-mixed)
+        resolved = resolve_precision(name, torch.device("meta"))
         assert str(resolved.param_dtype) == (weights or "torch.float32"), name
         assert str(resolved.autocast_dtype) == str(autocast), name
+    assert resolve_precision("16-mixed", torch.device("cpu")).autocast_dtype == torch.bfloat16
 
 
 @pytest.mark.parametrize("value, max_steps, expected", [

@@ -71,7 +71,7 @@ def fit_error(path) -> str:
     with pytest.raises(LightdslError) as raised:
         experiment.fit(enable_progress_bar=False, enable_model_summary=False,
                        enable_checkpointing=False)
-    return str(raised.value)
+    return raised.value.report()  # what the CLI prints: the location first
 
 
 def test_a_layer_raising_only_in_training_mode_names_its_line(package):
