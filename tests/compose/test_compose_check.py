@@ -114,8 +114,9 @@ def test_deeply_nested_uses_check_in_linear_time():
         + DATA
     analysis = analysis_of(text)
     found = [d.message for d in analysis.diagnostics if d.severity == "error"]
-    assert found == ["model M12 builds 16,383 torch modules; lightdsl builds at most 10,000 "
-                     "(a few seconds' work)"]
+    bound = ("model M12 builds 16,383 torch modules; lightdsl builds at most 10,000 "
+             "(a few seconds' work)")
+    assert found == [bound]
     assert analysis.program.runs["default"].output_shape == (None, 2)
     assert analysis.program.runs["default"].model.parameter_count() == 2**39 * 10
     assert any(d.code == "memory" for d in analysis.diagnostics)  # the size is real
