@@ -18,7 +18,7 @@ from .errors import LightdslError, UsageError
 from .frontend.analysis import Analysis, analyze
 from .frontend.diagnostics import render_text
 from .frontend.source import SourceFile
-from .overrides import apply_overrides, parse_override
+from .overrides import apply_overrides, parse_overrides
 from .run_settings import max_epochs as run_max_epochs
 
 # Settings of a train block that are not Trainer arguments: the builder resolves them.
@@ -242,9 +242,7 @@ def load_source(source: SourceFile, run: str | None = None,
         raise SpecError(analysis)
     name = choose_run(analysis, run)
     if overrides:
-        parsed = [parse_override(*item) if isinstance(item, tuple) else parse_override(item)
-                  for item in overrides]
-        analysis = _reanalyze(analysis, name, parsed)
+        analysis = _reanalyze(analysis, name, parse_overrides(overrides))
     return Experiment(analysis, analysis.program.runs[name])
 
 

@@ -46,6 +46,22 @@ def parse_override(text: str, shown: str | None = None) -> tuple[str, str, n.Exp
     return block, name, _checked_expression(label, source, start, block, name)
 
 
+def parse_overrides(items: list) -> list[tuple[str, str, n.Expr]]:
+    """Every override parsed (an item is ``"KEY=VALUE"`` or ``(text, shown)``); a setting
+    given twice is a UsageError naming both, as a repeated keyword in a spec is an error."""
+    parsed, first_seen = [], {}
+    for item in items:
+        text, shown = item if isinstance(item, tuple) else (item, None)
+        block, name, expr = parse_override(text, shown)
+        label = shown or f"--set {text}"
+        earlier = first_seen.setdefault((block, name), label)
+        if earlier != label:
+            raise UsageError(f"{label}: {block}.{name} is already set by {earlier}; "
+                             "give each setting once")
+        parsed.append((block, name, expr))
+    return parsed
+
+
 def override_source(text: str, shown: str | None) -> tuple[SourceFile, int]:
     """The text to show for an override and where its value starts in it: ``--set`` with
     ``KEY=VALUE``, or a shortcut option (``--max-epochs``) with its argument."""

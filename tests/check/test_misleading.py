@@ -32,6 +32,20 @@ def test_a_hyperparameter_given_twice_in_set_is_a_located_error(tmp_path, capsys
         "twice  [duplicate]" in err, err
 
 
+@pytest.mark.parametrize("second", [["--set", "train.max_epochs=2"], ["--max-epochs", "2"]])
+def test_a_setting_given_twice_on_the_command_line_is_refused(tmp_path, capsys, monkeypatch,
+                                                              second):
+    monkeypatch.chdir(tmp_path)
+    spec = tmp_path / "spec.lit"
+    spec.write_text(SPEC.replace("WIDTH", "4"))
+    code = main(["train", str(spec), "--set", "train.max_epochs=1", *second, "--fast-dev-run"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"{' '.join(second)}: train.max_epochs is already set by " \
+        "--set train.max_epochs=1; give each setting once" in err, err
+    assert not (tmp_path / "lightning_logs").exists()
+
+
 @pytest.mark.parametrize("width, problem", [
     ("1e9", ("got 1000000000.0, which is a float (an exponent or a decimal point makes one): "
             "write 1000000000")),
