@@ -19,8 +19,13 @@ from .constants import INVALID
 from .models import ModelInfo, ModelUse, Repeated
 
 Dtype = str | None  # "float", "int", or None when unknown
-# forward functions whose result has their first input's dtype (torch.relu of int64 is int64)
-INTEGER_PRESERVING = {"relu", "abs", "sum", "reshape", "cat"}
+
+
+def _keeps_dtype(name: str) -> bool:
+    """Whether the forward function ``name`` returns its first input's dtype (torch.relu of
+    int64 is int64): the entry's ``keeps_dtype``."""
+    entry = REGISTRY.get("function", name)
+    return entry is not None and entry.keeps_dtype
 
 
 class Outputs(tuple):
@@ -283,7 +288,7 @@ class ForwardFlow:
             return None if None in kinds else "float" if "float" in kinds or expr.op == "/" \
                 else "int"
         if isinstance(expr, n.Call) and expr.func.id not in self.info.layers \
-                and expr.func.id in INTEGER_PRESERVING and expr.args:
+                and _keeps_dtype(expr.func.id) and expr.args:
             return self.dtype_of(expr.args[0])
         return "float" if isinstance(expr, n.Call) else None
 
