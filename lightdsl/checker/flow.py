@@ -8,7 +8,8 @@ After a shape error the shape becomes unknown, so one mistake is reported once.
 from __future__ import annotations
 
 from ..frontend import nodes as n
-from ..frontend.diagnostics import Reporter, did_you_mean
+from ..frontend.diagnostics import Reporter
+from ..suggest import did_you_mean
 from ..vocab.functions import matmul_shape
 from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Shape, ShapeError, broadcast

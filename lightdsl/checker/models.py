@@ -10,6 +10,7 @@ from typing import Any
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter
 from ..frontend.source import Span
+from ..sizes import parameter_bytes
 from ..vocab.registry import REGISTRY
 from ..vocab.reserved import reserved_reason
 from .binding import Bound, bind_call, lookup
@@ -159,15 +160,6 @@ def _leaves(layer: Layer | None) -> Iterator[Bound | None]:
 
 
 MEMORY_WARNING_BYTES = 10**9  # warn at check time above 1 GB of float32 parameters
-
-
-def parameter_bytes(count: int, itemsize: int = 4) -> str:
-    """``40.0 GB``: a memory size in decimal units, as the messages print it."""
-    size = count * itemsize
-    for unit, scale in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size / 1000:.1f} kB"
 
 
 def warn_memory(info: ModelInfo, reporter: Reporter) -> None:

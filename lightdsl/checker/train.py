@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..frontend import nodes as n
-from ..frontend.diagnostics import Reporter, did_you_mean
+from ..frontend.diagnostics import Reporter
+from ..sizes import parameter_bytes
+from ..suggest import did_you_mean
 from ..vocab.metrics import MATRIX_SHOWN_CLASSES, MATRIX_WARNING_CLASSES
 from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Shape, ShapeError, batched
@@ -17,7 +19,7 @@ from .compose import given_twice, rederive
 from .constants import INVALID, evaluate
 from .data import DataInfo
 from .flow import FlowChecker
-from .models import ModelInfo, check_model, parameter_bytes
+from .models import ModelInfo, check_model
 
 VALIDATION_SETTINGS = ("check_val_every_n_epoch", "val_check_interval", "limit_val_batches",
                        "num_sanity_val_steps")

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..api import SpecError, choose_run
+from ..analysis import Analysis, SpecError, analyze, choose_run
 from ..checker.models import hyper_defaults
 from ..errors import UsageError
-from ..frontend.analysis import Analysis, analyze
 from ..frontend.diagnostics import Reporter
 from ..frontend.source import SourceFile
 from .data import write_data

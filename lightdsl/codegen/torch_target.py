@@ -7,7 +7,7 @@ without accumulation no accumulation arithmetic.
 
 from __future__ import annotations
 
-from ..api import log_location
+from ..analysis import log_location
 from ..errors import UsageError
 from .metrics import is_open, task_line, write_metric_dict, write_updates
 from .overrides import script_callback

@@ -16,10 +16,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..checker.models import ModelInfo, ModelUse, Repeated, parameter_bytes
+from ..checker.models import ModelInfo, ModelUse, Repeated
 from ..checker.python import PythonBound
 from ..errors import LightdslError
 from ..frontend import nodes as n
+from ..sizes import parameter_bytes
 from ..vocab.registry import REGISTRY
 from ..vocab.types import Tensor, TensorList
 from .python import build_layer

@@ -15,8 +15,8 @@ import os
 import struct
 import zlib
 
-from ..frontend.diagnostics import did_you_mean
 from ..frontend.files import READ_LIMIT, BoundedFile, read_head
+from ..suggest import did_you_mean
 from .registry import Arg, entry
 from .shapes import Labels, ShapeError
 from .types import Bool, Choice, Float, Int, ListOf, Nested, OneOf, Str, VocabRef, optional, show

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from lightdsl import run_settings
-from lightdsl.frontend.analysis import analyze_text
+from lightdsl.analysis import analyze_text
 from lightdsl.vocab import REGISTRY, Entry
 from lightdsl.vocab.registry import Arg
 from lightdsl.vocab.types import Int
