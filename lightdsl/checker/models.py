@@ -64,6 +64,9 @@ class ModelInfo:
     # by a model that is itself used many times) is walked once per distinct input
     flows: dict[tuple, Any] = field(default_factory=dict)
     counts: dict[str, Any] = field(default_factory=dict)  # parameter count, trainable: found once
+    #: the shapes of the last top-level walk (see :class:`~lightdsl.checker.flow.ModelShapes`):
+    #: with the input shape of the run that trains the model, else unknown inputs
+    shapes: Any = None
 
     def __repr__(self) -> str:
         return f"ModelInfo({self.name}, {self.hypers})"
@@ -78,6 +81,14 @@ class ModelInfo:
     @property
     def name(self) -> str:
         return self.node.name.id
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The model's hyperparameters as its defaults set them (the checker evaluated them
+        once, when it checked the model alone): what generated code compares a run's to."""
+        if self.table is None:  # a model checked outside a spec: only its own values known
+            return dict(self.hypers)
+        return dict(self.table.default(self.name).hypers)
 
     def parameter_count(self) -> int | None:
         """How many numbers the model's params and layers hold (None if something is invalid)."""

@@ -252,7 +252,9 @@ class TrainChecker:
             return
         input_shape = batched(run.data.sample_shape) if run.data else None
         input_dtype = run.data.input_dtype if run.data else None
-        run.output_shape = FlowChecker(run.model, self.reporter).run(input_shape, input_dtype)
+        flow = FlowChecker(run.model, self.reporter)
+        run.output_shape = flow.run(input_shape, input_dtype)
+        flow.store(input_shape)
         if run.data is None:
             return
         if run.loss is not None and run.loss.entry.check is not None \
