@@ -26,7 +26,7 @@ train {{ model = Deep  data = d  loss = mse }}
 
 
 def check_seconds(text: str, repeats: int) -> float:
-    from lightdsl.frontend.analysis import analyze_text
+    from lightdsl.analysis import analyze_text
 
     best = float("inf")
     for _ in range(repeats):

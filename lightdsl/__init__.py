@@ -15,14 +15,14 @@ __all__ = ["__version__", "check_file", "check_text", "load"]
 
 def check_file(path: str):
     """Parse and check a spec file; returns an Analysis with diagnostics (no torch import)."""
-    from .frontend.analysis import analyze_file
+    from .analysis import analyze_file
 
     return analyze_file(path)
 
 
 def check_text(text: str, path: str = "<string>"):
     """Parse and check spec text."""
-    from .frontend.analysis import analyze_text
+    from .analysis import analyze_text
 
     return analyze_text(text, path)
 

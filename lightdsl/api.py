@@ -13,28 +13,29 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .analysis import (
+    Analysis,
+    SpecError,
+    analyze,
+    choose_run,
+    log_location,
+    logger_kwargs,
+    reanalyze,
+    run_folder_name,
+)
 from .checker.train import Run
-from .errors import LightdslError, UsageError
-from .frontend.analysis import Analysis, analyze
-from .frontend.diagnostics import render_text
+from .errors import UsageError
 from .frontend.source import SourceFile
-from .overrides import apply_overrides, parse_overrides
+from .overrides import parse_overrides
 from .run_settings import max_epochs as run_max_epochs
+
+# defined by the analysis driver; ``lightdsl.api`` has always offered them
+__all__ = ["Experiment", "SpecError", "choose_run", "load", "load_source", "log_location",
+           "run_folder_name"]
 
 # Settings of a train block that are not Trainer arguments: the builder resolves them.
 NOT_TRAINER_ARGS = {"model", "data", "loss", "optimizer", "scheduler", "metrics", "callbacks",
                     "logger", "device_stats"}
-
-
-class SpecError(LightdslError):
-    """A spec with errors; the message is the rendered diagnostics."""
-
-    def __init__(self, analysis: Analysis):
-        rendered = "\n".join(render_text(d, analysis.source) for d in analysis.errors)
-        count = len(analysis.errors)
-        super().__init__(f"{analysis.source.path} has {count} error{'s' if count != 1 else ''}"
-                         f":\n{rendered}")
-        self.analysis = analysis
 
 
 class Experiment:
@@ -81,13 +82,13 @@ class Experiment:
                   if k not in NOT_TRAINER_ARGS and k in self.run.settings.nodes}
         if "max_epochs" in kwargs:
             kwargs["max_epochs"] = run_max_epochs(kwargs["max_epochs"])
-        kwargs.update(_logger_kwargs(self.run))
+        kwargs.update(logger_kwargs(self.run))
         kwargs["callbacks"] = [_instantiate(b) for b in self.run.callbacks]
         if values.get("device_stats") is True:  # a callback, as Lightning's DeviceStatsMonitor
             from .trainer.device_stats import DeviceStatsMonitor
 
             kwargs["callbacks"].append(DeviceStatsMonitor())
-        kwargs.setdefault("run_name", _run_folder(self))
+        kwargs.setdefault("run_name", run_folder_name(self.analysis.source.path, self.name))
         kwargs.update(overrides)
         return kwargs
 
@@ -101,8 +102,8 @@ class Experiment:
         run's log folder with a checkpoint: its last.ckpt) or ``best`` (the best checkpoint that
         version's ModelCheckpoint recorded). ``option`` names the flag in messages; with
         ``announce``, the file, its epoch, step and monitored value, and how it was chosen,
-        are printed to stderr (see :mod:`lightdsl.deploy.checkpoints`)."""
-        from .deploy.checkpoints import choose, describe
+        are printed to stderr (see :mod:`lightdsl.checkpoints`)."""
+        from .checkpoints import choose, describe
 
         chosen = choose(which, Path(self.log_folder()), option)
         if announce:
@@ -178,42 +179,6 @@ def _tune_batch_size(experiment: Experiment, ckpt_path, fast_dev_run) -> None:
     apply_batch_size(experiment, checkpoint, fast_dev_run=bool(fast_dev_run))
 
 
-def _logger_kwargs(run: Run) -> dict[str, Any]:
-    if "logger" in run.settings.nodes and run.logger is None:
-        return {"logger": None}
-    if run.logger is None:
-        return {}
-    kwargs: dict[str, Any] = {"logger": run.logger.name}
-    if "save_dir" in run.logger.nodes or "default_root_dir" not in run.settings.nodes:
-        kwargs["default_root_dir"] = run.logger.values["save_dir"]
-    if run.logger.values.get("name"):
-        kwargs["run_name"] = run.logger.values["name"]
-    return kwargs
-
-
-def _run_folder(experiment: Experiment) -> str:
-    return run_folder_name(experiment.analysis.source.path, experiment.name)
-
-
-def run_folder_name(spec_path: str, run_name: str) -> str:
-    """A run's log folder name: the spec file's stem, ``-<run>`` added for a named run."""
-    stem = os.path.splitext(os.path.basename(spec_path))[0]
-    return stem if run_name == "default" else f"{stem}-{run_name}"
-
-
-def log_location(run: Run, spec_path: str) -> tuple[str, str]:
-    """``(root, name)`` of the run's log folder ``<root>/<name>``, whose ``version_N``
-    children each run fills: ``default_root_dir`` or the logger's ``save_dir`` (else
-    lightning_logs) and the logger's ``name`` (else :func:`run_folder_name`). Torch-free:
-    ``lightdsl codegen`` writes the same folder into its scripts."""
-    settings = run.settings
-    kwargs = {"default_root_dir": settings.values["default_root_dir"]} \
-        if "default_root_dir" in settings.nodes else {}
-    kwargs.update(_logger_kwargs(run))
-    root = kwargs.get("default_root_dir") or "lightning_logs"
-    return str(root), kwargs.get("run_name") or run_folder_name(spec_path, run.name)
-
-
 def _instantiate(bound):
     from .compile.resolve import instantiate
 
@@ -242,37 +207,5 @@ def load_source(source: SourceFile, run: str | None = None,
         raise SpecError(analysis)
     name = choose_run(analysis, run)
     if overrides:
-        analysis = _reanalyze(analysis, name, parse_overrides(overrides))
+        analysis = reanalyze(analysis, name, parse_overrides(overrides))
     return Experiment(analysis, analysis.program.runs[name])
-
-
-def _reanalyze(analysis: Analysis, run: str, parsed) -> Analysis:
-    from .checker import check
-    from .frontend.diagnostics import Reporter
-
-    reporter = Reporter(analysis.source)
-    program = check(apply_overrides(analysis.program.spec, run, parsed), reporter)
-    result = Analysis(analysis.source, reporter.sorted(), program)
-    if not result.ok:
-        raise SpecError(result)
-    return result
-
-
-def choose_run(analysis: Analysis, run: str | None) -> str:
-    """The run to use: the one asked for, the only one, or the unnamed one."""
-    from .frontend.diagnostics import did_you_mean
-
-    runs = analysis.program.runs
-    if not runs:
-        raise UsageError(f"{analysis.source.path} has no train block")
-    if run is not None:
-        if run not in runs:
-            raise UsageError(f"{analysis.source.path} has no run {run!r}"
-                             + did_you_mean(run, runs) + f" (runs: {', '.join(runs)})")
-        return run
-    if len(runs) == 1:
-        return next(iter(runs))
-    if "default" in runs:
-        return "default"
-    raise UsageError(f"{analysis.source.path} has several runs; choose one with --run "
-                     f"({', '.join(runs)})")

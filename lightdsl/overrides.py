@@ -14,9 +14,10 @@ from __future__ import annotations
 from .checker.constants import contains_invalid, evaluate
 from .errors import UsageError
 from .frontend import nodes as n
-from .frontend.diagnostics import Reporter, did_you_mean, render_text
+from .frontend.diagnostics import Reporter, render_text
 from .frontend.parser import parse_value
 from .frontend.source import SourceFile
+from .suggest import did_you_mean
 from .vocab.registry import REGISTRY
 from .vocab.types import Symbol, choice_hint, choices
 

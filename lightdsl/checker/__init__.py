@@ -59,7 +59,9 @@ def _check_model_alone(model: n.ModelDef, reporter: Reporter, table: ModelTable)
     """A model with its default hyperparameters; trainability only if nothing else is wrong."""
     errors_before = reporter.error_count
     info = check_model(model, hyper_defaults(model, reporter), reporter, table)
-    FlowChecker(info, reporter).run_inputs(None)  # names in forward, even if no run uses it
+    flow = FlowChecker(info, reporter)
+    flow.run_inputs(None)  # names in forward, even if no run uses it
+    flow.store()
     if reporter.error_count == errors_before:
         check_trainable(info, reporter)
     return info

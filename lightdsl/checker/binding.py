@@ -5,32 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from ..frontend import nodes as n
-from ..frontend.diagnostics import Reporter, closest, did_you_mean
+from ..frontend.diagnostics import Reporter
+from ..suggest import closest, did_you_mean
 from ..vocab import types as value_types
 from ..vocab.python import python_entry
 from ..vocab.registry import REGISTRY, Entry
 from ..vocab.types import Choice, Float, OneOf, Symbol, Tensor, TensorList, show
+from .bound import Bound
 from .constants import INVALID, contains_invalid, evaluate
+from .python import bind_python
 
-
-class Bound:
-    """An entry with its arguments bound: ``values`` by name, ``nodes`` the expressions given."""
-
-    def __init__(self, entry: Entry, values: dict[str, Any], nodes: dict[str, n.Node],
-                 span):
-        self.entry, self.values, self.nodes, self.span = entry, values, nodes, span
-
-    @property
-    def name(self) -> str:
-        return self.entry.name
-
-    def span_of(self, arg: str | None):
-        """Where an argument was written, or the whole call."""
-        node = self.nodes.get(arg) if arg else None
-        return node.span if node is not None else self.span
-
-    def __repr__(self) -> str:
-        return f"Bound({self.entry.kind} {self.entry.name}, {self.values})"
+__all__ = ["Bound", "bind_call", "bind_settings", "lookup"]  # Bound: see .bound
 
 
 def lookup(kind: str, name: n.Name, reporter: Reporter, what: str | None = None) -> Entry | None:
@@ -52,8 +37,6 @@ def bind_call(entry: Entry, call: n.Call, env: dict[str, Any],
               reporter: Reporter) -> Bound | None:
     """Bind a call's positional and keyword arguments to the entry's parameters."""
     if entry is python_entry(entry.kind, entry.name):  # the escape hatch: python("m:Name")
-        from .python import bind_python
-
         return bind_python(entry.kind, call, env, reporter)
     given: dict[str, n.Node] = {}
     params = entry.args

@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..frontend import nodes as n
-from ..frontend.diagnostics import Note, Reporter, Severity, did_you_mean
+from ..frontend.diagnostics import Note, Reporter, Severity
 from ..frontend.source import Span
+from ..suggest import did_you_mean
 from .constants import INVALID, evaluate
 from .models import ModelInfo, ModelUse, check_model, hyper_defaults
 

@@ -7,8 +7,12 @@ After a shape error the shape becomes unknown, so one mistake is reported once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from ..frontend import nodes as n
-from ..frontend.diagnostics import Reporter, did_you_mean
+from ..frontend.diagnostics import Reporter
+from ..frontend.source import Span
+from ..suggest import did_you_mean
 from ..vocab.functions import matmul_shape
 from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Shape, ShapeError, broadcast
@@ -19,12 +23,61 @@ from .constants import INVALID
 from .models import ModelInfo, ModelUse, Repeated
 
 Dtype = str | None  # "float", "int", or None when unknown
-# forward functions whose result has their first input's dtype (torch.relu of int64 is int64)
-INTEGER_PRESERVING = {"relu", "abs", "sum", "reshape", "cat"}
+
+
+def _keeps_dtype(name: str) -> bool:
+    """Whether the forward function ``name`` returns its first input's dtype (torch.relu of
+    int64 is int64): the entry's ``keeps_dtype``."""
+    entry = REGISTRY.get("function", name)
+    return entry is not None and entry.keeps_dtype
 
 
 class Outputs(tuple):
     """The shapes of several tensors a used model returns (``return a, b``)."""
+
+
+@dataclass(frozen=True)
+class CallShape:
+    """One call in a model's body as the checker inferred it: what hover shows, what the graph
+    labels its edges with.
+
+    ``span`` is the call's text (a ``layers { }`` item, or ``name(...)`` in forward); ``name``
+    the layer's name in the model or the function's; ``inputs`` the shapes going in (batch
+    first, None where unknown), ``output`` the shape coming out (an :class:`Outputs` for a
+    used model returning several tensors), ``dtype`` the first input's ("int", "float" or
+    None), ``params`` the trainable numbers the layer holds (None: a function, or unknown).
+    """
+
+    span: Span
+    name: str
+    inputs: tuple[Shape, ...]
+    output: Shape | Outputs
+    dtype: Dtype
+    params: int | None
+
+
+@dataclass
+class ModelShapes:
+    """The shapes of one walk through a model, stored on the checked model
+    (``Program.models[name].shapes``, ``run.model.shapes``) so that back ends (graph, codegen,
+    the language server) read them instead of walking again.
+
+    ``calls``: every layer and function call, in the order the walk met them. ``exprs``: the
+    shape of every forward expression by its span's ``(start_pos, end_pos)``. ``input`` is the
+    batch shape the walk started from (None: the model checked alone, inputs unknown)."""
+
+    input: Shape = None
+    calls: tuple[CallShape, ...] = ()
+    exprs: dict[tuple[int, int], Shape] = field(default_factory=dict)
+
+    def at(self, span: Span) -> CallShape | None:
+        """The call written at ``span`` (hover: the innermost call under the cursor)."""
+        key = (span.start_pos, span.end_pos)
+        return next((c for c in self.calls if (c.span.start_pos, c.span.end_pos) == key), None)
+
+    def of(self, expr: n.Node) -> Shape:
+        """The shape of forward expression ``expr`` (None when unknown)."""
+        return self.exprs.get((expr.span.start_pos, expr.span.end_pos))
 
 
 def _count(result) -> str:
@@ -38,6 +91,12 @@ class FlowChecker:
         self.info, self.reporter = info, reporter
         self.used: set[str] = set()
         self.empty = False  # an empty forward: unused warnings would only repeat the error
+        self.calls: list[CallShape] = []
+        self.exprs: dict[tuple[int, int], Shape] = {}
+
+    def store(self, input_shape: Shape = None) -> None:
+        """Keep this walk's shapes on the model (``info.shapes``) for the back ends."""
+        self.info.shapes = ModelShapes(input_shape, tuple(self.calls), dict(self.exprs))
 
     def run(self, input_shape: Shape, input_dtype: Dtype = None) -> Shape:
         """The output shape for a batch of ``input_shape``; ``input_dtype`` ("float", "int" or
@@ -119,6 +178,17 @@ class FlowChecker:
 
     def apply(self, bound: Bound, inputs: list[Shape], call_span, dtype: Dtype = None,
               input_spans: list | None = None) -> Shape:
+        """Apply an entry's shape rule (see :meth:`_apply`) and record the call."""
+        output = self._apply(bound, inputs, call_span, dtype, input_spans)
+        params = bound.entry.params if isinstance(bound, Bound) else None
+        count = params(bound.values) if params is not None and not any(
+            v is INVALID for v in bound.values.values()) else None
+        self.calls.append(CallShape(call_span, getattr(bound, "name", "?"), tuple(inputs),
+                                    output, dtype, count))
+        return output
+
+    def _apply(self, bound: Bound, inputs: list[Shape], call_span, dtype: Dtype = None,
+               input_spans: list | None = None) -> Shape:
         """Apply an entry's shape rule; report its complaint where the fix belongs: the tensor
         input it names (of a call in forward: ``input_spans``), else the argument it names,
         else the layer."""
@@ -254,7 +324,12 @@ class ForwardFlow:
                 self.reporter.warning("unused", node.span, f'"{name}" is never used')
 
     def shape_of(self, expr: n.Expr) -> Shape:
-        """The shape of an expression in forward (None when unknown or wrong)."""
+        """The shape of an expression in forward (None when unknown or wrong), recorded."""
+        shape = self._shape_of(expr)
+        self.flow.exprs[(expr.span.start_pos, expr.span.end_pos)] = shape
+        return shape
+
+    def _shape_of(self, expr: n.Expr) -> Shape:
         if isinstance(expr, n.Number):
             return ()
         if isinstance(expr, n.Name):
@@ -283,7 +358,7 @@ class ForwardFlow:
             return None if None in kinds else "float" if "float" in kinds or expr.op == "/" \
                 else "int"
         if isinstance(expr, n.Call) and expr.func.id not in self.info.layers \
-                and expr.func.id in INTEGER_PRESERVING and expr.args:
+                and _keeps_dtype(expr.func.id) and expr.args:
             return self.dtype_of(expr.args[0])
         return "float" if isinstance(expr, n.Call) else None
 

@@ -10,6 +10,7 @@ from typing import Any
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter
 from ..frontend.source import Span
+from ..sizes import parameter_bytes
 from ..vocab.registry import REGISTRY
 from ..vocab.reserved import reserved_reason
 from .binding import Bound, bind_call, lookup
@@ -63,6 +64,9 @@ class ModelInfo:
     # by a model that is itself used many times) is walked once per distinct input
     flows: dict[tuple, Any] = field(default_factory=dict)
     counts: dict[str, Any] = field(default_factory=dict)  # parameter count, trainable: found once
+    #: the shapes of the last top-level walk (see :class:`~lightdsl.checker.flow.ModelShapes`):
+    #: with the input shape of the run that trains the model, else unknown inputs
+    shapes: Any = None
 
     def __repr__(self) -> str:
         return f"ModelInfo({self.name}, {self.hypers})"
@@ -77,6 +81,14 @@ class ModelInfo:
     @property
     def name(self) -> str:
         return self.node.name.id
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The model's hyperparameters as its defaults set them (the checker evaluated them
+        once, when it checked the model alone): what generated code compares a run's to."""
+        if self.table is None:  # a model checked outside a spec: only its own values known
+            return dict(self.hypers)
+        return dict(self.table.default(self.name).hypers)
 
     def parameter_count(self) -> int | None:
         """How many numbers the model's params and layers hold (None if something is invalid)."""
@@ -159,15 +171,6 @@ def _leaves(layer: Layer | None) -> Iterator[Bound | None]:
 
 
 MEMORY_WARNING_BYTES = 10**9  # warn at check time above 1 GB of float32 parameters
-
-
-def parameter_bytes(count: int, itemsize: int = 4) -> str:
-    """``40.0 GB``: a memory size in decimal units, as the messages print it."""
-    size = count * itemsize
-    for unit, scale in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size / 1000:.1f} kB"
 
 
 def warn_memory(info: ModelInfo, reporter: Reporter) -> None:

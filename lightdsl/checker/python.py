@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..frontend import nodes as n
-from ..frontend.diagnostics import Reporter, did_you_mean
+from ..frontend.diagnostics import Reporter
 from ..frontend.source import Span
+from ..suggest import did_you_mean
 from ..vocab.registry import Arg, Entry
 from ..vocab.shapes import ShapeError, fmt
 from ..vocab.types import CallValue, Symbol, Type
-from .binding import Bound
+from .bound import Bound
 from .constants import INVALID, contains_invalid, evaluate
 from .pysource import NotFound, find_module, init_parameters, module_names
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..frontend import nodes as n
-from ..frontend.diagnostics import Reporter, did_you_mean
-from ..vocab.metrics import MATRIX_METRICS, MATRIX_SHOWN_CLASSES, MATRIX_WARNING_CLASSES
+from ..frontend.diagnostics import Reporter
+from ..sizes import parameter_bytes
+from ..suggest import did_you_mean
+from ..vocab.metrics import MATRIX_SHOWN_CLASSES, MATRIX_WARNING_CLASSES
 from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Shape, ShapeError, batched
 from ..vocab.types import CallValue, Symbol
@@ -17,7 +19,7 @@ from .compose import given_twice, rederive
 from .constants import INVALID, evaluate
 from .data import DataInfo
 from .flow import FlowChecker
-from .models import ModelInfo, check_model, parameter_bytes
+from .models import ModelInfo, check_model
 
 VALIDATION_SETTINGS = ("check_val_every_n_epoch", "val_check_interval", "limit_val_batches",
                        "num_sanity_val_steps")
@@ -250,7 +252,9 @@ class TrainChecker:
             return
         input_shape = batched(run.data.sample_shape) if run.data else None
         input_dtype = run.data.input_dtype if run.data else None
-        run.output_shape = FlowChecker(run.model, self.reporter).run(input_shape, input_dtype)
+        flow = FlowChecker(run.model, self.reporter)
+        run.output_shape = flow.run(input_shape, input_dtype)
+        flow.store(input_shape)
         if run.data is None:
             return
         if run.loss is not None and run.loss.entry.check is not None \
@@ -306,7 +310,7 @@ class TrainChecker:
         """A warning for a confusion matrix of very many classes: costly to count, and its
         picture and table show only some of them."""
         classes = metric.values.get("num_classes")
-        if metric.name not in MATRIX_METRICS or not isinstance(classes, int) \
+        if not metric.entry.matrix or not isinstance(classes, int) \
                 or classes <= MATRIX_WARNING_CLASSES:
             return
         self.reporter.warning(
@@ -332,7 +336,7 @@ def logged_metrics(run: Run, with_val: bool) -> list[str]:
     value, the epoch's mean once the epoch ends) and ``val_<name>`` each validation, for the
     loss and each metric (see Trainer.log_step, log_epoch and run_validation;
     tests/check/test_semantic.py compares with a real run)."""
-    names = ["loss", *[m.name for m in run.metrics if m.name not in MATRIX_METRICS]]
+    names = ["loss", *[m.name for m in run.metrics if not m.entry.matrix]]
     logged = [f"train_{name}{end}" for name in names for end in ("", "_step", "_epoch")]
     return logged + ([f"val_{name}" for name in names] if with_val else [])
 

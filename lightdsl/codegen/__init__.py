@@ -14,11 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..api import SpecError, choose_run
-from ..checker.models import hyper_defaults
+from ..analysis import Analysis, SpecError, analyze, choose_run
 from ..errors import UsageError
-from ..frontend.analysis import Analysis, analyze
-from ..frontend.diagnostics import Reporter
 from ..frontend.source import SourceFile
 from .data import write_data
 from .model import ModelWriter
@@ -100,7 +97,7 @@ def _model_parts(run, script: Script):
     """(class name, hyperparameter defaults, the call that builds the run's model)."""
     info = run.model
     class_name = script.globals(info.name)
-    defaults = hyper_defaults(info.node, Reporter(SourceFile("", "<defaults>")))
+    defaults = info.defaults  # evaluated once by the checker
     changed = {k: v for k, v in info.hypers.items() if defaults.get(k) != v}
     writer = ModelWriter(info, defaults, script.w, class_name, class_names=script.globals)
     for helper in writer.helpers():

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from ..checker.binding import Bound
 from ..checker.data import DataInfo
+from .overrides import override
 from .printer import as_floats, literal, str_literal, vocab_call
 from .writer import CodeWriter, Doc, Group, concat
-
-CONVERTING = {"normalize", "standardize", "to_float"}  # transforms that make uint8 floats
 
 
 def write_data(info: DataInfo, script) -> DataWriter:
@@ -52,7 +51,7 @@ class DataWriter:
                     sets.append(key)
             for bound in info.transforms:
                 self._transform(bound, sets)
-            if not any(b.name in CONVERTING for b in info.transforms) and info.source \
+            if not any(b.entry.converts for b in info.transforms) and info.source \
                     and info.input_dtype != "int":  # index inputs (text) stay integers
                 self.use("to_float")
                 for name in sets:
@@ -97,27 +96,22 @@ class DataWriter:
         return vocab_call(bound, value)
 
     def _transform(self, bound: Bound, sets: list[str]) -> None:
-        w, name, values = self.w, bound.name, bound.values
+        w, name = self.w, bound.name
         w.ref(bound.span, f"{name}(...)")
         if bound.entry.augment:
             w.comment("applied to each training batch in the training loop")
             return
         self.use(name)
-        if name in ("normalize", "standardize"):
-            stats = self._statistics(name, values)
-            for s in sets:  # a statement, so that long statistics wrap as ruff formats them
-                w.statement(concat(name, Group("(", (f"{s}_x", *stats), ")")), prefix=f"{s}_x = ")
-        elif name == "one_hot":
-            classes = values["num_classes"]
-            if classes is None:
-                w.line("num_classes = int(train_y.max()) + 1")
-            for s in sets:
-                w.line(f"{s}_y = one_hot({s}_y, {'num_classes' if classes is None else classes})")
-        else:
-            for s in sets:
-                w.line(f"{s}_x = {name}({s}_x)")
+        write = override(bound)  # the table's writer, or the plain call on each set's inputs
+        if write is not None:
+            write(self, bound, sets)
+            return
+        for s in sets:
+            w.line(f"{s}_x = {name}({s}_x)")
 
-    def _statistics(self, name: str, values: dict) -> list[str]:
+    def statistics(self, name: str, values: dict) -> list[str]:
+        """``mean=..., std=...`` arguments of normalize/standardize; ``auto`` ones are fitted
+        on the training split first (a ``<name>_stats(train_x)`` line)."""
         shown = {"mean": values.get("mean"), "std": values.get("std")}
         auto = {k for k, v in shown.items() if v is None or v == "auto"}
         if auto:

@@ -4,7 +4,7 @@ arguments as lightdsl's (so the numbers match), and the ``metric_inputs`` calls 
 from __future__ import annotations
 
 from ..checker.train import Run
-from ..vocab.metrics import MATRIX_METRICS, is_binary_loss, loss_outputs, torch_kwargs
+from ..vocab.metrics import is_binary_loss, loss_outputs, torch_kwargs
 from .printer import literal
 from .writer import Doc, Group, concat, flat
 
@@ -107,4 +107,4 @@ def update_args(run: Run, bound) -> str:
 
 
 def is_matrix(bound) -> bool:
-    return bound.name in MATRIX_METRICS
+    return bound.entry.matrix

@@ -7,9 +7,10 @@ without accumulation no accumulation arithmetic.
 
 from __future__ import annotations
 
-from ..api import log_location
+from ..analysis import log_location
 from ..errors import UsageError
 from .metrics import is_open, task_line, write_metric_dict, write_updates
+from .overrides import script_callback
 from .printer import literal, str_literal, vocab_call
 from .script import PRECISION_DTYPES, Plan, Script, add_data_root_option
 from .writer import CodeWriter, Doc, Group, concat, flat
@@ -58,7 +59,7 @@ class TorchTarget:
 
     @property
     def _early_stopping(self) -> bool:
-        return any(b.name == "early_stopping" for b in self.run.callbacks)
+        return any(script_callback(b).stops for b in self.run.callbacks)
 
     # ---- what the script does not reproduce ----
     def notes(self) -> list[str]:
@@ -316,8 +317,7 @@ class TorchTarget:
             name = bound.entry.target.rsplit(".", 1)[1]
             self.s.use(name)
             self.w.ref(bound.span, bound.name)
-            variable = "early_stopping" if name == "EarlyStopping" else "checkpoint"
-            self.w.statement(vocab_call(bound), prefix=f"{variable} = ")
+            self.w.statement(vocab_call(bound), prefix=f"{bound.name} = ")
 
     def _epochs(self) -> None:
         w, plan = self.w, self.plan
@@ -389,7 +389,7 @@ class TorchTarget:
         w.line(f"metrics.update(evaluate(model, val_set, loss_fn{limit}))")
         if self._early_stopping:
             w.line("stop = early_stopping.should_stop(metrics) or stop")
-        if self._mid_val and any(b.name == "checkpoint" for b in self.run.callbacks):
+        if self._mid_val and any(script_callback(b).saves for b in self.run.callbacks):
             w.line("checkpoint.save(run.checkpoints, model, epoch, step, metrics)")
 
     def _stop_check(self, inside: bool) -> None:
@@ -507,8 +507,8 @@ class TorchTarget:
         w, searching = self.w, self.run.lr_find is not None
         guard = "range_test is None and " if searching else ""
         for bound in self.run.callbacks:
-            if bound.name == "checkpoint":
-                save = "checkpoint.save(run.checkpoints, model, epoch, step, metrics)"
+            if script_callback(bound).saves:
+                save = f"{bound.name}.save(run.checkpoints, model, epoch, step, metrics)"
                 if searching:
                     w.line("if range_test is None:")
                     with w.indent():

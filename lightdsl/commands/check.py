@@ -6,8 +6,8 @@ import glob
 import os
 import sys
 
+from ..analysis import Analysis, analyze_file
 from ..errors import UsageError
-from ..frontend.analysis import Analysis, analyze_file
 from ..frontend.diagnostics import render_github, render_json, render_text
 
 RENDERERS = {"text": None, "json": render_json, "github": render_github}

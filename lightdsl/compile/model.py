@@ -16,11 +16,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..checker.models import ModelInfo, ModelUse, Repeated, parameter_bytes
+from ..checker.models import ModelInfo, ModelUse, Repeated
 from ..checker.python import PythonBound
 from ..errors import LightdslError
 from ..frontend import nodes as n
-from ..runtime.layers import IndexEmbedding
+from ..sizes import parameter_bytes
 from ..vocab.registry import REGISTRY
 from ..vocab.types import Tensor, TensorList
 from .python import build_layer
@@ -76,9 +76,8 @@ def _layer(bound) -> nn.Module:
         return nn.Sequential(*[_copy(bound) for _ in range(bound.count)])
     if isinstance(bound, PythonBound):
         return build_layer(bound)
-    if bound.entry.input_dtype == "int" and bound.entry.target == \
-            "torch.nn.Embedding":
-        return IndexEmbedding(**torch_kwargs(bound.values))
+    if bound.entry.build is not None:  # lightdsl's own module where scripts print torch's
+        return resolve(bound.entry.build)(**torch_kwargs(bound.values))
     return instantiate(bound)
 
 

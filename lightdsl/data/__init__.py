@@ -28,8 +28,6 @@ from lightdsl.data.sources import (
 )
 from lightdsl.data.split import split
 from lightdsl.data.transforms import (
-    AUGMENTATIONS,
-    TRANSFORMS,
     apply_transforms,
     augmentation,
     fit_transforms,
@@ -45,9 +43,7 @@ from lightdsl.data.transforms import (
 )
 
 __all__ = [
-    "AUGMENTATIONS",
     "SOURCES",
-    "TRANSFORMS",
     "Dataset",
     "apply_transforms",
     "augmentation",

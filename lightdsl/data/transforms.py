@@ -5,6 +5,9 @@ Deterministic transforms (``to_float``, ``normalize``, ``standardize``, ``flatte
 (:func:`fit_transforms`) and the fitted values are returned, so validation, test and ``predict``
 use the same numbers. Random augmentations (``random_crop``, ``random_flip``) run on each
 training batch, on its device, with a ``torch.Generator``: vectorised, no per-sample Python.
+
+Which function applies a step, which fits it and whether it is an augmentation are facts of
+the step's vocabulary entry (``target``, ``fit``, ``augment``): there is no list of names here.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import torch
 from lightdsl.data.dataset import Dataset, check_labels, name_hint
 from lightdsl.errors import DataError
 from lightdsl.runtime import transforms as rt
+from lightdsl.vocab.registry import REGISTRY, Entry, resolve
 
 Stat = float | list
 AUTO = "auto"
@@ -110,30 +114,21 @@ def random_flip(
 Step = tuple[str, Mapping] | str
 
 
-def _fit_normalize(train: Dataset, mean=AUTO, std=AUTO) -> dict:
+def fit_normalize(train: Dataset, mean=AUTO, std=AUTO) -> dict:
+    """normalize's arguments with ``"auto"`` statistics computed on ``train``."""
     mean, std = _fill_auto(train, mean, std)
     return {"mean": mean, "std": std}
 
 
-def _fit_standardize(train: Dataset, mean=AUTO, std=AUTO) -> dict:
+def fit_standardize(train: Dataset, mean=AUTO, std=AUTO) -> dict:
+    """standardize's arguments with ``"auto"`` statistics computed on ``train``."""
     mean, std = _fill_auto(train, mean, std, standardize_stats)
     return {"mean": mean, "std": std}
 
 
-def _fit_one_hot(train: Dataset, num_classes: int | None = None) -> dict:
+def fit_one_hot(train: Dataset, num_classes: int | None = None) -> dict:
+    """one_hot's arguments with ``num_classes`` inferred from ``train`` when unset."""
     return {"num_classes": num_classes if num_classes is not None else _infer_classes(train)}
-
-
-#: Whole-dataset transforms: name -> (fit on the training split, or None; apply).
-TRANSFORMS: dict[str, tuple[Callable | None, Callable]] = {
-    "to_float": (None, to_float),
-    "normalize": (_fit_normalize, normalize),
-    "standardize": (_fit_standardize, standardize),
-    "flatten": (None, flatten),
-    "one_hot": (_fit_one_hot, one_hot),
-}
-#: Per-batch random augmentations: name -> function(batch, **args, generator=...).
-AUGMENTATIONS: dict[str, Callable] = {"random_crop": random_crop, "random_flip": random_flip}
 
 
 def fit_transforms(
@@ -149,10 +144,11 @@ def fit_transforms(
     others = dict(others)
     fitted = []
     for name, args in map(_normalise_step, steps):
-        if name in AUGMENTATIONS:
+        entry = _lookup(name)
+        if entry.augment:
             continue
-        fit, apply = _lookup(name)
-        args = fit(train, **args) if fit else args
+        apply = resolve(entry.target)
+        args = resolve(entry.fit)(train, **args) if entry.fit else args
         train = apply(train, **args)
         others = {key: None if ds is None else apply(ds, **args) for key, ds in others.items()}
         fitted.append((name, args))
@@ -162,18 +158,20 @@ def fit_transforms(
 def apply_transforms(dataset: Dataset, steps: Sequence[Step]) -> Dataset:
     """Apply already fitted steps (as returned by :func:`fit_transforms`) to new data."""
     for name, args in map(_normalise_step, steps):
-        if name in AUGMENTATIONS:
+        entry = _lookup(name)
+        if entry.augment:
             continue
         if any(_is_auto(v) for k, v in args.items() if k in ("mean", "std")):
             raise DataError(f"{name}: 'auto' statistics must be fitted first (fit_transforms)")
-        dataset = _lookup(name)[1](dataset, **args)
+        dataset = resolve(entry.target)(dataset, **args)
     return dataset
 
 
 def augmentation(steps: Sequence[Step]) -> Callable[..., torch.Tensor] | None:
     """The random augmentations among ``steps`` as one function ``augment(batch, generator)``
     for training batches, or None when there are none."""
-    chosen = [(AUGMENTATIONS[n], a) for n, a in map(_normalise_step, steps) if n in AUGMENTATIONS]
+    named = [(_lookup(name), args) for name, args in map(_normalise_step, steps)]
+    chosen = [(resolve(entry.target), args) for entry, args in named if entry.augment]
     if not chosen:
         return None
 
@@ -189,12 +187,13 @@ def _normalise_step(step: Step) -> tuple[str, dict]:
     return (step, {}) if isinstance(step, str) else (step[0], dict(step[1]))
 
 
-def _lookup(name: str) -> tuple[Callable | None, Callable]:
-    if name not in TRANSFORMS:
-        raise DataError(
-            f"unknown transform {name!r}", hint=name_hint(name, [*TRANSFORMS, *AUGMENTATIONS])
-        )
-    return TRANSFORMS[name]
+def _lookup(name: str) -> Entry:
+    """The vocabulary entry of transform ``name``; a DataError for an unknown one."""
+    entry = REGISTRY.get("transform", name)
+    if entry is None:
+        hint = name_hint(name, REGISTRY.names("transform"))
+        raise DataError(f"unknown transform {name!r}", hint=hint)
+    return entry
 
 
 def _fill_auto(dataset: Dataset, mean, std, stats=None) -> tuple[Stat, Stat]:

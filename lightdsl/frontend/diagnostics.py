@@ -13,7 +13,6 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from ..suggest import closest, did_you_mean  # noqa: F401  (the checker's did-you-mean)
 from .source import SourceFile, Span
 
 Severity = Literal["error", "warning", "note"]

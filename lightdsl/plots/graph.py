@@ -13,13 +13,10 @@ from dataclasses import dataclass, field
 
 from ..checker.compose import describe
 from ..checker.constants import INVALID
-from ..checker.flow import FlowChecker, ForwardFlow
+from ..checker.flow import ModelShapes
 from ..checker.models import ModelUse, Repeated
 from ..frontend import nodes as n
-from ..frontend.diagnostics import Reporter
-from ..frontend.source import SourceFile
 from ..vocab.registry import REQUIRED
-from ..vocab.shapes import batched
 from ..vocab.types import Tensor, TensorList
 
 
@@ -91,19 +88,17 @@ def _value(value) -> str:
 def build_graph(run) -> Graph:
     """The diagram of a checked run's model (``analysis.program.runs[name]``)."""
     info = run.model
-    sample = run.data.sample_shape if run.data is not None else None
-    shape = batched(sample) if sample is not None else None
+    shapes = info.shapes or ModelShapes()  # what the checker inferred for this run's data
     graph = Graph(f"{info.name}")
-    flow = FlowChecker(info, Reporter(SourceFile("", "<graph>")))
     if info.node.layers_blocks:
-        _sequence(graph, flow, info, shape)
+        _sequence(graph, shapes, info)
     elif info.node.forwards:
-        _DataflowBuilder(graph, flow, info).build(info.node.forwards[0], shape)
+        _DataflowBuilder(graph, shapes, info).build(info.node.forwards[0], shapes.input)
     return graph
 
 
-def _sequence(graph: Graph, flow: FlowChecker, info, shape) -> None:
-    current = graph.add("input", "input")
+def _sequence(graph: Graph, shapes: ModelShapes, info) -> None:
+    current, shape = graph.add("input", "input"), shapes.input
     items = info.node.layers_blocks[0].items
     for item, bound in zip(items, info.sequence):
         name = item.id if isinstance(item, n.Name) else None
@@ -112,34 +107,19 @@ def _sequence(graph: Graph, flow: FlowChecker, info, shape) -> None:
             label = f"{name}: {label}"
         node = graph.add(label, "layer")
         graph.edges.append(Edge(current, node, format_shape(shape)))
-        shape = flow.apply(bound, [shape], item.span) if bound is not None else None
+        call = shapes.at(item.span) if bound is not None else None
+        shape = call.output if call is not None else None
         current = node
     graph.edges.append(Edge(current, graph.add("output", "output"), format_shape(shape)))
 
 
-class _RecordingFlow(ForwardFlow):
-    """The checker's dataflow walk, remembering every expression's shape."""
-
-    def __init__(self, flow, forward) -> None:
-        super().__init__(flow, forward)
-        self.shapes: dict[int, object] = {}
-
-    def shape_of(self, expr):
-        shape = super().shape_of(expr)
-        self.shapes[id(expr)] = shape
-        return shape
-
-
 class _DataflowBuilder:
-    def __init__(self, graph: Graph, flow: FlowChecker, info) -> None:
-        self.graph, self.flow, self.info = graph, flow, info
+    def __init__(self, graph: Graph, shapes: ModelShapes, info) -> None:
+        self.graph, self.recorded, self.info = graph, shapes, info
         self.params: dict[str, str] = {}
         self.variables: dict[str, tuple[str, str]] = {}  # name -> (node id, edge label)
 
     def build(self, forward: n.ForwardDef, input_shape) -> None:
-        recorder = _RecordingFlow(self.flow, forward)
-        recorder.run(input_shape)
-        self.shapes = recorder.shapes
         for name in forward.inputs:
             node = self.graph.add(f"input: {name.id}", "input")
             self.variables[name.id] = (node, f"{name.id} {format_shape(input_shape)}")
@@ -152,7 +132,7 @@ class _DataflowBuilder:
                 return
             node, label = self.expr(statement.value)
             if isinstance(statement, n.Assign):
-                shape = format_shape(self.shapes.get(id(statement.value)))
+                shape = format_shape(self.recorded.of(statement.value))
                 for target in statement.targets:  # a, b = block(x): both leave its node
                     self.variables[target.id] = (node, f"{target.id} {shape}")
             else:
@@ -162,7 +142,7 @@ class _DataflowBuilder:
 
     def expr(self, expr) -> tuple[str, str]:
         """The node computing ``expr`` and the label of the edge leaving it."""
-        shape = format_shape(self.shapes.get(id(expr)))
+        shape = format_shape(self.recorded.of(expr))
         if isinstance(expr, n.Name):
             return self._name(expr, shape)
         if isinstance(expr, n.Number):

@@ -124,7 +124,7 @@ def check_fits(module: torch.nn.Module, device: torch.device, dtype: torch.dtype
     free = torch.cuda.mem_get_info(device)[0]
     if needed <= free:
         return
-    from lightdsl.checker.models import parameter_bytes  # a pure formatter (torch-free)
+    from lightdsl.sizes import parameter_bytes  # a pure formatter (torch-free)
 
     name = getattr(module, "spec_name", None) or type(module).__name__
     count = sum(t.numel() for t in module.parameters())

@@ -15,8 +15,8 @@ import os
 import struct
 import zlib
 
-from ..frontend.diagnostics import did_you_mean
 from ..frontend.files import READ_LIMIT, BoundedFile, read_head
+from ..suggest import did_you_mean
 from .registry import Arg, entry
 from .shapes import Labels, ShapeError
 from .types import Bool, Choice, Float, Int, ListOf, Nested, OneOf, Str, VocabRef, optional, show
@@ -258,17 +258,18 @@ entry("split", "split", Arg("fraction", Float(gt=0, lt=1)), Arg("seed", SEED, 0)
 
 MEAN_STD = OneOf(Float(), ListOf(Float()), Choice("auto"))
 entry("transform", "normalize", Arg("mean", MEAN_STD, "auto"), Arg("std", optional(MEAN_STD), None),
-      target="lightdsl.data.transforms.normalize",
-      doc="(x - mean) / std; `auto` computes them on the training split")
+      target="lightdsl.data.transforms.normalize", fit="lightdsl.data.transforms.fit_normalize",
+      converts=True, doc="(x - mean) / std; `auto` computes them on the training split")
 entry("transform", "standardize", target="lightdsl.data.transforms.standardize",
+      fit="lightdsl.data.transforms.fit_standardize", converts=True,
       doc="per-feature (x - mean) / std from the training split")
 entry("transform", "flatten", target="lightdsl.data.transforms.flatten",
       doc="each sample to one dimension", reshape="flatten")
-entry("transform", "to_float", target="lightdsl.data.transforms.to_float",
+entry("transform", "to_float", target="lightdsl.data.transforms.to_float", converts=True,
       doc="uint8 images to floats in [0, 1]")
 entry("transform", "one_hot", Arg("num_classes", optional(Int(ge=2, le=MAX_SIZE)), None),
-      target="lightdsl.data.transforms.one_hot", doc="class labels to one-hot float vectors",
-      labels="one_hot")
+      target="lightdsl.data.transforms.one_hot", fit="lightdsl.data.transforms.fit_one_hot",
+      doc="class labels to one-hot float vectors", labels="one_hot")
 CROP = Int(ge=1, le=MAX_SIZE)
 entry("transform", "random_crop", Arg("size", OneOf(CROP, ListOf(CROP, length=2))),
       Arg("padding", Int(ge=0, le=MAX_SIZE), 0), target="lightdsl.data.transforms.random_crop",

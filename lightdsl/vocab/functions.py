@@ -87,15 +87,17 @@ def softmax_shape(inputs, args):
 for _name, _doc in [("relu", "max(0, x)"), ("sigmoid", "1 / (1 + exp(-x))"),
                     ("tanh", "hyperbolic tangent"), ("exp", "e ** x"),
                     ("log", "natural logarithm"), ("abs", "absolute value")]:
-    entry("function", _name, X, target=f"torch.{_name}", shape=elementwise, doc=_doc)
+    entry("function", _name, X, target=f"torch.{_name}", shape=elementwise, doc=_doc,
+          keeps_dtype=_name in ("relu", "abs"))  # of integers, integers
 for _name in ("sum", "mean"):
     entry("function", _name, X, Arg("dim", optional(DIM), None), Arg("keepdim", Bool(), False),
-          target=f"torch.{_name}", shape=reduce_shape(_name), doc=f"{_name} over dim (or all)")
+          target=f"torch.{_name}", shape=reduce_shape(_name), doc=f"{_name} over dim (or all)",
+          keeps_dtype=_name == "sum")
 entry("function", "reshape", X, Arg("shape", ListOf(Int(ge=-1, le=2**31 - 1), min_length=1)),
-      target="torch.reshape",
+      target="torch.reshape", keeps_dtype=True,
       shape=reshape_shape, doc="a view with another shape (batch included; -1 is inferred)")
 entry("function", "cat", Arg("tensors", TensorList()), Arg("dim", DIM, 0), target="torch.cat",
-      shape=cat_shape, doc="concatenate tensors along dim")
+      shape=cat_shape, doc="concatenate tensors along dim", keeps_dtype=True)
 entry("function", "matmul", X, Arg("other", Tensor()), target="torch.matmul", shape=matmul_shape,
       doc="matrix product (same as @)")
 entry("function", "softmax", X, Arg("dim", DIM, -1), target="torch.softmax",

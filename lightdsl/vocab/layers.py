@@ -209,27 +209,31 @@ def _layer(name, target, *args, shape=same_shape, doc="", validate=None, inputs=
 
 _layer("linear", "torch.nn.Linear", Arg("in_features", COUNT), Arg("out_features", COUNT),
        Arg("bias", Bool(), True), shape=linear_shape, doc="y = x W^T + b on the last dimension",
-       params=linear_params)
+       params=linear_params, aliases=("dense", "fc", "fully_connected"))
+CONV_ALIASES = {1: ("convolution1d",), 2: ("conv", "convolution2d")}
 for _dims, _size, _padding in ((1, COUNT, OneOf(PAD, Choice("same", "valid"))),
                                (2, SIZE, PADDING)):
     _layer(f"conv{_dims}d", f"torch.nn.Conv{_dims}d", Arg("in_channels", COUNT),
            Arg("out_channels", COUNT), Arg("kernel_size", _size), Arg("stride", _size, 1),
            Arg("padding", _padding, 0), Arg("dilation", _size, 1), Arg("groups", COUNT, 1),
            Arg("bias", Bool(), True), shape=conv_shape(_dims), validate=conv_rules,
-           doc=f"{_dims}-d convolution over (N, C, ...) input", params=conv_params(_dims))
+           doc=f"{_dims}-d convolution over (N, C, ...) input", params=conv_params(_dims),
+           aliases=CONV_ALIASES[_dims])
 _layer("maxpool2d", "torch.nn.MaxPool2d", Arg("kernel_size", SIZE), Arg("stride", optional(SIZE), None),
        Arg("padding", POOL_PADDING, 0), Arg("dilation", SIZE, 1),
        Arg("ceil_mode", Bool(), False), shape=pool_shape("maxpool2d"), validate=pool_rules,
-       doc="2-d max pooling")
+       doc="2-d max pooling", aliases=("maxpooling2d", "max_pooling2d"))
 _layer("avgpool2d", "torch.nn.AvgPool2d", Arg("kernel_size", SIZE), Arg("stride", optional(SIZE), None),
        Arg("padding", POOL_PADDING, 0),
        Arg("ceil_mode", Bool(), False), shape=pool_shape("avgpool2d"), validate=pool_rules,
-       doc="2-d average pooling")
+       doc="2-d average pooling",
+       aliases=("averagepooling2d", "average_pooling2d", "avgpooling2d"))
 _NORM_ARGS = (Arg("eps", Float(gt=0), 1e-5), Arg("momentum", optional(Float(ge=0, le=1)), 0.1),
               Arg("affine", Bool(), True))
 _layer("batchnorm1d", "torch.nn.BatchNorm1d", Arg("num_features", COUNT), *_NORM_ARGS,
        shape=batchnorm_shape((2, 3), "batchnorm1d"), doc="batch normalization over (N, C[, L])",
-       params=norm_params("num_features", "affine"))
+       params=norm_params("num_features", "affine"),
+       aliases=("batchnorm", "batchnormalization", "batch_normalization"))
 _layer("batchnorm2d", "torch.nn.BatchNorm2d", Arg("num_features", COUNT), *_NORM_ARGS,
        shape=batchnorm_shape((4,), "batchnorm2d"), doc="batch normalization over (N, C, H, W)",
        params=norm_params("num_features", "affine"))
@@ -237,13 +241,15 @@ _layer("layernorm", "torch.nn.LayerNorm",
        Arg("normalized_shape", OneOf(COUNT, ListOf(COUNT, min_length=1))), Arg("eps", Float(gt=0), 1e-5),
        Arg("elementwise_affine", Bool(), True), shape=layernorm_shape,
        doc="layer normalization over the last dimensions",
-       params=norm_params("normalized_shape", "elementwise_affine"))
+       params=norm_params("normalized_shape", "elementwise_affine"),
+       aliases=("layernormalization", "layer_normalization"))
 _layer("dropout", "torch.nn.Dropout", Arg("p", Float(ge=0, le=1), 0.5),
        doc="zeroes elements with probability p while training")
 _layer("embedding", "torch.nn.Embedding", Arg("num_embeddings", COUNT),
        Arg("embedding_dim", COUNT), Arg("padding_idx", optional(Int(ge=-MAX_SIZE, le=MAX_SIZE)), None),
        shape=embedding_shape, validate=embedding_rules, doc="a lookup table of integer indices",
-       input_dtype="int", params=lambda a: a["num_embeddings"] * a["embedding_dim"])
+       input_dtype="int", params=lambda a: a["num_embeddings"] * a["embedding_dim"],
+       build="lightdsl.runtime.layers.IndexEmbedding")
 _layer("flatten", "torch.nn.Flatten", Arg("start_dim", DIM, 1), Arg("end_dim", DIM, -1),
        shape=flatten_shape, doc="flattens dimensions start_dim..end_dim into one")
 _layer("relu", "torch.nn.ReLU", doc="max(0, x)")
@@ -279,7 +285,8 @@ _layer("multihead_attention", _RUNTIME + "MultiheadAttention", Arg("embed_dim", 
        Arg("kdim", optional(COUNT), None), Arg("vdim", optional(COUNT), None),
        inputs=3, shape=rules.attention_shape, validate=rules.heads_rule("embed_dim", "num_heads"),
        params=rules.attention_params,
-       doc="attention over batch-first (N, L, embed_dim): attn(x), attn(q, kv) or attn(q, k, v)")
+       doc="attention over batch-first (N, L, embed_dim): attn(x), attn(q, kv) or attn(q, k, v)",
+       aliases=("multiheadattention", "attention"))
 _layer("transformer_encoder_layer", _RUNTIME + "TransformerEncoderLayer", Arg("d_model", COUNT),
        Arg("nhead", COUNT), Arg("dim_feedforward", COUNT, 2048),
        Arg("dropout", Float(ge=0, le=1), 0.1), Arg("activation", Choice("relu", "gelu"), "relu"),
@@ -294,7 +301,8 @@ _layer("positional_embedding", _RUNTIME + "PositionalEmbedding", Arg("max_length
 _layer("adaptive_avgpool1d", "torch.nn.AdaptiveAvgPool1d", Arg("output_size", COUNT),
        shape=rules.adaptive_pool_shape(1), doc="average pooling to a fixed length")
 _layer("adaptive_avgpool2d", "torch.nn.AdaptiveAvgPool2d", Arg("output_size", SIZE),
-       shape=rules.adaptive_pool_shape(2), doc="average pooling to a fixed (H, W)")
+       shape=rules.adaptive_pool_shape(2), doc="average pooling to a fixed (H, W)",
+       aliases=("globalaveragepooling2d", "global_average_pooling2d"))
 for _dims, _size in ((1, COUNT), (2, SIZE)):
     _pad = PAD if _dims == 1 else POOL_PADDING
     _layer(f"conv_transpose{_dims}d", f"torch.nn.ConvTranspose{_dims}d", Arg("in_channels", COUNT),

@@ -152,8 +152,8 @@ def torch_kwargs(name: str, values: dict) -> dict:
     return {**kwargs, **rest}
 
 
-def _metric(name: str, target: str, *args: Arg, check, doc: str) -> None:
-    entry("metric", name, *args, target=target, doc=doc, check=check)
+def _metric(name: str, target: str, *args: Arg, check, doc: str, **facts) -> None:
+    entry("metric", name, *args, target=target, doc=doc, check=check, **facts)
 
 
 _metric("accuracy", "torchmetrics.Accuracy", TASK, NUM_CLASSES, _average("micro", "micro", "macro"),
@@ -169,7 +169,8 @@ _metric("auroc", "torchmetrics.AUROC", TASK, NUM_CLASSES, _average("macro", "mac
         doc="area under the ROC curve (one-vs-rest for several classes)")
 _metric("confusion_matrix", "torchmetrics.ConfusionMatrix", TASK, NUM_CLASSES,
         check=classification("confusion_matrix", no_task=("multilabel",)),
-        doc="counts of (true class, predicted class); logged as a picture, not a scalar")
+        doc="counts of (true class, predicted class); logged as a picture, not a scalar",
+        matrix=True)
 _metric("mae", "torchmetrics.MeanAbsoluteError", check=regression("mae"),
         doc="mean absolute error")
 _metric("mse", "torchmetrics.MeanSquaredError", check=regression("mse"),
@@ -177,8 +178,7 @@ _metric("mse", "torchmetrics.MeanSquaredError", check=regression("mse"),
 _metric("r2", "torchmetrics.R2Score", check=regression("r2"),
         doc="coefficient of determination")
 
-# Metrics whose value is a matrix, not a scalar: logged as an image, printed as a table.
-MATRIX_METRICS = ("confusion_matrix",)
+# Metrics whose value is a matrix (Entry.matrix) are logged as an image, printed as a table.
 # Above this many classes a picture or table shows only the classes most often confused.
 MATRIX_SHOWN_CLASSES = 20
 # check warns above this many classes: torchmetrics counts all classes**2 cells at every batch

@@ -9,6 +9,7 @@ Nothing in this package imports torch: targets are dotted names resolved when bu
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,10 @@ class Entry:
     shape: Callable[..., Any] | None = None
     validate: Callable[[dict], list[tuple[str, str]]] | None = None
     tensor_inputs: int = 0
+    #: other libraries' names for this word (Keras, PyTorch, scikit-learn: ``dense`` for
+    #: ``linear``), compared ignoring case: a spec using one is told "did you mean", never
+    #: silently accepted (lightdsl has one name for each word).
+    aliases: tuple[str, ...] = ()
 
     # -- layers and functions --
     #: ``params(args)``: how many numbers the layer's trainable tensors hold (torch's count, for
@@ -78,6 +83,13 @@ class Entry:
     #: arguments the code generator prints even when the spec leaves them out, because
     #: lightdsl's default is not torch's (softmax's dim; sum_squared_error's reduction).
     python_always: tuple[str, ...] = ()
+    #: the dotted callable the builder calls instead of ``target``, with the same arguments,
+    #: where lightdsl's module differs from the one scripts print (embedding: an nn.Embedding
+    #: that takes integer-valued float indices, as lightdsl's loaders give them).
+    build: str | None = None
+    #: functions: the result has the dtype of the first argument (``relu`` of indices is
+    #: indices); otherwise a function's result is float.
+    keeps_dtype: bool = False
 
     # -- losses and metrics --
     #: ``check(output_shape, labels, args)`` raises ShapeError where the model's output and the
@@ -90,6 +102,9 @@ class Entry:
     #: (cross_entropy), "class_log_probabilities" (nll), "probabilities" (bce), "logits"
     #: (bce_with_logits) or "values" (a regression loss). Metrics infer their task from it.
     outputs: str | None = None
+    #: metrics: the value is a matrix, not a scalar (confusion_matrix): logged as a picture,
+    #: printed as a table, never monitored.
+    matrix: bool = False
 
     # -- schedulers --
     #: when the scheduler steps: "epoch" or "step" (every optimizer step).
@@ -117,6 +132,13 @@ class Entry:
     reshape: str | None = None
     #: whether the transform is a random augmentation applied per training batch on the device.
     augment: bool = False
+    #: whether the transform turns uint8 inputs into floats (to_float, normalize,
+    #: standardize); without one, loading converts images to floats in [0, 1] itself.
+    converts: bool = False
+    #: ``fit``: the dotted ``fit(train, **args) -> args`` that fills a transform's statistics
+    #: from the training split (``"auto"`` means and stds), so that every split and predict
+    #: use the training split's numbers; None for a transform without statistics.
+    fit: str | None = None
 
     def __post_init__(self):
         for key, value, allowed in (("input_dtype", self.input_dtype, DTYPES),
@@ -161,9 +183,9 @@ class Registry:
         self._aliases: dict[str, dict[str, str]] = {}
 
     def alias(self, kind: str, name: str, *others: str) -> None:
-        """Record Keras/PyTorch spellings of entry ``name`` (``dense`` for ``linear``): a spec
-        using one is told "did you mean", never silently accepted (lightdsl has one name
-        for each word)."""
+        """Record Keras/PyTorch spellings of entry ``name`` (``dense`` for ``linear``; what
+        :attr:`Entry.aliases` lists): a spec using one is told "did you mean", never silently
+        accepted (lightdsl has one name for each word)."""
         if self.get(kind, name) is None:
             raise ValueError(f"alias of an unknown {kind} {name!r}")
         table = self._aliases.setdefault(kind, {})
@@ -182,10 +204,13 @@ class Registry:
         return did_you_mean(word, [*self.names(kind), *extra])
 
     def add(self, entry: Entry) -> Entry:
+        """Register ``entry`` and its aliases; a name or alias taken already is an error."""
         table = self._entries.setdefault(entry.kind, {})
-        if entry.name in table:
+        if entry.name in table or entry.name.casefold() in self._aliases.get(entry.kind, {}):
             raise ValueError(f"duplicate {entry.kind} {entry.name!r} in the vocabulary")
         table[entry.name] = entry
+        if entry.aliases:
+            self.alias(entry.kind, entry.name, *entry.aliases)
         return entry
 
     def get(self, kind: str, name: str) -> Entry | None:
@@ -199,6 +224,13 @@ class Registry:
 
 
 REGISTRY = Registry()
+
+
+def resolve(dotted: str) -> Any:
+    """The object a dotted name (an entry's ``target``, ``build`` or ``fit``) names, importing
+    its module on first use: the only place the vocabulary's names become Python objects."""
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 def entry(kind: str, name: str, *args: Arg, **fields: Any) -> Entry:

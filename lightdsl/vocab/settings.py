@@ -44,11 +44,12 @@ entry("settings", "train",
 entry("callback", "early_stopping", Arg("monitor", Str(), "val_loss"),
       Arg("patience", Int(ge=1), 3), Arg("mode", Choice("min", "max"), "min"),
       Arg("min_delta", Float(ge=0), 0.0), target="lightdsl.trainer.callbacks.EarlyStopping",
-      doc="stop when the monitored metric stops improving")
+      doc="stop when the monitored metric stops improving", aliases=("earlystopping",))
 entry("callback", "checkpoint", Arg("monitor", optional(Str()), None),
       Arg("mode", Choice("min", "max"), "min"), Arg("save_top_k", Int(ge=-1), 1),
       Arg("save_last", Bool(), True), target="lightdsl.trainer.callbacks.ModelCheckpoint",
-      doc="keep last.ckpt and the best checkpoints by a monitored metric")
+      doc="keep last.ckpt and the best checkpoints by a monitored metric",
+      aliases=("modelcheckpoint",))
 entry("logger", "tensorboard", Arg("save_dir", Str(), "lightning_logs"),
       Arg("name", optional(Str()), None), target="lightdsl.trainer.loggers.TensorBoardLogger",
       doc="TensorBoard event files in save_dir/name/version_N")

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..frontend.diagnostics import closest
+from ..suggest import closest
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ BAD = HERE / "bad"
 
 def render(spec: Path) -> str:
     """What `lightdsl check` prints for a spec, with the path relative to tests/check."""
-    from lightdsl.frontend.analysis import analyze_text
+    from lightdsl.analysis import analyze_text
     from lightdsl.frontend.diagnostics import render_text
 
     relative = spec.relative_to(HERE).as_posix()

@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from lightdsl.frontend.analysis import analyze_file
+from lightdsl.analysis import analyze_file
 from lightdsl.vocab.data import npz_sample
 
 ARRAYS = {

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lightdsl.frontend.analysis import analyze_file
+from lightdsl.analysis import analyze_file
 from lightdsl.frontend.files import READ_LIMIT
 from lightdsl.frontend.source import SPEC_LIMIT
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from lightdsl.analysis import analyze_file
 from lightdsl.cli import main
-from lightdsl.frontend.analysis import analyze_file
 
 SPECS = sorted((Path(__file__).resolve().parents[2] / "specs").glob("*.lit"))
 

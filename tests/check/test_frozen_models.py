@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import lightdsl
+from lightdsl.analysis import analyze_text
 from lightdsl.api import SpecError
 from lightdsl.cli import main
-from lightdsl.frontend.analysis import analyze_text
 
 STATQUEST = Path(__file__).resolve().parents[2] / "specs" / "statquest.lit"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lightdsl import install
-from lightdsl.frontend.analysis import analyze_text
+from lightdsl.analysis import analyze_text
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "specs" / "digits_mlp.lit"

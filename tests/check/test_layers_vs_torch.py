@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from lightdsl.analysis import analyze_file, analyze_text
 from lightdsl.compile.resolve import resolve, torch_kwargs
-from lightdsl.frontend.analysis import analyze_file, analyze_text
 from lightdsl.plots.graph import build_graph
 from lightdsl.vocab import REGISTRY
 from lightdsl.vocab.shapes import ShapeError

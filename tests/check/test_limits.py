@@ -8,10 +8,10 @@ import time
 
 import pytest
 
+from lightdsl.analysis import analyze_file, analyze_text
 from lightdsl.checker.binding import bind_call
 from lightdsl.checker.constants import MAX_BITS
 from lightdsl.cli import main
-from lightdsl.frontend.analysis import analyze_file, analyze_text
 from lightdsl.frontend.diagnostics import Reporter
 from lightdsl.frontend.parser import MAX_DEPTH, parse_value
 from lightdsl.frontend.source import SourceFile

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lightdsl.analysis import analyze_text
 from lightdsl.cli import main
-from lightdsl.frontend.analysis import analyze_text
 
 SPEC = """
 model Net(width = 4) {

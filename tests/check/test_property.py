@@ -11,8 +11,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from lightdsl.analysis import analyze_text
 from lightdsl.cli import main
-from lightdsl.frontend.analysis import analyze_text
 from lightdsl.frontend.diagnostics import render_github, render_json, render_text
 from lightdsl.frontend.parser import MAX_DEPTH
 

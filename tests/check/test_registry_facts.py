@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from lightdsl import run_settings
-from lightdsl.frontend.analysis import analyze_text
+from lightdsl.analysis import analyze_text
 from lightdsl.vocab import REGISTRY, Entry
 from lightdsl.vocab.registry import Arg
 from lightdsl.vocab.types import Int
@@ -218,11 +218,23 @@ def test_onecycle_defaults_to_the_runs_steps_outside_a_trainer(epochs, steps, tm
 
 # ---- data ---------------------------------------------------------------------------------
 
-def test_augmentations_are_the_data_librarys():
-    from lightdsl.data.transforms import AUGMENTATIONS
+def test_transforms_facts_name_the_data_librarys_functions():
+    import inspect
+
+    from lightdsl.vocab.registry import resolve
 
     transforms = REGISTRY.kind("transform")
-    assert {n for n, e in transforms.items() if e.augment} == set(AUGMENTATIONS)
+    assert {n for n, e in transforms.items() if e.augment} == {"random_crop", "random_flip"}
+    assert {n for n, e in transforms.items() if e.converts} == {"normalize", "standardize",
+                                                                "to_float"}
+    assert {n for n, e in transforms.items() if e.fit} == {"normalize", "standardize", "one_hot"}
+    for entry in transforms.values():  # augmentations take a batch and a generator
+        parameters = inspect.signature(resolve(entry.target)).parameters
+        assert ("generator" in parameters) == entry.augment, entry.name
+        assert set(entry.arg_names) <= set(parameters), entry.name
+        if entry.fit:
+            fit = set(inspect.signature(resolve(entry.fit)).parameters)
+            assert {"train", *entry.arg_names} <= fit, entry.name
 
 
 def test_sources_facts():

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lightdsl.frontend.analysis import analyze_text
+from lightdsl.analysis import analyze_text
 from lightdsl.install import extra_command
 from lightdsl.vocab import reserved
 from tests.runner import TIMEOUT_S
@@ -392,7 +392,7 @@ train {
 def _data_warnings(tmp_path, source: str, features=784) -> list[tuple[int, int, str]]:
     path = tmp_path / "spec.lit"
     path.write_text(MNIST_SPEC.replace("SOURCE", source).replace("784", str(features)))
-    from lightdsl.frontend.analysis import analyze_file
+    from lightdsl.analysis import analyze_file
 
     analysis = analyze_file(str(path))
     assert analysis.errors == []
@@ -487,7 +487,7 @@ def test_check_stays_torch_free_with_image_sources(tmp_path):
 
     path = tmp_path / "spec.lit"
     path.write_text(MNIST_SPEC.replace("SOURCE", 'mnist(root = "data", download = true)'))
-    code = ("import sys; from lightdsl.frontend.analysis import analyze_file; "
+    code = ("import sys; from lightdsl.analysis import analyze_file; "
             f"analyze_file({str(path)!r}); "
             "print('torch' in sys.modules, 'torchvision' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

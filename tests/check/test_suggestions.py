@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from lightdsl import suggest
+from lightdsl.analysis import analyze_text
 from lightdsl.cli import main
 from lightdsl.frontend import diagnostics
-from lightdsl.frontend.analysis import analyze_text
 from lightdsl.vocab.registry import REGISTRY
 
 SPEC = """
@@ -62,10 +62,12 @@ def test_an_alias_is_a_suggestion_not_a_second_name():
 
 
 def test_one_did_you_mean_everywhere():
+    from lightdsl.checker import binding, flow
     from lightdsl.data import dataset
     from lightdsl.trainer import callbacks, config
 
-    assert diagnostics.did_you_mean is suggest.did_you_mean
+    assert binding.did_you_mean is flow.did_you_mean is suggest.did_you_mean
+    assert not hasattr(diagnostics, "did_you_mean")  # the front end has none of its own
     assert config.did_you_mean is callbacks.did_you_mean is dataset.did_you_mean \
         is suggest.did_you_mean
     with pytest.raises(Exception) as err:  # the trainer's options compare ignoring case too

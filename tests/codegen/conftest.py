@@ -19,7 +19,7 @@ RUFF = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable
 
 
 def runs_of(path: Path) -> list[str]:
-    from lightdsl.frontend.analysis import analyze_file
+    from lightdsl.analysis import analyze_file
 
     return list(analyze_file(str(path)).program.runs)
 

@@ -9,12 +9,12 @@ import logging
 import pytest
 import torch
 
+from lightdsl.analysis import analyze_text
 from lightdsl.api import SpecError
 from lightdsl.cli import main as cli_main
 from lightdsl.codegen import generate
 from lightdsl.codegen.reserved import MODULE_ATTRIBUTES, shadows_module_attribute
 from lightdsl.errors import UsageError
-from lightdsl.frontend.analysis import analyze_text
 
 from .conftest import load_script
 

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lightdsl.analysis import analyze_text
 from lightdsl.codegen import generate, generate_file
 from lightdsl.codegen.helpers import available
 from lightdsl.codegen.printer import str_literal
-from lightdsl.frontend.analysis import analyze_text
 from lightdsl.vocab import REGISTRY
 
 from .conftest import CASES, ROOT, case_id, ruff

@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 
 import lightdsl
+from lightdsl.analysis import analyze_text
 from lightdsl.cli import main
 from lightdsl.errors import DataError
-from lightdsl.frontend.analysis import analyze_text
 
 DATA = "data D {{ inputs = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]  labels = {labels}" \
     "  batch_size = {batch}{more} }}\n"

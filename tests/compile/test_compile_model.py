@@ -118,8 +118,8 @@ def _never_allocate(monkeypatch):
 
 def test_parameter_count_matches_the_built_models():
     """The check's estimate is what torch allocates, for every model of the example specs."""
+    from lightdsl.analysis import analyze_file
     from lightdsl.compile.model import SpecModel
-    from lightdsl.frontend.analysis import analyze_file
 
     checked = 0
     for spec in sorted(SPECS.glob("*.lit")):
@@ -284,8 +284,8 @@ def leaf_modules_built(module, seen=None) -> int:
 def test_module_count_matches_the_built_models(tmp_path):
     """check's module count (issue 16 item 16) is what the builder creates: for the example
     specs and for repeats of used models, nested repeats and a named layer reused."""
+    from lightdsl.analysis import analyze_file
     from lightdsl.compile.model import SpecModel
-    from lightdsl.frontend.analysis import analyze_file
 
     (tmp_path / "composed.lit").write_text(COMPOSED)
     counts = {}
@@ -322,7 +322,7 @@ def test_a_model_of_too_many_modules_is_refused_before_building(tmp_path, monkey
 
 
 def test_a_used_model_over_the_module_limit_is_reported_once(tmp_path):
-    from lightdsl.frontend.analysis import analyze_text
+    from lightdsl.analysis import analyze_text
 
     text = COMPOSED.replace("repeat(2) { linear(width, width)  relu() }",
                             "repeat(6000) { linear(width, width)  relu() }")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lightdsl.frontend.analysis import analyze_text
+from lightdsl.analysis import analyze_text
 
 from .specs import DATA, RESIDUAL, SPECS
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import lightdsl
-from lightdsl.frontend.analysis import analyze_text
+from lightdsl.analysis import analyze_text
 from lightdsl.runtime.metrics import matrix_image
 from lightdsl.trainer.matrices import matrix_text
 
@@ -163,7 +163,7 @@ def test_monitor_did_you_mean_lists_the_metric_names():
 def test_check_with_metrics_imports_neither_torch_nor_torchmetrics(tmp_path):
     spec = tmp_path / "spec.lit"
     spec.write_text(INLINE, encoding="utf-8")
-    code = ("import sys; from lightdsl.frontend.analysis import analyze_file; "
+    code = ("import sys; from lightdsl.analysis import analyze_file; "
             f"analyze_file({str(spec)!r}); "
             "print('torch' in sys.modules, 'torchmetrics' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from lightdsl.analysis import analyze_file
 from lightdsl.cli import main
-from lightdsl.frontend.analysis import analyze_file
 from lightdsl.plots import render
 from lightdsl.plots.graph import build_graph
 
@@ -194,7 +194,7 @@ def test_without_dot_or_grandalf_the_dot_text_is_written(tmp_path, monkeypatch, 
 
 
 def test_a_title_wider_than_the_network_is_not_cut_off(tmp_path):
-    from lightdsl.frontend.analysis import analyze_text
+    from lightdsl.analysis import analyze_text
 
     name = "AVeryLongModelNameThatIsWiderThanItsOnlyLayer"
     text = (f"model {name} {{\n    layers {{\n        linear(2, 2)\n    }}\n}}\n"

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 import lightdsl
+from lightdsl.analysis import analyze_file
 from lightdsl.cli import main
-from lightdsl.frontend.analysis import analyze_file
 from lightdsl.plots.graph import build_graph, to_dot
 
 plt = pytest.importorskip("matplotlib.pyplot")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from lightdsl.frontend.analysis import analyze_file
+from lightdsl.analysis import analyze_file
 
 
 def errors(path) -> list[tuple[int, int, str]]:
@@ -26,7 +26,7 @@ def layers_spec(package, *layers: str, loss: str = "cross_entropy") -> str:
 
 def test_check_is_clean_and_imports_neither_the_module_nor_torch(package):
     spec = package.spec()
-    code = ("import sys\nfrom lightdsl.frontend.analysis import analyze_file\n"
+    code = ("import sys\nfrom lightdsl.analysis import analyze_file\n"
             f"analysis = analyze_file({str(spec)!r})\n"
             "assert analysis.ok, [str(d.message) for d in analysis.diagnostics]\n"
             "loaded = [m for m in sys.modules if m.split('.')[0] in "

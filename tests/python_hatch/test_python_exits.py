@@ -4,8 +4,8 @@ that is an attribute of its parent (os.path) is found."""
 
 from __future__ import annotations
 
+from lightdsl.analysis import analyze_text
 from lightdsl.cli import main
-from lightdsl.frontend.analysis import analyze_text
 
 SPEC = '''
     model Net {{

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 import lightdsl
+from lightdsl.analysis import analyze_file
 from lightdsl.data.text import unigram_baseline
-from lightdsl.frontend.analysis import analyze_file
 
 from .scripts import assert_script_trains_as_lightdsl, generated_and_compiled
 

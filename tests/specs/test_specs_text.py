@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 
 import lightdsl
+from lightdsl.analysis import analyze_file
 from lightdsl.data.text import load_text, unigram_baseline
 from lightdsl.errors import DataError
-from lightdsl.frontend.analysis import analyze_file
 from lightdsl.runtime import text as runtime_text
 
 from .scripts import assert_script_trains_as_lightdsl

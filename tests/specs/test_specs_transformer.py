@@ -17,7 +17,7 @@ import pytest
 import torch
 
 import lightdsl
-from lightdsl.frontend.analysis import analyze_file
+from lightdsl.analysis import analyze_file
 
 from .scripts import assert_script_trains_as_lightdsl, generated_and_compiled
 

@@ -130,7 +130,7 @@ def test_spec_setting_logs_lightnings_names_at_lightnings_steps(tmp_path, monkey
 
 
 def test_check_refuses_device_stats_without_a_logger():
-    from lightdsl.frontend.analysis import analyze_text
+    from lightdsl.analysis import analyze_text
 
     text = SPEC.replace("LOGGER", "    logger = none\n")
     analysis = analyze_text(text, "stats.lit")
