@@ -107,55 +107,6 @@ def load_mnist(root="data", split="train", download=False):
     return load_idx(*mnist_files(root, "MNIST", split, download))
 
 
-def validation_count(size, fraction):
-    """How many of ``size`` samples a split of ``fraction`` puts in validation (1 to size-1)."""
-    return min(max(round(fraction * size), 1), size - 1)
-
-
-def class_quotas(counts, n_val):
-    """How many samples of each class go to validation: proportional, summing to ``n_val``."""
-    exact = counts.double() * n_val / counts.sum()
-    quota = exact.floor().long()
-    short = n_val - int(quota.sum())
-    if short > 0:  # largest remainders first; ties go to the lower class index
-        quota[torch.argsort(quota.double() - exact, stable=True)[:short]] += 1
-    return quota
-
-
-def validation_mask(size, n_val, labels=None, seed=0, stratify=True):
-    """A boolean mask of the ``n_val`` validation samples, drawn with ``seed``; with int64
-    class labels and ``stratify`` every class is split in the same proportion. Vectorised."""
-    shuffled = torch.randperm(size, generator=torch.Generator().manual_seed(int(seed)))
-    in_val = torch.zeros(size, dtype=torch.bool)
-    if (
-        stratify
-        and labels is not None
-        and labels.dtype == torch.int64
-        and labels.dim() == 1
-    ):
-        _, inverse, counts = torch.unique(
-            labels, return_inverse=True, return_counts=True
-        )
-        quota = class_quotas(counts, n_val)
-        # by class, in random order within each class
-        grouped = shuffled[torch.argsort(inverse[shuffled], stable=True)]
-        group = inverse[grouped]
-        rank = torch.arange(size) - (torch.cumsum(counts, 0) - counts)[group]
-        in_val[grouped[rank < quota[group]]] = True
-    else:
-        in_val[shuffled[:n_val]] = True
-    return in_val
-
-
-def split(data, fraction, seed=0, stratify=True):
-    """Split (inputs, labels) into train and validation parts, stratified for classes."""
-    inputs, labels = data
-    n_val = validation_count(len(inputs), fraction)
-    in_val = validation_mask(len(inputs), n_val, labels, seed, stratify)
-    train, val = torch.nonzero(~in_val).squeeze(1), torch.nonzero(in_val).squeeze(1)
-    return (inputs[train], labels[train]), (inputs[val], labels[val])
-
-
 def metric_inputs(output, labels, task=None, sigmoid=False):
     """``(preds, target)`` for a torchmetrics metric of ``task`` (None: a regression metric).
 
