@@ -31,6 +31,11 @@ def test_ruff_format_and_check_clean(case, target, tmp_path):
     out.write_text(generate_file(str(case[0]), case[1], target).text, encoding="utf-8")
     formatted = ruff("format", "--isolated", "--diff", str(out), cwd=tmp_path)
     assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+    # laid out as ruff lays the code out from scratch, not only kept by its magic trailing
+    # commas (a sum split as ``relu((a + b),)`` was stable under plain ruff format)
+    scratch = ruff("format", "--isolated", "--config", "format.skip-magic-trailing-comma=true",
+                   "--diff", str(out), cwd=tmp_path)
+    assert scratch.returncode == 0, scratch.stdout
     checked = ruff("check", "--isolated", str(out), cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 

@@ -225,15 +225,15 @@ class CharBigram(pl.LightningModule):
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=29, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.val_metrics = nn.ModuleDict(
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=29, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.learning_rate = 0.01  # what lr_find tunes
 

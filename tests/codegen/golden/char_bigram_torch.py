@@ -366,7 +366,7 @@ def evaluate(model, data, loss_fn):
     metrics = {
         "accuracy": torchmetrics.Accuracy(
             task="multiclass", num_classes=29, average="micro"
-        ),
+        )
     }
     with torch.no_grad():
         for inputs, labels in batches(data, BATCH_SIZE):

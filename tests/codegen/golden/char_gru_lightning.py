@@ -276,15 +276,15 @@ class CharGRU(pl.LightningModule):
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=29, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.val_metrics = nn.ModuleDict(
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=29, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.learning_rate = 0.005  # what lr_find tunes
 

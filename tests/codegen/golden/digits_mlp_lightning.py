@@ -185,15 +185,15 @@ class DigitsNet(pl.LightningModule):
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=10, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.val_metrics = nn.ModuleDict(
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=10, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.learning_rate = 0.003  # what lr_find tunes
 

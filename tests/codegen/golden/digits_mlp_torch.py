@@ -375,7 +375,7 @@ def evaluate(model, data, loss_fn):
     metrics = {
         "accuracy": torchmetrics.Accuracy(
             task="multiclass", num_classes=10, average="micro"
-        ),
+        )
     }
     with torch.no_grad():
         for inputs, labels in batches(data, BATCH_SIZE):

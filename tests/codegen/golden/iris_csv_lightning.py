@@ -230,15 +230,15 @@ class IrisNet(pl.LightningModule):
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=3, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.val_metrics = nn.ModuleDict(
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=3, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.learning_rate = 0.01  # what lr_find tunes
 

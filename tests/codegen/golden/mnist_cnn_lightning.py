@@ -249,15 +249,15 @@ class ConvNet(pl.LightningModule):
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=10, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.val_metrics = nn.ModuleDict(
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=10, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.learning_rate = 0.002  # what lr_find tunes
 

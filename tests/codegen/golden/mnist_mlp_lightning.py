@@ -200,15 +200,15 @@ class NeuralNet(pl.LightningModule):
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=10, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.val_metrics = nn.ModuleDict(
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=10, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.learning_rate = 0.001  # what lr_find tunes
 

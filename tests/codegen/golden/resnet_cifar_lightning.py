@@ -196,15 +196,15 @@ class ResNet(pl.LightningModule):
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=10, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.val_metrics = nn.ModuleDict(
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=10, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.learning_rate = 0.1  # what lr_find tunes
 
@@ -216,17 +216,13 @@ class ResNet(pl.LightningModule):
         )
         # resnet_cifar.lit:40
         x = torch.relu(
-            (
-                self.bn2b(self.conv2b(torch.relu(self.bn2a(self.conv2a(x)))))
-                + self.bnp2(self.proj2(x))
-            ),
+            self.bn2b(self.conv2b(torch.relu(self.bn2a(self.conv2a(x)))))
+            + self.bnp2(self.proj2(x))
         )
         # resnet_cifar.lit:41
         x = torch.relu(
-            (
-                self.bn3b(self.conv3b(torch.relu(self.bn3a(self.conv3a(x)))))
-                + self.bnp3(self.proj3(x))
-            ),
+            self.bn3b(self.conv3b(torch.relu(self.bn3a(self.conv3a(x)))))
+            + self.bnp3(self.proj3(x))
         )
         return self.fc(self.flat(self.pool(x)))  # resnet_cifar.lit:42
 

@@ -365,17 +365,13 @@ class ResNet(nn.Module):
         )
         # resnet_cifar.lit:40
         x = torch.relu(
-            (
-                self.bn2b(self.conv2b(torch.relu(self.bn2a(self.conv2a(x)))))
-                + self.bnp2(self.proj2(x))
-            ),
+            self.bn2b(self.conv2b(torch.relu(self.bn2a(self.conv2a(x)))))
+            + self.bnp2(self.proj2(x))
         )
         # resnet_cifar.lit:41
         x = torch.relu(
-            (
-                self.bn3b(self.conv3b(torch.relu(self.bn3a(self.conv3a(x)))))
-                + self.bnp3(self.proj3(x))
-            ),
+            self.bn3b(self.conv3b(torch.relu(self.bn3a(self.conv3a(x)))))
+            + self.bnp3(self.proj3(x))
         )
         return self.fc(self.flat(self.pool(x)))  # resnet_cifar.lit:42
 
@@ -406,7 +402,7 @@ def evaluate(model, data, loss_fn):
     metrics = {
         "accuracy": torchmetrics.Accuracy(
             task="multiclass", num_classes=10, average="micro"
-        ),
+        )
     }
     with torch.no_grad():
         for inputs, labels in batches(data, BATCH_SIZE):

@@ -246,7 +246,7 @@ class OrderTransformer(pl.LightningModule):
                     d_model, heads, dim_feedforward=2 * d_model, dropout=0.0
                 )
                 for _ in range(depth)
-            ],
+            ]
         )
         self.head = nn.Linear(d_model, classes)
         self.loss_fn = nn.CrossEntropyLoss()  # transformer_classifier.lit:33
@@ -254,15 +254,15 @@ class OrderTransformer(pl.LightningModule):
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=2, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.val_metrics = nn.ModuleDict(
             {
                 "accuracy": torchmetrics.Accuracy(
                     task="multiclass", num_classes=2, average="micro"
-                ),
-            },
+                )
+            }
         )
         self.learning_rate = 0.003  # what lr_find tunes
 

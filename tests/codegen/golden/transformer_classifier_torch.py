@@ -377,7 +377,7 @@ class OrderTransformer(nn.Module):
                     d_model, heads, dim_feedforward=2 * d_model, dropout=0.0
                 )
                 for _ in range(depth)
-            ],
+            ]
         )
         self.head = nn.Linear(d_model, classes)
 
@@ -405,7 +405,7 @@ def evaluate(model, data, loss_fn):
     metrics = {
         "accuracy": torchmetrics.Accuracy(
             task="multiclass", num_classes=2, average="micro"
-        ),
+        )
     }
     with torch.no_grad():
         for inputs, labels in batches(data, BATCH_SIZE):
@@ -479,7 +479,7 @@ def main(data_root=SPEC_DIR, out=None):
 def command_line():
     """The script's options (python SCRIPT --help)."""
     parser = argparse.ArgumentParser(
-        description="Train OrderTransformer on order (run default of transformer_classifier.lit).",
+        description="Train OrderTransformer on order (run default of transformer_classifier.lit)."
     )
     parser.add_argument(
         "--data-root",
