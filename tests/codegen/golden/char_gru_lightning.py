@@ -23,6 +23,126 @@ SPEC_DIR = Path(__file__).resolve().parents[3] / "specs"
 BATCH_SIZE = 32
 
 
+# char_gru.lit:8 model CharGRU
+class CharGRU(pl.LightningModule):
+    """The model CharGRU of the spec."""
+
+    def __init__(self, vocab=29, dim=32, hidden=128):
+        super().__init__()
+        self.save_hyperparameters()  # self.hparams
+        # char_gru.lit:9
+        self.layers = nn.Sequential(
+            nn.Embedding(vocab, dim),
+            GRU(dim, hidden, output="sequence"),
+            nn.Linear(hidden, vocab),
+        )
+        self.loss_fn = nn.CrossEntropyLoss()  # char_gru.lit:25
+        self.train_metrics = nn.ModuleDict(
+            {
+                "accuracy": torchmetrics.Accuracy(
+                    task="multiclass", num_classes=29, average="micro"
+                )
+            }
+        )
+        self.val_metrics = nn.ModuleDict(
+            {
+                "accuracy": torchmetrics.Accuracy(
+                    task="multiclass", num_classes=29, average="micro"
+                )
+            }
+        )
+        self.learning_rate = 0.005  # what lr_find tunes
+
+    def forward(self, x):
+        return self.layers(x)
+
+    def training_step(self, batch, batch_idx):
+        inputs, labels = batch
+        output = self(inputs)
+        loss = self.loss_fn(class_scores_first(output, labels), labels)
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
+        preds, target = metric_inputs(output, labels, "multiclass")
+        self.train_metrics["accuracy"](preds, target)
+        self.log(
+            "train_accuracy",
+            self.train_metrics["accuracy"],
+            on_step=True,
+            on_epoch=True,
+        )
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        inputs, labels = batch
+        output = self(inputs)
+        loss = self.loss_fn(class_scores_first(output, labels), labels)
+        self.log("val_loss", loss, prog_bar=True)
+        preds, target = metric_inputs(output, labels, "multiclass")
+        self.val_metrics["accuracy"].update(preds, target)
+        self.log("val_accuracy", self.val_metrics["accuracy"])
+
+    def configure_optimizers(self):
+        params = [p for p in self.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(params, lr=self.learning_rate)  # char_gru.lit:27
+        return optimizer
+
+
+# char_gru.lit:16 data tiny
+def load_data(data_root=SPEC_DIR):
+    """The data tiny: (inputs, labels) to train on, and to validate on (or None)."""
+    # char_gru.lit:17 source = text(...)
+    train_x, train_y = load_text(data_root / "data/tiny.txt", seq_len=64)
+    # char_gru.lit:18 val = split(...)
+    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.1, seed=0)
+    return (train_x, train_y), (val_x, val_y)
+
+
+class TinyData(pl.LightningDataModule):
+    """The data tiny of the spec, batched as lightdsl does."""
+
+    def __init__(self, data_root=SPEC_DIR):
+        super().__init__()
+        self.data_root = Path(data_root)  # where relative paths start
+
+    def setup(self, stage=None):
+        self.train_set, self.val_set = read_data(load_data, self.data_root)
+
+    def train_dataloader(self):
+        return data_loader(
+            self.train_set, BATCH_SIZE, shuffle=True, seed=random.randrange(2**31)
+        )
+
+    def val_dataloader(self):
+        return data_loader(self.val_set, BATCH_SIZE)
+
+
+def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
+    """Train with the spec's settings (plus trainer_args); returns the model."""
+    # ckpt_path: resume from a checkpoint of this script or of `lightdsl train`
+    model = CharGRU()
+    data = TinyData(data_root)
+    trainer = pl.Trainer(max_epochs=10, **trainer_args)  # char_gru.lit:22
+    trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
+    return model
+
+
+def command_line():
+    """The script's options (python SCRIPT --help)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=SPEC_DIR,
+        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
+    )
+    return parser.parse_args()
+
+
+# ----------------------------------------------------------------------------
+# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself
+# trains with, so that this script computes what `lightdsl train` computes.
+# ----------------------------------------------------------------------------
+
+
 def read_data(load_data, data_root):
     """``load_data(data_root)``; a missing data file ends the script with one line naming it
     (exit code 2), not a traceback."""
@@ -256,120 +376,6 @@ def load_text(path, seq_len=64, stride=None):
     characters (N, seq_len)."""
     ids, _ = encode_chunks(file_chunks(Path(path)))
     return text_windows(ids, seq_len, stride)
-
-
-# char_gru.lit:8 model CharGRU
-class CharGRU(pl.LightningModule):
-    """The model CharGRU of the spec."""
-
-    def __init__(self, vocab=29, dim=32, hidden=128):
-        super().__init__()
-        self.save_hyperparameters()  # self.hparams
-        # char_gru.lit:9
-        self.layers = nn.Sequential(
-            nn.Embedding(vocab, dim),
-            GRU(dim, hidden, output="sequence"),
-            nn.Linear(hidden, vocab),
-        )
-        self.loss_fn = nn.CrossEntropyLoss()  # char_gru.lit:25
-        self.train_metrics = nn.ModuleDict(
-            {
-                "accuracy": torchmetrics.Accuracy(
-                    task="multiclass", num_classes=29, average="micro"
-                )
-            }
-        )
-        self.val_metrics = nn.ModuleDict(
-            {
-                "accuracy": torchmetrics.Accuracy(
-                    task="multiclass", num_classes=29, average="micro"
-                )
-            }
-        )
-        self.learning_rate = 0.005  # what lr_find tunes
-
-    def forward(self, x):
-        return self.layers(x)
-
-    def training_step(self, batch, batch_idx):
-        inputs, labels = batch
-        output = self(inputs)
-        loss = self.loss_fn(class_scores_first(output, labels), labels)
-        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
-        preds, target = metric_inputs(output, labels, "multiclass")
-        self.train_metrics["accuracy"](preds, target)
-        self.log(
-            "train_accuracy",
-            self.train_metrics["accuracy"],
-            on_step=True,
-            on_epoch=True,
-        )
-        return loss
-
-    def validation_step(self, batch, batch_idx):
-        inputs, labels = batch
-        output = self(inputs)
-        loss = self.loss_fn(class_scores_first(output, labels), labels)
-        self.log("val_loss", loss, prog_bar=True)
-        preds, target = metric_inputs(output, labels, "multiclass")
-        self.val_metrics["accuracy"].update(preds, target)
-        self.log("val_accuracy", self.val_metrics["accuracy"])
-
-    def configure_optimizers(self):
-        params = [p for p in self.parameters() if p.requires_grad]
-        optimizer = torch.optim.Adam(params, lr=self.learning_rate)  # char_gru.lit:27
-        return optimizer
-
-
-# char_gru.lit:16 data tiny
-def load_data(data_root=SPEC_DIR):
-    """The data tiny: (inputs, labels) to train on, and to validate on (or None)."""
-    # char_gru.lit:17 source = text(...)
-    train_x, train_y = load_text(data_root / "data/tiny.txt", seq_len=64)
-    # char_gru.lit:18 val = split(...)
-    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.1, seed=0)
-    return (train_x, train_y), (val_x, val_y)
-
-
-class TinyData(pl.LightningDataModule):
-    """The data tiny of the spec, batched as lightdsl does."""
-
-    def __init__(self, data_root=SPEC_DIR):
-        super().__init__()
-        self.data_root = Path(data_root)  # where relative paths start
-
-    def setup(self, stage=None):
-        self.train_set, self.val_set = read_data(load_data, self.data_root)
-
-    def train_dataloader(self):
-        return data_loader(
-            self.train_set, BATCH_SIZE, shuffle=True, seed=random.randrange(2**31)
-        )
-
-    def val_dataloader(self):
-        return data_loader(self.val_set, BATCH_SIZE)
-
-
-def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
-    """Train with the spec's settings (plus trainer_args); returns the model."""
-    # ckpt_path: resume from a checkpoint of this script or of `lightdsl train`
-    model = CharGRU()
-    data = TinyData(data_root)
-    trainer = pl.Trainer(max_epochs=10, **trainer_args)  # char_gru.lit:22
-    trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
-    return model
-
-
-def command_line():
-    """The script's options (python SCRIPT --help)."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument(
-        "--data-root",
-        type=Path,
-        default=SPEC_DIR,
-        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
-    )
-    return parser.parse_args()
 
 
 if __name__ == "__main__":

@@ -28,6 +28,141 @@ LOG_ROOT = "lightning_logs"
 RUN_NAME = "char_gru"
 
 
+# char_gru.lit:8 model CharGRU
+class CharGRU(nn.Module):
+    """The model CharGRU of the spec."""
+
+    def __init__(self, vocab=29, dim=32, hidden=128):
+        super().__init__()
+        # char_gru.lit:9
+        self.layers = nn.Sequential(
+            nn.Embedding(vocab, dim),
+            GRU(dim, hidden, output="sequence"),
+            nn.Linear(hidden, vocab),
+        )
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+# char_gru.lit:16 data tiny
+def load_data(data_root=SPEC_DIR):
+    """The data tiny: (inputs, labels) to train on, and to validate on (or None)."""
+    # char_gru.lit:17 source = text(...)
+    train_x, train_y = load_text(data_root / "data/tiny.txt", seq_len=64)
+    # char_gru.lit:18 val = split(...)
+    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.1, seed=0)
+    return (train_x, train_y), (val_x, val_y)
+
+
+def evaluate(model, data, loss_fn):
+    """Mean loss (weighted by batch size) and metrics over data, no gradients."""
+    model.eval()
+    sums, seen = {}, 0
+    metrics = {
+        "accuracy": torchmetrics.Accuracy(
+            task="multiclass", num_classes=29, average="micro"
+        )
+    }
+    with torch.no_grad():
+        for inputs, labels in batches(data, BATCH_SIZE):
+            output = model(inputs)
+            loss = loss_fn(class_scores_first(output, labels), labels)
+            sums["loss"] = sums.get("loss", 0.0) + float(loss) * len(inputs)
+            seen += len(inputs)
+            preds, target = metric_inputs(output, labels, "multiclass")
+            for metric in metrics.values():
+                metric.to(output.device).update(preds, target)
+    model.train()  # evaluate() is called while training
+    values = {f"val_{name}": total / seen for name, total in sums.items()}
+    for name, metric in metrics.items():  # over the whole set, not batches
+        value = metric.compute()
+        if value.numel() == 1:
+            values[f"val_{name}"] = value.item()
+        else:  # a confusion matrix: printed, not a number to monitor
+            print(f"val_{name}", value.tolist())
+    return values
+
+
+# char_gru.lit:22 train default
+def fit(model, train_set, val_set=None, run=None, lr=0.005):
+    """Train model as the spec's train block says: cross_entropy loss, adam, MAX_EPOCHS epochs."""
+    device = auto_device()
+    model = model.to(device)
+    train_set = tuple(t.to(device) for t in train_set)
+    if val_set is not None:
+        val_set = tuple(t.to(device) for t in val_set)
+    # char_gru.lit:25 loss
+    loss_fn = nn.CrossEntropyLoss()
+    params = [p for p in model.parameters() if p.requires_grad]
+    # char_gru.lit:27 optimizer
+    optimizer = torch.optim.Adam(params, lr=lr)
+    validating = val_set is not None
+    data_seed = random.randrange(2**31)  # no seed in the spec: a new order
+    step, metrics = 0, {}
+    for epoch in range(MAX_EPOCHS):
+        model.train()
+        total, seen = 0.0, 0
+        for inputs, labels in batches(
+            train_set, BATCH_SIZE, shuffle=True, seed=data_seed + epoch
+        ):
+            output = model(inputs)
+            loss = loss_fn(class_scores_first(output, labels), labels)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            total += loss.detach() * len(inputs)
+            seen += len(inputs)
+        metrics["train_loss_epoch"] = float(total) / seen
+        if validating:
+            metrics.update(evaluate(model, val_set, loss_fn))
+        print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))
+        run.end_epoch(epoch, metrics)
+    run.finish(model, optimizer, step)
+    return model
+
+
+def main(data_root=SPEC_DIR, out=None):
+    """Load the data, build the model, train it; returns the trained model."""
+    # the run's files go into out, else into a new LOG_ROOT/RUN_NAME/version_N
+    train_set, val_set = read_data(load_data, Path(data_root))
+    model = CharGRU()
+    run = RunFolder(out or claim_version_dir(LOG_ROOT, RUN_NAME))
+    return fit(model, train_set, val_set, run)
+
+
+def command_line():
+    """The script's options (python SCRIPT --help)."""
+    parser = argparse.ArgumentParser(
+        description="Train CharGRU on tiny (run default of char_gru.lit)."
+    )
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=SPEC_DIR,
+        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="the folder to write the run into (default: a new lightning_logs/char_gru/version_N)",
+    )
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=MAX_EPOCHS,
+        help="how many epochs to train (default: %(default)s, the spec's)",
+    )
+    return parser.parse_args()
+
+
+# ----------------------------------------------------------------------------
+# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself
+# trains with, so that this script computes what `lightdsl train` computes.
+# ----------------------------------------------------------------------------
+
+
 def read_data(load_data, data_root):
     """``load_data(data_root)``; a missing data file ends the script with one line naming it
     (exit code 2), not a traceback."""
@@ -381,135 +516,6 @@ def claim_version_dir(root, name):
             return parent / f"version_{number}"
         except FileExistsError:  # taken by another run (or a file): the next one
             number += 1
-
-
-# char_gru.lit:8 model CharGRU
-class CharGRU(nn.Module):
-    """The model CharGRU of the spec."""
-
-    def __init__(self, vocab=29, dim=32, hidden=128):
-        super().__init__()
-        # char_gru.lit:9
-        self.layers = nn.Sequential(
-            nn.Embedding(vocab, dim),
-            GRU(dim, hidden, output="sequence"),
-            nn.Linear(hidden, vocab),
-        )
-
-    def forward(self, x):
-        return self.layers(x)
-
-
-# char_gru.lit:16 data tiny
-def load_data(data_root=SPEC_DIR):
-    """The data tiny: (inputs, labels) to train on, and to validate on (or None)."""
-    # char_gru.lit:17 source = text(...)
-    train_x, train_y = load_text(data_root / "data/tiny.txt", seq_len=64)
-    # char_gru.lit:18 val = split(...)
-    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.1, seed=0)
-    return (train_x, train_y), (val_x, val_y)
-
-
-def evaluate(model, data, loss_fn):
-    """Mean loss (weighted by batch size) and metrics over data, no gradients."""
-    model.eval()
-    sums, seen = {}, 0
-    metrics = {
-        "accuracy": torchmetrics.Accuracy(
-            task="multiclass", num_classes=29, average="micro"
-        )
-    }
-    with torch.no_grad():
-        for inputs, labels in batches(data, BATCH_SIZE):
-            output = model(inputs)
-            loss = loss_fn(class_scores_first(output, labels), labels)
-            sums["loss"] = sums.get("loss", 0.0) + float(loss) * len(inputs)
-            seen += len(inputs)
-            preds, target = metric_inputs(output, labels, "multiclass")
-            for metric in metrics.values():
-                metric.to(output.device).update(preds, target)
-    model.train()  # evaluate() is called while training
-    values = {f"val_{name}": total / seen for name, total in sums.items()}
-    for name, metric in metrics.items():  # over the whole set, not batches
-        value = metric.compute()
-        if value.numel() == 1:
-            values[f"val_{name}"] = value.item()
-        else:  # a confusion matrix: printed, not a number to monitor
-            print(f"val_{name}", value.tolist())
-    return values
-
-
-# char_gru.lit:22 train default
-def fit(model, train_set, val_set=None, run=None, lr=0.005):
-    """Train model as the spec's train block says: cross_entropy loss, adam, MAX_EPOCHS epochs."""
-    device = auto_device()
-    model = model.to(device)
-    train_set = tuple(t.to(device) for t in train_set)
-    if val_set is not None:
-        val_set = tuple(t.to(device) for t in val_set)
-    # char_gru.lit:25 loss
-    loss_fn = nn.CrossEntropyLoss()
-    params = [p for p in model.parameters() if p.requires_grad]
-    # char_gru.lit:27 optimizer
-    optimizer = torch.optim.Adam(params, lr=lr)
-    validating = val_set is not None
-    data_seed = random.randrange(2**31)  # no seed in the spec: a new order
-    step, metrics = 0, {}
-    for epoch in range(MAX_EPOCHS):
-        model.train()
-        total, seen = 0.0, 0
-        for inputs, labels in batches(
-            train_set, BATCH_SIZE, shuffle=True, seed=data_seed + epoch
-        ):
-            output = model(inputs)
-            loss = loss_fn(class_scores_first(output, labels), labels)
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            total += loss.detach() * len(inputs)
-            seen += len(inputs)
-        metrics["train_loss_epoch"] = float(total) / seen
-        if validating:
-            metrics.update(evaluate(model, val_set, loss_fn))
-        print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))
-        run.end_epoch(epoch, metrics)
-    run.finish(model, optimizer, step)
-    return model
-
-
-def main(data_root=SPEC_DIR, out=None):
-    """Load the data, build the model, train it; returns the trained model."""
-    # the run's files go into out, else into a new LOG_ROOT/RUN_NAME/version_N
-    train_set, val_set = read_data(load_data, Path(data_root))
-    model = CharGRU()
-    run = RunFolder(out or claim_version_dir(LOG_ROOT, RUN_NAME))
-    return fit(model, train_set, val_set, run)
-
-
-def command_line():
-    """The script's options (python SCRIPT --help)."""
-    parser = argparse.ArgumentParser(
-        description="Train CharGRU on tiny (run default of char_gru.lit)."
-    )
-    parser.add_argument(
-        "--data-root",
-        type=Path,
-        default=SPEC_DIR,
-        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help="the folder to write the run into (default: a new lightning_logs/char_gru/version_N)",
-    )
-    parser.add_argument(
-        "--max-epochs",
-        type=int,
-        default=MAX_EPOCHS,
-        help="how many epochs to train (default: %(default)s, the spec's)",
-    )
-    return parser.parse_args()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,121 @@ SEED = 0
 BATCH_SIZE = 64
 
 
+# digits_mlp.lit:4 model DigitsNet
+class DigitsNet(pl.LightningModule):
+    """The model DigitsNet of the spec."""
+
+    def __init__(self, hidden=128):
+        super().__init__()
+        self.save_hyperparameters()  # self.hparams
+        # digits_mlp.lit:5
+        self.layers = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(64, hidden),
+            nn.ReLU(),
+            nn.Dropout(p=0.1),
+            nn.Linear(hidden, 10),
+        )
+        self.loss_fn = nn.CrossEntropyLoss()  # digits_mlp.lit:24
+        self.train_metrics = nn.ModuleDict(
+            {
+                "accuracy": torchmetrics.Accuracy(
+                    task="multiclass", num_classes=10, average="micro"
+                )
+            }
+        )
+        self.val_metrics = nn.ModuleDict(
+            {
+                "accuracy": torchmetrics.Accuracy(
+                    task="multiclass", num_classes=10, average="micro"
+                )
+            }
+        )
+        self.learning_rate = 0.003  # what lr_find tunes
+
+    def forward(self, x):
+        return self.layers(x)
+
+    def training_step(self, batch, batch_idx):
+        inputs, labels = batch
+        output = self(inputs)
+        loss = self.loss_fn(output, labels)
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
+        preds, target = metric_inputs(output, labels, "multiclass")
+        self.train_metrics["accuracy"](preds, target)
+        self.log(
+            "train_accuracy",
+            self.train_metrics["accuracy"],
+            on_step=True,
+            on_epoch=True,
+        )
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        inputs, labels = batch
+        output = self(inputs)
+        loss = self.loss_fn(output, labels)
+        self.log("val_loss", loss, prog_bar=True)
+        preds, target = metric_inputs(output, labels, "multiclass")
+        self.val_metrics["accuracy"].update(preds, target)
+        self.log("val_accuracy", self.val_metrics["accuracy"])
+
+    def configure_optimizers(self):
+        params = [p for p in self.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(params, lr=self.learning_rate)  # digits_mlp.lit:26
+        return optimizer
+
+
+# digits_mlp.lit:14 data digits8
+def load_data():
+    """The data digits8: (inputs, labels) to train on, and to validate on (or None)."""
+    # digits_mlp.lit:15 source = digits(...)
+    train_x, train_y = load_digits()
+    # digits_mlp.lit:16 val = split(...)
+    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.2, seed=0)
+    # digits_mlp.lit:17 normalize(...)
+    mean, std = normalize_stats(train_x)  # fitted on the training split
+    train_x = normalize(train_x, mean=mean, std=std)
+    val_x = normalize(val_x, mean=mean, std=std)
+    return (train_x, train_y), (val_x, val_y)
+
+
+class Digits8Data(pl.LightningDataModule):
+    """The data digits8 of the spec, batched as lightdsl does."""
+
+    def setup(self, stage=None):
+        self.train_set, self.val_set = load_data()
+
+    def train_dataloader(self):
+        return data_loader(self.train_set, BATCH_SIZE, shuffle=True, seed=SEED)
+
+    def val_dataloader(self):
+        return data_loader(self.val_set, BATCH_SIZE)
+
+
+def main(ckpt_path=None, **trainer_args):
+    """Train with the spec's settings (plus trainer_args); returns the model."""
+    # ckpt_path: resume from a checkpoint of this script or of `lightdsl train`
+    pl.seed_everything(SEED)
+    model = DigitsNet()
+    data = Digits8Data()
+    # digits_mlp.lit:21
+    trainer = pl.Trainer(
+        max_epochs=20,
+        callbacks=[pl.callbacks.ModelCheckpoint(monitor="val_accuracy", mode="max")],
+        **trainer_args,
+    )
+    pl.seed_everything(SEED)
+    trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
+    return model
+
+
+# ----------------------------------------------------------------------------
+# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself
+# trains with, so that this script computes what `lightdsl train` computes.
+# ----------------------------------------------------------------------------
+
+
 def load_digits():
     """scikit-learn's 8x8 digits: (1797, 1, 8, 8) float32 in 0..16, int64 labels."""
     from sklearn.datasets import load_digits as sklearn_digits
@@ -163,115 +278,6 @@ def normalize(inputs, mean, std):
     s = s.reshape(()) if s.numel() == 1 else s.reshape(shape)
     out = x.clone() if x is inputs else x
     return out.sub_(m).div_(s)
-
-
-# digits_mlp.lit:4 model DigitsNet
-class DigitsNet(pl.LightningModule):
-    """The model DigitsNet of the spec."""
-
-    def __init__(self, hidden=128):
-        super().__init__()
-        self.save_hyperparameters()  # self.hparams
-        # digits_mlp.lit:5
-        self.layers = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(64, hidden),
-            nn.ReLU(),
-            nn.Dropout(p=0.1),
-            nn.Linear(hidden, 10),
-        )
-        self.loss_fn = nn.CrossEntropyLoss()  # digits_mlp.lit:24
-        self.train_metrics = nn.ModuleDict(
-            {
-                "accuracy": torchmetrics.Accuracy(
-                    task="multiclass", num_classes=10, average="micro"
-                )
-            }
-        )
-        self.val_metrics = nn.ModuleDict(
-            {
-                "accuracy": torchmetrics.Accuracy(
-                    task="multiclass", num_classes=10, average="micro"
-                )
-            }
-        )
-        self.learning_rate = 0.003  # what lr_find tunes
-
-    def forward(self, x):
-        return self.layers(x)
-
-    def training_step(self, batch, batch_idx):
-        inputs, labels = batch
-        output = self(inputs)
-        loss = self.loss_fn(output, labels)
-        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
-        preds, target = metric_inputs(output, labels, "multiclass")
-        self.train_metrics["accuracy"](preds, target)
-        self.log(
-            "train_accuracy",
-            self.train_metrics["accuracy"],
-            on_step=True,
-            on_epoch=True,
-        )
-        return loss
-
-    def validation_step(self, batch, batch_idx):
-        inputs, labels = batch
-        output = self(inputs)
-        loss = self.loss_fn(output, labels)
-        self.log("val_loss", loss, prog_bar=True)
-        preds, target = metric_inputs(output, labels, "multiclass")
-        self.val_metrics["accuracy"].update(preds, target)
-        self.log("val_accuracy", self.val_metrics["accuracy"])
-
-    def configure_optimizers(self):
-        params = [p for p in self.parameters() if p.requires_grad]
-        optimizer = torch.optim.Adam(params, lr=self.learning_rate)  # digits_mlp.lit:26
-        return optimizer
-
-
-# digits_mlp.lit:14 data digits8
-def load_data():
-    """The data digits8: (inputs, labels) to train on, and to validate on (or None)."""
-    # digits_mlp.lit:15 source = digits(...)
-    train_x, train_y = load_digits()
-    # digits_mlp.lit:16 val = split(...)
-    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.2, seed=0)
-    # digits_mlp.lit:17 normalize(...)
-    mean, std = normalize_stats(train_x)  # fitted on the training split
-    train_x = normalize(train_x, mean=mean, std=std)
-    val_x = normalize(val_x, mean=mean, std=std)
-    return (train_x, train_y), (val_x, val_y)
-
-
-class Digits8Data(pl.LightningDataModule):
-    """The data digits8 of the spec, batched as lightdsl does."""
-
-    def setup(self, stage=None):
-        self.train_set, self.val_set = load_data()
-
-    def train_dataloader(self):
-        return data_loader(self.train_set, BATCH_SIZE, shuffle=True, seed=SEED)
-
-    def val_dataloader(self):
-        return data_loader(self.val_set, BATCH_SIZE)
-
-
-def main(ckpt_path=None, **trainer_args):
-    """Train with the spec's settings (plus trainer_args); returns the model."""
-    # ckpt_path: resume from a checkpoint of this script or of `lightdsl train`
-    pl.seed_everything(SEED)
-    model = DigitsNet()
-    data = Digits8Data()
-    # digits_mlp.lit:21
-    trainer = pl.Trainer(
-        max_epochs=20,
-        callbacks=[pl.callbacks.ModelCheckpoint(monitor="val_accuracy", mode="max")],
-        **trainer_args,
-    )
-    pl.seed_everything(SEED)
-    trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
-    return model
 
 
 if __name__ == "__main__":

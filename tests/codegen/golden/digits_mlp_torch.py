@@ -26,6 +26,147 @@ LOG_ROOT = "lightning_logs"
 RUN_NAME = "digits_mlp"
 
 
+# digits_mlp.lit:4 model DigitsNet
+class DigitsNet(nn.Module):
+    """The model DigitsNet of the spec."""
+
+    def __init__(self, hidden=128):
+        super().__init__()
+        # digits_mlp.lit:5
+        self.layers = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(64, hidden),
+            nn.ReLU(),
+            nn.Dropout(p=0.1),
+            nn.Linear(hidden, 10),
+        )
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+# digits_mlp.lit:14 data digits8
+def load_data():
+    """The data digits8: (inputs, labels) to train on, and to validate on (or None)."""
+    # digits_mlp.lit:15 source = digits(...)
+    train_x, train_y = load_digits()
+    # digits_mlp.lit:16 val = split(...)
+    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.2, seed=0)
+    # digits_mlp.lit:17 normalize(...)
+    mean, std = normalize_stats(train_x)  # fitted on the training split
+    train_x = normalize(train_x, mean=mean, std=std)
+    val_x = normalize(val_x, mean=mean, std=std)
+    return (train_x, train_y), (val_x, val_y)
+
+
+def evaluate(model, data, loss_fn):
+    """Mean loss (weighted by batch size) and metrics over data, no gradients."""
+    model.eval()
+    sums, seen = {}, 0
+    metrics = {
+        "accuracy": torchmetrics.Accuracy(
+            task="multiclass", num_classes=10, average="micro"
+        )
+    }
+    with torch.no_grad():
+        for inputs, labels in batches(data, BATCH_SIZE):
+            output = model(inputs)
+            loss = loss_fn(output, labels)
+            sums["loss"] = sums.get("loss", 0.0) + float(loss) * len(inputs)
+            seen += len(inputs)
+            preds, target = metric_inputs(output, labels, "multiclass")
+            for metric in metrics.values():
+                metric.to(output.device).update(preds, target)
+    model.train()  # evaluate() is called while training
+    values = {f"val_{name}": total / seen for name, total in sums.items()}
+    for name, metric in metrics.items():  # over the whole set, not batches
+        value = metric.compute()
+        if value.numel() == 1:
+            values[f"val_{name}"] = value.item()
+        else:  # a confusion matrix: printed, not a number to monitor
+            print(f"val_{name}", value.tolist())
+    return values
+
+
+# digits_mlp.lit:21 train default
+def fit(model, train_set, val_set=None, run=None, lr=0.003):
+    """Train model as the spec's train block says: cross_entropy loss, adam, MAX_EPOCHS epochs."""
+    seed_everything(SEED)  # as lightdsl's trainer, at the start of the run
+    device = auto_device()
+    model = model.to(device)
+    train_set = tuple(t.to(device) for t in train_set)
+    if val_set is not None:
+        val_set = tuple(t.to(device) for t in val_set)
+    # digits_mlp.lit:24 loss
+    loss_fn = nn.CrossEntropyLoss()
+    params = [p for p in model.parameters() if p.requires_grad]
+    # digits_mlp.lit:26 optimizer
+    optimizer = torch.optim.Adam(params, lr=lr)
+    validating = val_set is not None
+    # digits_mlp.lit:29 checkpoint
+    checkpoint = ModelCheckpoint(monitor="val_accuracy", mode="max")
+    step, metrics = 0, {}
+    for epoch in range(MAX_EPOCHS):
+        model.train()
+        total, seen = 0.0, 0
+        for inputs, labels in batches(
+            train_set, BATCH_SIZE, shuffle=True, seed=SEED + epoch
+        ):
+            output = model(inputs)
+            loss = loss_fn(output, labels)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            total += loss.detach() * len(inputs)
+            seen += len(inputs)
+        metrics["train_loss_epoch"] = float(total) / seen
+        if validating:
+            metrics.update(evaluate(model, val_set, loss_fn))
+        print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))
+        run.end_epoch(epoch, metrics)
+        checkpoint.save(run.checkpoints, model, epoch, step, metrics)
+    run.finish(model, optimizer, step)
+    return model
+
+
+def main(out=None):
+    """Load the data, build the model, train it; returns the trained model."""
+    # the run's files go into out, else into a new LOG_ROOT/RUN_NAME/version_N
+    seed_everything(SEED)  # the same initial weights on every run
+    train_set, val_set = load_data()
+    model = DigitsNet()
+    run = RunFolder(
+        out or claim_version_dir(LOG_ROOT, RUN_NAME), monitor="val_accuracy", mode="max"
+    )
+    return fit(model, train_set, val_set, run)
+
+
+def command_line():
+    """The script's options (python SCRIPT --help)."""
+    parser = argparse.ArgumentParser(
+        description="Train DigitsNet on digits8 (run default of digits_mlp.lit)."
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="the folder to write the run into (default: a new lightning_logs/digits_mlp/version_N)",
+    )
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=MAX_EPOCHS,
+        help="how many epochs to train (default: %(default)s, the spec's)",
+    )
+    return parser.parse_args()
+
+
+# ----------------------------------------------------------------------------
+# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself
+# trains with, so that this script computes what `lightdsl train` computes.
+# ----------------------------------------------------------------------------
+
+
 def is_better(value, best, mode="min", min_delta=0.0):
     """Whether ``value`` improves on ``best`` by more than ``min_delta`` (NaN never does)."""
     if math.isnan(value):
@@ -333,141 +474,6 @@ def claim_version_dir(root, name):
             return parent / f"version_{number}"
         except FileExistsError:  # taken by another run (or a file): the next one
             number += 1
-
-
-# digits_mlp.lit:4 model DigitsNet
-class DigitsNet(nn.Module):
-    """The model DigitsNet of the spec."""
-
-    def __init__(self, hidden=128):
-        super().__init__()
-        # digits_mlp.lit:5
-        self.layers = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(64, hidden),
-            nn.ReLU(),
-            nn.Dropout(p=0.1),
-            nn.Linear(hidden, 10),
-        )
-
-    def forward(self, x):
-        return self.layers(x)
-
-
-# digits_mlp.lit:14 data digits8
-def load_data():
-    """The data digits8: (inputs, labels) to train on, and to validate on (or None)."""
-    # digits_mlp.lit:15 source = digits(...)
-    train_x, train_y = load_digits()
-    # digits_mlp.lit:16 val = split(...)
-    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.2, seed=0)
-    # digits_mlp.lit:17 normalize(...)
-    mean, std = normalize_stats(train_x)  # fitted on the training split
-    train_x = normalize(train_x, mean=mean, std=std)
-    val_x = normalize(val_x, mean=mean, std=std)
-    return (train_x, train_y), (val_x, val_y)
-
-
-def evaluate(model, data, loss_fn):
-    """Mean loss (weighted by batch size) and metrics over data, no gradients."""
-    model.eval()
-    sums, seen = {}, 0
-    metrics = {
-        "accuracy": torchmetrics.Accuracy(
-            task="multiclass", num_classes=10, average="micro"
-        )
-    }
-    with torch.no_grad():
-        for inputs, labels in batches(data, BATCH_SIZE):
-            output = model(inputs)
-            loss = loss_fn(output, labels)
-            sums["loss"] = sums.get("loss", 0.0) + float(loss) * len(inputs)
-            seen += len(inputs)
-            preds, target = metric_inputs(output, labels, "multiclass")
-            for metric in metrics.values():
-                metric.to(output.device).update(preds, target)
-    model.train()  # evaluate() is called while training
-    values = {f"val_{name}": total / seen for name, total in sums.items()}
-    for name, metric in metrics.items():  # over the whole set, not batches
-        value = metric.compute()
-        if value.numel() == 1:
-            values[f"val_{name}"] = value.item()
-        else:  # a confusion matrix: printed, not a number to monitor
-            print(f"val_{name}", value.tolist())
-    return values
-
-
-# digits_mlp.lit:21 train default
-def fit(model, train_set, val_set=None, run=None, lr=0.003):
-    """Train model as the spec's train block says: cross_entropy loss, adam, MAX_EPOCHS epochs."""
-    seed_everything(SEED)  # as lightdsl's trainer, at the start of the run
-    device = auto_device()
-    model = model.to(device)
-    train_set = tuple(t.to(device) for t in train_set)
-    if val_set is not None:
-        val_set = tuple(t.to(device) for t in val_set)
-    # digits_mlp.lit:24 loss
-    loss_fn = nn.CrossEntropyLoss()
-    params = [p for p in model.parameters() if p.requires_grad]
-    # digits_mlp.lit:26 optimizer
-    optimizer = torch.optim.Adam(params, lr=lr)
-    validating = val_set is not None
-    # digits_mlp.lit:29 checkpoint
-    checkpoint = ModelCheckpoint(monitor="val_accuracy", mode="max")
-    step, metrics = 0, {}
-    for epoch in range(MAX_EPOCHS):
-        model.train()
-        total, seen = 0.0, 0
-        for inputs, labels in batches(
-            train_set, BATCH_SIZE, shuffle=True, seed=SEED + epoch
-        ):
-            output = model(inputs)
-            loss = loss_fn(output, labels)
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            total += loss.detach() * len(inputs)
-            seen += len(inputs)
-        metrics["train_loss_epoch"] = float(total) / seen
-        if validating:
-            metrics.update(evaluate(model, val_set, loss_fn))
-        print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))
-        run.end_epoch(epoch, metrics)
-        checkpoint.save(run.checkpoints, model, epoch, step, metrics)
-    run.finish(model, optimizer, step)
-    return model
-
-
-def main(out=None):
-    """Load the data, build the model, train it; returns the trained model."""
-    # the run's files go into out, else into a new LOG_ROOT/RUN_NAME/version_N
-    seed_everything(SEED)  # the same initial weights on every run
-    train_set, val_set = load_data()
-    model = DigitsNet()
-    run = RunFolder(
-        out or claim_version_dir(LOG_ROOT, RUN_NAME), monitor="val_accuracy", mode="max"
-    )
-    return fit(model, train_set, val_set, run)
-
-
-def command_line():
-    """The script's options (python SCRIPT --help)."""
-    parser = argparse.ArgumentParser(
-        description="Train DigitsNet on digits8 (run default of digits_mlp.lit)."
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help="the folder to write the run into (default: a new lightning_logs/digits_mlp/version_N)",
-    )
-    parser.add_argument(
-        "--max-epochs",
-        type=int,
-        default=MAX_EPOCHS,
-        help="how many epochs to train (default: %(default)s, the spec's)",
-    )
-    return parser.parse_args()
 
 
 if __name__ == "__main__":

@@ -24,6 +24,128 @@ SEED = 0
 BATCH_SIZE = 32
 
 
+# iris_csv.lit:5 model IrisNet
+class IrisNet(pl.LightningModule):
+    """The model IrisNet of the spec."""
+
+    def __init__(self, features=4, hidden=16, classes=3):
+        super().__init__()
+        self.save_hyperparameters()  # self.hparams
+        # iris_csv.lit:6
+        self.layers = nn.Sequential(
+            nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, classes)
+        )
+        self.loss_fn = nn.CrossEntropyLoss()  # iris_csv.lit:23
+        self.train_metrics = nn.ModuleDict(
+            {
+                "accuracy": torchmetrics.Accuracy(
+                    task="multiclass", num_classes=3, average="micro"
+                )
+            }
+        )
+        self.val_metrics = nn.ModuleDict(
+            {
+                "accuracy": torchmetrics.Accuracy(
+                    task="multiclass", num_classes=3, average="micro"
+                )
+            }
+        )
+        self.learning_rate = 0.01  # what lr_find tunes
+
+    def forward(self, x):
+        return self.layers(x)
+
+    def training_step(self, batch, batch_idx):
+        inputs, labels = batch
+        output = self(inputs)
+        loss = self.loss_fn(output, labels)
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
+        preds, target = metric_inputs(output, labels, "multiclass")
+        self.train_metrics["accuracy"](preds, target)
+        self.log(
+            "train_accuracy",
+            self.train_metrics["accuracy"],
+            on_step=True,
+            on_epoch=True,
+        )
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        inputs, labels = batch
+        output = self(inputs)
+        loss = self.loss_fn(output, labels)
+        self.log("val_loss", loss, prog_bar=True)
+        preds, target = metric_inputs(output, labels, "multiclass")
+        self.val_metrics["accuracy"].update(preds, target)
+        self.log("val_accuracy", self.val_metrics["accuracy"])
+
+    def configure_optimizers(self):
+        params = [p for p in self.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(params, lr=self.learning_rate)  # iris_csv.lit:25
+        return optimizer
+
+
+# iris_csv.lit:13 data iris
+def load_data(data_root=SPEC_DIR):
+    """The data iris: (inputs, labels) to train on, and to validate on (or None)."""
+    # iris_csv.lit:14 source = csv(...)
+    train_x, train_y = load_csv(data_root / "data/iris_like.csv", label="species")
+    # iris_csv.lit:15 val = split(...)
+    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.2, seed=0)
+    # iris_csv.lit:16 standardize(...)
+    mean, std = standardize_stats(train_x)  # fitted on the training split
+    train_x = standardize(train_x, mean=mean, std=std)
+    val_x = standardize(val_x, mean=mean, std=std)
+    return (train_x, train_y), (val_x, val_y)
+
+
+class IrisData(pl.LightningDataModule):
+    """The data iris of the spec, batched as lightdsl does."""
+
+    def __init__(self, data_root=SPEC_DIR):
+        super().__init__()
+        self.data_root = Path(data_root)  # where relative paths start
+
+    def setup(self, stage=None):
+        self.train_set, self.val_set = read_data(load_data, self.data_root)
+
+    def train_dataloader(self):
+        return data_loader(self.train_set, BATCH_SIZE, shuffle=True, seed=SEED)
+
+    def val_dataloader(self):
+        return data_loader(self.val_set, BATCH_SIZE)
+
+
+def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
+    """Train with the spec's settings (plus trainer_args); returns the model."""
+    # ckpt_path: resume from a checkpoint of this script or of `lightdsl train`
+    pl.seed_everything(SEED)
+    model = IrisNet()
+    data = IrisData(data_root)
+    trainer = pl.Trainer(max_epochs=30, **trainer_args)  # iris_csv.lit:20
+    pl.seed_everything(SEED)
+    trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
+    return model
+
+
+def command_line():
+    """The script's options (python SCRIPT --help)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=SPEC_DIR,
+        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
+    )
+    return parser.parse_args()
+
+
+# ----------------------------------------------------------------------------
+# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself
+# trains with, so that this script computes what `lightdsl train` computes.
+# ----------------------------------------------------------------------------
+
+
 def class_indices(names):
     """String labels as int64 indices into their sorted unique names, and those names."""
     classes, index = np.unique(np.asarray(names).astype(str), return_inverse=True)
@@ -212,122 +334,6 @@ def standardize(inputs, mean, std):
     """Each feature to mean 0 and std 1."""
     m = torch.as_tensor(mean, dtype=torch.float32)
     return (to_float(inputs) - m) / torch.as_tensor(std, dtype=torch.float32)
-
-
-# iris_csv.lit:5 model IrisNet
-class IrisNet(pl.LightningModule):
-    """The model IrisNet of the spec."""
-
-    def __init__(self, features=4, hidden=16, classes=3):
-        super().__init__()
-        self.save_hyperparameters()  # self.hparams
-        # iris_csv.lit:6
-        self.layers = nn.Sequential(
-            nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, classes)
-        )
-        self.loss_fn = nn.CrossEntropyLoss()  # iris_csv.lit:23
-        self.train_metrics = nn.ModuleDict(
-            {
-                "accuracy": torchmetrics.Accuracy(
-                    task="multiclass", num_classes=3, average="micro"
-                )
-            }
-        )
-        self.val_metrics = nn.ModuleDict(
-            {
-                "accuracy": torchmetrics.Accuracy(
-                    task="multiclass", num_classes=3, average="micro"
-                )
-            }
-        )
-        self.learning_rate = 0.01  # what lr_find tunes
-
-    def forward(self, x):
-        return self.layers(x)
-
-    def training_step(self, batch, batch_idx):
-        inputs, labels = batch
-        output = self(inputs)
-        loss = self.loss_fn(output, labels)
-        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
-        preds, target = metric_inputs(output, labels, "multiclass")
-        self.train_metrics["accuracy"](preds, target)
-        self.log(
-            "train_accuracy",
-            self.train_metrics["accuracy"],
-            on_step=True,
-            on_epoch=True,
-        )
-        return loss
-
-    def validation_step(self, batch, batch_idx):
-        inputs, labels = batch
-        output = self(inputs)
-        loss = self.loss_fn(output, labels)
-        self.log("val_loss", loss, prog_bar=True)
-        preds, target = metric_inputs(output, labels, "multiclass")
-        self.val_metrics["accuracy"].update(preds, target)
-        self.log("val_accuracy", self.val_metrics["accuracy"])
-
-    def configure_optimizers(self):
-        params = [p for p in self.parameters() if p.requires_grad]
-        optimizer = torch.optim.Adam(params, lr=self.learning_rate)  # iris_csv.lit:25
-        return optimizer
-
-
-# iris_csv.lit:13 data iris
-def load_data(data_root=SPEC_DIR):
-    """The data iris: (inputs, labels) to train on, and to validate on (or None)."""
-    # iris_csv.lit:14 source = csv(...)
-    train_x, train_y = load_csv(data_root / "data/iris_like.csv", label="species")
-    # iris_csv.lit:15 val = split(...)
-    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.2, seed=0)
-    # iris_csv.lit:16 standardize(...)
-    mean, std = standardize_stats(train_x)  # fitted on the training split
-    train_x = standardize(train_x, mean=mean, std=std)
-    val_x = standardize(val_x, mean=mean, std=std)
-    return (train_x, train_y), (val_x, val_y)
-
-
-class IrisData(pl.LightningDataModule):
-    """The data iris of the spec, batched as lightdsl does."""
-
-    def __init__(self, data_root=SPEC_DIR):
-        super().__init__()
-        self.data_root = Path(data_root)  # where relative paths start
-
-    def setup(self, stage=None):
-        self.train_set, self.val_set = read_data(load_data, self.data_root)
-
-    def train_dataloader(self):
-        return data_loader(self.train_set, BATCH_SIZE, shuffle=True, seed=SEED)
-
-    def val_dataloader(self):
-        return data_loader(self.val_set, BATCH_SIZE)
-
-
-def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
-    """Train with the spec's settings (plus trainer_args); returns the model."""
-    # ckpt_path: resume from a checkpoint of this script or of `lightdsl train`
-    pl.seed_everything(SEED)
-    model = IrisNet()
-    data = IrisData(data_root)
-    trainer = pl.Trainer(max_epochs=30, **trainer_args)  # iris_csv.lit:20
-    pl.seed_everything(SEED)
-    trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
-    return model
-
-
-def command_line():
-    """The script's options (python SCRIPT --help)."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument(
-        "--data-root",
-        type=Path,
-        default=SPEC_DIR,
-        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
-    )
-    return parser.parse_args()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,147 @@ SPEC_DIR = Path(__file__).resolve().parents[3] / "specs"
 BATCH_SIZE = 64
 
 
+# mnist_cnn.lit:4 model ConvNet
+class ConvNet(pl.LightningModule):
+    """The model ConvNet of the spec."""
+
+    def __init__(self, channels=16, hidden=128, num_classes=10):
+        super().__init__()
+        self.save_hyperparameters()  # self.hparams
+        self.conv1 = nn.Conv2d(1, channels, 3, padding=1)  # mnist_cnn.lit:5
+        self.conv2 = nn.Conv2d(channels, channels * 2, 3, padding=1)  # mnist_cnn.lit:6
+        self.pool = nn.MaxPool2d(2)  # mnist_cnn.lit:7
+        self.flat = nn.Flatten()  # mnist_cnn.lit:8
+        self.fc1 = nn.Linear(channels * 2 * 7 * 7, hidden)  # mnist_cnn.lit:9
+        self.drop = nn.Dropout(p=0.25)  # mnist_cnn.lit:10
+        self.fc2 = nn.Linear(hidden, num_classes)  # mnist_cnn.lit:11
+        self.loss_fn = nn.CrossEntropyLoss()  # mnist_cnn.lit:31
+        self.train_metrics = nn.ModuleDict(
+            {
+                "accuracy": torchmetrics.Accuracy(
+                    task="multiclass", num_classes=10, average="micro"
+                )
+            }
+        )
+        self.val_metrics = nn.ModuleDict(
+            {
+                "accuracy": torchmetrics.Accuracy(
+                    task="multiclass", num_classes=10, average="micro"
+                )
+            }
+        )
+        self.learning_rate = 0.002  # what lr_find tunes
+
+    def forward(self, images):
+        x = self.pool(torch.relu(self.conv1(images)))  # mnist_cnn.lit:14
+        x = self.pool(torch.relu(self.conv2(x)))  # mnist_cnn.lit:15
+        x = self.drop(torch.relu(self.fc1(self.flat(x))))  # mnist_cnn.lit:16
+        return self.fc2(x)  # mnist_cnn.lit:17
+
+    def training_step(self, batch, batch_idx):
+        inputs, labels = batch
+        output = self(inputs)
+        loss = self.loss_fn(output, labels)
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
+        preds, target = metric_inputs(output, labels, "multiclass")
+        self.train_metrics["accuracy"](preds, target)
+        self.log(
+            "train_accuracy",
+            self.train_metrics["accuracy"],
+            on_step=True,
+            on_epoch=True,
+        )
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        inputs, labels = batch
+        output = self(inputs)
+        loss = self.loss_fn(output, labels)
+        self.log("val_loss", loss, prog_bar=True)
+        preds, target = metric_inputs(output, labels, "multiclass")
+        self.val_metrics["accuracy"].update(preds, target)
+        self.log("val_accuracy", self.val_metrics["accuracy"])
+
+    def configure_optimizers(self):
+        params = [p for p in self.parameters() if p.requires_grad]
+        # mnist_cnn.lit:33
+        optimizer = torch.optim.AdamW(params, lr=self.learning_rate, weight_decay=0.01)
+        # mnist_cnn.lit:34
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 5)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
+        }
+
+
+# mnist_cnn.lit:21 data mnist
+def load_data(data_root=SPEC_DIR):
+    """The data mnist: (inputs, labels) to train on, and to validate on (or None)."""
+    # mnist_cnn.lit:22 source = mnist(...)
+    train_x, train_y = load_mnist(root=data_root / "data")
+    # mnist_cnn.lit:23 val = split(...)
+    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.1, seed=0)
+    # mnist_cnn.lit:24 normalize(...)
+    train_x = normalize(train_x, mean=0.1307, std=0.3081)
+    val_x = normalize(val_x, mean=0.1307, std=0.3081)
+    return (train_x, train_y), (val_x, val_y)
+
+
+class MnistData(pl.LightningDataModule):
+    """The data mnist of the spec, batched as lightdsl does."""
+
+    def __init__(self, data_root=SPEC_DIR):
+        super().__init__()
+        self.data_root = Path(data_root)  # where relative paths start
+
+    def setup(self, stage=None):
+        self.train_set, self.val_set = read_data(load_data, self.data_root)
+
+    def train_dataloader(self):
+        return data_loader(
+            self.train_set, BATCH_SIZE, shuffle=True, seed=random.randrange(2**31)
+        )
+
+    def val_dataloader(self):
+        return data_loader(self.val_set, BATCH_SIZE)
+
+
+def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
+    """Train with the spec's settings (plus trainer_args); returns the model."""
+    # ckpt_path: resume from a checkpoint of this script or of `lightdsl train`
+    model = ConvNet()
+    data = MnistData(data_root)
+    # mnist_cnn.lit:28
+    trainer = pl.Trainer(
+        max_epochs=5,
+        callbacks=[
+            pl.callbacks.EarlyStopping(monitor="val_loss", patience=2),
+            pl.callbacks.ModelCheckpoint(monitor="val_accuracy", mode="max"),
+        ],
+        **trainer_args,
+    )
+    trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
+    return model
+
+
+def command_line():
+    """The script's options (python SCRIPT --help)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=SPEC_DIR,
+        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
+    )
+    return parser.parse_args()
+
+
+# ----------------------------------------------------------------------------
+# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself
+# trains with, so that this script computes what `lightdsl train` computes.
+# ----------------------------------------------------------------------------
+
+
 def as_inputs(array):
     """Inputs as a float32 tensor (uint8 images stay uint8 until normalized)."""
     tensor = (
@@ -228,141 +369,6 @@ def normalize(inputs, mean, std):
     s = s.reshape(()) if s.numel() == 1 else s.reshape(shape)
     out = x.clone() if x is inputs else x
     return out.sub_(m).div_(s)
-
-
-# mnist_cnn.lit:4 model ConvNet
-class ConvNet(pl.LightningModule):
-    """The model ConvNet of the spec."""
-
-    def __init__(self, channels=16, hidden=128, num_classes=10):
-        super().__init__()
-        self.save_hyperparameters()  # self.hparams
-        self.conv1 = nn.Conv2d(1, channels, 3, padding=1)  # mnist_cnn.lit:5
-        self.conv2 = nn.Conv2d(channels, channels * 2, 3, padding=1)  # mnist_cnn.lit:6
-        self.pool = nn.MaxPool2d(2)  # mnist_cnn.lit:7
-        self.flat = nn.Flatten()  # mnist_cnn.lit:8
-        self.fc1 = nn.Linear(channels * 2 * 7 * 7, hidden)  # mnist_cnn.lit:9
-        self.drop = nn.Dropout(p=0.25)  # mnist_cnn.lit:10
-        self.fc2 = nn.Linear(hidden, num_classes)  # mnist_cnn.lit:11
-        self.loss_fn = nn.CrossEntropyLoss()  # mnist_cnn.lit:31
-        self.train_metrics = nn.ModuleDict(
-            {
-                "accuracy": torchmetrics.Accuracy(
-                    task="multiclass", num_classes=10, average="micro"
-                )
-            }
-        )
-        self.val_metrics = nn.ModuleDict(
-            {
-                "accuracy": torchmetrics.Accuracy(
-                    task="multiclass", num_classes=10, average="micro"
-                )
-            }
-        )
-        self.learning_rate = 0.002  # what lr_find tunes
-
-    def forward(self, images):
-        x = self.pool(torch.relu(self.conv1(images)))  # mnist_cnn.lit:14
-        x = self.pool(torch.relu(self.conv2(x)))  # mnist_cnn.lit:15
-        x = self.drop(torch.relu(self.fc1(self.flat(x))))  # mnist_cnn.lit:16
-        return self.fc2(x)  # mnist_cnn.lit:17
-
-    def training_step(self, batch, batch_idx):
-        inputs, labels = batch
-        output = self(inputs)
-        loss = self.loss_fn(output, labels)
-        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
-        preds, target = metric_inputs(output, labels, "multiclass")
-        self.train_metrics["accuracy"](preds, target)
-        self.log(
-            "train_accuracy",
-            self.train_metrics["accuracy"],
-            on_step=True,
-            on_epoch=True,
-        )
-        return loss
-
-    def validation_step(self, batch, batch_idx):
-        inputs, labels = batch
-        output = self(inputs)
-        loss = self.loss_fn(output, labels)
-        self.log("val_loss", loss, prog_bar=True)
-        preds, target = metric_inputs(output, labels, "multiclass")
-        self.val_metrics["accuracy"].update(preds, target)
-        self.log("val_accuracy", self.val_metrics["accuracy"])
-
-    def configure_optimizers(self):
-        params = [p for p in self.parameters() if p.requires_grad]
-        # mnist_cnn.lit:33
-        optimizer = torch.optim.AdamW(params, lr=self.learning_rate, weight_decay=0.01)
-        # mnist_cnn.lit:34
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 5)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
-        }
-
-
-# mnist_cnn.lit:21 data mnist
-def load_data(data_root=SPEC_DIR):
-    """The data mnist: (inputs, labels) to train on, and to validate on (or None)."""
-    # mnist_cnn.lit:22 source = mnist(...)
-    train_x, train_y = load_mnist(root=data_root / "data")
-    # mnist_cnn.lit:23 val = split(...)
-    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.1, seed=0)
-    # mnist_cnn.lit:24 normalize(...)
-    train_x = normalize(train_x, mean=0.1307, std=0.3081)
-    val_x = normalize(val_x, mean=0.1307, std=0.3081)
-    return (train_x, train_y), (val_x, val_y)
-
-
-class MnistData(pl.LightningDataModule):
-    """The data mnist of the spec, batched as lightdsl does."""
-
-    def __init__(self, data_root=SPEC_DIR):
-        super().__init__()
-        self.data_root = Path(data_root)  # where relative paths start
-
-    def setup(self, stage=None):
-        self.train_set, self.val_set = read_data(load_data, self.data_root)
-
-    def train_dataloader(self):
-        return data_loader(
-            self.train_set, BATCH_SIZE, shuffle=True, seed=random.randrange(2**31)
-        )
-
-    def val_dataloader(self):
-        return data_loader(self.val_set, BATCH_SIZE)
-
-
-def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
-    """Train with the spec's settings (plus trainer_args); returns the model."""
-    # ckpt_path: resume from a checkpoint of this script or of `lightdsl train`
-    model = ConvNet()
-    data = MnistData(data_root)
-    # mnist_cnn.lit:28
-    trainer = pl.Trainer(
-        max_epochs=5,
-        callbacks=[
-            pl.callbacks.EarlyStopping(monitor="val_loss", patience=2),
-            pl.callbacks.ModelCheckpoint(monitor="val_accuracy", mode="max"),
-        ],
-        **trainer_args,
-    )
-    trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
-    return model
-
-
-def command_line():
-    """The script's options (python SCRIPT --help)."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument(
-        "--data-root",
-        type=Path,
-        default=SPEC_DIR,
-        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
-    )
-    return parser.parse_args()
 
 
 if __name__ == "__main__":

@@ -31,6 +31,166 @@ LOG_ROOT = "lightning_logs"
 RUN_NAME = "mnist_cnn"
 
 
+# mnist_cnn.lit:4 model ConvNet
+class ConvNet(nn.Module):
+    """The model ConvNet of the spec."""
+
+    def __init__(self, channels=16, hidden=128, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, channels, 3, padding=1)  # mnist_cnn.lit:5
+        self.conv2 = nn.Conv2d(channels, channels * 2, 3, padding=1)  # mnist_cnn.lit:6
+        self.pool = nn.MaxPool2d(2)  # mnist_cnn.lit:7
+        self.flat = nn.Flatten()  # mnist_cnn.lit:8
+        self.fc1 = nn.Linear(channels * 2 * 7 * 7, hidden)  # mnist_cnn.lit:9
+        self.drop = nn.Dropout(p=0.25)  # mnist_cnn.lit:10
+        self.fc2 = nn.Linear(hidden, num_classes)  # mnist_cnn.lit:11
+
+    def forward(self, images):
+        x = self.pool(torch.relu(self.conv1(images)))  # mnist_cnn.lit:14
+        x = self.pool(torch.relu(self.conv2(x)))  # mnist_cnn.lit:15
+        x = self.drop(torch.relu(self.fc1(self.flat(x))))  # mnist_cnn.lit:16
+        return self.fc2(x)  # mnist_cnn.lit:17
+
+
+# mnist_cnn.lit:21 data mnist
+def load_data(data_root=SPEC_DIR):
+    """The data mnist: (inputs, labels) to train on, and to validate on (or None)."""
+    # mnist_cnn.lit:22 source = mnist(...)
+    train_x, train_y = load_mnist(root=data_root / "data")
+    # mnist_cnn.lit:23 val = split(...)
+    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.1, seed=0)
+    # mnist_cnn.lit:24 normalize(...)
+    train_x = normalize(train_x, mean=0.1307, std=0.3081)
+    val_x = normalize(val_x, mean=0.1307, std=0.3081)
+    return (train_x, train_y), (val_x, val_y)
+
+
+def evaluate(model, data, loss_fn):
+    """Mean loss (weighted by batch size) and metrics over data, no gradients."""
+    model.eval()
+    sums, seen = {}, 0
+    metrics = {
+        "accuracy": torchmetrics.Accuracy(
+            task="multiclass", num_classes=10, average="micro"
+        )
+    }
+    with torch.no_grad():
+        for inputs, labels in batches(data, BATCH_SIZE):
+            output = model(inputs)
+            loss = loss_fn(output, labels)
+            sums["loss"] = sums.get("loss", 0.0) + float(loss) * len(inputs)
+            seen += len(inputs)
+            preds, target = metric_inputs(output, labels, "multiclass")
+            for metric in metrics.values():
+                metric.to(output.device).update(preds, target)
+    model.train()  # evaluate() is called while training
+    values = {f"val_{name}": total / seen for name, total in sums.items()}
+    for name, metric in metrics.items():  # over the whole set, not batches
+        value = metric.compute()
+        if value.numel() == 1:
+            values[f"val_{name}"] = value.item()
+        else:  # a confusion matrix: printed, not a number to monitor
+            print(f"val_{name}", value.tolist())
+    return values
+
+
+# mnist_cnn.lit:28 train default
+def fit(model, train_set, val_set=None, run=None, lr=0.002):
+    """Train model as the spec's train block says: cross_entropy loss, adamw, MAX_EPOCHS epochs."""
+    device = auto_device()
+    model = model.to(device)
+    train_set = tuple(t.to(device) for t in train_set)
+    if val_set is not None:
+        val_set = tuple(t.to(device) for t in val_set)
+    # mnist_cnn.lit:31 loss
+    loss_fn = nn.CrossEntropyLoss()
+    params = [p for p in model.parameters() if p.requires_grad]
+    # mnist_cnn.lit:33 optimizer
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    validating = val_set is not None
+    # mnist_cnn.lit:34 scheduler
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 5)
+    # mnist_cnn.lit:36 early_stopping
+    early_stopping = EarlyStopping(monitor="val_loss", patience=2)
+    # mnist_cnn.lit:37 checkpoint
+    checkpoint = ModelCheckpoint(monitor="val_accuracy", mode="max")
+    data_seed = random.randrange(2**31)  # no seed in the spec: a new order
+    step, metrics = 0, {}
+    stop = False
+    for epoch in range(MAX_EPOCHS):
+        model.train()
+        total, seen = 0.0, 0
+        for inputs, labels in batches(
+            train_set, BATCH_SIZE, shuffle=True, seed=data_seed + epoch
+        ):
+            output = model(inputs)
+            loss = loss_fn(output, labels)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            total += loss.detach() * len(inputs)
+            seen += len(inputs)
+            if stop:
+                break
+        metrics["train_loss_epoch"] = float(total) / seen
+        if validating:
+            metrics.update(evaluate(model, val_set, loss_fn))
+            stop = early_stopping.should_stop(metrics) or stop
+        scheduler.step()
+        print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))
+        run.end_epoch(epoch, metrics)
+        checkpoint.save(run.checkpoints, model, epoch, step, metrics)
+        if not validating:  # no validation data: check the epoch's metrics
+            stop = early_stopping.should_stop(metrics)
+        if stop:
+            break
+    run.finish(model, optimizer, step, early_stopping.reason)
+    return model
+
+
+def main(data_root=SPEC_DIR, out=None):
+    """Load the data, build the model, train it; returns the trained model."""
+    # the run's files go into out, else into a new LOG_ROOT/RUN_NAME/version_N
+    train_set, val_set = read_data(load_data, Path(data_root))
+    model = ConvNet()
+    run = RunFolder(
+        out or claim_version_dir(LOG_ROOT, RUN_NAME), monitor="val_loss", mode="min"
+    )
+    return fit(model, train_set, val_set, run)
+
+
+def command_line():
+    """The script's options (python SCRIPT --help)."""
+    parser = argparse.ArgumentParser(
+        description="Train ConvNet on mnist (run default of mnist_cnn.lit)."
+    )
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=SPEC_DIR,
+        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="the folder to write the run into (default: a new lightning_logs/mnist_cnn/version_N)",
+    )
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=MAX_EPOCHS,
+        help="how many epochs to train (default: %(default)s, the spec's)",
+    )
+    return parser.parse_args()
+
+
+# ----------------------------------------------------------------------------
+# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself
+# trains with, so that this script computes what `lightdsl train` computes.
+# ----------------------------------------------------------------------------
+
+
 def is_better(value, best, mode="min", min_delta=0.0):
     """Whether ``value`` improves on ``best`` by more than ``min_delta`` (NaN never does)."""
     if math.isnan(value):
@@ -419,160 +579,6 @@ def claim_version_dir(root, name):
             return parent / f"version_{number}"
         except FileExistsError:  # taken by another run (or a file): the next one
             number += 1
-
-
-# mnist_cnn.lit:4 model ConvNet
-class ConvNet(nn.Module):
-    """The model ConvNet of the spec."""
-
-    def __init__(self, channels=16, hidden=128, num_classes=10):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, channels, 3, padding=1)  # mnist_cnn.lit:5
-        self.conv2 = nn.Conv2d(channels, channels * 2, 3, padding=1)  # mnist_cnn.lit:6
-        self.pool = nn.MaxPool2d(2)  # mnist_cnn.lit:7
-        self.flat = nn.Flatten()  # mnist_cnn.lit:8
-        self.fc1 = nn.Linear(channels * 2 * 7 * 7, hidden)  # mnist_cnn.lit:9
-        self.drop = nn.Dropout(p=0.25)  # mnist_cnn.lit:10
-        self.fc2 = nn.Linear(hidden, num_classes)  # mnist_cnn.lit:11
-
-    def forward(self, images):
-        x = self.pool(torch.relu(self.conv1(images)))  # mnist_cnn.lit:14
-        x = self.pool(torch.relu(self.conv2(x)))  # mnist_cnn.lit:15
-        x = self.drop(torch.relu(self.fc1(self.flat(x))))  # mnist_cnn.lit:16
-        return self.fc2(x)  # mnist_cnn.lit:17
-
-
-# mnist_cnn.lit:21 data mnist
-def load_data(data_root=SPEC_DIR):
-    """The data mnist: (inputs, labels) to train on, and to validate on (or None)."""
-    # mnist_cnn.lit:22 source = mnist(...)
-    train_x, train_y = load_mnist(root=data_root / "data")
-    # mnist_cnn.lit:23 val = split(...)
-    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.1, seed=0)
-    # mnist_cnn.lit:24 normalize(...)
-    train_x = normalize(train_x, mean=0.1307, std=0.3081)
-    val_x = normalize(val_x, mean=0.1307, std=0.3081)
-    return (train_x, train_y), (val_x, val_y)
-
-
-def evaluate(model, data, loss_fn):
-    """Mean loss (weighted by batch size) and metrics over data, no gradients."""
-    model.eval()
-    sums, seen = {}, 0
-    metrics = {
-        "accuracy": torchmetrics.Accuracy(
-            task="multiclass", num_classes=10, average="micro"
-        )
-    }
-    with torch.no_grad():
-        for inputs, labels in batches(data, BATCH_SIZE):
-            output = model(inputs)
-            loss = loss_fn(output, labels)
-            sums["loss"] = sums.get("loss", 0.0) + float(loss) * len(inputs)
-            seen += len(inputs)
-            preds, target = metric_inputs(output, labels, "multiclass")
-            for metric in metrics.values():
-                metric.to(output.device).update(preds, target)
-    model.train()  # evaluate() is called while training
-    values = {f"val_{name}": total / seen for name, total in sums.items()}
-    for name, metric in metrics.items():  # over the whole set, not batches
-        value = metric.compute()
-        if value.numel() == 1:
-            values[f"val_{name}"] = value.item()
-        else:  # a confusion matrix: printed, not a number to monitor
-            print(f"val_{name}", value.tolist())
-    return values
-
-
-# mnist_cnn.lit:28 train default
-def fit(model, train_set, val_set=None, run=None, lr=0.002):
-    """Train model as the spec's train block says: cross_entropy loss, adamw, MAX_EPOCHS epochs."""
-    device = auto_device()
-    model = model.to(device)
-    train_set = tuple(t.to(device) for t in train_set)
-    if val_set is not None:
-        val_set = tuple(t.to(device) for t in val_set)
-    # mnist_cnn.lit:31 loss
-    loss_fn = nn.CrossEntropyLoss()
-    params = [p for p in model.parameters() if p.requires_grad]
-    # mnist_cnn.lit:33 optimizer
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    validating = val_set is not None
-    # mnist_cnn.lit:34 scheduler
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 5)
-    # mnist_cnn.lit:36 early_stopping
-    early_stopping = EarlyStopping(monitor="val_loss", patience=2)
-    # mnist_cnn.lit:37 checkpoint
-    checkpoint = ModelCheckpoint(monitor="val_accuracy", mode="max")
-    data_seed = random.randrange(2**31)  # no seed in the spec: a new order
-    step, metrics = 0, {}
-    stop = False
-    for epoch in range(MAX_EPOCHS):
-        model.train()
-        total, seen = 0.0, 0
-        for inputs, labels in batches(
-            train_set, BATCH_SIZE, shuffle=True, seed=data_seed + epoch
-        ):
-            output = model(inputs)
-            loss = loss_fn(output, labels)
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            total += loss.detach() * len(inputs)
-            seen += len(inputs)
-            if stop:
-                break
-        metrics["train_loss_epoch"] = float(total) / seen
-        if validating:
-            metrics.update(evaluate(model, val_set, loss_fn))
-            stop = early_stopping.should_stop(metrics) or stop
-        scheduler.step()
-        print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))
-        run.end_epoch(epoch, metrics)
-        checkpoint.save(run.checkpoints, model, epoch, step, metrics)
-        if not validating:  # no validation data: check the epoch's metrics
-            stop = early_stopping.should_stop(metrics)
-        if stop:
-            break
-    run.finish(model, optimizer, step, early_stopping.reason)
-    return model
-
-
-def main(data_root=SPEC_DIR, out=None):
-    """Load the data, build the model, train it; returns the trained model."""
-    # the run's files go into out, else into a new LOG_ROOT/RUN_NAME/version_N
-    train_set, val_set = read_data(load_data, Path(data_root))
-    model = ConvNet()
-    run = RunFolder(
-        out or claim_version_dir(LOG_ROOT, RUN_NAME), monitor="val_loss", mode="min"
-    )
-    return fit(model, train_set, val_set, run)
-
-
-def command_line():
-    """The script's options (python SCRIPT --help)."""
-    parser = argparse.ArgumentParser(
-        description="Train ConvNet on mnist (run default of mnist_cnn.lit)."
-    )
-    parser.add_argument(
-        "--data-root",
-        type=Path,
-        default=SPEC_DIR,
-        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help="the folder to write the run into (default: a new lightning_logs/mnist_cnn/version_N)",
-    )
-    parser.add_argument(
-        "--max-epochs",
-        type=int,
-        default=MAX_EPOCHS,
-        help="how many epochs to train (default: %(default)s, the spec's)",
-    )
-    return parser.parse_args()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,136 @@ SPEC_DIR = Path(__file__).resolve().parents[3] / "specs"
 BATCH_SIZE = 100
 
 
+# mnist_mlp.lit:4 model NeuralNet
+class NeuralNet(pl.LightningModule):
+    """The model NeuralNet of the spec."""
+
+    def __init__(self, input_size=784, hidden_size=500, num_classes=10):
+        super().__init__()
+        self.save_hyperparameters()  # self.hparams
+        # mnist_mlp.lit:5
+        self.layers = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(input_size, hidden_size),
+            nn.ReLU(),
+            nn.Linear(hidden_size, num_classes),
+        )
+        self.loss_fn = nn.CrossEntropyLoss()  # mnist_mlp.lit:23
+        self.train_metrics = nn.ModuleDict(
+            {
+                "accuracy": torchmetrics.Accuracy(
+                    task="multiclass", num_classes=10, average="micro"
+                )
+            }
+        )
+        self.val_metrics = nn.ModuleDict(
+            {
+                "accuracy": torchmetrics.Accuracy(
+                    task="multiclass", num_classes=10, average="micro"
+                )
+            }
+        )
+        self.learning_rate = 0.001  # what lr_find tunes
+
+    def forward(self, x):
+        return self.layers(x)
+
+    def training_step(self, batch, batch_idx):
+        inputs, labels = batch
+        output = self(inputs)
+        loss = self.loss_fn(output, labels)
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
+        preds, target = metric_inputs(output, labels, "multiclass")
+        self.train_metrics["accuracy"](preds, target)
+        self.log(
+            "train_accuracy",
+            self.train_metrics["accuracy"],
+            on_step=True,
+            on_epoch=True,
+        )
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        inputs, labels = batch
+        output = self(inputs)
+        loss = self.loss_fn(output, labels)
+        self.log("val_loss", loss, prog_bar=True)
+        preds, target = metric_inputs(output, labels, "multiclass")
+        self.val_metrics["accuracy"].update(preds, target)
+        self.log("val_accuracy", self.val_metrics["accuracy"])
+
+    def configure_optimizers(self):
+        params = [p for p in self.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(params, lr=self.learning_rate)  # mnist_mlp.lit:25
+        return optimizer
+
+
+# mnist_mlp.lit:13 data mnist
+def load_data(data_root=SPEC_DIR):
+    """The data mnist: (inputs, labels) to train on, and to validate on (or None)."""
+    # mnist_mlp.lit:14 source = mnist(...)
+    train_x, train_y = load_mnist(root=data_root / "data", download=True)
+    # mnist_mlp.lit:15 val = mnist(...)
+    val_x, val_y = load_mnist(root=data_root / "data", split="test")
+    # mnist_mlp.lit:16 normalize(...)
+    train_x = normalize(train_x, mean=0.1307, std=0.3081)
+    val_x = normalize(val_x, mean=0.1307, std=0.3081)
+    return (train_x, train_y), (val_x, val_y)
+
+
+class MnistData(pl.LightningDataModule):
+    """The data mnist of the spec, batched as lightdsl does."""
+
+    def __init__(self, data_root=SPEC_DIR):
+        super().__init__()
+        self.data_root = Path(data_root)  # where relative paths start
+
+    def setup(self, stage=None):
+        self.train_set, self.val_set = read_data(load_data, self.data_root)
+
+    def train_dataloader(self):
+        return data_loader(
+            self.train_set, BATCH_SIZE, shuffle=True, seed=random.randrange(2**31)
+        )
+
+    def val_dataloader(self):
+        return data_loader(self.val_set, BATCH_SIZE)
+
+
+def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
+    """Train with the spec's settings (plus trainer_args); returns the model."""
+    # ckpt_path: resume from a checkpoint of this script or of `lightdsl train`
+    model = NeuralNet()
+    data = MnistData(data_root)
+    # mnist_mlp.lit:20
+    trainer = pl.Trainer(
+        max_epochs=2,
+        gradient_clip_val=0.5,
+        logger=pl.loggers.TensorBoardLogger(save_dir="lightning_logs"),
+        **trainer_args,
+    )
+    trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
+    return model
+
+
+def command_line():
+    """The script's options (python SCRIPT --help)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=SPEC_DIR,
+        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
+    )
+    return parser.parse_args()
+
+
+# ----------------------------------------------------------------------------
+# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself
+# trains with, so that this script computes what `lightdsl train` computes.
+# ----------------------------------------------------------------------------
+
+
 def as_inputs(array):
     """Inputs as a float32 tensor (uint8 images stay uint8 until normalized)."""
     tensor = (
@@ -179,130 +309,6 @@ def normalize(inputs, mean, std):
     s = s.reshape(()) if s.numel() == 1 else s.reshape(shape)
     out = x.clone() if x is inputs else x
     return out.sub_(m).div_(s)
-
-
-# mnist_mlp.lit:4 model NeuralNet
-class NeuralNet(pl.LightningModule):
-    """The model NeuralNet of the spec."""
-
-    def __init__(self, input_size=784, hidden_size=500, num_classes=10):
-        super().__init__()
-        self.save_hyperparameters()  # self.hparams
-        # mnist_mlp.lit:5
-        self.layers = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(input_size, hidden_size),
-            nn.ReLU(),
-            nn.Linear(hidden_size, num_classes),
-        )
-        self.loss_fn = nn.CrossEntropyLoss()  # mnist_mlp.lit:23
-        self.train_metrics = nn.ModuleDict(
-            {
-                "accuracy": torchmetrics.Accuracy(
-                    task="multiclass", num_classes=10, average="micro"
-                )
-            }
-        )
-        self.val_metrics = nn.ModuleDict(
-            {
-                "accuracy": torchmetrics.Accuracy(
-                    task="multiclass", num_classes=10, average="micro"
-                )
-            }
-        )
-        self.learning_rate = 0.001  # what lr_find tunes
-
-    def forward(self, x):
-        return self.layers(x)
-
-    def training_step(self, batch, batch_idx):
-        inputs, labels = batch
-        output = self(inputs)
-        loss = self.loss_fn(output, labels)
-        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
-        preds, target = metric_inputs(output, labels, "multiclass")
-        self.train_metrics["accuracy"](preds, target)
-        self.log(
-            "train_accuracy",
-            self.train_metrics["accuracy"],
-            on_step=True,
-            on_epoch=True,
-        )
-        return loss
-
-    def validation_step(self, batch, batch_idx):
-        inputs, labels = batch
-        output = self(inputs)
-        loss = self.loss_fn(output, labels)
-        self.log("val_loss", loss, prog_bar=True)
-        preds, target = metric_inputs(output, labels, "multiclass")
-        self.val_metrics["accuracy"].update(preds, target)
-        self.log("val_accuracy", self.val_metrics["accuracy"])
-
-    def configure_optimizers(self):
-        params = [p for p in self.parameters() if p.requires_grad]
-        optimizer = torch.optim.Adam(params, lr=self.learning_rate)  # mnist_mlp.lit:25
-        return optimizer
-
-
-# mnist_mlp.lit:13 data mnist
-def load_data(data_root=SPEC_DIR):
-    """The data mnist: (inputs, labels) to train on, and to validate on (or None)."""
-    # mnist_mlp.lit:14 source = mnist(...)
-    train_x, train_y = load_mnist(root=data_root / "data", download=True)
-    # mnist_mlp.lit:15 val = mnist(...)
-    val_x, val_y = load_mnist(root=data_root / "data", split="test")
-    # mnist_mlp.lit:16 normalize(...)
-    train_x = normalize(train_x, mean=0.1307, std=0.3081)
-    val_x = normalize(val_x, mean=0.1307, std=0.3081)
-    return (train_x, train_y), (val_x, val_y)
-
-
-class MnistData(pl.LightningDataModule):
-    """The data mnist of the spec, batched as lightdsl does."""
-
-    def __init__(self, data_root=SPEC_DIR):
-        super().__init__()
-        self.data_root = Path(data_root)  # where relative paths start
-
-    def setup(self, stage=None):
-        self.train_set, self.val_set = read_data(load_data, self.data_root)
-
-    def train_dataloader(self):
-        return data_loader(
-            self.train_set, BATCH_SIZE, shuffle=True, seed=random.randrange(2**31)
-        )
-
-    def val_dataloader(self):
-        return data_loader(self.val_set, BATCH_SIZE)
-
-
-def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
-    """Train with the spec's settings (plus trainer_args); returns the model."""
-    # ckpt_path: resume from a checkpoint of this script or of `lightdsl train`
-    model = NeuralNet()
-    data = MnistData(data_root)
-    # mnist_mlp.lit:20
-    trainer = pl.Trainer(
-        max_epochs=2,
-        gradient_clip_val=0.5,
-        logger=pl.loggers.TensorBoardLogger(save_dir="lightning_logs"),
-        **trainer_args,
-    )
-    trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
-    return model
-
-
-def command_line():
-    """The script's options (python SCRIPT --help)."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument(
-        "--data-root",
-        type=Path,
-        default=SPEC_DIR,
-        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
-    )
-    return parser.parse_args()
 
 
 if __name__ == "__main__":

@@ -34,6 +34,146 @@ LOG_ROOT = "lightning_logs"
 RUN_NAME = "mnist_mlp"
 
 
+# mnist_mlp.lit:4 model NeuralNet
+class NeuralNet(nn.Module):
+    """The model NeuralNet of the spec."""
+
+    def __init__(self, input_size=784, hidden_size=500, num_classes=10):
+        super().__init__()
+        # mnist_mlp.lit:5
+        self.layers = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(input_size, hidden_size),
+            nn.ReLU(),
+            nn.Linear(hidden_size, num_classes),
+        )
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+# mnist_mlp.lit:13 data mnist
+def load_data(data_root=SPEC_DIR):
+    """The data mnist: (inputs, labels) to train on, and to validate on (or None)."""
+    # mnist_mlp.lit:14 source = mnist(...)
+    train_x, train_y = load_mnist(root=data_root / "data", download=True)
+    # mnist_mlp.lit:15 val = mnist(...)
+    val_x, val_y = load_mnist(root=data_root / "data", split="test")
+    # mnist_mlp.lit:16 normalize(...)
+    train_x = normalize(train_x, mean=0.1307, std=0.3081)
+    val_x = normalize(val_x, mean=0.1307, std=0.3081)
+    return (train_x, train_y), (val_x, val_y)
+
+
+def evaluate(model, data, loss_fn):
+    """Mean loss (weighted by batch size) and metrics over data, no gradients."""
+    model.eval()
+    sums, seen = {}, 0
+    metrics = {
+        "accuracy": torchmetrics.Accuracy(
+            task="multiclass", num_classes=10, average="micro"
+        )
+    }
+    with torch.no_grad():
+        for inputs, labels in batches(data, BATCH_SIZE):
+            output = model(inputs)
+            loss = loss_fn(output, labels)
+            sums["loss"] = sums.get("loss", 0.0) + float(loss) * len(inputs)
+            seen += len(inputs)
+            preds, target = metric_inputs(output, labels, "multiclass")
+            for metric in metrics.values():
+                metric.to(output.device).update(preds, target)
+    model.train()  # evaluate() is called while training
+    values = {f"val_{name}": total / seen for name, total in sums.items()}
+    for name, metric in metrics.items():  # over the whole set, not batches
+        value = metric.compute()
+        if value.numel() == 1:
+            values[f"val_{name}"] = value.item()
+        else:  # a confusion matrix: printed, not a number to monitor
+            print(f"val_{name}", value.tolist())
+    return values
+
+
+# mnist_mlp.lit:20 train default
+def fit(model, train_set, val_set=None, run=None, lr=0.001):
+    """Train model as the spec's train block says: cross_entropy loss, adam, MAX_EPOCHS epochs."""
+    device = auto_device()
+    model = model.to(device)
+    train_set = tuple(t.to(device) for t in train_set)
+    if val_set is not None:
+        val_set = tuple(t.to(device) for t in val_set)
+    # mnist_mlp.lit:23 loss
+    loss_fn = nn.CrossEntropyLoss()
+    params = [p for p in model.parameters() if p.requires_grad]
+    # mnist_mlp.lit:25 optimizer
+    optimizer = torch.optim.Adam(params, lr=lr)
+    validating = val_set is not None
+    data_seed = random.randrange(2**31)  # no seed in the spec: a new order
+    step, metrics = 0, {}
+    for epoch in range(MAX_EPOCHS):
+        model.train()
+        total, seen = 0.0, 0
+        for inputs, labels in batches(
+            train_set, BATCH_SIZE, shuffle=True, seed=data_seed + epoch
+        ):
+            output = model(inputs)
+            loss = loss_fn(output, labels)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, GRADIENT_CLIP_VAL)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            total += loss.detach() * len(inputs)
+            seen += len(inputs)
+        metrics["train_loss_epoch"] = float(total) / seen
+        if validating:
+            metrics.update(evaluate(model, val_set, loss_fn))
+        print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))
+        run.end_epoch(epoch, metrics)
+    run.finish(model, optimizer, step)
+    return model
+
+
+def main(data_root=SPEC_DIR, out=None):
+    """Load the data, build the model, train it; returns the trained model."""
+    # the run's files go into out, else into a new LOG_ROOT/RUN_NAME/version_N
+    train_set, val_set = read_data(load_data, Path(data_root))
+    model = NeuralNet()
+    run = RunFolder(out or claim_version_dir(LOG_ROOT, RUN_NAME))
+    return fit(model, train_set, val_set, run)
+
+
+def command_line():
+    """The script's options (python SCRIPT --help)."""
+    parser = argparse.ArgumentParser(
+        description="Train NeuralNet on mnist (run default of mnist_mlp.lit)."
+    )
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=SPEC_DIR,
+        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="the folder to write the run into (default: a new lightning_logs/mnist_mlp/version_N)",
+    )
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=MAX_EPOCHS,
+        help="how many epochs to train (default: %(default)s, the spec's)",
+    )
+    return parser.parse_args()
+
+
+# ----------------------------------------------------------------------------
+# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself
+# trains with, so that this script computes what `lightdsl train` computes.
+# ----------------------------------------------------------------------------
+
+
 def as_inputs(array):
     """Inputs as a float32 tensor (uint8 images stay uint8 until normalized)."""
     tensor = (
@@ -308,140 +448,6 @@ def claim_version_dir(root, name):
             return parent / f"version_{number}"
         except FileExistsError:  # taken by another run (or a file): the next one
             number += 1
-
-
-# mnist_mlp.lit:4 model NeuralNet
-class NeuralNet(nn.Module):
-    """The model NeuralNet of the spec."""
-
-    def __init__(self, input_size=784, hidden_size=500, num_classes=10):
-        super().__init__()
-        # mnist_mlp.lit:5
-        self.layers = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(input_size, hidden_size),
-            nn.ReLU(),
-            nn.Linear(hidden_size, num_classes),
-        )
-
-    def forward(self, x):
-        return self.layers(x)
-
-
-# mnist_mlp.lit:13 data mnist
-def load_data(data_root=SPEC_DIR):
-    """The data mnist: (inputs, labels) to train on, and to validate on (or None)."""
-    # mnist_mlp.lit:14 source = mnist(...)
-    train_x, train_y = load_mnist(root=data_root / "data", download=True)
-    # mnist_mlp.lit:15 val = mnist(...)
-    val_x, val_y = load_mnist(root=data_root / "data", split="test")
-    # mnist_mlp.lit:16 normalize(...)
-    train_x = normalize(train_x, mean=0.1307, std=0.3081)
-    val_x = normalize(val_x, mean=0.1307, std=0.3081)
-    return (train_x, train_y), (val_x, val_y)
-
-
-def evaluate(model, data, loss_fn):
-    """Mean loss (weighted by batch size) and metrics over data, no gradients."""
-    model.eval()
-    sums, seen = {}, 0
-    metrics = {
-        "accuracy": torchmetrics.Accuracy(
-            task="multiclass", num_classes=10, average="micro"
-        )
-    }
-    with torch.no_grad():
-        for inputs, labels in batches(data, BATCH_SIZE):
-            output = model(inputs)
-            loss = loss_fn(output, labels)
-            sums["loss"] = sums.get("loss", 0.0) + float(loss) * len(inputs)
-            seen += len(inputs)
-            preds, target = metric_inputs(output, labels, "multiclass")
-            for metric in metrics.values():
-                metric.to(output.device).update(preds, target)
-    model.train()  # evaluate() is called while training
-    values = {f"val_{name}": total / seen for name, total in sums.items()}
-    for name, metric in metrics.items():  # over the whole set, not batches
-        value = metric.compute()
-        if value.numel() == 1:
-            values[f"val_{name}"] = value.item()
-        else:  # a confusion matrix: printed, not a number to monitor
-            print(f"val_{name}", value.tolist())
-    return values
-
-
-# mnist_mlp.lit:20 train default
-def fit(model, train_set, val_set=None, run=None, lr=0.001):
-    """Train model as the spec's train block says: cross_entropy loss, adam, MAX_EPOCHS epochs."""
-    device = auto_device()
-    model = model.to(device)
-    train_set = tuple(t.to(device) for t in train_set)
-    if val_set is not None:
-        val_set = tuple(t.to(device) for t in val_set)
-    # mnist_mlp.lit:23 loss
-    loss_fn = nn.CrossEntropyLoss()
-    params = [p for p in model.parameters() if p.requires_grad]
-    # mnist_mlp.lit:25 optimizer
-    optimizer = torch.optim.Adam(params, lr=lr)
-    validating = val_set is not None
-    data_seed = random.randrange(2**31)  # no seed in the spec: a new order
-    step, metrics = 0, {}
-    for epoch in range(MAX_EPOCHS):
-        model.train()
-        total, seen = 0.0, 0
-        for inputs, labels in batches(
-            train_set, BATCH_SIZE, shuffle=True, seed=data_seed + epoch
-        ):
-            output = model(inputs)
-            loss = loss_fn(output, labels)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, GRADIENT_CLIP_VAL)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            total += loss.detach() * len(inputs)
-            seen += len(inputs)
-        metrics["train_loss_epoch"] = float(total) / seen
-        if validating:
-            metrics.update(evaluate(model, val_set, loss_fn))
-        print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))
-        run.end_epoch(epoch, metrics)
-    run.finish(model, optimizer, step)
-    return model
-
-
-def main(data_root=SPEC_DIR, out=None):
-    """Load the data, build the model, train it; returns the trained model."""
-    # the run's files go into out, else into a new LOG_ROOT/RUN_NAME/version_N
-    train_set, val_set = read_data(load_data, Path(data_root))
-    model = NeuralNet()
-    run = RunFolder(out or claim_version_dir(LOG_ROOT, RUN_NAME))
-    return fit(model, train_set, val_set, run)
-
-
-def command_line():
-    """The script's options (python SCRIPT --help)."""
-    parser = argparse.ArgumentParser(
-        description="Train NeuralNet on mnist (run default of mnist_mlp.lit)."
-    )
-    parser.add_argument(
-        "--data-root",
-        type=Path,
-        default=SPEC_DIR,
-        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help="the folder to write the run into (default: a new lightning_logs/mnist_mlp/version_N)",
-    )
-    parser.add_argument(
-        "--max-epochs",
-        type=int,
-        default=MAX_EPOCHS,
-        help="how many epochs to train (default: %(default)s, the spec's)",
-    )
-    return parser.parse_args()
 
 
 if __name__ == "__main__":

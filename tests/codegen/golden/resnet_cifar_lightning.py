@@ -24,142 +24,6 @@ SPEC_DIR = Path(__file__).resolve().parents[3] / "specs"
 BATCH_SIZE = 128
 
 
-def read_data(load_data, data_root):
-    """``load_data(data_root)``; a missing data file ends the script with one line naming it
-    (exit code 2), not a traceback."""
-    try:
-        return load_data(data_root)
-    except FileNotFoundError as error:
-        missing = error.filename or error
-        print(
-            f"error: {missing}: {error.strerror or 'no such file'} (the data's relative "
-            f"paths start at {data_root}; --data-root DIR reads them from DIR)",
-            file=sys.stderr,
-        )
-        raise SystemExit(2) from None
-
-
-def load_cifar10(root="data", split="train", download=False):
-    """CIFAR-10 through torchvision: (N, 3, 32, 32) uint8 images and int64 labels."""
-    from torchvision import datasets
-
-    data = datasets.CIFAR10(root=str(root), train=split == "train", download=download)
-    return cifar_tensors(data)
-
-
-def cifar_tensors(data):
-    """A torchvision CIFAR data set's (N, 32, 32, 3) images as (N, 3, 32, 32) uint8 and its
-    labels as int64."""
-    images = torch.from_numpy(np.ascontiguousarray(data.data)).permute(0, 3, 1, 2)
-    return images.contiguous(), torch.as_tensor(data.targets, dtype=torch.int64)
-
-
-def metric_inputs(output, labels, task=None, sigmoid=False):
-    """``(preds, target)`` for a torchmetrics metric of ``task`` (None: a regression metric).
-
-    Multiclass: class probabilities ``(N, C)`` (softmax of the scores) and class indices
-    ``(N,)`` (one-hot labels become indices). Binary and multilabel: probabilities (``sigmoid`` turns logits into them, so that
-    torchmetrics never guesses per batch) and 0/1 integer targets of the same shape. Regression:
-    float outputs and targets of the output's dtype. Preds are float32 (autocast may give bf16).
-    """
-    preds = output.detach().float()
-    if task is None:
-        return preds, labels.to(preds.dtype)
-    if task == "multiclass":
-        if labels.is_floating_point() and labels.dim() == preds.dim():
-            labels = labels.argmax(dim=-1)
-        # probabilities (from logits or log-probabilities alike): torchmetrics would decide
-        # per batch whether the scores are logits; the predicted class does not change
-        # a sequence's scores (N, T, C) go class-first (N, C, T), as torchmetrics wants them
-        preds = preds.softmax(dim=-1)
-        return (preds.movedim(-1, 1) if preds.dim() > 2 else preds), labels.long()
-    if sigmoid:
-        preds = torch.sigmoid(preds)
-    if task == "binary":
-        return preds.reshape(-1), labels.reshape(-1).long()
-    return preds, labels.reshape(preds.shape).long()
-
-
-def shuffled_order(size, seed):
-    """A permutation of ``size`` indices drawn with its own generator seeded with ``seed`` (the
-    trainer and scripts use ``seed + epoch``: the order depends on nothing else)."""
-    return torch.randperm(size, generator=torch.Generator().manual_seed(seed))
-
-
-class SeededSampler(torch.utils.data.Sampler):
-    """Sample indices in a new order each epoch, drawn with ``seed + epoch``."""
-
-    def __init__(self, size, seed):
-        self.size, self.seed, self.epoch = size, seed, 0
-
-    def set_epoch(self, epoch):
-        self.epoch = epoch
-
-    def __len__(self):
-        return self.size
-
-    def __iter__(self):
-        return iter(shuffled_order(self.size, self.seed + self.epoch).tolist())
-
-
-def data_loader(data, batch_size, shuffle=False, seed=0, drop_last=False):
-    """A DataLoader over in-memory tensors; shuffled with ``seed + epoch`` each epoch.
-
-    Its own generator: a DataLoader draws a base seed for each pass, from torch's global random
-    state unless it has one, which would change dropout's masks (lightdsl's loader draws none).
-    """
-    dataset = torch.utils.data.TensorDataset(*data)
-    sampler = SeededSampler(len(dataset), seed) if shuffle else None
-    return torch.utils.data.DataLoader(
-        dataset,
-        batch_size=batch_size,
-        sampler=sampler,
-        drop_last=drop_last,
-        generator=torch.Generator(),
-    )
-
-
-def to_float(inputs):
-    """uint8 images to float32 in [0, 1] (``x / 255``, as torchvision's ToTensor); floats as
-    they are."""
-    return inputs.to(torch.float32).div_(255) if inputs.dtype == torch.uint8 else inputs
-
-
-def normalize(inputs, mean, std):
-    """(x - mean) / std, one number or one per channel (dim 1)."""
-    x = to_float(inputs)
-    shape = (1, -1, *[1] * (x.dim() - 2))
-    m = torch.as_tensor(mean, dtype=torch.float32)
-    s = torch.as_tensor(std, dtype=torch.float32)
-    m = m.reshape(()) if m.numel() == 1 else m.reshape(shape)
-    s = s.reshape(()) if s.numel() == 1 else s.reshape(shape)
-    out = x.clone() if x is inputs else x
-    return out.sub_(m).div_(s)
-
-
-def random_crop(batch, size, padding=0, generator=None):
-    """A random ``size`` crop of each sample (last two dims) after zero ``padding``; one offset
-    per sample, drawn on the batch's device (training batches only). Two gathers, no loop."""
-    h, w = (size, size) if isinstance(size, int) else tuple(size)
-    if padding:
-        batch = F.pad(batch, (padding, padding, padding, padding))
-    b, big_h, big_w = batch.shape[0], batch.shape[-2], batch.shape[-1]
-    x = batch.reshape(b, -1, big_h, big_w)
-    top = torch.randint(big_h - h + 1, (b,), generator=generator, device=batch.device)
-    left = torch.randint(big_w - w + 1, (b,), generator=generator, device=batch.device)
-    rows = (top[:, None] + torch.arange(h, device=batch.device))[:, None, :, None]
-    x = x.gather(2, rows.expand(b, x.shape[1], h, big_w))
-    cols = (left[:, None] + torch.arange(w, device=batch.device))[:, None, None, :]
-    x = x.gather(3, cols.expand(b, x.shape[1], h, w))
-    return x.reshape(*batch.shape[:-2], h, w)
-
-
-def random_flip(batch, p=0.5, generator=None):
-    """Flip each sample left-right with probability ``p`` (training batches only)."""
-    flip = torch.rand(batch.shape[0], generator=generator, device=batch.device) < p
-    return torch.where(flip.view(-1, *[1] * (batch.dim() - 1)), batch.flip(-1), batch)
-
-
 # resnet_cifar.lit:7 model ResNet
 class ResNet(pl.LightningModule):
     """The model ResNet of the spec."""
@@ -335,6 +199,148 @@ def command_line():
         help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
     )
     return parser.parse_args()
+
+
+# ----------------------------------------------------------------------------
+# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself
+# trains with, so that this script computes what `lightdsl train` computes.
+# ----------------------------------------------------------------------------
+
+
+def read_data(load_data, data_root):
+    """``load_data(data_root)``; a missing data file ends the script with one line naming it
+    (exit code 2), not a traceback."""
+    try:
+        return load_data(data_root)
+    except FileNotFoundError as error:
+        missing = error.filename or error
+        print(
+            f"error: {missing}: {error.strerror or 'no such file'} (the data's relative "
+            f"paths start at {data_root}; --data-root DIR reads them from DIR)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
+
+
+def load_cifar10(root="data", split="train", download=False):
+    """CIFAR-10 through torchvision: (N, 3, 32, 32) uint8 images and int64 labels."""
+    from torchvision import datasets
+
+    data = datasets.CIFAR10(root=str(root), train=split == "train", download=download)
+    return cifar_tensors(data)
+
+
+def cifar_tensors(data):
+    """A torchvision CIFAR data set's (N, 32, 32, 3) images as (N, 3, 32, 32) uint8 and its
+    labels as int64."""
+    images = torch.from_numpy(np.ascontiguousarray(data.data)).permute(0, 3, 1, 2)
+    return images.contiguous(), torch.as_tensor(data.targets, dtype=torch.int64)
+
+
+def metric_inputs(output, labels, task=None, sigmoid=False):
+    """``(preds, target)`` for a torchmetrics metric of ``task`` (None: a regression metric).
+
+    Multiclass: class probabilities ``(N, C)`` (softmax of the scores) and class indices
+    ``(N,)`` (one-hot labels become indices). Binary and multilabel: probabilities (``sigmoid`` turns logits into them, so that
+    torchmetrics never guesses per batch) and 0/1 integer targets of the same shape. Regression:
+    float outputs and targets of the output's dtype. Preds are float32 (autocast may give bf16).
+    """
+    preds = output.detach().float()
+    if task is None:
+        return preds, labels.to(preds.dtype)
+    if task == "multiclass":
+        if labels.is_floating_point() and labels.dim() == preds.dim():
+            labels = labels.argmax(dim=-1)
+        # probabilities (from logits or log-probabilities alike): torchmetrics would decide
+        # per batch whether the scores are logits; the predicted class does not change
+        # a sequence's scores (N, T, C) go class-first (N, C, T), as torchmetrics wants them
+        preds = preds.softmax(dim=-1)
+        return (preds.movedim(-1, 1) if preds.dim() > 2 else preds), labels.long()
+    if sigmoid:
+        preds = torch.sigmoid(preds)
+    if task == "binary":
+        return preds.reshape(-1), labels.reshape(-1).long()
+    return preds, labels.reshape(preds.shape).long()
+
+
+def shuffled_order(size, seed):
+    """A permutation of ``size`` indices drawn with its own generator seeded with ``seed`` (the
+    trainer and scripts use ``seed + epoch``: the order depends on nothing else)."""
+    return torch.randperm(size, generator=torch.Generator().manual_seed(seed))
+
+
+class SeededSampler(torch.utils.data.Sampler):
+    """Sample indices in a new order each epoch, drawn with ``seed + epoch``."""
+
+    def __init__(self, size, seed):
+        self.size, self.seed, self.epoch = size, seed, 0
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __len__(self):
+        return self.size
+
+    def __iter__(self):
+        return iter(shuffled_order(self.size, self.seed + self.epoch).tolist())
+
+
+def data_loader(data, batch_size, shuffle=False, seed=0, drop_last=False):
+    """A DataLoader over in-memory tensors; shuffled with ``seed + epoch`` each epoch.
+
+    Its own generator: a DataLoader draws a base seed for each pass, from torch's global random
+    state unless it has one, which would change dropout's masks (lightdsl's loader draws none).
+    """
+    dataset = torch.utils.data.TensorDataset(*data)
+    sampler = SeededSampler(len(dataset), seed) if shuffle else None
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        drop_last=drop_last,
+        generator=torch.Generator(),
+    )
+
+
+def to_float(inputs):
+    """uint8 images to float32 in [0, 1] (``x / 255``, as torchvision's ToTensor); floats as
+    they are."""
+    return inputs.to(torch.float32).div_(255) if inputs.dtype == torch.uint8 else inputs
+
+
+def normalize(inputs, mean, std):
+    """(x - mean) / std, one number or one per channel (dim 1)."""
+    x = to_float(inputs)
+    shape = (1, -1, *[1] * (x.dim() - 2))
+    m = torch.as_tensor(mean, dtype=torch.float32)
+    s = torch.as_tensor(std, dtype=torch.float32)
+    m = m.reshape(()) if m.numel() == 1 else m.reshape(shape)
+    s = s.reshape(()) if s.numel() == 1 else s.reshape(shape)
+    out = x.clone() if x is inputs else x
+    return out.sub_(m).div_(s)
+
+
+def random_crop(batch, size, padding=0, generator=None):
+    """A random ``size`` crop of each sample (last two dims) after zero ``padding``; one offset
+    per sample, drawn on the batch's device (training batches only). Two gathers, no loop."""
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    if padding:
+        batch = F.pad(batch, (padding, padding, padding, padding))
+    b, big_h, big_w = batch.shape[0], batch.shape[-2], batch.shape[-1]
+    x = batch.reshape(b, -1, big_h, big_w)
+    top = torch.randint(big_h - h + 1, (b,), generator=generator, device=batch.device)
+    left = torch.randint(big_w - w + 1, (b,), generator=generator, device=batch.device)
+    rows = (top[:, None] + torch.arange(h, device=batch.device))[:, None, :, None]
+    x = x.gather(2, rows.expand(b, x.shape[1], h, big_w))
+    cols = (left[:, None] + torch.arange(w, device=batch.device))[:, None, None, :]
+    x = x.gather(3, cols.expand(b, x.shape[1], h, w))
+    return x.reshape(*batch.shape[:-2], h, w)
+
+
+def random_flip(batch, p=0.5, generator=None):
+    """Flip each sample left-right with probability ``p`` (training batches only)."""
+    flip = torch.rand(batch.shape[0], generator=generator, device=batch.device) < p
+    return torch.where(flip.view(-1, *[1] * (batch.dim() - 1)), batch.flip(-1), batch)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,198 @@ LOG_ROOT = "lightning_logs"
 RUN_NAME = "resnet_cifar"
 
 
+# resnet_cifar.lit:7 model ResNet
+class ResNet(nn.Module):
+    """The model ResNet of the spec."""
+
+    def __init__(self, width=16, num_classes=10):
+        super().__init__()
+        # resnet_cifar.lit:8-35 layers
+        self.stem = nn.Conv2d(3, width, 3, padding=1, bias=False)
+        self.bn0 = nn.BatchNorm2d(width)
+        self.conv1a = nn.Conv2d(width, width, 3, padding=1, bias=False)
+        self.bn1a = nn.BatchNorm2d(width)
+        self.conv1b = nn.Conv2d(width, width, 3, padding=1, bias=False)
+        self.bn1b = nn.BatchNorm2d(width)
+        self.conv2a = nn.Conv2d(width, width * 2, 3, stride=2, padding=1, bias=False)
+        self.bn2a = nn.BatchNorm2d(width * 2)
+        self.conv2b = nn.Conv2d(width * 2, width * 2, 3, padding=1, bias=False)
+        self.bn2b = nn.BatchNorm2d(width * 2)
+        self.proj2 = nn.Conv2d(width, width * 2, 1, stride=2, bias=False)
+        self.bnp2 = nn.BatchNorm2d(width * 2)
+        self.conv3a = nn.Conv2d(
+            width * 2, width * 4, 3, stride=2, padding=1, bias=False
+        )
+        self.bn3a = nn.BatchNorm2d(width * 4)
+        self.conv3b = nn.Conv2d(width * 4, width * 4, 3, padding=1, bias=False)
+        self.bn3b = nn.BatchNorm2d(width * 4)
+        self.proj3 = nn.Conv2d(width * 2, width * 4, 1, stride=2, bias=False)
+        self.bnp3 = nn.BatchNorm2d(width * 4)
+        self.pool = nn.AvgPool2d(8)
+        self.flat = nn.Flatten()
+        self.fc = nn.Linear(width * 4, num_classes)
+
+    def forward(self, images):
+        x = torch.relu(self.bn0(self.stem(images)))  # resnet_cifar.lit:38
+        # resnet_cifar.lit:39
+        x = torch.relu(
+            self.bn1b(self.conv1b(torch.relu(self.bn1a(self.conv1a(x))))) + x
+        )
+        # resnet_cifar.lit:40
+        x = torch.relu(
+            self.bn2b(self.conv2b(torch.relu(self.bn2a(self.conv2a(x)))))
+            + self.bnp2(self.proj2(x))
+        )
+        # resnet_cifar.lit:41
+        x = torch.relu(
+            self.bn3b(self.conv3b(torch.relu(self.bn3a(self.conv3a(x)))))
+            + self.bnp3(self.proj3(x))
+        )
+        return self.fc(self.flat(self.pool(x)))  # resnet_cifar.lit:42
+
+
+# resnet_cifar.lit:46 data cifar
+def load_data(data_root=SPEC_DIR):
+    """The data cifar: (inputs, labels) to train on, and to validate on (or None)."""
+    # resnet_cifar.lit:47 source = cifar10(...)
+    train_x, train_y = load_cifar10(root=data_root / "data")
+    # resnet_cifar.lit:48 val = cifar10(...)
+    val_x, val_y = load_cifar10(root=data_root / "data", split="test")
+    # resnet_cifar.lit:49 normalize(...)
+    train_x = normalize(
+        train_x, mean=[0.4914, 0.4822, 0.4465], std=[0.247, 0.2435, 0.2616]
+    )
+    val_x = normalize(val_x, mean=[0.4914, 0.4822, 0.4465], std=[0.247, 0.2435, 0.2616])
+    # resnet_cifar.lit:50 random_crop(...)
+    # applied to each training batch in the training loop
+    # resnet_cifar.lit:51 random_flip(...)
+    # applied to each training batch in the training loop
+    return (train_x, train_y), (val_x, val_y)
+
+
+def evaluate(model, data, loss_fn):
+    """Mean loss (weighted by batch size) and metrics over data, no gradients."""
+    model.eval()
+    sums, seen = {}, 0
+    metrics = {
+        "accuracy": torchmetrics.Accuracy(
+            task="multiclass", num_classes=10, average="micro"
+        )
+    }
+    with torch.no_grad():
+        for inputs, labels in batches(data, BATCH_SIZE):
+            output = model(inputs)
+            loss = loss_fn(output, labels)
+            sums["loss"] = sums.get("loss", 0.0) + float(loss) * len(inputs)
+            seen += len(inputs)
+            preds, target = metric_inputs(output, labels, "multiclass")
+            for metric in metrics.values():
+                metric.to(output.device).update(preds, target)
+    model.train()  # evaluate() is called while training
+    values = {f"val_{name}": total / seen for name, total in sums.items()}
+    for name, metric in metrics.items():  # over the whole set, not batches
+        value = metric.compute()
+        if value.numel() == 1:
+            values[f"val_{name}"] = value.item()
+        else:  # a confusion matrix: printed, not a number to monitor
+            print(f"val_{name}", value.tolist())
+    return values
+
+
+# resnet_cifar.lit:55 train default
+def fit(model, train_set, val_set=None, run=None, lr=0.1):
+    """Train model as the spec's train block says: cross_entropy loss, sgd, MAX_EPOCHS epochs."""
+    device = auto_device()
+    model = model.to(device)
+    train_set = tuple(t.to(device) for t in train_set)
+    if val_set is not None:
+        val_set = tuple(t.to(device) for t in val_set)
+    # resnet_cifar.lit:58 loss
+    loss_fn = nn.CrossEntropyLoss()
+    params = [p for p in model.parameters() if p.requires_grad]
+    # resnet_cifar.lit:60 optimizer
+    optimizer = torch.optim.SGD(
+        params, lr=lr, momentum=0.9, weight_decay=0.0005, nesterov=True
+    )
+    train_batches = num_batches(len(train_set[0]), BATCH_SIZE, False)
+    validating = val_set is not None
+    # resnet_cifar.lit:61 scheduler
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, 0.1, total_steps=optimizer_steps(train_batches, MAX_EPOCHS)
+    )
+    # resnet_cifar.lit:63 checkpoint
+    checkpoint = ModelCheckpoint(monitor="val_accuracy", mode="max")
+    data_seed = random.randrange(2**31)  # no seed in the spec: a new order
+    step, metrics = 0, {}
+    for epoch in range(MAX_EPOCHS):
+        model.train()
+        total, seen = 0.0, 0
+        for batch_idx, (inputs, labels) in enumerate(
+            batches(train_set, BATCH_SIZE, shuffle=True, seed=data_seed + epoch)
+        ):
+            inputs = random_crop(inputs, 32, padding=4)
+            inputs = random_flip(inputs)
+            output = model(inputs)
+            loss = loss_fn(output, labels)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            scheduler.step()
+            step += 1
+            total += loss.detach() * len(inputs)
+            seen += len(inputs)
+        metrics["train_loss_epoch"] = float(total) / seen
+        if validating:
+            metrics.update(evaluate(model, val_set, loss_fn))
+        print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))
+        run.end_epoch(epoch, metrics)
+        checkpoint.save(run.checkpoints, model, epoch, step, metrics)
+    run.finish(model, optimizer, step)
+    return model
+
+
+def main(data_root=SPEC_DIR, out=None):
+    """Load the data, build the model, train it; returns the trained model."""
+    # the run's files go into out, else into a new LOG_ROOT/RUN_NAME/version_N
+    train_set, val_set = read_data(load_data, Path(data_root))
+    model = ResNet()
+    run = RunFolder(
+        out or claim_version_dir(LOG_ROOT, RUN_NAME), monitor="val_accuracy", mode="max"
+    )
+    return fit(model, train_set, val_set, run)
+
+
+def command_line():
+    """The script's options (python SCRIPT --help)."""
+    parser = argparse.ArgumentParser(
+        description="Train ResNet on cifar (run default of resnet_cifar.lit)."
+    )
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=SPEC_DIR,
+        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="the folder to write the run into (default: a new lightning_logs/resnet_cifar/version_N)",
+    )
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=MAX_EPOCHS,
+        help="how many epochs to train (default: %(default)s, the spec's)",
+    )
+    return parser.parse_args()
+
+
+# ----------------------------------------------------------------------------
+# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself
+# trains with, so that this script computes what `lightdsl train` computes.
+# ----------------------------------------------------------------------------
+
+
 def is_better(value, best, mode="min", min_delta=0.0):
     """Whether ``value`` improves on ``best`` by more than ``min_delta`` (NaN never does)."""
     if math.isnan(value):
@@ -324,192 +516,6 @@ def claim_version_dir(root, name):
             return parent / f"version_{number}"
         except FileExistsError:  # taken by another run (or a file): the next one
             number += 1
-
-
-# resnet_cifar.lit:7 model ResNet
-class ResNet(nn.Module):
-    """The model ResNet of the spec."""
-
-    def __init__(self, width=16, num_classes=10):
-        super().__init__()
-        # resnet_cifar.lit:8-35 layers
-        self.stem = nn.Conv2d(3, width, 3, padding=1, bias=False)
-        self.bn0 = nn.BatchNorm2d(width)
-        self.conv1a = nn.Conv2d(width, width, 3, padding=1, bias=False)
-        self.bn1a = nn.BatchNorm2d(width)
-        self.conv1b = nn.Conv2d(width, width, 3, padding=1, bias=False)
-        self.bn1b = nn.BatchNorm2d(width)
-        self.conv2a = nn.Conv2d(width, width * 2, 3, stride=2, padding=1, bias=False)
-        self.bn2a = nn.BatchNorm2d(width * 2)
-        self.conv2b = nn.Conv2d(width * 2, width * 2, 3, padding=1, bias=False)
-        self.bn2b = nn.BatchNorm2d(width * 2)
-        self.proj2 = nn.Conv2d(width, width * 2, 1, stride=2, bias=False)
-        self.bnp2 = nn.BatchNorm2d(width * 2)
-        self.conv3a = nn.Conv2d(
-            width * 2, width * 4, 3, stride=2, padding=1, bias=False
-        )
-        self.bn3a = nn.BatchNorm2d(width * 4)
-        self.conv3b = nn.Conv2d(width * 4, width * 4, 3, padding=1, bias=False)
-        self.bn3b = nn.BatchNorm2d(width * 4)
-        self.proj3 = nn.Conv2d(width * 2, width * 4, 1, stride=2, bias=False)
-        self.bnp3 = nn.BatchNorm2d(width * 4)
-        self.pool = nn.AvgPool2d(8)
-        self.flat = nn.Flatten()
-        self.fc = nn.Linear(width * 4, num_classes)
-
-    def forward(self, images):
-        x = torch.relu(self.bn0(self.stem(images)))  # resnet_cifar.lit:38
-        # resnet_cifar.lit:39
-        x = torch.relu(
-            self.bn1b(self.conv1b(torch.relu(self.bn1a(self.conv1a(x))))) + x
-        )
-        # resnet_cifar.lit:40
-        x = torch.relu(
-            self.bn2b(self.conv2b(torch.relu(self.bn2a(self.conv2a(x)))))
-            + self.bnp2(self.proj2(x))
-        )
-        # resnet_cifar.lit:41
-        x = torch.relu(
-            self.bn3b(self.conv3b(torch.relu(self.bn3a(self.conv3a(x)))))
-            + self.bnp3(self.proj3(x))
-        )
-        return self.fc(self.flat(self.pool(x)))  # resnet_cifar.lit:42
-
-
-# resnet_cifar.lit:46 data cifar
-def load_data(data_root=SPEC_DIR):
-    """The data cifar: (inputs, labels) to train on, and to validate on (or None)."""
-    # resnet_cifar.lit:47 source = cifar10(...)
-    train_x, train_y = load_cifar10(root=data_root / "data")
-    # resnet_cifar.lit:48 val = cifar10(...)
-    val_x, val_y = load_cifar10(root=data_root / "data", split="test")
-    # resnet_cifar.lit:49 normalize(...)
-    train_x = normalize(
-        train_x, mean=[0.4914, 0.4822, 0.4465], std=[0.247, 0.2435, 0.2616]
-    )
-    val_x = normalize(val_x, mean=[0.4914, 0.4822, 0.4465], std=[0.247, 0.2435, 0.2616])
-    # resnet_cifar.lit:50 random_crop(...)
-    # applied to each training batch in the training loop
-    # resnet_cifar.lit:51 random_flip(...)
-    # applied to each training batch in the training loop
-    return (train_x, train_y), (val_x, val_y)
-
-
-def evaluate(model, data, loss_fn):
-    """Mean loss (weighted by batch size) and metrics over data, no gradients."""
-    model.eval()
-    sums, seen = {}, 0
-    metrics = {
-        "accuracy": torchmetrics.Accuracy(
-            task="multiclass", num_classes=10, average="micro"
-        )
-    }
-    with torch.no_grad():
-        for inputs, labels in batches(data, BATCH_SIZE):
-            output = model(inputs)
-            loss = loss_fn(output, labels)
-            sums["loss"] = sums.get("loss", 0.0) + float(loss) * len(inputs)
-            seen += len(inputs)
-            preds, target = metric_inputs(output, labels, "multiclass")
-            for metric in metrics.values():
-                metric.to(output.device).update(preds, target)
-    model.train()  # evaluate() is called while training
-    values = {f"val_{name}": total / seen for name, total in sums.items()}
-    for name, metric in metrics.items():  # over the whole set, not batches
-        value = metric.compute()
-        if value.numel() == 1:
-            values[f"val_{name}"] = value.item()
-        else:  # a confusion matrix: printed, not a number to monitor
-            print(f"val_{name}", value.tolist())
-    return values
-
-
-# resnet_cifar.lit:55 train default
-def fit(model, train_set, val_set=None, run=None, lr=0.1):
-    """Train model as the spec's train block says: cross_entropy loss, sgd, MAX_EPOCHS epochs."""
-    device = auto_device()
-    model = model.to(device)
-    train_set = tuple(t.to(device) for t in train_set)
-    if val_set is not None:
-        val_set = tuple(t.to(device) for t in val_set)
-    # resnet_cifar.lit:58 loss
-    loss_fn = nn.CrossEntropyLoss()
-    params = [p for p in model.parameters() if p.requires_grad]
-    # resnet_cifar.lit:60 optimizer
-    optimizer = torch.optim.SGD(
-        params, lr=lr, momentum=0.9, weight_decay=0.0005, nesterov=True
-    )
-    train_batches = num_batches(len(train_set[0]), BATCH_SIZE, False)
-    validating = val_set is not None
-    # resnet_cifar.lit:61 scheduler
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, 0.1, total_steps=optimizer_steps(train_batches, MAX_EPOCHS)
-    )
-    # resnet_cifar.lit:63 checkpoint
-    checkpoint = ModelCheckpoint(monitor="val_accuracy", mode="max")
-    data_seed = random.randrange(2**31)  # no seed in the spec: a new order
-    step, metrics = 0, {}
-    for epoch in range(MAX_EPOCHS):
-        model.train()
-        total, seen = 0.0, 0
-        for batch_idx, (inputs, labels) in enumerate(
-            batches(train_set, BATCH_SIZE, shuffle=True, seed=data_seed + epoch)
-        ):
-            inputs = random_crop(inputs, 32, padding=4)
-            inputs = random_flip(inputs)
-            output = model(inputs)
-            loss = loss_fn(output, labels)
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            scheduler.step()
-            step += 1
-            total += loss.detach() * len(inputs)
-            seen += len(inputs)
-        metrics["train_loss_epoch"] = float(total) / seen
-        if validating:
-            metrics.update(evaluate(model, val_set, loss_fn))
-        print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))
-        run.end_epoch(epoch, metrics)
-        checkpoint.save(run.checkpoints, model, epoch, step, metrics)
-    run.finish(model, optimizer, step)
-    return model
-
-
-def main(data_root=SPEC_DIR, out=None):
-    """Load the data, build the model, train it; returns the trained model."""
-    # the run's files go into out, else into a new LOG_ROOT/RUN_NAME/version_N
-    train_set, val_set = read_data(load_data, Path(data_root))
-    model = ResNet()
-    run = RunFolder(
-        out or claim_version_dir(LOG_ROOT, RUN_NAME), monitor="val_accuracy", mode="max"
-    )
-    return fit(model, train_set, val_set, run)
-
-
-def command_line():
-    """The script's options (python SCRIPT --help)."""
-    parser = argparse.ArgumentParser(
-        description="Train ResNet on cifar (run default of resnet_cifar.lit)."
-    )
-    parser.add_argument(
-        "--data-root",
-        type=Path,
-        default=SPEC_DIR,
-        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help="the folder to write the run into (default: a new lightning_logs/resnet_cifar/version_N)",
-    )
-    parser.add_argument(
-        "--max-epochs",
-        type=int,
-        default=MAX_EPOCHS,
-        help="how many epochs to train (default: %(default)s, the spec's)",
-    )
-    return parser.parse_args()
 
 
 if __name__ == "__main__":

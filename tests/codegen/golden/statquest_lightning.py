@@ -12,45 +12,6 @@ SEED = 42
 BATCH_SIZE = 1
 
 
-def shuffled_order(size, seed):
-    """A permutation of ``size`` indices drawn with its own generator seeded with ``seed`` (the
-    trainer and scripts use ``seed + epoch``: the order depends on nothing else)."""
-    return torch.randperm(size, generator=torch.Generator().manual_seed(seed))
-
-
-class SeededSampler(torch.utils.data.Sampler):
-    """Sample indices in a new order each epoch, drawn with ``seed + epoch``."""
-
-    def __init__(self, size, seed):
-        self.size, self.seed, self.epoch = size, seed, 0
-
-    def set_epoch(self, epoch):
-        self.epoch = epoch
-
-    def __len__(self):
-        return self.size
-
-    def __iter__(self):
-        return iter(shuffled_order(self.size, self.seed + self.epoch).tolist())
-
-
-def data_loader(data, batch_size, shuffle=False, seed=0, drop_last=False):
-    """A DataLoader over in-memory tensors; shuffled with ``seed + epoch`` each epoch.
-
-    Its own generator: a DataLoader draws a base seed for each pass, from torch's global random
-    state unless it has one, which would change dropout's masks (lightdsl's loader draws none).
-    """
-    dataset = torch.utils.data.TensorDataset(*data)
-    sampler = SeededSampler(len(dataset), seed) if shuffle else None
-    return torch.utils.data.DataLoader(
-        dataset,
-        batch_size=batch_size,
-        sampler=sampler,
-        drop_last=drop_last,
-        generator=torch.Generator(),
-    )
-
-
 # statquest.lit:12 model BasicLightningTrain
 class BasicLightningTrain(pl.LightningModule):
     """The model BasicLightningTrain of the spec."""
@@ -128,6 +89,51 @@ def main(ckpt_path=None, **trainer_args):
     pl.seed_everything(SEED)
     trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
     return model
+
+
+# ----------------------------------------------------------------------------
+# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself
+# trains with, so that this script computes what `lightdsl train` computes.
+# ----------------------------------------------------------------------------
+
+
+def shuffled_order(size, seed):
+    """A permutation of ``size`` indices drawn with its own generator seeded with ``seed`` (the
+    trainer and scripts use ``seed + epoch``: the order depends on nothing else)."""
+    return torch.randperm(size, generator=torch.Generator().manual_seed(seed))
+
+
+class SeededSampler(torch.utils.data.Sampler):
+    """Sample indices in a new order each epoch, drawn with ``seed + epoch``."""
+
+    def __init__(self, size, seed):
+        self.size, self.seed, self.epoch = size, seed, 0
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __len__(self):
+        return self.size
+
+    def __iter__(self):
+        return iter(shuffled_order(self.size, self.seed + self.epoch).tolist())
+
+
+def data_loader(data, batch_size, shuffle=False, seed=0, drop_last=False):
+    """A DataLoader over in-memory tensors; shuffled with ``seed + epoch`` each epoch.
+
+    Its own generator: a DataLoader draws a base seed for each pass, from torch's global random
+    state unless it has one, which would change dropout's masks (lightdsl's loader draws none).
+    """
+    dataset = torch.utils.data.TensorDataset(*data)
+    sampler = SeededSampler(len(dataset), seed) if shuffle else None
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        drop_last=drop_last,
+        generator=torch.Generator(),
+    )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,125 @@ LOG_ROOT = "lightning_logs"
 RUN_NAME = "statquest"
 
 
+# statquest.lit:12 model BasicLightningTrain
+class BasicLightningTrain(nn.Module):
+    """The model BasicLightningTrain of the spec."""
+
+    def __init__(self):
+        super().__init__()
+        # statquest.lit:13-19 params
+        self.w00 = nn.Parameter(torch.tensor(1.7), requires_grad=False)
+        self.b00 = nn.Parameter(torch.tensor(-0.85), requires_grad=False)
+        self.w01 = nn.Parameter(torch.tensor(-40.8), requires_grad=False)
+        self.w10 = nn.Parameter(torch.tensor(12.6), requires_grad=False)
+        self.b10 = nn.Parameter(torch.tensor(0.0), requires_grad=False)
+        self.w11 = nn.Parameter(torch.tensor(2.7), requires_grad=False)
+        self.final_bias = nn.Parameter(torch.tensor(0.0))
+
+    def forward(self, dose):
+        top = torch.relu(dose * self.w00 + self.b00) * self.w01  # statquest.lit:22
+        bottom = torch.relu(dose * self.w10 + self.b10) * self.w11  # statquest.lit:23
+        return torch.relu(top + bottom + self.final_bias)  # statquest.lit:24
+
+
+# statquest.lit:28 data doses
+def load_data():
+    """The data doses: (inputs, labels) to train on, and to validate on (or None)."""
+    # statquest.lit:29 inline inputs
+    train_x = torch.tensor([0.0, 0.5, 1.0])
+    # statquest.lit:30 inline labels
+    train_y = torch.tensor([0.0, 1.0, 0.0])
+    return (train_x, train_y), None
+
+
+# statquest.lit:35 train default
+def fit(model, train_set, val_set=None, run=None, lr=0.01, range_test=None):
+    """Train model as the spec's train block says: sum_squared_error loss, sgd, MAX_EPOCHS epochs."""
+    seed_everything(SEED)  # as lightdsl's trainer, at the start of the run
+    device = auto_device()
+    model = model.to(device)
+    train_set = tuple(t.to(device) for t in train_set)
+    # statquest.lit:38 loss
+    loss_fn = nn.MSELoss(reduction="sum")
+    params = [p for p in model.parameters() if p.requires_grad]
+    # statquest.lit:39 optimizer
+    optimizer = torch.optim.SGD(params, lr=lr)
+    step, metrics = 0, {}
+    epochs = range(MAX_EPOCHS) if range_test is None else itertools.count()
+    for epoch in epochs:
+        model.train()
+        total, seen = 0.0, 0
+        for inputs, labels in batches(train_set, BATCH_SIZE):
+            output = model(inputs)
+            loss = loss_fn(output, labels)
+            loss.backward()
+            if range_test is not None:  # lr_find: this step's learning rate
+                optimizer.param_groups[0]["lr"] = range_test.lr(step)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            if range_test is not None and range_test.record(step, loss):
+                return model  # the range test is over
+            total += loss.detach() * len(inputs)
+            seen += len(inputs)
+        metrics["train_loss_epoch"] = float(total) / seen
+        print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))
+        if range_test is None:  # lr_find's range test writes nothing
+            run.end_epoch(epoch, metrics)
+    run.finish(model, optimizer, step)
+    return model
+
+
+def lr_find(model, train_set):
+    """The spec's lr_find: a learning-rate range test; returns its suggestion."""
+    # the weights and torch's random state are left as they were
+    # statquest.lit:40
+    range_test = RangeTest(min_lr=0.001, max_lr=1.0, early_stop_threshold=None)
+    weights = copy.deepcopy(model.state_dict())
+    with torch.random.fork_rng():
+        fit(model, train_set, range_test=range_test)
+    model.load_state_dict(weights)
+    suggestion = range_test.suggestion()
+    print(f"lr_find: suggested learning rate {suggestion}")
+    return 0.01 if suggestion is None else suggestion  # None: keep the spec's
+
+
+def main(out=None):
+    """Load the data, build the model, train it; returns the trained model."""
+    # the run's files go into out, else into a new LOG_ROOT/RUN_NAME/version_N
+    seed_everything(SEED)  # the same initial weights on every run
+    train_set, val_set = load_data()
+    model = BasicLightningTrain()
+    lr = lr_find(model, train_set)
+    run = RunFolder(out or claim_version_dir(LOG_ROOT, RUN_NAME))
+    return fit(model, train_set, val_set, run, lr=lr)
+
+
+def command_line():
+    """The script's options (python SCRIPT --help)."""
+    parser = argparse.ArgumentParser(
+        description="Train BasicLightningTrain on doses (run default of statquest.lit)."
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="the folder to write the run into (default: a new lightning_logs/statquest/version_N)",
+    )
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=MAX_EPOCHS,
+        help="how many epochs to train (default: %(default)s, the spec's)",
+    )
+    return parser.parse_args()
+
+
+# ----------------------------------------------------------------------------
+# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself
+# trains with, so that this script computes what `lightdsl train` computes.
+# ----------------------------------------------------------------------------
+
+
 def range_lr(step, min_lr, max_lr, num_training, mode="exponential"):
     """The learning rate of optimizer step ``step`` (0-based), as Lightning's ``_ExponentialLR``
     / ``_LinearLR``: ``min_lr`` first, then ``r = (step + 1) / num_training`` of the way."""
@@ -320,119 +439,6 @@ def claim_version_dir(root, name):
             return parent / f"version_{number}"
         except FileExistsError:  # taken by another run (or a file): the next one
             number += 1
-
-
-# statquest.lit:12 model BasicLightningTrain
-class BasicLightningTrain(nn.Module):
-    """The model BasicLightningTrain of the spec."""
-
-    def __init__(self):
-        super().__init__()
-        # statquest.lit:13-19 params
-        self.w00 = nn.Parameter(torch.tensor(1.7), requires_grad=False)
-        self.b00 = nn.Parameter(torch.tensor(-0.85), requires_grad=False)
-        self.w01 = nn.Parameter(torch.tensor(-40.8), requires_grad=False)
-        self.w10 = nn.Parameter(torch.tensor(12.6), requires_grad=False)
-        self.b10 = nn.Parameter(torch.tensor(0.0), requires_grad=False)
-        self.w11 = nn.Parameter(torch.tensor(2.7), requires_grad=False)
-        self.final_bias = nn.Parameter(torch.tensor(0.0))
-
-    def forward(self, dose):
-        top = torch.relu(dose * self.w00 + self.b00) * self.w01  # statquest.lit:22
-        bottom = torch.relu(dose * self.w10 + self.b10) * self.w11  # statquest.lit:23
-        return torch.relu(top + bottom + self.final_bias)  # statquest.lit:24
-
-
-# statquest.lit:28 data doses
-def load_data():
-    """The data doses: (inputs, labels) to train on, and to validate on (or None)."""
-    # statquest.lit:29 inline inputs
-    train_x = torch.tensor([0.0, 0.5, 1.0])
-    # statquest.lit:30 inline labels
-    train_y = torch.tensor([0.0, 1.0, 0.0])
-    return (train_x, train_y), None
-
-
-# statquest.lit:35 train default
-def fit(model, train_set, val_set=None, run=None, lr=0.01, range_test=None):
-    """Train model as the spec's train block says: sum_squared_error loss, sgd, MAX_EPOCHS epochs."""
-    seed_everything(SEED)  # as lightdsl's trainer, at the start of the run
-    device = auto_device()
-    model = model.to(device)
-    train_set = tuple(t.to(device) for t in train_set)
-    # statquest.lit:38 loss
-    loss_fn = nn.MSELoss(reduction="sum")
-    params = [p for p in model.parameters() if p.requires_grad]
-    # statquest.lit:39 optimizer
-    optimizer = torch.optim.SGD(params, lr=lr)
-    step, metrics = 0, {}
-    epochs = range(MAX_EPOCHS) if range_test is None else itertools.count()
-    for epoch in epochs:
-        model.train()
-        total, seen = 0.0, 0
-        for inputs, labels in batches(train_set, BATCH_SIZE):
-            output = model(inputs)
-            loss = loss_fn(output, labels)
-            loss.backward()
-            if range_test is not None:  # lr_find: this step's learning rate
-                optimizer.param_groups[0]["lr"] = range_test.lr(step)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            if range_test is not None and range_test.record(step, loss):
-                return model  # the range test is over
-            total += loss.detach() * len(inputs)
-            seen += len(inputs)
-        metrics["train_loss_epoch"] = float(total) / seen
-        print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))
-        if range_test is None:  # lr_find's range test writes nothing
-            run.end_epoch(epoch, metrics)
-    run.finish(model, optimizer, step)
-    return model
-
-
-def lr_find(model, train_set):
-    """The spec's lr_find: a learning-rate range test; returns its suggestion."""
-    # the weights and torch's random state are left as they were
-    # statquest.lit:40
-    range_test = RangeTest(min_lr=0.001, max_lr=1.0, early_stop_threshold=None)
-    weights = copy.deepcopy(model.state_dict())
-    with torch.random.fork_rng():
-        fit(model, train_set, range_test=range_test)
-    model.load_state_dict(weights)
-    suggestion = range_test.suggestion()
-    print(f"lr_find: suggested learning rate {suggestion}")
-    return 0.01 if suggestion is None else suggestion  # None: keep the spec's
-
-
-def main(out=None):
-    """Load the data, build the model, train it; returns the trained model."""
-    # the run's files go into out, else into a new LOG_ROOT/RUN_NAME/version_N
-    seed_everything(SEED)  # the same initial weights on every run
-    train_set, val_set = load_data()
-    model = BasicLightningTrain()
-    lr = lr_find(model, train_set)
-    run = RunFolder(out or claim_version_dir(LOG_ROOT, RUN_NAME))
-    return fit(model, train_set, val_set, run, lr=lr)
-
-
-def command_line():
-    """The script's options (python SCRIPT --help)."""
-    parser = argparse.ArgumentParser(
-        description="Train BasicLightningTrain on doses (run default of statquest.lit)."
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help="the folder to write the run into (default: a new lightning_logs/statquest/version_N)",
-    )
-    parser.add_argument(
-        "--max-epochs",
-        type=int,
-        default=MAX_EPOCHS,
-        help="how many epochs to train (default: %(default)s, the spec's)",
-    )
-    return parser.parse_args()
 
 
 if __name__ == "__main__":

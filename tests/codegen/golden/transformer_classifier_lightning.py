@@ -23,6 +23,136 @@ SEED = 0
 BATCH_SIZE = 32
 
 
+# transformer_classifier.lit:9 model OrderTransformer
+class OrderTransformer(pl.LightningModule):
+    """The model OrderTransformer of the spec."""
+
+    def __init__(self, tokens=8, length=16, d_model=32, heads=4, depth=2, classes=2):
+        super().__init__()
+        self.save_hyperparameters()  # self.hparams
+        # transformer_classifier.lit:11-16 layers
+        self.embed = nn.Linear(tokens, d_model)
+        self.pos = PositionalEmbedding(length, d_model)
+        self.encoder = nn.Sequential(
+            *[
+                TransformerEncoderLayer(
+                    d_model, heads, dim_feedforward=2 * d_model, dropout=0.0
+                )
+                for _ in range(depth)
+            ]
+        )
+        self.head = nn.Linear(d_model, classes)
+        self.loss_fn = nn.CrossEntropyLoss()  # transformer_classifier.lit:33
+        self.train_metrics = nn.ModuleDict(
+            {
+                "accuracy": torchmetrics.Accuracy(
+                    task="multiclass", num_classes=2, average="micro"
+                )
+            }
+        )
+        self.val_metrics = nn.ModuleDict(
+            {
+                "accuracy": torchmetrics.Accuracy(
+                    task="multiclass", num_classes=2, average="micro"
+                )
+            }
+        )
+        self.learning_rate = 0.003  # what lr_find tunes
+
+    def forward(self, x):
+        h = self.encoder(self.pos(self.embed(x)))  # transformer_classifier.lit:19
+        return self.head(torch.mean(h, dim=1))  # transformer_classifier.lit:20
+
+    def training_step(self, batch, batch_idx):
+        inputs, labels = batch
+        output = self(inputs)
+        loss = self.loss_fn(output, labels)
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
+        preds, target = metric_inputs(output, labels, "multiclass")
+        self.train_metrics["accuracy"](preds, target)
+        self.log(
+            "train_accuracy",
+            self.train_metrics["accuracy"],
+            on_step=True,
+            on_epoch=True,
+        )
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        inputs, labels = batch
+        output = self(inputs)
+        loss = self.loss_fn(output, labels)
+        self.log("val_loss", loss, prog_bar=True)
+        preds, target = metric_inputs(output, labels, "multiclass")
+        self.val_metrics["accuracy"].update(preds, target)
+        self.log("val_accuracy", self.val_metrics["accuracy"])
+
+    def configure_optimizers(self):
+        params = [p for p in self.parameters() if p.requires_grad]
+        # transformer_classifier.lit:35
+        optimizer = torch.optim.Adam(params, lr=self.learning_rate)
+        return optimizer
+
+
+# transformer_classifier.lit:24 data order
+def load_data(data_root=SPEC_DIR):
+    """The data order: (inputs, labels) to train on, and to validate on (or None)."""
+    # transformer_classifier.lit:25 source = npz(...)
+    train_x, train_y = load_npz(data_root / "data/order.npz")
+    # transformer_classifier.lit:26 val = split(...)
+    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.2, seed=0)
+    train_x = to_float(train_x)  # uint8 images to floats in [0, 1]
+    val_x = to_float(val_x)  # uint8 images to floats in [0, 1]
+    return (train_x, train_y), (val_x, val_y)
+
+
+class OrderData(pl.LightningDataModule):
+    """The data order of the spec, batched as lightdsl does."""
+
+    def __init__(self, data_root=SPEC_DIR):
+        super().__init__()
+        self.data_root = Path(data_root)  # where relative paths start
+
+    def setup(self, stage=None):
+        self.train_set, self.val_set = read_data(load_data, self.data_root)
+
+    def train_dataloader(self):
+        return data_loader(self.train_set, BATCH_SIZE, shuffle=True, seed=SEED)
+
+    def val_dataloader(self):
+        return data_loader(self.val_set, BATCH_SIZE)
+
+
+def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
+    """Train with the spec's settings (plus trainer_args); returns the model."""
+    # ckpt_path: resume from a checkpoint of this script or of `lightdsl train`
+    pl.seed_everything(SEED)
+    model = OrderTransformer()
+    data = OrderData(data_root)
+    trainer = pl.Trainer(max_epochs=20, **trainer_args)  # transformer_classifier.lit:30
+    pl.seed_everything(SEED)
+    trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
+    return model
+
+
+def command_line():
+    """The script's options (python SCRIPT --help)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=SPEC_DIR,
+        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
+    )
+    return parser.parse_args()
+
+
+# ----------------------------------------------------------------------------
+# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself
+# trains with, so that this script computes what `lightdsl train` computes.
+# ----------------------------------------------------------------------------
+
+
 def as_inputs(array):
     """Inputs as a float32 tensor (uint8 images stay uint8 until normalized)."""
     tensor = (
@@ -228,130 +358,6 @@ def to_float(inputs):
     """uint8 images to float32 in [0, 1] (``x / 255``, as torchvision's ToTensor); floats as
     they are."""
     return inputs.to(torch.float32).div_(255) if inputs.dtype == torch.uint8 else inputs
-
-
-# transformer_classifier.lit:9 model OrderTransformer
-class OrderTransformer(pl.LightningModule):
-    """The model OrderTransformer of the spec."""
-
-    def __init__(self, tokens=8, length=16, d_model=32, heads=4, depth=2, classes=2):
-        super().__init__()
-        self.save_hyperparameters()  # self.hparams
-        # transformer_classifier.lit:11-16 layers
-        self.embed = nn.Linear(tokens, d_model)
-        self.pos = PositionalEmbedding(length, d_model)
-        self.encoder = nn.Sequential(
-            *[
-                TransformerEncoderLayer(
-                    d_model, heads, dim_feedforward=2 * d_model, dropout=0.0
-                )
-                for _ in range(depth)
-            ]
-        )
-        self.head = nn.Linear(d_model, classes)
-        self.loss_fn = nn.CrossEntropyLoss()  # transformer_classifier.lit:33
-        self.train_metrics = nn.ModuleDict(
-            {
-                "accuracy": torchmetrics.Accuracy(
-                    task="multiclass", num_classes=2, average="micro"
-                )
-            }
-        )
-        self.val_metrics = nn.ModuleDict(
-            {
-                "accuracy": torchmetrics.Accuracy(
-                    task="multiclass", num_classes=2, average="micro"
-                )
-            }
-        )
-        self.learning_rate = 0.003  # what lr_find tunes
-
-    def forward(self, x):
-        h = self.encoder(self.pos(self.embed(x)))  # transformer_classifier.lit:19
-        return self.head(torch.mean(h, dim=1))  # transformer_classifier.lit:20
-
-    def training_step(self, batch, batch_idx):
-        inputs, labels = batch
-        output = self(inputs)
-        loss = self.loss_fn(output, labels)
-        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
-        preds, target = metric_inputs(output, labels, "multiclass")
-        self.train_metrics["accuracy"](preds, target)
-        self.log(
-            "train_accuracy",
-            self.train_metrics["accuracy"],
-            on_step=True,
-            on_epoch=True,
-        )
-        return loss
-
-    def validation_step(self, batch, batch_idx):
-        inputs, labels = batch
-        output = self(inputs)
-        loss = self.loss_fn(output, labels)
-        self.log("val_loss", loss, prog_bar=True)
-        preds, target = metric_inputs(output, labels, "multiclass")
-        self.val_metrics["accuracy"].update(preds, target)
-        self.log("val_accuracy", self.val_metrics["accuracy"])
-
-    def configure_optimizers(self):
-        params = [p for p in self.parameters() if p.requires_grad]
-        # transformer_classifier.lit:35
-        optimizer = torch.optim.Adam(params, lr=self.learning_rate)
-        return optimizer
-
-
-# transformer_classifier.lit:24 data order
-def load_data(data_root=SPEC_DIR):
-    """The data order: (inputs, labels) to train on, and to validate on (or None)."""
-    # transformer_classifier.lit:25 source = npz(...)
-    train_x, train_y = load_npz(data_root / "data/order.npz")
-    # transformer_classifier.lit:26 val = split(...)
-    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.2, seed=0)
-    train_x = to_float(train_x)  # uint8 images to floats in [0, 1]
-    val_x = to_float(val_x)  # uint8 images to floats in [0, 1]
-    return (train_x, train_y), (val_x, val_y)
-
-
-class OrderData(pl.LightningDataModule):
-    """The data order of the spec, batched as lightdsl does."""
-
-    def __init__(self, data_root=SPEC_DIR):
-        super().__init__()
-        self.data_root = Path(data_root)  # where relative paths start
-
-    def setup(self, stage=None):
-        self.train_set, self.val_set = read_data(load_data, self.data_root)
-
-    def train_dataloader(self):
-        return data_loader(self.train_set, BATCH_SIZE, shuffle=True, seed=SEED)
-
-    def val_dataloader(self):
-        return data_loader(self.val_set, BATCH_SIZE)
-
-
-def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
-    """Train with the spec's settings (plus trainer_args); returns the model."""
-    # ckpt_path: resume from a checkpoint of this script or of `lightdsl train`
-    pl.seed_everything(SEED)
-    model = OrderTransformer()
-    data = OrderData(data_root)
-    trainer = pl.Trainer(max_epochs=20, **trainer_args)  # transformer_classifier.lit:30
-    pl.seed_everything(SEED)
-    trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
-    return model
-
-
-def command_line():
-    """The script's options (python SCRIPT --help)."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument(
-        "--data-root",
-        type=Path,
-        default=SPEC_DIR,
-        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
-    )
-    return parser.parse_args()
 
 
 if __name__ == "__main__":

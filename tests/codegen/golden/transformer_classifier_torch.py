@@ -29,6 +29,151 @@ LOG_ROOT = "lightning_logs"
 RUN_NAME = "transformer_classifier"
 
 
+# transformer_classifier.lit:9 model OrderTransformer
+class OrderTransformer(nn.Module):
+    """The model OrderTransformer of the spec."""
+
+    def __init__(self, tokens=8, length=16, d_model=32, heads=4, depth=2, classes=2):
+        super().__init__()
+        # transformer_classifier.lit:11-16 layers
+        self.embed = nn.Linear(tokens, d_model)
+        self.pos = PositionalEmbedding(length, d_model)
+        self.encoder = nn.Sequential(
+            *[
+                TransformerEncoderLayer(
+                    d_model, heads, dim_feedforward=2 * d_model, dropout=0.0
+                )
+                for _ in range(depth)
+            ]
+        )
+        self.head = nn.Linear(d_model, classes)
+
+    def forward(self, x):
+        h = self.encoder(self.pos(self.embed(x)))  # transformer_classifier.lit:19
+        return self.head(torch.mean(h, dim=1))  # transformer_classifier.lit:20
+
+
+# transformer_classifier.lit:24 data order
+def load_data(data_root=SPEC_DIR):
+    """The data order: (inputs, labels) to train on, and to validate on (or None)."""
+    # transformer_classifier.lit:25 source = npz(...)
+    train_x, train_y = load_npz(data_root / "data/order.npz")
+    # transformer_classifier.lit:26 val = split(...)
+    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.2, seed=0)
+    train_x = to_float(train_x)  # uint8 images to floats in [0, 1]
+    val_x = to_float(val_x)  # uint8 images to floats in [0, 1]
+    return (train_x, train_y), (val_x, val_y)
+
+
+def evaluate(model, data, loss_fn):
+    """Mean loss (weighted by batch size) and metrics over data, no gradients."""
+    model.eval()
+    sums, seen = {}, 0
+    metrics = {
+        "accuracy": torchmetrics.Accuracy(
+            task="multiclass", num_classes=2, average="micro"
+        )
+    }
+    with torch.no_grad():
+        for inputs, labels in batches(data, BATCH_SIZE):
+            output = model(inputs)
+            loss = loss_fn(output, labels)
+            sums["loss"] = sums.get("loss", 0.0) + float(loss) * len(inputs)
+            seen += len(inputs)
+            preds, target = metric_inputs(output, labels, "multiclass")
+            for metric in metrics.values():
+                metric.to(output.device).update(preds, target)
+    model.train()  # evaluate() is called while training
+    values = {f"val_{name}": total / seen for name, total in sums.items()}
+    for name, metric in metrics.items():  # over the whole set, not batches
+        value = metric.compute()
+        if value.numel() == 1:
+            values[f"val_{name}"] = value.item()
+        else:  # a confusion matrix: printed, not a number to monitor
+            print(f"val_{name}", value.tolist())
+    return values
+
+
+# transformer_classifier.lit:30 train default
+def fit(model, train_set, val_set=None, run=None, lr=0.003):
+    """Train model as the spec's train block says: cross_entropy loss, adam, MAX_EPOCHS epochs."""
+    seed_everything(SEED)  # as lightdsl's trainer, at the start of the run
+    device = auto_device()
+    model = model.to(device)
+    train_set = tuple(t.to(device) for t in train_set)
+    if val_set is not None:
+        val_set = tuple(t.to(device) for t in val_set)
+    # transformer_classifier.lit:33 loss
+    loss_fn = nn.CrossEntropyLoss()
+    params = [p for p in model.parameters() if p.requires_grad]
+    # transformer_classifier.lit:35 optimizer
+    optimizer = torch.optim.Adam(params, lr=lr)
+    validating = val_set is not None
+    step, metrics = 0, {}
+    for epoch in range(MAX_EPOCHS):
+        model.train()
+        total, seen = 0.0, 0
+        for inputs, labels in batches(
+            train_set, BATCH_SIZE, shuffle=True, seed=SEED + epoch
+        ):
+            output = model(inputs)
+            loss = loss_fn(output, labels)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            total += loss.detach() * len(inputs)
+            seen += len(inputs)
+        metrics["train_loss_epoch"] = float(total) / seen
+        if validating:
+            metrics.update(evaluate(model, val_set, loss_fn))
+        print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))
+        run.end_epoch(epoch, metrics)
+    run.finish(model, optimizer, step)
+    return model
+
+
+def main(data_root=SPEC_DIR, out=None):
+    """Load the data, build the model, train it; returns the trained model."""
+    # the run's files go into out, else into a new LOG_ROOT/RUN_NAME/version_N
+    seed_everything(SEED)  # the same initial weights on every run
+    train_set, val_set = read_data(load_data, Path(data_root))
+    model = OrderTransformer()
+    run = RunFolder(out or claim_version_dir(LOG_ROOT, RUN_NAME))
+    return fit(model, train_set, val_set, run)
+
+
+def command_line():
+    """The script's options (python SCRIPT --help)."""
+    parser = argparse.ArgumentParser(
+        description="Train OrderTransformer on order (run default of transformer_classifier.lit)."
+    )
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=SPEC_DIR,
+        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="the folder to write the run into (default: a new lightning_logs/transformer_classifier/version_N)",
+    )
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=MAX_EPOCHS,
+        help="how many epochs to train (default: %(default)s, the spec's)",
+    )
+    return parser.parse_args()
+
+
+# ----------------------------------------------------------------------------
+# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself
+# trains with, so that this script computes what `lightdsl train` computes.
+# ----------------------------------------------------------------------------
+
+
 def as_inputs(array):
     """Inputs as a float32 tensor (uint8 images stay uint8 until normalized)."""
     tensor = (
@@ -360,145 +505,6 @@ def claim_version_dir(root, name):
             return parent / f"version_{number}"
         except FileExistsError:  # taken by another run (or a file): the next one
             number += 1
-
-
-# transformer_classifier.lit:9 model OrderTransformer
-class OrderTransformer(nn.Module):
-    """The model OrderTransformer of the spec."""
-
-    def __init__(self, tokens=8, length=16, d_model=32, heads=4, depth=2, classes=2):
-        super().__init__()
-        # transformer_classifier.lit:11-16 layers
-        self.embed = nn.Linear(tokens, d_model)
-        self.pos = PositionalEmbedding(length, d_model)
-        self.encoder = nn.Sequential(
-            *[
-                TransformerEncoderLayer(
-                    d_model, heads, dim_feedforward=2 * d_model, dropout=0.0
-                )
-                for _ in range(depth)
-            ]
-        )
-        self.head = nn.Linear(d_model, classes)
-
-    def forward(self, x):
-        h = self.encoder(self.pos(self.embed(x)))  # transformer_classifier.lit:19
-        return self.head(torch.mean(h, dim=1))  # transformer_classifier.lit:20
-
-
-# transformer_classifier.lit:24 data order
-def load_data(data_root=SPEC_DIR):
-    """The data order: (inputs, labels) to train on, and to validate on (or None)."""
-    # transformer_classifier.lit:25 source = npz(...)
-    train_x, train_y = load_npz(data_root / "data/order.npz")
-    # transformer_classifier.lit:26 val = split(...)
-    (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.2, seed=0)
-    train_x = to_float(train_x)  # uint8 images to floats in [0, 1]
-    val_x = to_float(val_x)  # uint8 images to floats in [0, 1]
-    return (train_x, train_y), (val_x, val_y)
-
-
-def evaluate(model, data, loss_fn):
-    """Mean loss (weighted by batch size) and metrics over data, no gradients."""
-    model.eval()
-    sums, seen = {}, 0
-    metrics = {
-        "accuracy": torchmetrics.Accuracy(
-            task="multiclass", num_classes=2, average="micro"
-        )
-    }
-    with torch.no_grad():
-        for inputs, labels in batches(data, BATCH_SIZE):
-            output = model(inputs)
-            loss = loss_fn(output, labels)
-            sums["loss"] = sums.get("loss", 0.0) + float(loss) * len(inputs)
-            seen += len(inputs)
-            preds, target = metric_inputs(output, labels, "multiclass")
-            for metric in metrics.values():
-                metric.to(output.device).update(preds, target)
-    model.train()  # evaluate() is called while training
-    values = {f"val_{name}": total / seen for name, total in sums.items()}
-    for name, metric in metrics.items():  # over the whole set, not batches
-        value = metric.compute()
-        if value.numel() == 1:
-            values[f"val_{name}"] = value.item()
-        else:  # a confusion matrix: printed, not a number to monitor
-            print(f"val_{name}", value.tolist())
-    return values
-
-
-# transformer_classifier.lit:30 train default
-def fit(model, train_set, val_set=None, run=None, lr=0.003):
-    """Train model as the spec's train block says: cross_entropy loss, adam, MAX_EPOCHS epochs."""
-    seed_everything(SEED)  # as lightdsl's trainer, at the start of the run
-    device = auto_device()
-    model = model.to(device)
-    train_set = tuple(t.to(device) for t in train_set)
-    if val_set is not None:
-        val_set = tuple(t.to(device) for t in val_set)
-    # transformer_classifier.lit:33 loss
-    loss_fn = nn.CrossEntropyLoss()
-    params = [p for p in model.parameters() if p.requires_grad]
-    # transformer_classifier.lit:35 optimizer
-    optimizer = torch.optim.Adam(params, lr=lr)
-    validating = val_set is not None
-    step, metrics = 0, {}
-    for epoch in range(MAX_EPOCHS):
-        model.train()
-        total, seen = 0.0, 0
-        for inputs, labels in batches(
-            train_set, BATCH_SIZE, shuffle=True, seed=SEED + epoch
-        ):
-            output = model(inputs)
-            loss = loss_fn(output, labels)
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            total += loss.detach() * len(inputs)
-            seen += len(inputs)
-        metrics["train_loss_epoch"] = float(total) / seen
-        if validating:
-            metrics.update(evaluate(model, val_set, loss_fn))
-        print(f"epoch {epoch}", *(f"{k} {v:.6g}" for k, v in metrics.items()))
-        run.end_epoch(epoch, metrics)
-    run.finish(model, optimizer, step)
-    return model
-
-
-def main(data_root=SPEC_DIR, out=None):
-    """Load the data, build the model, train it; returns the trained model."""
-    # the run's files go into out, else into a new LOG_ROOT/RUN_NAME/version_N
-    seed_everything(SEED)  # the same initial weights on every run
-    train_set, val_set = read_data(load_data, Path(data_root))
-    model = OrderTransformer()
-    run = RunFolder(out or claim_version_dir(LOG_ROOT, RUN_NAME))
-    return fit(model, train_set, val_set, run)
-
-
-def command_line():
-    """The script's options (python SCRIPT --help)."""
-    parser = argparse.ArgumentParser(
-        description="Train OrderTransformer on order (run default of transformer_classifier.lit)."
-    )
-    parser.add_argument(
-        "--data-root",
-        type=Path,
-        default=SPEC_DIR,
-        help="the folder the data's relative paths start from (default: the spec's folder, %(default)s)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help="the folder to write the run into (default: a new lightning_logs/transformer_classifier/version_N)",
-    )
-    parser.add_argument(
-        "--max-epochs",
-        type=int,
-        default=MAX_EPOCHS,
-        help="how many epochs to train (default: %(default)s, the spec's)",
-    )
-    return parser.parse_args()
 
 
 if __name__ == "__main__":
