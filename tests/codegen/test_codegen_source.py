@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 import inspect
 import json
-import subprocess
-import sys
 
 import pytest
 from hypothesis import given
@@ -18,7 +16,8 @@ from lightdsl.codegen.printer import str_literal
 from lightdsl.frontend.analysis import analyze_text
 from lightdsl.vocab import REGISTRY
 
-from .conftest import CASES, ROOT, case_id, ruff
+from ..helpers.runner import run_code
+from ..helpers.scripts import CASES, ROOT, case_id, ruff
 from .deadcode import unused_definitions
 
 TARGETS = ["torch", "lightning"]
@@ -113,8 +112,7 @@ def test_codegen_does_not_import_torch():
     code = ("import sys; from lightdsl.codegen import generate_file; "
             f"generate_file({str(ROOT / 'specs' / 'mnist_cnn.lit')!r}, target='lightning'); "
             "print('torch' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=False)
+    result = run_code(code)
     assert result.stdout.strip() == "False", result.stderr
 
 
