@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from .helpers.runner import run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,9 +40,9 @@ def lightdsl_wheel(tmp_path_factory) -> Path:
     """A wheel of this checkout, built once per test run as ``pip wheel`` builds it (in an
     isolated build environment), for every test that installs lightdsl."""
     wheels = tmp_path_factory.mktemp("wheels")
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-                           "--disable-pip-version-check", "-w", str(wheels), str(ROOT)],
-                          capture_output=True, text=True, check=False)
+    # this process's environment as it is: no PYTHONPATH into pip's isolated build
+    done = run_python("-m", "pip", "wheel", "--no-deps", "-q", "--disable-pip-version-check",
+                      "-w", wheels, ROOT, env=dict(os.environ))
     assert done.returncode == 0, done.stderr
     (wheel,) = wheels.glob("lightdsl-*.whl")
     return wheel

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from tests.runner import run_code
+from tests.helpers.runner import run_code
 
 
 def test_this_process_and_its_children_handle_ctrl_c_as_in_a_terminal():

@@ -1,7 +1,9 @@
 """Copying helpers from :mod:`lightdsl.runtime` into a script, read as text.
 
 ``helper_sources(names)`` returns the source of the named functions and classes plus every
-helper they call, in the order the modules define them, and the import lines they need. A
+helper they call, in the order the modules define them, and the import lines they need. What a
+definition calls is read from its symbol table: the global names it reads, not its parameters
+or locals (``load_mnist(split=...)`` does not carry the ``split`` helper). A
 runtime module may import another's definitions (``from .runs import save_weights``): the copy
 carries that definition instead of the import. Nothing here imports torch.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import symtable
 from pathlib import Path
 
 RUNTIME = Path(__file__).parent.parent / "runtime"
@@ -24,7 +27,7 @@ IMPORTS = {"bisect": "import bisect", "csv": "import csv", "gzip": "import gzip"
 
 @functools.lru_cache(maxsize=1)
 def _definitions() -> dict[str, tuple[str, set[str]]]:
-    """name -> (source, names it mentions), for each top-level def/class of the runtime
+    """name -> (source, global names it reads), for each top-level def/class of the runtime
     modules (lightdsl/runtime/*.py in name order)."""
     found = {}
     for path in sorted(RUNTIME.glob("[!_]*.py")):
@@ -33,8 +36,22 @@ def _definitions() -> dict[str, tuple[str, set[str]]]:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 if node.name in found:
                     raise ValueError(f"{node.name} is defined twice in the runtime modules")
-                names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-                found[node.name] = (ast.get_source_segment(text, node), names)
+                source = ast.get_source_segment(text, node)
+                found[node.name] = (source, global_reads(source))
+    return found
+
+
+def global_reads(source: str) -> set[str]:
+    """The global names that module-level code (a def or class) reads, in any scope nested in
+    it: what it needs defined or imported beside it. Parameters, locals and attributes are not
+    global reads, so a parameter named like a helper does not pull the helper in."""
+    found: set[str] = set()
+    tables = [symtable.symtable(source, "<runtime>", "exec")]
+    while tables:
+        table = tables.pop()
+        found |= {s.get_name() for s in table.get_symbols()
+                  if s.is_referenced() and s.is_global()}
+        tables += table.get_children()
     return found
 
 

@@ -1,5 +1,6 @@
 """What both targets share: a run's effective settings (:class:`Plan`) and the script's frame
-(:class:`Script`: the module docstring, imports, constants, carried helpers, the body)."""
+(:class:`Script`: the module docstring, imports, constants, the body, carried helpers, the
+``if __name__ == "__main__":`` block)."""
 
 from __future__ import annotations
 
@@ -80,6 +81,7 @@ class Script:
         self.path, self.output = path, output
         self.file = safe_file_name(path)
         self.w = CodeWriter(self.file)
+        self.main_block = CodeWriter(self.file)  # if __name__ == "__main__": after the helpers
         self.imports: set[str] = set()
         self.helpers: set[str] = set()
         self.constants: list[tuple[str, str]] = []
@@ -111,7 +113,32 @@ class Script:
         return name
 
     def text(self, docstring: list[str]) -> tuple[str, dict[int, int]]:
-        """The whole file, and the map from its lines to spec lines."""
+        """The whole file, and the map from its lines to spec lines: the head (docstring,
+        imports, constants), the body, the helpers under a banner, the main block."""
+        head, sources = self._head(docstring)
+        parts = [head, self.w]
+        if sources:
+            helpers = CodeWriter(self.file)
+            helpers.lines += HELPERS_BANNER
+            for source in sources:
+                helpers.blank(2)
+                helpers.lines += source.splitlines()
+            parts.append(helpers)
+        parts.append(self.main_block)
+        text, line_map = "", {}
+        for part in parts:
+            if not part.lines:
+                continue
+            if text:
+                text += "\n\n"
+            offset = text.count("\n")
+            line_map |= {line + offset: spec for line, spec in part.line_map.items()}
+            text += part.text()
+        return text, line_map
+
+    def _head(self, docstring: list[str]) -> tuple[CodeWriter, list[str]]:
+        """The docstring, imports and constants; and the helpers' sources (their imports are
+        among the head's)."""
         head = CodeWriter(self.file)
         head.line('"""' + docstring[0])
         for line in docstring[1:]:
@@ -132,14 +159,16 @@ class Script:
         if self.late_imports:
             head.blank()
             head.lines += self.late_imports
-        for source in sources:
-            head.blank(2)
-            head.lines += source.splitlines()
-        head.blank(2)
-        head_text = "\n".join(head.lines) + "\n"
-        offset = head_text.count("\n")
-        line_map = {line + offset: spec for line, spec in self.w.line_map.items()}
-        return head_text + self.w.text(), line_map
+        return head, sources
+
+
+# Above the helpers: a reader who meets their names in main() finds them here.
+HELPERS_BANNER = [
+    "# " + "-" * 76,
+    "# Helpers copied from lightdsl's runtime (lightdsl/runtime): the code lightdsl itself",
+    "# trains with, so that this script computes what `lightdsl train` computes.",
+    "# " + "-" * 76,
+]
 
 
 def _import_key(line: str) -> tuple[bool, str]:

@@ -7,7 +7,9 @@ records which generated line came from which spec line (:attr:`CodeWriter.line_m
 Expressions that may be too long are documents: a string, or :class:`Group` (a bracketed,
 comma-separated list) inside :class:`Concat`. :func:`layout` renders them as ``ruff format``
 does: on one line if it fits, else the last bracket opened on the line breaks, with its contents
-on one indented line if they fit there, else one item per line with a trailing comma.
+on one indented line if they fit there, else a sole item split in place, several one per line
+with a trailing comma. An operator chain splits before its operators, in parentheses of its own
+unless a bracket already holds it (``torch.relu(a + b)``, not ``torch.relu((a + b),)``).
 """
 
 from __future__ import annotations
@@ -87,23 +89,23 @@ def flat(doc: Doc) -> str:
     return f"{doc.open}{inner}{',' if doc.one else ''}{doc.close}"
 
 
-def layout(doc: Doc, column: int, suffix: str = "") -> list[str]:
+def layout(doc: Doc, column: int, suffix: str = "", bracketed: bool = False) -> list[str]:
     """``doc`` + ``suffix`` as lines; the first starts at ``column``, later ones carry their
-    own indentation relative to that column's indentation."""
+    own indentation relative to that column's indentation. ``bracketed``: ``doc`` is an item
+    directly inside a bracket (a chain there needs no parentheses to continue a line)."""
     text = flat(doc) + suffix
     if column + len(text) <= WIDTH:
         return [text]
     if isinstance(doc, Comprehension):
         body = [*layout(doc.element, column + len(INDENT)), doc.clause]
         return [doc.open, *[INDENT + line for line in body], doc.close + suffix]
+    if isinstance(doc, Chain) and bracketed:
+        return _operands(doc, column, suffix)
     chain = doc if isinstance(doc, Chain) else \
         doc.parts[-1] if isinstance(doc, Concat) and isinstance(doc.parts[-1], Chain) else None
     if chain is not None:
         head = flat(Concat(doc.parts[:-1])) if isinstance(doc, Concat) else ""
-        inner = column + len(INDENT)
-        body = layout(chain.operands[0], inner)
-        for op, operand in zip(chain.ops, chain.operands[1:]):
-            body += layout(concat(f"{op} ", operand), inner)
+        body = _operands(chain, column + len(INDENT))
         return [head + "(", *[INDENT + line for line in body], ")" + suffix]
     last = _last_group(doc)
     if last is None:
@@ -113,11 +115,22 @@ def layout(doc: Doc, column: int, suffix: str = "") -> list[str]:
     items = ", ".join(flat(i) for i in group.items) + ("," if group.one else "")
     if inner + len(items) <= WIDTH and not group.one:
         body = [INDENT + items]
+    elif len(group.items) == 1 and not group.one:  # ruff adds no comma after a sole item
+        body = [INDENT + line for line in layout(group.items[0], inner, bracketed=True)]
     else:
         body = []
         for item in group.items:
-            body += [INDENT + line for line in layout(item, inner, ",")]
+            body += [INDENT + line for line in layout(item, inner, ",", bracketed=True)]
     return [head + group.open, *body, group.close + flat(tail) + suffix]
+
+
+def _operands(chain: Chain, column: int, suffix: str = "") -> list[str]:
+    """A chain one operand per line, each after its operator, all starting at ``column``."""
+    lines = layout(chain.operands[0], column)
+    last = len(chain.operands) - 1
+    for index, (op, operand) in enumerate(zip(chain.ops, chain.operands[1:]), 1):
+        lines += layout(concat(f"{op} ", operand), column, suffix if index == last else "")
+    return lines
 
 
 def _last_group(doc: Doc):

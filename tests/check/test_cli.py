@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lightdsl.cli import main
-from tests.runner import TIMEOUT_S, run_code, run_lightdsl
+from tests.helpers.runner import TIMEOUT_S, run_code, run_lightdsl
 
 ROOT = Path(__file__).resolve().parents[2]
 THREE_MISTAKES = """\
@@ -203,7 +203,7 @@ def test_diagnostics_come_before_the_summary_in_one_pipe(three):
     import subprocess
     import sys
 
-    from tests.runner import child_env
+    from tests.helpers.runner import child_env
     env = child_env()
     env.pop("PYTHONUNBUFFERED")  # as in a user's shell: stdout block-buffered in a pipe
     done = subprocess.run([sys.executable, "-m", "lightdsl", "check", str(three)],

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from lightdsl.analysis import analyze_text
 from lightdsl.install import extra_command
 from lightdsl.vocab import reserved
-from tests.runner import TIMEOUT_S
+from tests.helpers.runner import TIMEOUT_S
 
 ROOT = Path(__file__).resolve().parents[2]
 INLINE = """

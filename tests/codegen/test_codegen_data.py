@@ -9,7 +9,7 @@ import torch
 import lightdsl
 from lightdsl.data import write_idx
 
-from .conftest import load_script, write_script
+from ..helpers.scripts import load_script, write_script
 
 TAIL = """
 model M {

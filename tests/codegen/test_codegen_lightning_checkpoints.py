@@ -21,7 +21,7 @@ import lightdsl
 from lightdsl.cli import main
 from lightdsl.deploy import load_trained
 
-from .conftest import ROOT, load_script, write_script
+from ..helpers.scripts import ROOT, load_script, write_script
 from .test_codegen_train import MLP_SPEC, mlp_spec  # noqa: F401 - the fixture
 
 pl = pytest.importorskip("pytorch_lightning")

@@ -21,7 +21,7 @@ import torch
 import lightdsl
 from lightdsl.errors import UsageError
 
-from .conftest import load_script, ruff, write_script
+from ..helpers.scripts import load_script, ruff, write_script
 
 QUIET = {"enable_progress_bar": False, "enable_model_summary": False}
 

@@ -8,7 +8,7 @@ import torch
 import lightdsl
 from lightdsl.compile.model import SpecModel
 
-from .conftest import CASES, case_id, load_script, write_script
+from ..helpers.scripts import CASES, case_id, load_script, write_script
 
 
 def _models(path, run, tmp_path, target="torch"):

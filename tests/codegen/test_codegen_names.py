@@ -16,7 +16,7 @@ from lightdsl.codegen import generate
 from lightdsl.codegen.reserved import MODULE_ATTRIBUTES, shadows_module_attribute
 from lightdsl.errors import UsageError
 
-from .conftest import load_script
+from ..helpers.scripts import load_script
 
 ODD_NAMES = """
 model Odd(lambda = 3, class = 2) {

@@ -9,7 +9,7 @@ import torch
 
 from lightdsl.codegen.writer import Comprehension, Group, concat, layout
 
-from .conftest import load_script, ruff, write_script
+from ..helpers.scripts import load_script, ruff, write_script
 
 LONG = ("transformer_encoder_layer(d_model, heads, dim_feedforward = 2 * d_model, "
         "dropout = 0.0, activation = \"gelu\", bias = false, norm_first = true)")

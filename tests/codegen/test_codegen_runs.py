@@ -18,8 +18,8 @@ import lightdsl
 from lightdsl.cli import main as cli
 from lightdsl.trainer import load_checkpoint
 
-from ..runner import run_python
-from .conftest import ROOT, load_script, write_script
+from ..helpers.runner import run_python
+from ..helpers.scripts import ROOT, load_script, write_script
 
 QUIET = {"logger": None, "enable_progress_bar": False, "enable_model_summary": False,
          "enable_checkpointing": False}

@@ -8,7 +8,7 @@ import torch
 
 import lightdsl
 
-from .conftest import ROOT, load_script, write_script
+from ..helpers.scripts import ROOT, load_script, write_script
 
 QUIET = {"enable_progress_bar": False, "enable_model_summary": False,
          "enable_checkpointing": False}

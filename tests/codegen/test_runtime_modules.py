@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
-import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,9 +18,9 @@ import pytest
 import torch
 
 from lightdsl.codegen.helpers import IMPORTS, RUNTIME, helper_sources
-from tests.runner import TIMEOUT_S
 
-from .conftest import RUFF
+from ..helpers.runner import run_python, run_tool
+from ..helpers.scripts import RUFF
 
 MODULES = sorted(p for p in RUNTIME.glob("*.py"))
 ALLOWED = set(sys.stdlib_module_names) | {"numpy", "torch"}
@@ -101,8 +100,7 @@ def fresh_runs(tmp_path_factory) -> dict[str, str]:
         scripts[-1].write_text(_script(names) + check, encoding="utf-8")
     driver = folder / "driver.py"
     driver.write_text(DRIVER, encoding="utf-8")
-    done = subprocess.run([sys.executable, "-I", str(driver), *map(str, scripts)], cwd=folder,
-                          check=False, capture_output=True, text=True, timeout=TIMEOUT_S)
+    done = run_python("-I", driver, *scripts, cwd=folder)
     assert done.returncode == 0, done.stderr
     return {Path(k).name: v for k, v in json.loads(done.stdout.splitlines()[-1]).items()}
 
@@ -119,8 +117,7 @@ def test_runtime_module_runs_as_copied_into_a_script_without_lightdsl(path, tmp_
         copied = tmp_path / "helpers.py"
         copied.write_text(_script(_definitions(path)), encoding="utf-8")
         for args in (["format", "--diff"], ["check", "--select", "F821,F401,F811"]):
-            lint = subprocess.run([RUFF, *args, "--isolated", str(copied)], check=False,
-                                  capture_output=True, text=True)
+            lint = run_tool(RUFF, *args, "--isolated", copied)
             assert lint.returncode == 0, lint.stdout + lint.stderr
 
 

@@ -12,7 +12,7 @@ import torch
 import lightdsl
 from lightdsl.cli import main
 from lightdsl.data import write_idx
-from tests.runner import run_lightdsl
+from tests.helpers.runner import run_lightdsl
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"

@@ -4,7 +4,6 @@ the int64 indices, not by gigabytes of Python ints."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from lightdsl.data.split import split
 from lightdsl.data.text import load_text
 from lightdsl.errors import DataError
 from lightdsl.runtime.text import encode_chunks, encode_text, file_chunks, text_vocabulary
+from tests.helpers.runner import run_code
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,8 +79,7 @@ def test_loading_text_grows_memory_by_about_its_int64_indices(tmp_path):
     size = 40 * 2**20
     path = tmp_path / "big.txt"
     path.write_bytes((b"the quick brown fox jumps over the lazy dog\n" * (size // 44 + 1))[:size])
-    done = subprocess.run([sys.executable, "-c", GROWTH, str(path)], cwd=ROOT, check=True,
-                          capture_output=True, text=True, timeout=600)
+    done = run_code(GROWTH, path, cwd=ROOT, check=True, timeout=600)
     grown_kb, windows = map(int, done.stdout.split())
     assert windows == (size - 1) // 64
     assert grown_kb * 1024 < 11 * size, f"peak grew by {grown_kb / 1024:.0f} MB"

@@ -1,58 +1,12 @@
-"""Small classification and regression specs for the metric tests (tiny data, fast)."""
+"""The metric tests' small classification and regression specs (texts in
+tests/helpers/specs.py), written with their tiny data."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-CLASSIFIER = """
-model Net {
-    layers {
-        linear(4, 6)
-        tanh()
-        linear(6, 3)
-    }
-}
-
-data blobs {
-    source = npz("blobs.npz")
-    val = split(0.5, seed = 1)
-    batch_size = 7
-}
-
-train {
-    model = Net
-    data = blobs
-    loss = cross_entropy
-    metrics = [accuracy, f1(average = "macro"), precision, recall(average = "micro"), auroc,
-               confusion_matrix]
-    max_epochs = 1
-    seed = 3
-}
-"""
-
-REGRESSOR = """
-model Line {
-    layers {
-        linear(3, 1)
-    }
-}
-
-data points {
-    source = npz("points.npz")
-    val = split(0.5, seed = 1)
-    batch_size = 6
-}
-
-train {
-    model = Line
-    data = points
-    loss = mse
-    metrics = [mae, mse, r2]
-    max_epochs = 1
-    seed = 3
-}
-"""
+from ..helpers.specs import CLASSIFIER, REGRESSOR
 
 
 @pytest.fixture

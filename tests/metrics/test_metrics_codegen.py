@@ -8,7 +8,7 @@ import torch
 import lightdsl
 from lightdsl.trainer import Trainer
 
-from ..codegen.conftest import load_script, write_script
+from ..helpers.scripts import load_script, write_script
 from .test_metrics_logging import INLINE
 
 QUIET = {"logger": None, "enable_progress_bar": False, "enable_model_summary": False,

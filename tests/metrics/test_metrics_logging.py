@@ -14,7 +14,7 @@ from lightdsl.analysis import analyze_text
 from lightdsl.runtime.metrics import matrix_image
 from lightdsl.trainer.matrices import matrix_text
 
-from .conftest import CLASSIFIER
+from ..helpers.specs import CLASSIFIER
 
 
 def test_confusion_matrix_picture_is_in_the_event_file(classifier_spec, monkeypatch):

@@ -4,7 +4,6 @@ layer with its shape; the commands fail with clear messages (exit 2), never trac
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import pytest
@@ -13,6 +12,7 @@ import lightdsl
 from lightdsl.analysis import analyze_file
 from lightdsl.cli import main
 from lightdsl.plots.graph import build_graph, to_dot
+from tests.helpers.runner import run_code
 
 plt = pytest.importorskip("matplotlib.pyplot")
 
@@ -147,8 +147,7 @@ def test_new_commands_do_not_import_torch_or_matplotlib_at_registration():
     code = ("import sys; from lightdsl.cli import build_parser; build_parser(); "
             "from lightdsl.plots.graph import build_graph; "
             "print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    out = run_code(code, check=True).stdout
     assert out.strip() == "[]"
 
 

@@ -132,6 +132,21 @@ class Package:
         path.write_text(body.lstrip("\n"), encoding="utf-8")
         return path
 
+    def layers_spec(self, *layers: str, loss: str = "cross_entropy", labels: str = "[0, 1]",
+                    data: tuple[str, ...] = (), train: tuple[str, ...] = ()) -> Path:
+        """A spec ``model Net { layers { ... } }`` holding ``layers`` one a line from line 3
+        on (the tests' error locations count on it), on two samples of four numbers;
+        ``data`` and ``train``: more lines for those blocks."""
+        def block(lines) -> str:
+            return "".join(f"    {line}\n" for line in lines)
+
+        return self.spec("model Net {\n    layers {\n"
+                         + "".join(f"        {layer}\n" for layer in layers) + "    }\n}\n\n"
+                         "data d {\n    inputs = [[0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0]]\n"
+                         f"    labels = {labels}\n" + block(data) + "}\n\n"
+                         f"train {{\n    model = Net\n    data = d\n    loss = {loss}\n"
+                         + block(train) + "}\n")
+
 
 @pytest.fixture
 def package(tmp_path):

@@ -4,8 +4,6 @@ them and compute what the compiled model computes; build-time mistakes are locat
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -15,9 +13,9 @@ from lightdsl.codegen import generate
 from lightdsl.compile.model import SpecModel
 from lightdsl.compile.python import dry_run, python_layers
 from lightdsl.errors import LightdslError
-from tests.runner import TIMEOUT_S
+from tests.helpers.runner import run_python
 
-from ..codegen.conftest import load_script, write_script
+from ..helpers.scripts import load_script, write_script
 
 QUIET = {"enable_progress_bar": False, "enable_model_summary": False, "logger": None,
          "enable_checkpointing": False}
@@ -66,8 +64,7 @@ def test_generated_script_runs_elsewhere_and_trains_as_lightdsl(package, tmp_pat
     assert "loss_fn = functools.partial(squared, scale=2.0)" in script.read_text("utf-8")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    run = subprocess.run([sys.executable, str(script)], cwd=elsewhere, capture_output=True,
-                         text=True, check=False, timeout=TIMEOUT_S)
+    run = run_python(script, cwd=elsewhere)
     assert run.returncode == 0, run.stderr
     theirs = float(re.findall(r"^epoch \d+ .*val_loss (\S+)", run.stdout, re.MULTILINE)[-1])
     result = lightdsl.load(str(spec)).fit(default_root_dir=str(tmp_path / "logs"), **QUIET)
@@ -76,26 +73,7 @@ def test_generated_script_runs_elsewhere_and_trains_as_lightdsl(package, tmp_pat
 
 
 def build_error(package, layer: str) -> str:
-    spec = package.spec(f'''
-        model Net {{
-            layers {{
-                linear(4, 8)
-                {layer}
-                linear(4, 3)
-            }}
-        }}
-
-        data d {{
-            inputs = [[0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0]]
-            labels = [0, 1]
-        }}
-
-        train {{
-            model = Net
-            data = d
-            loss = cross_entropy
-        }}
-        ''')
+    spec = package.layers_spec("linear(4, 8)", layer, "linear(4, 3)")
     experiment = lightdsl.load(str(spec))
     with pytest.raises(LightdslError) as raised:
         experiment.module  # noqa: B018 (building is what is tested)

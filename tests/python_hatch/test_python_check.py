@@ -3,10 +3,8 @@ module (nor torch), located errors with did-you-mean, shapes declared or left un
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from lightdsl.analysis import analyze_file
+from tests.helpers.runner import run_code
 
 
 def errors(path) -> list[tuple[int, int, str]]:
@@ -17,11 +15,7 @@ def errors(path) -> list[tuple[int, int, str]]:
 
 def layers_spec(package, *layers: str, loss: str = "cross_entropy") -> str:
     """A spec whose layers block holds ``layers`` (one per line, from line 3 on)."""
-    body = "".join(f"        {layer}\n" for layer in layers)
-    return package.spec("model Net {\n    layers {\n" + body + "    }\n}\n\n"
-                        "data d {\n    inputs = [[0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0]]\n"
-                        "    labels = [0, 1]\n}\n\n"
-                        f"train {{\n    model = Net\n    data = d\n    loss = {loss}\n}}\n")
+    return package.layers_spec(*layers, loss=loss)
 
 
 def test_check_is_clean_and_imports_neither_the_module_nor_torch(package):
@@ -32,8 +26,7 @@ def test_check_is_clean_and_imports_neither_the_module_nor_torch(package):
             "loaded = [m for m in sys.modules if m.split('.')[0] in "
             f"('torch', {package.name!r})]\n"
             "assert not loaded, loaded\nprint('clean')\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=False)
+    result = run_code(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "clean"
 

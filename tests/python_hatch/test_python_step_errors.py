@@ -41,29 +41,9 @@ def bad_metric(output, labels):
 
 def spec(package, layer: str = "relu()", loss: str = "cross_entropy", metrics: str = "[]"):
     (package.root / package.name / "faulty.py").write_text(CODE, encoding="utf-8")
-    return package.spec(f'''
-        model Net {{
-            layers {{
-                linear(4, 4)
-                {layer}
-                linear(4, 3)
-            }}
-        }}
-
-        data d {{
-            inputs = [[0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 1.0, 1.0]]
-            labels = [0, 2]
-        }}
-
-        train {{
-            model = Net
-            data = d
-            loss = {loss}
-            metrics = {metrics}
-            max_epochs = 1
-            logger = none
-        }}
-        ''')
+    return package.layers_spec("linear(4, 4)", layer, "linear(4, 3)", loss=loss,
+                               labels="[0, 2]", train=(f"metrics = {metrics}", "max_epochs = 1",
+                                                       "logger = none"))
 
 
 def fit_error(path) -> str:

@@ -8,7 +8,7 @@ import torch
 
 import lightdsl
 
-from ..codegen.conftest import load_script, write_script
+from ..helpers.scripts import load_script, write_script
 
 QUIET = {"enable_progress_bar": False, "enable_model_summary": False, "logger": None,
          "enable_checkpointing": False}

@@ -16,7 +16,7 @@ from trainer_modules import Regression, fast_trainer_kwargs
 from lightdsl.errors import LightdslError, UsageError
 from lightdsl.trainer import Callback, ModelCheckpoint, Trainer, atomic_save, load_checkpoint
 from lightdsl.trainer.checkpoint import ZIP_MAGIC
-from tests.runner import run_python
+from tests.helpers.runner import run_python
 
 
 class ScoreFeeder(Callback):

@@ -19,7 +19,7 @@ import lightdsl
 from lightdsl.errors import ConfigError
 from lightdsl.trainer import InMemoryLoader, Trainer
 from lightdsl.trainer.distributed import Ranks, plan
-from tests.runner import run_python
+from tests.helpers.runner import run_python
 
 HERE = Path(__file__).parent
 pytestmark = pytest.mark.skipif(

@@ -27,9 +27,9 @@ from lightdsl.trainer.progress import (
     short_names,
     short_number,
 )
-from tests.runner import run_in_terminal
+from tests.helpers.runner import run_in_terminal
+from tests.helpers.specs import iris_spec as write_iris_spec
 
-SPECS = Path(__file__).parent.parent.parent / "specs"
 CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # cursor moves a terminal does not show
 
 
@@ -142,37 +142,9 @@ def test_the_bar_goes_before_any_metric():
     assert kept == ["Epoch 0/9", "v_num=0", "x" * 40, "val_acc=0.5"]
 
 
-IRIS_SPEC = """
-model IrisNet {
-    layers {
-        linear(4, 8)
-        relu()
-        linear(8, 3)
-    }
-}
-data iris {
-    source     = csv("DATA", label = "species")
-    val        = split(0.2, seed = 0)
-    batch_size = 64
-}
-train {
-    model      = IrisNet
-    data       = iris
-    loss       = cross_entropy
-    metrics    = [accuracy]
-    optimizer  = adam(lr = 0.01)
-    callbacks  = [checkpoint(monitor = "val_accuracy", mode = "max")]
-    max_epochs = 2
-    seed       = 0
-    enable_model_summary = false
-}
-"""
-
-
 def iris_spec(tmp_path) -> Path:
-    spec = tmp_path / "iris.lit"
-    spec.write_text(IRIS_SPEC.replace("DATA", str(SPECS / "data" / "iris_like.csv")))
-    return spec
+    return write_iris_spec(tmp_path, 2, 64, "metrics    = [accuracy]",
+                           'callbacks  = [checkpoint(monitor = "val_accuracy", mode = "max")]')
 
 
 def test_train_prints_val_metrics_in_plain_lines(tmp_path, capsys):

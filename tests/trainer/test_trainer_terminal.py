@@ -21,7 +21,8 @@ from lightdsl.cli import main
 from lightdsl.trainer.progress import BarProgress, PlainProgress, epoch_stride
 from lightdsl.trainer.summary import model_summary
 from lightdsl.vocab.shapes import fmt
-from tests.runner import run_in_terminal
+from tests.helpers.runner import run_in_terminal
+from tests.helpers.specs import iris_spec as write_iris_spec
 
 HERE = Path(__file__).parent
 SPECS = HERE.parent.parent / "specs"
@@ -29,39 +30,9 @@ linux_pty = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                reason="needs a Linux pseudo-terminal")
 
 # no metrics: a child process that imports torchmetrics takes seconds longer to start
-# 240 training rows: in batches of BATCH = 120, 2 batches an epoch; of 60, 4
-SPEC = """
-model IrisNet {
-    layers {
-        linear(4, 8)
-        relu()
-        linear(8, 3)
-    }
-}
-data iris {
-    source     = csv("DATA", label = "species")
-    val        = split(0.2, seed = 0)
-    batch_size = BATCH
-}
-train {
-    model      = IrisNet
-    data       = iris
-    loss       = cross_entropy
-    optimizer  = adam(lr = 0.01)
-    max_epochs = EPOCHS
-    seed       = 0
-    logger     = csv()
-    enable_model_summary = false
-}
-"""
-
-
+# 240 training rows: in batches of 120, 2 batches an epoch; of 60, 4
 def iris_spec(tmp_path: Path, epochs: int, batch_size: int = 120) -> Path:
-    spec = tmp_path / "iris.lit"
-    data = SPECS / "data" / "iris_like.csv"
-    spec.write_text(SPEC.replace("DATA", str(data)).replace("EPOCHS", str(epochs))
-                    .replace("BATCH", str(batch_size)))
-    return spec
+    return write_iris_spec(tmp_path, epochs, batch_size, "logger = csv()")
 
 
 def screen(output: str, columns: int) -> list[str]:

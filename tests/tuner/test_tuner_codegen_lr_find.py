@@ -9,7 +9,7 @@ import torch
 
 import lightdsl
 from lightdsl.tuner.experiment import run_lr_find
-from tests.codegen.conftest import load_script, write_script
+from tests.helpers.scripts import load_script, write_script
 
 
 def _spec(settings: str, samples: int) -> str:

@@ -134,7 +134,7 @@ def test_generated_scripts_suggest_with_the_specs_rule(tmp_path, monkeypatch, ca
     Lightning script (fastai's rule on Tuner.lr_find's curve) pick what lightdsl picks."""
     if target == "lightning":
         pytest.importorskip("pytorch_lightning")
-    from tests.codegen.conftest import load_script, write_script
+    from tests.helpers.scripts import load_script, write_script
 
     with open(os.path.join(SPECS, "statquest.lit")) as f:
         text = f.read().replace("early_stop_threshold = none)",

@@ -1,8 +1,9 @@
-"""Running Python and the ``lightdsl`` command in a child process, as a user would, for tests.
+"""Running Python, the ``lightdsl`` command and tools in a child process, as a user would.
 
-Every runner uses this interpreter, passes this process's ``sys.path`` on (so the child imports
-the same lightdsl, from the worktree under test), captures text output and never raises on a
-non-zero exit: the test asserts on ``returncode``, ``stdout`` and ``stderr``.
+Every child process a test starts goes through here, with a timeout. The Python runners use
+this interpreter and pass this process's ``sys.path`` on (so the child imports the same
+lightdsl, from the worktree under test); all capture text output and, unless ``check=True``,
+never raise on a non-zero exit: the test asserts on ``returncode``, ``stdout`` and ``stderr``.
 """
 
 from __future__ import annotations
@@ -25,15 +26,25 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 def run_python(*args, cwd: str | Path | None = None, timeout: float = TIMEOUT_S,
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """``python ARGS...`` (a script path, ``-c CODE``, ``-m MODULE``, ...)."""
+               env: dict[str, str] | None = None,
+               check: bool = False) -> subprocess.CompletedProcess:
+    """``python ARGS...`` (a script path, ``-c CODE``, ``-m MODULE``, ...); ``check``: raise
+    CalledProcessError on a non-zero exit."""
     return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env or child_env(),
-                          capture_output=True, text=True, timeout=timeout, check=False)
+                          capture_output=True, text=True, timeout=timeout, check=check)
 
 
-def run_code(code: str, **kwargs) -> subprocess.CompletedProcess:
-    """``python -c CODE``: e.g. to see which modules an import pulls in, in a fresh process."""
-    return run_python("-c", code, **kwargs)
+def run_tool(program: str | Path, *args, cwd: str | Path | None = None,
+             timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess:
+    """``PROGRAM ARGS...`` (a linter such as ruff) in this process's environment."""
+    return subprocess.run([str(program), *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+def run_code(code: str, *args, **kwargs) -> subprocess.CompletedProcess:
+    """``python -c CODE ARGS...``: e.g. to see which modules an import pulls in, in a fresh
+    process."""
+    return run_python("-c", code, *args, **kwargs)
 
 
 def run_lightdsl(*args, **kwargs) -> subprocess.CompletedProcess:

@@ -1,4 +1,4 @@
-"""Shared helpers for the code generator's tests: generating, importing and checking scripts."""
+"""Generating, importing and checking codegen's scripts (the codegen tests and others)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ import pytest
 
 from lightdsl.codegen import generate_file
 
+from .runner import run_tool
+
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = sorted((ROOT / "specs").glob("*.lit")) + sorted((Path(__file__).parent / "specs")
+# the example specs and the code generator's own corpus (tests/codegen/specs)
+CORPUS = sorted((ROOT / "specs").glob("*.lit")) + sorted((ROOT / "tests" / "codegen" / "specs")
                                                           .glob("*.lit"))
 RUFF = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))
 
@@ -46,7 +49,7 @@ def write_script(spec: Path, out: Path, run: str | None = None, target: str = "t
 
 
 def ruff(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``ruff ARGS...`` in ``cwd`` (the test skips without ruff)."""
     if RUFF is None:
         pytest.skip("ruff is not installed")
-    return subprocess.run([RUFF, *args], cwd=cwd, capture_output=True, text=True,
-                          check=False)
+    return run_tool(RUFF, *args, cwd=cwd)
