@@ -17,6 +17,7 @@ from .binding import Bound, bind_call
 from .compose import NestedReporter
 from .constants import INVALID
 from .models import ModelInfo, ModelUse, Repeated
+from .observed import record_shape
 
 Dtype = str | None  # "float", "int", or None when unknown
 # forward functions whose result has their first input's dtype (torch.relu of int64 is int64)
@@ -119,6 +120,13 @@ class FlowChecker:
 
     def apply(self, bound: Bound, inputs: list[Shape], call_span, dtype: Dtype = None,
               input_spans: list | None = None) -> Shape:
+        """:meth:`_apply`, its result recorded for the language server (see .observed)."""
+        result = self._apply(bound, inputs, call_span, dtype, input_spans)
+        record_shape(self.info, call_span, bound, inputs, result, dtype)
+        return result
+
+    def _apply(self, bound: Bound, inputs: list[Shape], call_span, dtype: Dtype = None,
+               input_spans: list | None = None) -> Shape:
         """Apply an entry's shape rule; report its complaint where the fix belongs: the tensor
         input it names (of a call in forward: ``input_spans``), else the argument it names,
         else the layer."""
@@ -247,6 +255,7 @@ class ForwardFlow:
                                 "layer or hyperparameter of this model; choose another name")
         self.variables[name.id] = shape
         self.defined_at[name.id] = name
+        record_shape(self.info, name.span, None, (), shape, None)
 
     def _warn_unread(self) -> None:
         for name, node in self.defined_at.items():
@@ -385,7 +394,10 @@ class ForwardFlow:
             self.reporter.error("arity", call.keywords[0].span, f'"{call.func.id}" takes its '
                                 "inputs by position")
         inputs = [(self.shape_of(arg), self.dtype_of(arg)) for arg in call.args]
-        return self.flow.apply_use(layer, inputs, call.span)
+        result = self.flow.apply_use(layer, inputs, call.span)
+        record_shape(self.info, call.span, layer, [s for s, _ in inputs], result,
+                     inputs[0][1] if inputs else None)
+        return result
 
     def _unknown_call(self, call: n.Call) -> Shape:
         name = call.func.id

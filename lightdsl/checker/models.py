@@ -63,6 +63,8 @@ class ModelInfo:
     # by a model that is itself used many times) is walked once per distinct input
     flows: dict[tuple, Any] = field(default_factory=dict)
     counts: dict[str, Any] = field(default_factory=dict)  # parameter count, trainable: found once
+    # what the shape flow saw at each call and forward variable, by span start (.observed)
+    observed: dict[int, list] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"ModelInfo({self.name}, {self.hypers})"
