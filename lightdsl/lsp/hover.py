@@ -208,12 +208,26 @@ class _Hover:
             uses = self.observed(model, statement.value.span.start_pos)
             if uses:
                 return f"returns {fmt(uses[0].output)}", _span(statement)
+        forward = enclosing(chain, n.ForwardDef)
+        if forward is not None and statement is None:
+            return self.forward(model, forward), _span(forward)
         layer_def = enclosing(chain, n.LayerDef)
         if layer_def is not None:
             text = self.member(model, layer_def.name.id)
             if text:
                 return text, _span(layer_def)
         return self.vocabulary_word(chain, offset, ("layer", "function"))
+
+    def forward(self, model: str, forward: n.ForwardDef) -> str:
+        """``forward(images)``: each input's shape and what the model returns."""
+        inputs = []
+        for name in forward.inputs:
+            shapes = {fmt(o.output) for o in self.observed(model, name.span.start_pos)}
+            inputs.append(f"{name.id}: {', '.join(sorted(shapes)) or '(unknown)'}")
+        outputs = {fmt(run.output_shape) for run in self.program.runs.values()
+                   if run.model is not None and run.model.name == model}
+        returned = f" -> {', '.join(sorted(outputs))}" if outputs else ""
+        return f"```lightdsl\nforward({', '.join(inputs)}){returned}\n```\nmodel {model}"
 
     def layer_text(self, layer, uses: list, model: str, title: str | None = None) -> str:
         entry = getattr(layer, "entry", None)

@@ -82,8 +82,10 @@ class Index:
         return (before or defs or [None])[-1]
 
     def references(self, key: tuple, include_definition: bool = True) -> list[n.Name]:
-        return [o.name for o in self.occurrences
-                if o.key == key and (include_definition or not o.definition)]
+        """Every name with ``key``, in the order of the text."""
+        found = [o.name for o in self.occurrences
+                 if o.key == key and (include_definition or not o.definition)]
+        return sorted(found, key=lambda name: name.span.start_pos)
 
     def model_call(self, call: n.Call) -> None:
         """``Net(width = 6)``: the model, and its hyperparameters named by keyword."""
