@@ -138,6 +138,12 @@ class _Completer:
                     return model
         return None
 
+    def header_hypers(self, model: str | None) -> list[str]:
+        """A model's hyperparameter names read from its header in the raw text."""
+        header = re.search(rf"(?m)^\s*model\s+{re.escape(model or '')}\s*\(([^)]*)\)",
+                           self.document.text) if model else None
+        return re.findall(r"([A-Za-z_]\w*)\s*=", header.group(1)) if header else []
+
     def model_items(self) -> list[Item]:
         return [Item(name, "Class", "model", f"model `{name}` of this spec")
                 for name in self.definitions("model")]
@@ -145,7 +151,8 @@ class _Completer:
     def members(self) -> list[Item]:
         """The enclosing model's hyperparameters, params, named layers and variables."""
         model = self.model_node(self.context.model())
-        items = []
+        items = [Item(h, "Constant", "hyperparameter")
+                 for h in (self.header_hypers(self.context.model()) if model is None else [])]
         if model is not None:
             items += [Item(h.name.id, "Constant", "hyperparameter") for h in model.hyper_params]
             items += [Item(p.name.id, "Field", "param") for p in model.params]
@@ -221,6 +228,9 @@ class _Completer:
         if model is not None:
             return [Item(h.name.id, "Property", "hyperparameter", insert=f"{h.name.id} = ")
                     for h in model.hyper_params] + values
+        if func in self.definitions("model"):  # a model whose text does not parse now
+            return [Item(h, "Property", "hyperparameter", insert=f"{h} = ")
+                    for h in self.header_hypers(func)] + values
         if entry is None:
             return values + (_vocab(["function"]) if context.block == "forward" else [])
         given = set(re.findall(r"([A-Za-z_]\w*)\s*=", context.line_before))
