@@ -21,6 +21,7 @@ from .binding import Bound, bind_call
 from .compose import NestedReporter
 from .constants import INVALID
 from .models import ModelInfo, ModelUse, Repeated
+from .observed import record_shape
 
 Dtype = str | None  # "float", "int", or None when unknown
 
@@ -178,13 +179,15 @@ class FlowChecker:
 
     def apply(self, bound: Bound, inputs: list[Shape], call_span, dtype: Dtype = None,
               input_spans: list | None = None) -> Shape:
-        """Apply an entry's shape rule (see :meth:`_apply`) and record the call."""
+        """Apply an entry's shape rule (see :meth:`_apply`) and record the call (for back ends
+        and, through .observed, the language server)."""
         output = self._apply(bound, inputs, call_span, dtype, input_spans)
         params = bound.entry.params if isinstance(bound, Bound) else None
         count = params(bound.values) if params is not None and not any(
             v is INVALID for v in bound.values.values()) else None
         self.calls.append(CallShape(call_span, getattr(bound, "name", "?"), tuple(inputs),
                                     output, dtype, count))
+        record_shape(self.info, call_span, bound, inputs, output, dtype)
         return output
 
     def _apply(self, bound: Bound, inputs: list[Shape], call_span, dtype: Dtype = None,
@@ -317,6 +320,7 @@ class ForwardFlow:
                                 "layer or hyperparameter of this model; choose another name")
         self.variables[name.id] = shape
         self.defined_at[name.id] = name
+        record_shape(self.info, name.span, None, (), shape, None)
 
     def _warn_unread(self) -> None:
         for name, node in self.defined_at.items():
@@ -460,7 +464,10 @@ class ForwardFlow:
             self.reporter.error("arity", call.keywords[0].span, f'"{call.func.id}" takes its '
                                 "inputs by position")
         inputs = [(self.shape_of(arg), self.dtype_of(arg)) for arg in call.args]
-        return self.flow.apply_use(layer, inputs, call.span)
+        result = self.flow.apply_use(layer, inputs, call.span)
+        record_shape(self.info, call.span, layer, [s for s, _ in inputs], result,
+                     inputs[0][1] if inputs else None)
+        return result
 
     def _unknown_call(self, call: n.Call) -> Shape:
         name = call.func.id

@@ -67,6 +67,8 @@ class ModelInfo:
     #: the shapes of the last top-level walk (see :class:`~lightdsl.checker.flow.ModelShapes`):
     #: with the input shape of the run that trains the model, else unknown inputs
     shapes: Any = None
+    # what the shape flow saw at each call and forward variable, by span start (.observed)
+    observed: dict[int, list] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"ModelInfo({self.name}, {self.hypers})"
