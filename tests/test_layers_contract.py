@@ -15,7 +15,7 @@ above; within a layer, modules import each other without cycles):
  6. ``trainer``: the Lightning-style trainer (knows nothing of the language)
  7. ``tuner``: lr_find and the batch-size finder, on top of the trainer
  8. ``compile`` (Program -> torch modules) and ``checkpoints`` (choosing a run's checkpoint)
- 9. ``codegen``: Program -> Python source (torch-free)
+ 9. ``codegen``: Program -> Python source (torch-free); ``lsp``: the language server (torch-free)
 10. ``api``: ``lightdsl.load`` -> Experiment
 11. ``deploy``: predict, evaluate, export a trained Experiment
 12. ``commands``, ``cli``, ``__main__`` and the package itself (``lightdsl/__init__.py``)
@@ -44,7 +44,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("trainer",),
     ("tuner",),
     ("compile", "checkpoints"),
-    ("codegen",),
+    ("codegen", "lsp"),
     ("api",),
     ("deploy",),
     ("commands", "cli", "__main__", ""),

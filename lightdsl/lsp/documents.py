@@ -11,8 +11,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+from ..analysis import Analysis, analyze
 from ..checker import Program, check
-from ..frontend.analysis import Analysis, analyze
 from ..frontend.diagnostics import Reporter
 from ..frontend.source import SourceFile
 from .positions import Lines

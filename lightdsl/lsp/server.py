@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+from importlib import metadata
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
-from .. import __version__
 from ..frontend.diagnostics import Diagnostic
 from ..frontend.formatting import FormatError, format_text
 from .completion import complete
@@ -28,9 +28,18 @@ SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.Diagnostic
             "note": types.DiagnosticSeverity.Information}
 
 
+def _version() -> str:
+    """lightdsl's installed version (read from the package metadata: the package itself sits
+    above this layer)."""
+    try:
+        return metadata.version("lightdsl")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 class LightdslServer(LanguageServer):
     def __init__(self):
-        super().__init__("lightdsl", __version__,
+        super().__init__("lightdsl", _version(),
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.documents: dict[str, Document] = {}
         self.pending: dict[str, asyncio.TimerHandle] = {}

@@ -26,12 +26,13 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 def run_python(*args, cwd: str | Path | None = None, timeout: float = TIMEOUT_S,
-               env: dict[str, str] | None = None,
-               check: bool = False) -> subprocess.CompletedProcess:
+               env: dict[str, str] | None = None, check: bool = False,
+               input: str | None = None) -> subprocess.CompletedProcess:
     """``python ARGS...`` (a script path, ``-c CODE``, ``-m MODULE``, ...); ``check``: raise
-    CalledProcessError on a non-zero exit."""
+    CalledProcessError on a non-zero exit; ``input``: the child's stdin."""
     return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env or child_env(),
-                          capture_output=True, text=True, timeout=timeout, check=check)
+                          capture_output=True, text=True, timeout=timeout, check=check,
+                          input=input)
 
 
 def run_tool(program: str | Path, *args, cwd: str | Path | None = None,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +9,8 @@ import pytest
 from lightdsl.cli import main
 from lightdsl.frontend.formatting import FormatError, format_text, parse_strict, same_tree
 from lightdsl.frontend.source import SourceFile
+
+from ..helpers.runner import run_lightdsl
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted([*ROOT.glob("specs/**/*.lit"), *ROOT.glob("tests/**/*.lit")])
@@ -116,7 +116,5 @@ def test_a_file_that_does_not_parse_is_reported_and_left_alone(tmp_path, capsys)
 
 
 def test_stdin_to_stdout_for_editors():
-    done = subprocess.run([sys.executable, "-m", "lightdsl", "fmt", "-"], cwd=ROOT,
-                          input="train{max_epochs=1}", capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = run_lightdsl("fmt", "-", cwd=ROOT, input="train{max_epochs=1}")
     assert done.returncode == 0 and done.stdout == "train {\n    max_epochs = 1\n}\n"

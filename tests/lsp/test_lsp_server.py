@@ -14,7 +14,7 @@ pytest.importorskip("pygls")
 
 from lsprotocol import types
 
-from lightdsl.frontend.analysis import analyze_text
+from lightdsl.analysis import analyze_text
 from lightdsl.lsp.positions import Lines
 
 from .session import Session

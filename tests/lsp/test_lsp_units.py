@@ -3,16 +3,16 @@ hover on text that does not parse, and no torch."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-from lightdsl.frontend.analysis import analyze_text
+from lightdsl.analysis import analyze_text
 from lightdsl.lsp.completion import complete, context_at
 from lightdsl.lsp.documents import Document
 from lightdsl.lsp.hover import hover
 from lightdsl.lsp.positions import Lines
 from lightdsl.vocab.shapes import fmt
+
+from ..helpers.runner import run_code
 
 ROOT = Path(__file__).resolve().parents[2]
 NET = ("model Net(width = 8) {\n    fc = linear(4, width)\n    forward(x) {\n"
@@ -76,6 +76,5 @@ def test_hover_on_a_word_of_text_that_never_parsed():
 def test_the_server_never_imports_torch():
     code = ("import sys, lightdsl.lsp.server, lightdsl.lsp.hover, lightdsl.commands.fmt; "
             "sys.exit('torch' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, check=False)
+    done = run_code(code, cwd=ROOT)
     assert done.returncode == 0, done.stderr
