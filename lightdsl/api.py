@@ -19,11 +19,8 @@ from .frontend.analysis import Analysis, analyze
 from .frontend.diagnostics import render_text
 from .frontend.source import SourceFile
 from .overrides import apply_overrides, parse_override
+from .run_settings import SPEC_TRAINER_SETTINGS
 from .run_settings import max_epochs as run_max_epochs
-
-# Settings of a train block that are not Trainer arguments: the builder resolves them.
-NOT_TRAINER_ARGS = {"model", "data", "loss", "optimizer", "scheduler", "metrics", "callbacks",
-                    "logger", "device_stats"}
 
 
 class SpecError(LightdslError):
@@ -77,8 +74,10 @@ class Experiment:
     def trainer_kwargs(self, **overrides: Any) -> dict[str, Any]:
         """The Trainer arguments this run's settings give, with ``overrides`` on top."""
         values = self.run.settings.values
+        # the table's settings a spec wrote go to the Trainer as they are; the builder
+        # resolves the others (model, data, loss, ..., the callbacks and the logger)
         kwargs = {k: v for k, v in values.items()
-                  if k not in NOT_TRAINER_ARGS and k in self.run.settings.nodes}
+                  if k in SPEC_TRAINER_SETTINGS and k in self.run.settings.nodes}
         if "max_epochs" in kwargs:
             kwargs["max_epochs"] = run_max_epochs(kwargs["max_epochs"])
         kwargs.update(_logger_kwargs(self.run))

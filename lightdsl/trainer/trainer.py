@@ -10,6 +10,7 @@ counters, metrics, stop requests) is one :class:`~lightdsl.trainer.loop.LoopStat
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import random
 import sys
 import time
@@ -19,6 +20,8 @@ import torch
 
 from lightdsl.errors import ConfigError
 from lightdsl.outputs import claim_version_dir
+from lightdsl.run_settings import SETTING, TRAINER_SETTINGS
+from lightdsl.suggest import did_you_mean
 
 from .callbacks import CallbackList, ModelCheckpoint
 from .checkpoint import (
@@ -37,8 +40,8 @@ from .data import (
     prepare_loader,
 )
 from .devices import (
-    CPU_FP16_NOTE,
     check_fits,
+    cpu_precision_note,
     deterministic_mode,
     resolve_device,
     resolve_precision,
@@ -78,38 +81,14 @@ class Trainer:
     started and how the data is sharded. Only rank 0 prints, logs and writes checkpoints.
     """
 
-    def __init__(
-        self,
-        *,
-        max_epochs: int | None = None,
-        max_steps: int = -1,
-        fast_dev_run: bool | int = False,
-        limit_train_batches: float = 1.0,
-        limit_val_batches: float = 1.0,
-        num_sanity_val_steps: int = 2,
-        check_val_every_n_epoch: int | None = 1,
-        val_check_interval: float = 1.0,
-        accumulate_grad_batches: int = 1,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: str = "norm",
-        deterministic: bool = False,
-        seed: int | None = None,
-        accelerator: str = "auto",
-        devices: int | str = "auto",
-        strategy: str = "auto",
-        num_nodes: int = 1,
-        precision: str | int = "32-true",
-        log_every_n_steps: int = 50,
-        enable_progress_bar: bool = True,
-        enable_model_summary: bool = True,
-        enable_checkpointing: bool = True,
-        callbacks: list | None = None,
-        logger="tensorboard",
-        default_root_dir: str | Path | None = None,
-        run_name: str | None = None,
-    ) -> None:
-        settings = {k: v for k, v in locals().items() if k != "self"}
-        settings["callbacks"] = list(callbacks or [])
+    def __init__(self, **settings) -> None:
+        # the arguments are lightdsl.run_settings.TRAINER_SETTINGS (see __signature__ below)
+        if settings.get("callbacks", ()) is None:
+            del settings["callbacks"]
+        unknown = [name for name in settings if name not in SETTING or not SETTING[name].trainer]
+        if unknown:
+            hint = did_you_mean(unknown[0], [s.name for s in TRAINER_SETTINGS])
+            raise TypeError(f"Trainer() got an unexpected keyword argument {unknown[0]!r}{hint}")
         self.config = TrainerConfig(**settings)
         self.hints = Hints()
         self.result: FitResult | None = None
@@ -275,7 +254,8 @@ class Trainer:
         self.dist = Distributed(ranks, self.device)
         self.hints.enabled = self.dist.is_main
         if self.precision.name != cfg.precision:  # 16-mixed on the CPU: bf16-mixed
-            self.hints.once("cpu-fp16", CPU_FP16_NOTE, kind="warning")
+            note = cpu_precision_note(cfg.precision, self.precision.name)
+            self.hints.once("cpu-fp16", note, kind="warning")
         if cfg.seed is not None:
             seed_everything(cfg.seed)
         # The data order's seed: the trainer's, else the one the resumed run used, else fresh
@@ -628,3 +608,16 @@ def _init_hparams(module) -> dict:
     """The module's constructor arguments (Lightning's ``hparams_initial``), else its hparams."""
     initial = getattr(module, "hparams_initial", None)
     return dict(initial) if initial is not None else _hparams(module)
+
+
+def _signature() -> inspect.Signature:
+    """``Trainer(*, max_epochs=None, ...)``: the table's settings, for help() and editors."""
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    params += [inspect.Parameter(s.name, inspect.Parameter.KEYWORD_ONLY, default=s.default)
+               for s in TRAINER_SETTINGS]
+    return inspect.Signature(params)
+
+
+Trainer.__init__.__signature__ = _signature()
+Trainer.__doc__ += "\n    Arguments:\n\n" + "\n".join(
+    f"    - ``{s.name}`` (default ``{s.default!r}``): {s.doc}" for s in TRAINER_SETTINGS) + "\n"
