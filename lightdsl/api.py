@@ -142,7 +142,6 @@ class Experiment:
         """
         self.require_training()
         trainer = self.trainer(**overrides)
-        trainer.resume_command = resume_command
         if not trainer.config.fast_dev_run:  # an unusable log folder: say so before training
             from .outputs import check_folder
 
@@ -158,9 +157,9 @@ class Experiment:
 
             finder = apply_lr_find(self)
         try:
-            return trainer.fit(self.module, ckpt_path=ckpt_path)
+            return trainer.fit(self.module, ckpt_path=ckpt_path, resume_command=resume_command)
         finally:
-            if finder is not None and getattr(trainer, "run_dir", None) is not None:
+            if finder is not None and trainer.run_dir is not None:
                 from .tuner import save_lr_find
 
                 save_lr_find(finder, trainer.run_dir)
