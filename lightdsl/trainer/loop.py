@@ -66,6 +66,9 @@ def train_epoch(run, state, epoch: int, skip: int) -> None:
     batches = _start_epoch(run, state, epoch, skip)
     trainer, module, loader = run.trainer, run.module, run.loaders.train_loader
     total, callbacks = run.loaders.num_train_batches, run.callbacks
+    # decided once per epoch, not per batch (a step of a small model is a few microseconds)
+    on_device = isinstance(loader, InMemoryLoader)  # in-memory batches already live there
+    validates, distributed = run.loaders.has_val_data, run.dist.enabled
     wait_s, started = 0.0, time.perf_counter()
     for batch_idx in range(skip, total) if total else count(skip):
         # fetch batch: waiting for data here is what the data-loading hint measures
@@ -73,7 +76,8 @@ def train_epoch(run, state, epoch: int, skip: int) -> None:
         batch = next(batches, None)
         if batch is None:
             break
-        batch = run.to_device(batch, loader)
+        if not on_device:
+            batch = run.to_device(batch, loader)
         wait_s += time.perf_counter() - fetch_started
         # forward, backward, and an optimizer step when the accumulation window closes
         outputs = state.last_outputs = train_step(run, state, batch, batch_idx)
@@ -83,10 +87,11 @@ def train_epoch(run, state, epoch: int, skip: int) -> None:
         callbacks.call("on_train_batch_end", trainer, module, _callback_outputs(run, outputs),
                        batch, batch_idx)
         # validate in the middle of the epoch (val_check_interval < one epoch)
-        if validation_due(run, state, state.batches_done, epoch_end=False):
+        if validates and validation_due(run, state, state.batches_done, epoch_end=False):
             run_validation(run, state)
         # stop between optimizer steps: at max_steps, when a callback asks, or after a Ctrl-C
-        _agree_on_stop(run, state)
+        if distributed:
+            _agree_on_stop(run, state)
         stop = state.interrupt_requested or state.should_stop or max_steps_reached(run, state)
         if stop and state.pending_batches == 0:
             break
@@ -143,8 +148,11 @@ def train_step(run, state, batch, batch_idx: int) -> dict:
     with run.precision.autocast():
         output = run.training_step(batch, batch_idx)
     loss, metrics = split_training_output(output)
-    # a nan/inf loss stops training here, before it can reach the weights
-    if not _finite(loss, state.global_step, cfg.log_every_n_steps):
+    # a nan/inf loss stops training here, before it can reach the weights (on the CPU every
+    # step: reading a number is cheap; on an accelerator at logging steps, see _finite)
+    on_cpu = loss.device.type == "cpu"
+    if not (math.isfinite(loss.item()) if on_cpu else _finite(loss, state.global_step,
+                                                                 cfg.log_every_n_steps)):
         raise nonfinite_loss_error(loss, state.epoch, state.global_step, batch_idx,
                                    run.kept_ckpt())
     # scale + backward; dividing by N makes N accumulated batches average like one large batch
@@ -162,11 +170,9 @@ def train_step(run, state, batch, batch_idx: int) -> dict:
 
 
 def _finite(loss: torch.Tensor, step: int, every: int) -> bool:
-    """Whether the loss is finite. On the CPU every step is checked (reading a number is cheap);
-    on an accelerator, reading it would wait for the device at every step, so the check runs
-    at logging steps, where the loss is read anyway."""
-    if loss.device.type == "cpu":
-        return math.isfinite(loss.item())
+    """Whether an accelerator's loss is finite, as far as is checked: reading it would wait for
+    the device at every step, so the check runs at logging steps, where the loss is read
+    anyway."""
     return step % every != 0 or bool(torch.isfinite(loss.detach()))
 
 

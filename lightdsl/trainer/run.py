@@ -220,7 +220,9 @@ def _prepare_output(run: FitRun) -> None:
     run.logger = build_logger(cfg.logger if main else None, run.run_dir)
     run.progress = make_progress(cfg.enable_progress_bar and main)
     builtins = [LoggerCallback(run.logger, to_safe(dict(hparams(module)))),
-                ProgressBar(run.progress), HintsCallback(run.trainer.hints)]
+                HintsCallback(run.trainer.hints)]
+    if not isinstance(run.progress, NoProgress):  # nothing shown: no per-batch hook to call
+        builtins.append(ProgressBar(run.progress))
     run.callbacks = CallbackList([*builtins, *run.callbacks.callbacks])
 
 
