@@ -27,15 +27,12 @@ from .checker.train import Run
 from .errors import UsageError
 from .frontend.source import SourceFile
 from .overrides import parse_overrides
+from .run_settings import SPEC_TRAINER_SETTINGS
 from .run_settings import max_epochs as run_max_epochs
 
 # defined by the analysis driver; ``lightdsl.api`` has always offered them
 __all__ = ["Experiment", "SpecError", "choose_run", "load", "load_source", "log_location",
            "run_folder_name"]
-
-# Settings of a train block that are not Trainer arguments: the builder resolves them.
-NOT_TRAINER_ARGS = {"model", "data", "loss", "optimizer", "scheduler", "metrics", "callbacks",
-                    "logger", "device_stats"}
 
 
 class Experiment:
@@ -78,8 +75,10 @@ class Experiment:
     def trainer_kwargs(self, **overrides: Any) -> dict[str, Any]:
         """The Trainer arguments this run's settings give, with ``overrides`` on top."""
         values = self.run.settings.values
+        # the table's settings a spec wrote go to the Trainer as they are; the builder
+        # resolves the others (model, data, loss, ..., the callbacks and the logger)
         kwargs = {k: v for k, v in values.items()
-                  if k not in NOT_TRAINER_ARGS and k in self.run.settings.nodes}
+                  if k in SPEC_TRAINER_SETTINGS and k in self.run.settings.nodes}
         if "max_epochs" in kwargs:
             kwargs["max_epochs"] = run_max_epochs(kwargs["max_epochs"])
         kwargs.update(logger_kwargs(self.run))
@@ -144,7 +143,6 @@ class Experiment:
         """
         self.require_training()
         trainer = self.trainer(**overrides)
-        trainer.resume_command = resume_command
         if not trainer.config.fast_dev_run:  # an unusable log folder: say so before training
             from .outputs import check_folder
 
@@ -160,9 +158,9 @@ class Experiment:
 
             finder = apply_lr_find(self)
         try:
-            return trainer.fit(self.module, ckpt_path=ckpt_path)
+            return trainer.fit(self.module, ckpt_path=ckpt_path, resume_command=resume_command)
         finally:
-            if finder is not None and getattr(trainer, "run_dir", None) is not None:
+            if finder is not None and trainer.run_dir is not None:
                 from .tuner import save_lr_find
 
                 save_lr_find(finder, trainer.run_dir)

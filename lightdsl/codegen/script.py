@@ -11,15 +11,15 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from ..checker.train import Run
-from ..run_settings import canonical_precision, max_epochs
+from ..run_settings import PRECISION_TABLE, canonical_precision, max_epochs
 from .helpers import available, helper_sources
 from .printer import Namer, literal, str_literal
 from .writer import CodeWriter, Doc, Group, concat, flat, safe_file_name
 
 # precision -> (weights dtype or None for float32, autocast dtype or None); trainer semantics.
-PRECISION_DTYPES = {"32-true": (None, None), "64-true": ("torch.float64", None),
-                    "16-mixed": (None, "torch.float16"), "bf16-mixed": (None, "torch.bfloat16"),
-                    "16-true": ("torch.float16", None), "bf16-true": ("torch.bfloat16", None)}
+PRECISION_DTYPES = {p.name: (None if p.param_dtype == "float32" else f"torch.{p.param_dtype}",
+                             p.autocast_dtype and f"torch.{p.autocast_dtype}")
+                    for p in PRECISION_TABLE}
 
 
 @dataclass

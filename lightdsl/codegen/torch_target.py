@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..analysis import log_location
 from ..errors import UsageError
+from ..run_settings import ACCELERATOR_DEVICE, PRECISION, SETTING
 from .metrics import is_open, task_line, write_metric_dict, write_updates
 from .overrides import script_callback
 from .printer import literal, str_literal, vocab_call
@@ -16,11 +17,10 @@ from .script import PRECISION_DTYPES, Plan, Script, add_data_root_option
 from .target import Target
 from .writer import CodeWriter, Doc, Group, comment_text, concat, flat
 
-# settings written as constants when they differ from these defaults (lightdsl's)
-DEFAULTS = {"max_steps": -1, "accumulate_grad_batches": 1, "gradient_clip_val": None,
-            "limit_train_batches": 1.0, "check_val_every_n_epoch": 1, "limit_val_batches": 1.0,
-            "val_check_interval": 1.0}
-DEVICES = {"cpu": "cpu", "mps": "mps", "gpu": "cuda", "cuda": "cuda"}
+# settings written as constants when they differ from their defaults (lightdsl's)
+DEFAULTS = {key: SETTING[key].default for key in (
+    "max_steps", "accumulate_grad_batches", "gradient_clip_val", "limit_train_batches",
+    "check_val_every_n_epoch", "limit_val_batches", "val_check_interval")}
 
 
 class TorchTarget(Target):
@@ -30,6 +30,8 @@ class TorchTarget(Target):
         super().__init__(script, plan, model_writer, model_call)
         self.w: CodeWriter = script.w
         self.param_dtype, self.autocast = PRECISION_DTYPES[plan.precision]
+        self.scaler = PRECISION[plan.precision].grad_scaler  # a GradScaler on CUDA
+        self.cpu_precision = PRECISION[plan.precision].cpu  # what the CPU trains with instead
         self.has_val = self.run.data.val is not None
 
     def parts(self):
@@ -171,8 +173,9 @@ class TorchTarget(Target):
                     w.statement(vocab_call(bound, leading=("inputs",)), prefix="inputs = ")
         if self.autocast:
             dtype = self.autocast
-            if dtype == "torch.float16":  # the CPU has no float16 scaler: bf16, as lightdsl does
-                w.line(f'amp_dtype = torch.bfloat16 if {device}.type == "cpu" else torch.float16')
+            if self.cpu_precision:  # e.g. the CPU has no float16 scaler: bf16, as lightdsl does
+                cpu = PRECISION_DTYPES[self.cpu_precision][1]
+                w.line(f'amp_dtype = {cpu} if {device}.type == "cpu" else {dtype}')
                 dtype = "amp_dtype"
             w.line(f"with torch.autocast({device}.type, dtype={dtype}):")
             self.w.level += 1
@@ -241,7 +244,7 @@ class TorchTarget(Target):
         self._batch_counts()
         self._scheduler()
         self._callbacks()
-        if self.autocast == "torch.float16":
+        if self.scaler:
             w.line('scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")')
         if plan.data["shuffle"] and plan["seed"] is None:
             self.s.imports.add("import random")
@@ -291,7 +294,7 @@ class TorchTarget(Target):
         if accelerator == "auto":
             self.s.use("auto_device")
             return "auto_device()"
-        return f'torch.device("{DEVICES.get(accelerator, "cuda")}")'
+        return f'torch.device("{ACCELERATOR_DEVICE[accelerator]}")'
 
     def _steps_arg(self) -> str | None:
         """The scheduler argument to fill with the run's optimizer steps (onecycle's
@@ -437,7 +440,7 @@ class TorchTarget(Target):
         w = self.w
         accumulate = self._const("ACCUMULATE_GRAD_BATCHES")
         loss = "loss / ACCUMULATE_GRAD_BATCHES" if accumulate else "loss"
-        scaled = f"scaler.scale({loss})" if self.autocast == "torch.float16" else \
+        scaled = f"scaler.scale({loss})" if self.scaler else \
             (f"({loss})" if accumulate else loss)
         w.line(f"{scaled}.backward()")
         if accumulate:
@@ -451,8 +454,8 @@ class TorchTarget(Target):
 
     def _optimizer_step(self) -> None:
         w, plan = self.w, self.plan
-        fp16 = self.autocast == "torch.float16"
-        if fp16:
+        scaler = self.scaler
+        if scaler:
             w.line("scaler.unscale_(optimizer)")
         if plan["gradient_clip_val"]:
             how = "norm" if plan["gradient_clip_algorithm"] == "norm" else "value"
@@ -461,7 +464,7 @@ class TorchTarget(Target):
             w.line("if range_test is not None:  # lr_find: this step's learning rate")
             with w.indent():
                 w.line("optimizer.param_groups[0][\"lr\"] = range_test.lr(step)")
-        if fp16:
+        if scaler:
             w.line("scaler.step(optimizer)")
             w.line("scaler.update()")
         else:

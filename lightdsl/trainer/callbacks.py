@@ -8,7 +8,14 @@ Hooks (all optional; each receives the trainer and the module):
   backpropagated: under ``accumulate_grad_batches = N`` that is the batch's loss divided by N,
   as in Lightning (the progress bar and the logged ``train_loss_step`` show it undivided)
 - ``on_validation_end`` (not called for the sanity check)
+- ``on_log_metrics(trainer, metrics, step)`` / ``on_log_matrices(trainer, matrices, step)``:
+  what the run logs (the logger is the built-in callback that writes them)
+- ``on_exception(trainer, module, exception)`` (Ctrl-C included) and
+  ``teardown(trainer, module, stage)``: the fit is over, however it ended
 - ``state_dict()`` / ``load_state_dict(state)`` to survive a resume.
+
+The progress bar, the hints and the logger are callbacks on the same list (as Keras's and
+Lightning's are): built-ins with an ``order`` below 0 run first, checkpointing ones last.
 
 Callbacks read ``trainer.callback_metrics`` (latest value of every logged metric, as floats),
 ``trainer.current_epoch``, ``trainer.global_step`` and set ``trainer.should_stop``; the rest of
@@ -56,22 +63,43 @@ class Callback:
         return type(self).__name__
 
 
+class BuiltinCallback(Callback):
+    """A part of the trainer that listens on the callback list (the logger, the progress bar,
+    the hints): called in ``order`` (below 0: before the user's callbacks), no checkpoint
+    state."""
+
+    order = -1
+    stateful = False
+
+
+def _order(callback: Any) -> int:
+    return getattr(callback, "order", 1 if isinstance(callback, ModelCheckpoint) else 0)
+
+
 class CallbackList:
-    """Calls a hook on every callback, checkpointing ones last (so that the state they save
-    includes what the other callbacks, e.g. early stopping, decided at the same moment)."""
+    """Calls a hook on every callback in order: built-ins first, the user's, checkpointing ones
+    last (so that the state they save includes what the other callbacks, e.g. early stopping,
+    decided at the same moment)."""
 
     def __init__(self, callbacks: list) -> None:
-        def is_saver(cb: Any) -> bool:
-            return isinstance(cb, ModelCheckpoint)
-
-        self.callbacks = sorted(callbacks, key=is_saver)
+        self.callbacks = sorted(callbacks, key=_order)
+        self._hooks: dict[str, list] = {}  # hook -> the methods that do something
 
     def call(self, hook: str, *args) -> None:
         """Run ``hook(*args)`` on each callback that defines it."""
-        for callback in self.callbacks:
-            method = getattr(callback, hook, None)
-            if callable(method):
-                method(*args)
+        methods = self._hooks.get(hook)
+        if methods is None:
+            methods = self._hooks[hook] = self._methods(hook)
+        for method in methods:
+            method(*args)
+
+    def _methods(self, hook: str) -> list:
+        """The callbacks' ``hook`` methods, less :class:`Callback`'s empty defaults (one
+        look-up per hook and run, not one per call: a step is short)."""
+        empty = getattr(Callback, hook, None)
+        return [getattr(cb, hook) for cb in self.callbacks
+                if callable(getattr(cb, hook, None))
+                and getattr(getattr(cb, hook), "__func__", None) is not empty]
 
     def _keys(self) -> list[str]:
         keys, seen = [], {}
@@ -85,7 +113,7 @@ class CallbackList:
         """Every callback's state, keyed by its ``state_key``."""
         states = {}
         for key, cb in zip(self._keys(), self.callbacks):
-            if callable(getattr(cb, "state_dict", None)):
+            if callable(getattr(cb, "state_dict", None)) and getattr(cb, "stateful", True):
                 states[key] = cb.state_dict()
         return states
 

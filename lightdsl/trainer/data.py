@@ -122,6 +122,8 @@ def batch_size_of(batch: Any) -> int:
     """The batch size: the first dimension of the first tensor found in ``batch`` (1 if none)."""
     if isinstance(batch, torch.Tensor):
         return int(batch.shape[0]) if batch.dim() else 1
+    if isinstance(batch, (tuple, list)) and batch and isinstance(batch[0], torch.Tensor):
+        return int(batch[0].shape[0]) if batch[0].dim() else 1  # (inputs, labels): no recursion
     values = batch.values() if isinstance(batch, dict) else batch
     if isinstance(values, (list, tuple, type({}.values()))):
         for item in values:

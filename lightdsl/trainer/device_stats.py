@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Any
 
 import torch
 
@@ -122,11 +121,10 @@ class DeviceStatsMonitor(Callback):
         return values
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-        logger: Any = trainer.logger
-        stepped = trainer.state.pending_batches == 0  # an optimizer step ended this batch
-        due = trainer.global_step % trainer.run_config.log_every_n_steps == 0
-        if logger is None or not (stepped and due):
+        # an optimizer step at a log_every_n_steps step ended this batch
+        if trainer.logger is None or not trainer.state.should_log:
             return
         values = {PREFIX + name: v for name, v in self.stats(trainer.device).items()}
         if values:  # Lightning's step, without the epoch (its monitor logs it so too)
-            logger.log_metrics(values, max(trainer.global_step - 1, 0))
+            trainer.callbacks.call("on_log_metrics", trainer, values,
+                                   max(trainer.global_step - 1, 0))

@@ -16,16 +16,8 @@ from dataclasses import dataclass
 import torch
 
 from lightdsl.errors import DeviceError
+from lightdsl.run_settings import PRECISION
 from lightdsl.runtime.schedule import seed_everything as runtime_seed
-
-_DTYPES = {
-    "32-true": (torch.float32, None),
-    "64-true": (torch.float64, None),
-    "16-mixed": (torch.float32, torch.float16),
-    "bf16-mixed": (torch.float32, torch.bfloat16),
-    "16-true": (torch.float16, None),
-    "bf16-true": (torch.bfloat16, None),
-}
 
 
 @dataclass(frozen=True)
@@ -39,9 +31,9 @@ class Precision:
 
     @property
     def needs_grad_scaler(self) -> bool:
-        """float16 gradients underflow, so 16-mixed on CUDA scales the loss (bf16 does not need it;
-        CPU autocast has no scaler support)."""
-        return self.autocast_dtype is torch.float16 and self.device_type == "cuda"
+        """Whether the loss is scaled: the table says so for float16 gradients, which underflow
+        (bf16 does not need it); only CUDA has a scaler (CPU autocast has none)."""
+        return PRECISION[self.name].grad_scaler and self.device_type == "cuda"
 
     @property
     def input_dtype(self) -> torch.dtype | None:
@@ -84,10 +76,16 @@ def resolve_device(accelerator: str) -> torch.device:
     )
 
 
-CPU_FP16_NOTE = (
-    "precision='16-mixed' on the CPU: float16 autocast there has no gradient scaler, so small "
-    "gradients would underflow to zero; training with 'bf16-mixed' instead, as Lightning does "
-    "(write precision = \"bf16-mixed\" to say so, or \"32-true\" for full precision)")
+def cpu_precision_note(asked: str, used: str) -> str:
+    """Why ``asked`` trains as ``used`` on the CPU (its autocast dtype has no scaler there)."""
+    dtype = PRECISION[asked].autocast_dtype
+    return (f"precision={asked!r} on the CPU: {dtype} autocast there has no gradient scaler, so "
+            f"small gradients would underflow to zero; training with {used!r} instead, as "
+            f"Lightning does (write precision = \"{used}\" to say so, or \"32-true\" for full "
+            "precision)")
+
+
+CPU_FP16_NOTE = cpu_precision_note("16-mixed", "bf16-mixed")
 
 
 def resolve_precision(name: str, device: torch.device) -> Precision:
@@ -95,9 +93,11 @@ def resolve_precision(name: str, device: torch.device) -> Precision:
 
     ``16-mixed`` on the CPU becomes ``bf16-mixed``, as in Lightning (the trainer prints
     :data:`CPU_FP16_NOTE`): CPU autocast has no gradient scaler for float16."""
-    if name == "16-mixed" and device.type == "cpu":
-        name = "bf16-mixed"
-    param_dtype, autocast_dtype = _DTYPES[name]
+    if device.type == "cpu" and PRECISION[name].cpu:
+        name = PRECISION[name].cpu
+    entry = PRECISION[name]
+    param_dtype = getattr(torch, entry.param_dtype)
+    autocast_dtype = getattr(torch, entry.autocast_dtype) if entry.autocast_dtype else None
     uses_bf16 = torch.bfloat16 in (param_dtype, autocast_dtype)
     if device.type == "cuda" and uses_bf16 and not torch.cuda.is_bf16_supported():
         raise DeviceError(

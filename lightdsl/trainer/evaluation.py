@@ -160,21 +160,22 @@ def _merge_resumed(metric, state: dict | None) -> None:
                       f"batches after the resume ({error})", stacklevel=2)
 
 
-def evaluate(trainer, loader, hook: str, limit: int | None, prefix: str) -> EvalMetrics:
+def evaluate(run, loader, hook: str, limit: int | None, prefix: str) -> EvalMetrics:
     """Run ``module.<hook>`` over ``loader`` (at most ``limit`` batches) in eval mode without
-    gradients; return the weighted means named ``<prefix>_<metric>``."""
-    module, means = trainer.module, MeanMetrics()
+    gradients; return the weighted means named ``<prefix>_<metric>``. ``run`` is the
+    :class:`~lightdsl.trainer.run.FitRun` (its module, precision, device and process group)."""
+    module, means = run.module, MeanMetrics()
     step = getattr(module, hook)
     was_training = module.training
     module.eval()
     try:
-        with torch.no_grad(), trainer.precision.autocast():
+        with torch.no_grad(), run.precision.autocast():
             for batch_idx, batch in enumerate(islice(loader, limit)):
-                batch = trainer.to_device(batch, loader)
+                batch = run.to_device(batch, loader)
                 means.add(step_metrics(step(batch, batch_idx), hook), batch_size_of(batch))
     finally:
         module.train(was_training)
-    means = trainer.dist.reduce_means(means)  # under DDP: over every rank's shard
+    means = run.dist.reduce_means(means)  # under DDP: over every rank's shard
     result = EvalMetrics({f"{prefix}_{name}": value for name, value in means.compute().items()})
     result.matrices = {f"{prefix}_{name}": value for name, value in means.matrices.items()}
     return result

@@ -11,6 +11,7 @@ import sys
 
 from lightdsl.errors import TrainingError
 
+from .callbacks import BuiltinCallback
 from .data import is_shuffled
 
 # Waiting for data counts as the bottleneck when it takes at least half of an epoch's time,
@@ -66,6 +67,25 @@ class Hints:
             f"fast_dev_run: running {batches} training and {batches} validation batch{plural} "
             "to check the code path; nothing is logged and no checkpoint is saved.",
         )
+
+
+class HintsCallback(BuiltinCallback):
+    """The hints a fit gives, on the callback list: at the start, what the settings and the
+    data say; after each epoch (after the checkpoints), what the epoch measured."""
+
+    order = 2
+
+    def __init__(self, hints: Hints) -> None:
+        self.hints = hints
+
+    def on_fit_start(self, trainer, module) -> None:
+        if trainer.run_config.fast_dev_run:
+            self.hints.fast_dev_run(trainer.run_config.fast_dev_run)
+        self.hints.check_val_shuffle(trainer.val_loader)
+
+    def on_train_epoch_end(self, trainer, module) -> None:
+        state = trainer.state
+        self.hints.check_data_wait(trainer.train_loader, state.data_wait_s, state.epoch_s)
 
 
 def nonfinite_loss_error(loss, epoch: int, step: int, batch_idx: int, kept: str | None):

@@ -20,6 +20,7 @@ import torch
 
 from lightdsl.outputs import claim_version_dir, next_version_dir  # noqa: F401 (re-export)
 
+from .callbacks import BuiltinCallback
 from .checkpoint import to_safe
 from .matrices import MatrixPictures
 
@@ -144,6 +145,36 @@ def build_logger(choice: Any, run_dir: Path) -> Any:
     if choice == "csv":
         return CSVLogger(run_dir)
     return choice
+
+
+class LoggerCallback(BuiltinCallback):
+    """The run's logger on the callback list: the hyperparameters and the spec's text at the
+    start, each ``on_log_metrics``/``on_log_matrices`` as it comes, a save after each epoch
+    (before the other callbacks see it) and the last write at ``teardown``."""
+
+    order = -2
+
+    def __init__(self, logger: Any, hparams: dict) -> None:
+        self.logger, self.hparams = logger, hparams
+
+    def on_fit_start(self, trainer, module) -> None:
+        call_logger(self.logger, "set_class_names", getattr(module, "class_names", None))
+        call_logger(self.logger, "log_hyperparams", self.hparams)
+        spec = getattr(module, "spec_source", None)
+        if spec:
+            call_logger(self.logger, "log_text", "spec", spec)
+
+    def on_log_metrics(self, trainer, metrics: dict[str, float], step: int) -> None:
+        call_logger(self.logger, "log_metrics", metrics, step)
+
+    def on_log_matrices(self, trainer, matrices: dict, step: int) -> None:
+        call_logger(self.logger, "log_matrices", matrices, step)
+
+    def on_train_epoch_end(self, trainer, module) -> None:
+        call_logger(self.logger, "save")
+
+    def teardown(self, trainer, module, stage: str) -> None:
+        call_logger(self.logger, "finalize")
 
 
 def call_logger(logger: Any, method: str, *args) -> None:

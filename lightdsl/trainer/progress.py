@@ -28,6 +28,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from .callbacks import BuiltinCallback
+
 WIDTH = 80  # plain lines (logs have no terminal width)
 MIN_BAR = 6  # a narrower bar is dropped rather than shown
 MAX_NAME = 16  # longer metric names are shortened
@@ -339,3 +341,37 @@ def make_progress(enabled: bool, stream=None):
         except ImportError:  # tqdm is optional: fall back to lines
             pass
     return PlainProgress(stream)
+
+
+class ProgressBar(BuiltinCallback):
+    """The progress display on the callback list (as Lightning's TQDMProgressBar): an epoch's
+    line or bar, its batches, the validation metrics, the epoch's end; closed on Ctrl-C, an
+    error or the fit's end."""
+
+    def __init__(self, display) -> None:
+        self.display = display
+
+    def on_fit_start(self, trainer, module) -> None:
+        self.display.set_context(trainer.run_dir, trainer.callbacks.callbacks,
+                                 trainer.callback_metrics)
+
+    def on_train_epoch_start(self, trainer, module) -> None:
+        state = trainer.state
+        self.display.start_epoch(state.epoch, trainer.run_config.max_epochs,
+                                 trainer.num_train_batches, state.batches_done)
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        self.display.update(trainer.state.last_outputs["loss"])  # undivided by accumulation
+
+    def on_validation_end(self, trainer, module) -> None:
+        self.display.show_metrics(trainer.state.epoch_val_metrics)
+
+    def on_train_epoch_end(self, trainer, module) -> None:
+        shown = trainer.state.history[-1]
+        self.display.end_epoch({k: v for k, v in shown.items() if k != "epoch"})
+
+    def on_exception(self, trainer, module, exception) -> None:
+        self.display.close()  # the bar stays where it stopped; the message goes below
+
+    def teardown(self, trainer, module, stage: str) -> None:
+        self.display.close()

@@ -77,5 +77,5 @@ def build_result(trainer, elapsed_s: float) -> FitResult:
         stop_reason=state.stop_reason,
         elapsed_s=elapsed_s,
         history=list(state.history),
-        learning_rate=getattr(trainer, "base_lr", None),
+        learning_rate=trainer.base_lr,
     )

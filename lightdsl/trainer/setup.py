@@ -3,6 +3,8 @@ example input the model summary traces."""
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from lightdsl.errors import ConfigError
 from lightdsl.runtime import schedule
 
@@ -14,32 +16,44 @@ def _call(module, hook: str):
     return method() if callable(method) else None
 
 
-def train_and_val_loaders(trainer, module, cfg) -> None:
-    """Set ``trainer.train_loader``/``val_loader`` and how many batches of each an epoch uses."""
+class Loaders(NamedTuple):
+    """A run's loaders (on the device; under DDP, this rank's share) and the batches of each
+    that an epoch uses (None: a loader without len())."""
+
+    train_loader: Any
+    num_train_batches: int | None
+    val_loader: Any
+    num_val_batches: int
+    has_val_data: bool
+    """Whether there is validation data with batches (decided on the whole set, so that every
+    rank validates, even one with an empty shard)."""
+
+
+def train_and_val_loaders(run, module, cfg) -> Loaders:
+    """The module's loaders prepared for ``run`` and how many batches of each an epoch uses."""
 
     def prepare(loader, train: bool):
-        dtype, seed = trainer.precision.input_dtype, trainer.data_seed
-        loader = prepare_loader(loader, trainer.device, dtype, seed)
-        return trainer.dist.shard(loader, seed, train)  # under DDP: this rank's share
+        dtype, seed = run.precision.input_dtype, run.data_seed
+        loader = prepare_loader(loader, run.device, dtype, seed)
+        return run.dist.shard(loader, seed, train)  # under DDP: this rank's share
 
     train = _call(module, "train_dataloader")
     if train is None:
         raise ConfigError("the module has no train_dataloader(), or it returned None")
-    trainer.train_loader = prepare(train, train=True)
-    trainer.num_train_batches = limit_batches(
-        "limit_train_batches", cfg.limit_train_batches, loader_length(trainer.train_loader)
-    )
+    train_loader = prepare(train, train=True)
+    num_train = limit_batches("limit_train_batches", cfg.limit_train_batches,
+                              loader_length(train_loader))
     has_step = callable(getattr(module, "validation_step", None))
     val = _call(module, "val_dataloader") if has_step else None
-    trainer.val_loader = prepare(val, train=False) if val is not None else None
-    val_length = loader_length(trainer.val_loader) if val is not None else None
-    trainer.num_val_batches = (
+    val_loader = prepare(val, train=False) if val is not None else None
+    val_length = loader_length(val_loader) if val is not None else None
+    num_val = (
         0  # no data, or an empty DDP shard (fewer samples than ranks): it validates nothing
-        if val is None or (val_length == 0 and trainer.dist.enabled)
+        if val is None or (val_length == 0 and run.dist.enabled)
         else limit_batches("limit_val_batches", cfg.limit_val_batches, val_length)
     )
-    # decided on the whole set, so that every rank validates, even one with an empty shard
-    trainer.has_val_data = val is not None and _has_batches(cfg.limit_val_batches, val)
+    has_val = val is not None and _has_batches(cfg.limit_val_batches, val)
+    return Loaders(train_loader, num_train, val_loader, num_val, has_val)
 
 
 def _has_batches(limit, loader) -> bool:
@@ -97,11 +111,11 @@ def _first_input(loader):
     return batch[0] if isinstance(batch, (tuple, list)) else batch
 
 
-def example_input(trainer):
+def example_input(run):
     """What the summary feeds the model: ``example_input_array``, else one training input."""
-    example = getattr(trainer.module, "example_input_array", None)
+    example = getattr(run.module, "example_input_array", None)
     if example is None:
-        example = _first_input(trainer.train_loader)
+        example = _first_input(run.loaders.train_loader)
     if example is None:
         return None
-    return move_batch(example, trainer.device, trainer.precision.input_dtype)
+    return move_batch(example, run.device, run.precision.input_dtype)

@@ -3,13 +3,37 @@ loggers and tuning statements."""
 
 from __future__ import annotations
 
-from ..run_settings import PRECISIONS, SHORT_PRECISIONS
+from .. import run_settings as rs
 from .registry import Arg, entry
-from .types import Bool, Choice, Float, Int, ListOf, OneOf, Ref, Str, VocabRef, optional
+from .types import Bool, Choice, Float, Int, ListOf, OneOf, Ref, Str, Type, VocabRef, optional
 
-BATCHES = OneOf(Int(ge=0), Float(ge=0, le=1))
-# Lightning's seed_everything takes seeds in [0, 2**32 - 1] (NumPy's seed range).
-SEED = Int(ge=0, le=2**32 - 1)
+# How each rule of lightdsl.run_settings reads as a checker type (what `lightdsl check` says).
+_TYPES = {
+    rs.Flag: lambda r: Bool(),
+    rs.Choice: lambda r: Choice(*r.options),
+    rs.PrecisionName: lambda r: Choice(*rs.PRECISIONS, *rs.SHORT_PRECISIONS),
+    rs.Batches: lambda r: OneOf(Int(ge=0), Float(ge=0, le=1)),
+    rs.Interval: lambda r: OneOf(Int(ge=1), Float(gt=0, le=1)),
+    rs.DevRun: lambda r: OneOf(Bool(), Int(ge=0)),
+    rs.Devices: lambda r: OneOf(Int(ge=1), Choice("auto")),
+    rs.Threshold: lambda r: Float(ge=0),
+    rs.Folder: lambda r: Str(),
+    rs.Maybe: lambda r: optional(setting_type(r.rule)),
+}
+
+
+def setting_type(rule: rs.Rule) -> Type:
+    """The checker's type for a trainer setting's rule."""
+    if isinstance(rule, rs.Count):
+        number = Int(ge=rule.minimum, le=rule.maximum)
+        return OneOf(number, Choice(str(rs.UNBOUNDED))) if rule.unbounded else number
+    return _TYPES[type(rule)](rule)
+
+
+def _setting_args() -> list[Arg]:
+    return [Arg(s.name, setting_type(s.rule), s.default, s.doc)
+            for s in rs.SETTINGS_TABLE if s.spec]
+
 
 entry("settings", "train",
       Arg("model", Ref("model")), Arg("data", Ref("data")), Arg("loss", VocabRef("loss")),
@@ -17,29 +41,9 @@ entry("settings", "train",
       Arg("scheduler", optional(VocabRef("scheduler")), None),
       Arg("metrics", ListOf(VocabRef("metric")), []),
       Arg("callbacks", ListOf(VocabRef("callback")), []),
-      Arg("logger", optional(VocabRef("logger")), "tensorboard", "tensorboard, csv or none"),
-      Arg("max_epochs", optional(OneOf(Int(ge=1), Choice("-1"))), None,
-          "default 1000 as in Lightning; -1 runs until max_steps"),
-      Arg("max_steps", Int(ge=-1), -1), Arg("fast_dev_run", OneOf(Bool(), Int(ge=0)), False),
-      Arg("limit_train_batches", BATCHES, 1.0), Arg("limit_val_batches", BATCHES, 1.0),
-      Arg("num_sanity_val_steps", Int(ge=-1), 2),
-      Arg("check_val_every_n_epoch", optional(Int(ge=1)), 1),
-      Arg("val_check_interval", OneOf(Int(ge=1), Float(gt=0, le=1)), 1.0),
-      Arg("accumulate_grad_batches", Int(ge=1), 1),
-      Arg("gradient_clip_val", optional(Float(ge=0)), None),
-      Arg("gradient_clip_algorithm", Choice("norm", "value"), "norm"),
-      Arg("deterministic", Bool(), False), Arg("seed", optional(SEED), None),
-      Arg("accelerator", Choice("auto", "cpu", "gpu", "cuda", "mps"), "auto"),
-      Arg("devices", OneOf(Int(ge=1), Choice("auto")), "auto"),
-      Arg("strategy", Choice("auto", "ddp"), "auto"), Arg("num_nodes", Int(ge=1), 1),
-      Arg("precision", Choice(*PRECISIONS, *SHORT_PRECISIONS), "32-true"),
-      Arg("log_every_n_steps", Int(ge=1), 50), Arg("enable_progress_bar", Bool(), True),
-      Arg("enable_model_summary", Bool(), True), Arg("enable_checkpointing", Bool(), True),
-      Arg("default_root_dir", optional(Str()), None),
-      Arg("device_stats", Bool(), False,
-          "log GPU memory (CUDA) or CPU and memory use (psutil) every log_every_n_steps steps, "
-          "as Lightning's DeviceStatsMonitor"),
-      doc="settings of a train block")
+      Arg("logger", optional(VocabRef("logger")), rs.SETTING["logger"].default,
+          rs.SETTING["logger"].doc),
+      *_setting_args(), doc="settings of a train block")
 
 entry("callback", "early_stopping", Arg("monitor", Str(), "val_loss"),
       Arg("patience", Int(ge=1), 3), Arg("mode", Choice("min", "max"), "min"),

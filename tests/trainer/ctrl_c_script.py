@@ -15,9 +15,9 @@ step, args = int(sys.argv[1]), sys.argv[2:]
 real_step = loop.optimizer_step
 
 
-def optimizer_step(t, outputs):
-    real_step(t, outputs)
-    if t.global_step == step:
+def optimizer_step(run, state, outputs):
+    real_step(run, state, outputs)
+    if state.global_step == step:
         os.kill(os.getpid(), signal.SIGINT)
 
 

@@ -19,8 +19,7 @@ from pathlib import Path
 import torch
 
 from lightdsl.cli import main
-from lightdsl.trainer import loop
-from lightdsl.trainer import trainer as trainer_module
+from lightdsl.trainer import loop, records
 
 spec, root, first_step, when = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 
@@ -46,31 +45,31 @@ class CtrlCOnWrite:
 
 
 real_step = loop.optimizer_step
-real_interrupt_save = trainer_module.Trainer.save_interrupt_checkpoint
-real_torch_save, real_atomic_save = torch.save, trainer_module.atomic_save
+real_interrupt_save = loop.save_interrupt_checkpoint
+real_torch_save, real_atomic_save = torch.save, records.atomic_save
 
 
-def optimizer_step(t, outputs):
-    real_step(t, outputs)
-    if t.global_step == first_step:
+def optimizer_step(run, state, outputs):
+    real_step(run, state, outputs)
+    if state.global_step == first_step:
         ctrl_c()
 
 
-def save_interrupt_checkpoint(self):
-    last = self.saver().directory(self) / "last.ckpt"
+def save_interrupt_checkpoint(run, state):
+    last = run.saver().directory(run.trainer) / "last.ckpt"
     digest = hashlib.sha256(last.read_bytes()).hexdigest() if last.is_file() else "none"
     print("before", digest, flush=True)
     if when == "after":
         def atomic_save(obj, path):
             real_atomic_save(obj, path)
             ctrl_c()
-        trainer_module.atomic_save = atomic_save
+        records.atomic_save = atomic_save
     else:
         torch.save = lambda obj, f: real_torch_save(obj, CtrlCOnWrite(f, int(when)))
-    real_interrupt_save(self)
+    real_interrupt_save(run, state)
 
 
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in an interactive terminal
 loop.optimizer_step = optimizer_step
-trainer_module.Trainer.save_interrupt_checkpoint = save_interrupt_checkpoint
+loop.save_interrupt_checkpoint = save_interrupt_checkpoint
 sys.exit(main(["train", spec, "--default-root-dir", str(Path(root))]))

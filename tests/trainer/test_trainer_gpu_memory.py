@@ -13,7 +13,7 @@ from trainer_modules import Regression, fast_trainer_kwargs
 
 from lightdsl.errors import DeviceError
 from lightdsl.trainer import Trainer
-from lightdsl.trainer import trainer as trainer_module
+from lightdsl.trainer import run as run_module
 from lightdsl.trainer.devices import check_fits
 
 CUDA = torch.device("cuda:0")
@@ -39,7 +39,7 @@ def test_fit_refuses_a_model_larger_than_the_gpus_free_memory_before_moving_it(t
                                                                               monkeypatch):
     module = Regression(features=64)  # 64*16 + 16 + 16 + 1 parameters, 4 bytes each
     asked = _free(monkeypatch, _bytes(module, 4) // 2)
-    monkeypatch.setattr(trainer_module, "resolve_device", lambda accelerator: CUDA)
+    monkeypatch.setattr(run_module, "resolve_device", lambda accelerator: CUDA)
     moved = []
     monkeypatch.setattr(module, "to", lambda *a, **k: moved.append((a, k)) or module)
     with pytest.raises(DeviceError) as raised:
