@@ -110,7 +110,7 @@ def _next_definition(text: str, error_pos: int, previous: int) -> int | None:
 
 def _build(tree, reporter: Reporter) -> n.Spec:
     if not _shallow_enough(tree, reporter):
-        return n.Spec.model_construct(span=Span.point(1, 1), models=[], data=[], trains=[])
+        return n.Spec(span=Span.point(1, 1), models=[], data=[], trains=[])
     return _transform(AstBuilder(reporter), tree)
 
 
@@ -141,7 +141,7 @@ def _shallow_enough(tree: Tree, reporter: Reporter, origin: SourceFile | None = 
 
 def span_of(item, origin: SourceFile | None = None) -> Span:
     """The span of a lark Token or of a rule's meta."""
-    return Span.model_construct(line=item.line, column=item.column, end_line=item.end_line,
+    return Span(line=item.line, column=item.column, end_line=item.end_line,
                 end_column=item.end_column, start_pos=item.start_pos, end_pos=item.end_pos,
                 origin=origin)
 
@@ -158,7 +158,7 @@ class AstBuilder(Transformer):
         return span_of(item, self.origin)
 
     def _name(self, token: Token) -> n.Name:
-        return n.Name.model_construct(span=self.span(token), id=str(token))
+        return n.Name(span=self.span(token), id=str(token))
 
     # ---- literals and names ----
     def number(self, meta, children):
@@ -172,7 +172,7 @@ class AstBuilder(Transformer):
             self.reporter.error("value", self.span(meta), f"number too large: {shown} {what}",
                                 hint="write it as a float, e.g. 1e20" if is_int else None)
             value = 0
-        return n.Number.model_construct(span=self.span(meta), value=value)
+        return n.Number(span=self.span(meta), value=value)
 
     def string(self, meta, children):
         token = children[0]
@@ -180,7 +180,7 @@ class AstBuilder(Transformer):
         if bad:
             self.reporter.error("syntax", self.span(token), "a string cannot contain "
                                 f"{ascii(bad.group())[1:-1]}", hint="remove it")
-            return n.String.model_construct(span=self.span(meta), value="")
+            return n.String(span=self.span(meta), value="")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -192,13 +192,13 @@ class AstBuilder(Transformer):
         if bad:
             self.reporter.error("syntax", self.span(token), "a string cannot contain "
                                 f"{ascii(bad.group())[1:-1]}", hint="remove the escape")
-        return n.String.model_construct(span=self.span(meta), value=value)
+        return n.String(span=self.span(meta), value=value)
 
     def boolean(self, meta, children):
-        return n.Boolean.model_construct(span=self.span(meta), value=str(children[0]) == "true")
+        return n.Boolean(span=self.span(meta), value=str(children[0]) == "true")
 
     def none_literal(self, meta, children):
-        return n.NoneLiteral.model_construct(span=self.span(meta))
+        return n.NoneLiteral(span=self.span(meta))
 
     def name(self, meta, children):
         return self._name(children[0])
@@ -206,16 +206,16 @@ class AstBuilder(Transformer):
     # ---- expressions ----
     def bin_op(self, meta, children):
         left, op, right = children
-        return n.BinOp.model_construct(span=self.span(meta), op=str(op), left=left, right=right)
+        return n.BinOp(span=self.span(meta), op=str(op), left=left, right=right)
 
     def neg(self, meta, children):
         operand = children[-1]
         if isinstance(operand, n.Number):  # fold "-0.85" into one literal
-            return n.Number.model_construct(span=self.span(meta), value=-operand.value)
-        return n.Neg.model_construct(span=self.span(meta), operand=operand)
+            return n.Number(span=self.span(meta), value=-operand.value)
+        return n.Neg(span=self.span(meta), operand=operand)
 
     def keyword(self, meta, children):
-        return n.Keyword.model_construct(span=self.span(meta), name=self._name(children[0]), value=children[1])
+        return n.Keyword(span=self.span(meta), name=self._name(children[0]), value=children[1])
 
     def call(self, meta, children):
         func, arguments = self._name(children[0]), children[1:]
@@ -228,45 +228,45 @@ class AstBuilder(Transformer):
                                     "a positional argument cannot follow a keyword argument")
             else:
                 args.append(argument)
-        return n.Call.model_construct(span=self.span(meta), func=func, args=args, keywords=keywords)
+        return n.Call(span=self.span(meta), func=func, args=args, keywords=keywords)
 
     def list_expr(self, meta, children):
-        return n.ListExpr.model_construct(span=self.span(meta), items=children)
+        return n.ListExpr(span=self.span(meta), items=children)
 
     # ---- model ----
     def hyper_param(self, meta, children):
-        return n.HyperParam.model_construct(span=self.span(meta), name=self._name(children[0]), default=children[1])
+        return n.HyperParam(span=self.span(meta), name=self._name(children[0]), default=children[1])
 
     def hyper_params(self, meta, children):
         return list(children)
 
     def param_def(self, meta, children):
-        return n.ParamDef.model_construct(span=self.span(meta), name=self._name(children[0]), value=children[1],
+        return n.ParamDef(span=self.span(meta), name=self._name(children[0]), value=children[1],
                           frozen=len(children) > 2)
 
     def layer_def(self, meta, children):
-        return n.LayerDef.model_construct(span=self.span(meta), name=self._name(children[0]), value=children[1])
+        return n.LayerDef(span=self.span(meta), name=self._name(children[0]), value=children[1])
 
     def layers_block(self, meta, children):
-        return n.LayersBlock.model_construct(span=self.span(meta), items=children)
+        return n.LayersBlock(span=self.span(meta), items=children)
 
     def repeat_block(self, meta, children):
-        return n.Repeat.model_construct(span=self.span(meta), count=children[1],
+        return n.Repeat(span=self.span(meta), count=children[1],
                                         items=children[2:])
 
     def assign(self, meta, children):
         targets = [self._name(token) for token in children[:-1]]
-        return n.Assign.model_construct(span=self.span(meta), target=targets[0],
+        return n.Assign(span=self.span(meta), target=targets[0],
                                         rest=targets[1:], value=children[-1])
 
     def return_stmt(self, meta, children):
-        return n.ReturnStmt.model_construct(span=self.span(meta), value=children[0],
+        return n.ReturnStmt(span=self.span(meta), value=children[0],
                                             rest=children[1:])
 
     def forward_def(self, meta, children):
         inputs = [c for c in children if isinstance(c, n.Name)]
         body = [c for c in children if not isinstance(c, n.Name)]
-        return n.ForwardDef.model_construct(span=self.span(meta), inputs=inputs, body=body)
+        return n.ForwardDef(span=self.span(meta), inputs=inputs, body=body)
 
     def model_def(self, meta, children):
         name, rest = self._name(children[0]), children[1:]
@@ -280,11 +280,11 @@ class AstBuilder(Transformer):
 
     # ---- data and train ----
     def setting(self, meta, children):
-        return n.Setting.model_construct(span=self.span(meta), name=self._name(children[0]), value=children[1])
+        return n.Setting(span=self.span(meta), name=self._name(children[0]), value=children[1])
 
     def data_def(self, meta, children):
         body = children[1:]
-        return n.DataDef.model_construct(span=self.span(meta), name=self._name(children[0]),
+        return n.DataDef(span=self.span(meta), name=self._name(children[0]),
                          settings=[s for s in body if isinstance(s, n.Setting)],
                          calls=[s for s in body if isinstance(s, n.Call)])
 
@@ -292,13 +292,13 @@ class AstBuilder(Transformer):
         name = self._name(children[0]) if children and isinstance(children[0], Token) else None
         body = children[1:] if name else children
         keyword = Span.point(meta.line, meta.column, meta.start_pos, width=len("train"))
-        return n.TrainDef.model_construct(span=self.span(meta), name=name, keyword_span=keyword,
+        return n.TrainDef(span=self.span(meta), name=name, keyword_span=keyword,
                           settings=[s for s in body if isinstance(s, n.Setting)],
                           calls=[s for s in body if isinstance(s, n.Call)])
 
     def start(self, meta, children):
         whole = Span(line=1, column=1, end_line=1, end_column=1)
-        return n.Spec.model_construct(span=whole,
+        return n.Spec(span=whole,
                       models=[c for c in children if isinstance(c, n.ModelDef)],
                       data=[c for c in children if isinstance(c, n.DataDef)],
                       trains=[c for c in children if isinstance(c, n.TrainDef)])
