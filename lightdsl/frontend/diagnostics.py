@@ -21,7 +21,7 @@ Severity = Literal["error", "warning", "note"]
 class Note(Record):
     """A second place a finding concerns (inside a used model), printed as a ``note:`` line."""
 
-    __slots__ = ("file", "span", "message")
+    __slots__ = ("file", "message", "span")
 
     def __init__(self, *, file: str, span: Span, message: str):
         _set(self, "file", file)
@@ -37,7 +37,7 @@ class Diagnostic(Record):
     """One finding: where it is, how bad, a short code and a message in words; ``notes``
     point at further places (the line inside a used model that a use-site error comes from)."""
 
-    __slots__ = ("file", "span", "severity", "code", "message", "hint", "notes")
+    __slots__ = ("code", "file", "hint", "message", "notes", "severity", "span")
 
     def __init__(self, *, file: str, span: Span, severity: Severity, code: str, message: str,
                  hint: str | None = None, notes: list[Note] | None = None):

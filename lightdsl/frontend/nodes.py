@@ -57,7 +57,7 @@ class Node(Record):
 class Number(Node):
     __slots__ = ("value",)
 
-    def __init__(self, *, span: Span, value: int | float):
+    def __init__(self, *, span: Span, value: float):  # an int too
         _set(self, "span", span)
         _set(self, "value", value)
 
@@ -88,7 +88,7 @@ class NoneLiteral(Node):
 class Name(Node):
     __slots__ = ("id",)
 
-    def __init__(self, *, span: Span, id: str):  # noqa: A002  (the grammar's word)
+    def __init__(self, *, span: Span, id: str):
         _set(self, "span", span)
         _set(self, "id", id)
 
@@ -104,7 +104,7 @@ class Keyword(Node):
 
 
 class Call(Node):
-    __slots__ = ("func", "args", "keywords")
+    __slots__ = ("args", "func", "keywords")
     _children = ("func", "args", "keywords")
 
     def __init__(self, *, span: Span, func: Name, args: list[Expr] | None = None,
@@ -132,7 +132,7 @@ BinaryOperator = Literal["+", "-", "*", "/", "@", "**"]
 
 
 class BinOp(Node):
-    __slots__ = ("op", "left", "right")
+    __slots__ = ("left", "op", "right")
     _children = ("left", "right")
 
     def __init__(self, *, span: Span, op: BinaryOperator, left: Expr, right: Expr):
@@ -158,7 +158,7 @@ Expr = Number | String | Boolean | NoneLiteral | Name | Call | ListExpr | BinOp 
 
 
 class HyperParam(Node):
-    __slots__ = ("name", "default")
+    __slots__ = ("default", "name")
     _children = ("name", "default")
 
     def __init__(self, *, span: Span, name: Name, default: Expr):
@@ -168,7 +168,7 @@ class HyperParam(Node):
 
 
 class ParamDef(Node):
-    __slots__ = ("name", "value", "frozen")
+    __slots__ = ("frozen", "name", "value")
     _children = ("name", "value")
 
     def __init__(self, *, span: Span, name: Name, value: Expr, frozen: bool = False):
@@ -216,7 +216,7 @@ class LayersBlock(Node):
 class Assign(Node):
     """``h = f(x)``, or ``a, b = block(x)`` (``rest`` holds ``b``) unpacking several outputs."""
 
-    __slots__ = ("target", "value", "rest")
+    __slots__ = ("rest", "target", "value")
     _children = ("target", "rest", "value")
 
     def __init__(self, *, span: Span, target: Name, value: Expr, rest: list[Name] | None = None):
@@ -233,7 +233,7 @@ class Assign(Node):
 class ReturnStmt(Node):
     """``return y``, or ``return a, b`` (``rest`` holds ``b``) for several outputs."""
 
-    __slots__ = ("value", "rest")
+    __slots__ = ("rest", "value")
     _children = ("value", "rest")
 
     def __init__(self, *, span: Span, value: Expr, rest: list[Expr] | None = None):
@@ -247,7 +247,7 @@ class ReturnStmt(Node):
 
 
 class ForwardDef(Node):
-    __slots__ = ("inputs", "body")
+    __slots__ = ("body", "inputs")
     _children = ("inputs", "body")
 
     def __init__(self, *, span: Span, inputs: list[Name] | None = None,
@@ -258,8 +258,8 @@ class ForwardDef(Node):
 
 
 class ModelDef(Node):
-    __slots__ = ("name", "hyper_params", "params", "layers", "layers_blocks", "forwards")
-    _children = __slots__
+    __slots__ = ("forwards", "hyper_params", "layers", "layers_blocks", "name", "params")
+    _children = ("name", "hyper_params", "params", "layers", "layers_blocks", "forwards")
 
     def __init__(self, *, span: Span, name: Name, hyper_params: list[HyperParam] | None = None,
                  params: list[ParamDef] | None = None, layers: list[LayerDef] | None = None,
@@ -288,8 +288,8 @@ class Setting(Node):
 
 
 class DataDef(Node):
-    __slots__ = ("name", "settings", "calls")
-    _children = __slots__
+    __slots__ = ("calls", "name", "settings")
+    _children = ("name", "settings", "calls")
 
     def __init__(self, *, span: Span, name: Name, settings: list[Setting] | None = None,
                  calls: list[Call] | None = None):
@@ -302,7 +302,7 @@ class DataDef(Node):
 class TrainDef(Node):
     """A ``train [NAME] { ... }`` block; ``name`` is None for the unnamed (default) run."""
 
-    __slots__ = ("name", "keyword_span", "settings", "calls")
+    __slots__ = ("calls", "keyword_span", "name", "settings")
     _children = ("name", "settings", "calls")
 
     def __init__(self, *, span: Span, keyword_span: Span, name: Name | None = None,
@@ -321,8 +321,8 @@ class TrainDef(Node):
 class Spec(Node):
     """A whole ``.lit`` file."""
 
-    __slots__ = ("models", "data", "trains")
-    _children = __slots__
+    __slots__ = ("data", "models", "trains")
+    _children = ("models", "data", "trains")
 
     def __init__(self, *, span: Span, models: list[ModelDef] | None = None,
                  data: list[DataDef] | None = None, trains: list[TrainDef] | None = None):

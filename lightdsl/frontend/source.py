@@ -19,7 +19,7 @@ class Span(Record):
     checked (a ``--set`` override's text); None means the spec itself.
     """
 
-    __slots__ = ("line", "column", "end_line", "end_column", "start_pos", "end_pos", "origin")
+    __slots__ = ("column", "end_column", "end_line", "end_pos", "line", "origin", "start_pos")
     _hidden = frozenset({"origin"})
 
     def __init__(self, line: int, column: int, end_line: int, end_column: int,
