@@ -8,6 +8,7 @@
 
     python -m bench check                        # this checkout
     python bench/check.py --before /work/main    # this checkout against another, interleaved
+    python bench/check.py --before aa8a797       # ... or against a commit of this repository
 
 The second form prints the table without touching bench/results.*.
 """
@@ -36,7 +37,10 @@ LARK = 'python -c "import lark"'
 LAYERS = 2_000
 PER_LAYER = """
 import sys, time
-from lightdsl.frontend.analysis import analyze_text
+try:
+    from lightdsl.frontend.analysis import analyze_text
+except ImportError:  # a later layout
+    from lightdsl.analysis import analyze_text
 text = open(sys.argv[1]).read()
 assert analyze_text(text).ok  # the parser is built and first-use costs are paid here
 best = float("inf")
@@ -99,10 +103,23 @@ def per_layer_seconds(root: Path, spec: Path, repeats: int) -> float:
     return float(result.stdout.split()[-1])
 
 
-def run(repeats: int = 9, before: Path | None = None) -> list[Row]:
-    """The rows of this checkout (and, given ``before``, of that checkout as well)."""
-    roots = {"": ROOT, **({"before: ": before} if before else {})}
+def exported(revision: str, folder: Path) -> Path:
+    """``revision`` of this repository's package, grammar and specs, in ``folder``."""
+    folder.mkdir()
+    archive = subprocess.run(["git", "archive", revision, "lightdsl", "grammar", "specs"],
+                             cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def run(repeats: int = 9, before: str | None = None) -> list[Row]:
+    """The rows of this checkout and, given ``before`` (a checkout's folder or a git revision
+    of this one), of that code as well."""
     with tempfile.TemporaryDirectory() as tmp:
+        roots = {"": ROOT}
+        if before:
+            roots["before: "] = Path(before).resolve() if Path(before).is_dir() else \
+                exported(before, Path(tmp) / "before")
         cases = {LARK: lambda: cpu_seconds([sys.executable, "-c", "import lark"], tmp)}
         for index, (label, root) in enumerate(roots.items()):
             cases.update(start_up_cases(label, root, Path(tmp) / f"copy{index}"))
@@ -137,12 +154,13 @@ def _layer_rows(layer: dict) -> list[Row]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", type=Path, help="another checkout to compare with")
+    parser.add_argument("--before", help="another checkout's folder, or a git revision of this "
+                        "one, to compare with")
     parser.add_argument("--repeats", type=int, default=9, help="processes per case")
     args = parser.parse_args(argv)
     from bench.__main__ import table
 
-    print(table(run(args.repeats, args.before.resolve() if args.before else None)))
+    print(table(run(args.repeats, args.before)))
     return 0
 
 
