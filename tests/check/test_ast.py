@@ -112,3 +112,14 @@ def test_a_block_with_a_syntax_error_reports_no_value_errors_of_its_own():
             "model B { param v = 1e999 }\n")
     found = [(d.line, d.code) for d in analyze_text(text).diagnostics]
     assert found[:2] == [(1, "syntax"), (2, "value")]
+
+
+def test_parsing_from_several_threads_at_once_gives_each_its_own_tree():
+    """One builder serves every parse (lark's embedded transformer): parses take turns."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [SPEC.replace("width = 8", f"width = {i}") for i in range(16)]
+    with ThreadPoolExecutor(4) as pool:
+        specs = list(pool.map(parsed, texts))
+    assert [s.models[0].hyper_params[0].default.value for s in specs] == list(range(16))
+    assert all(s == parsed(t) for s, t in zip(specs, texts))
