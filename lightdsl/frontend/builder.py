@@ -75,6 +75,11 @@ class AstBuilder:
     def _name(self, token: Token) -> n.Name:
         return n.Name(span=self.token_span(token), id=str(token))
 
+    def _drop(self, node: n.Node) -> None:
+        """Forget a node left out of the tree: once it is freed, a later node may get its id."""
+        self.outer.pop(id(node), None)
+        self.height.pop(id(node), None)
+
     def _nested(self, node: n.Node, parts) -> n.Node:
         """Record ``node`` as one level above the deepest of ``parts``."""
         height = 1 + max((self.height.get(id(p), 0) for p in parts), default=0)
@@ -143,11 +148,9 @@ class AstBuilder:
         operand = children[-1]
         if not isinstance(operand, n.Number):
             return self._nested(n.Neg(span=self.span(children), operand=operand), (operand,))
-        # fold "-0.85" into one literal (still a level); the operand is dropped, so are its
-        # records (its id may be reused by a later node)
+        # fold "-0.85" into one literal (still a level)
         node = self._nested(n.Number(span=self.span(children), value=-operand.value), (operand,))
-        self.outer.pop(id(operand), None)
-        self.height.pop(id(operand), None)
+        self._drop(operand)
         return node
 
     def keyword(self, children):
@@ -160,17 +163,21 @@ class AstBuilder:
 
     def call(self, children):
         func, arguments = self._name(children[0]), _nodes(children[2:-1])
-        args, keywords = [], []
+        args, keywords, dropped = [], [], []
         for argument in arguments:
             if isinstance(argument, n.Keyword):
                 keywords.append(argument)
             elif keywords:
                 self.error("syntax", argument.span,
                            "a positional argument cannot follow a keyword argument")
+                dropped.append(argument)
             else:
                 args.append(argument)
         node = n.Call(span=self.span(children), func=func, args=args, keywords=keywords)
-        return self._nested(node, arguments)
+        self._nested(node, arguments)  # a dropped argument still counts, as in the text
+        for argument in dropped:
+            self._drop(argument)
+        return node
 
     def list_expr(self, children):
         items = _nodes(children[1:-1])

@@ -119,8 +119,9 @@ def _build(start: str, text: str, reporter: Reporter, origin: SourceFile | None 
             errors, deepest = builder.errors, builder.deepest
         finally:
             builder.reset(None)  # let go of this parse's nodes
-    if deepest > MAX_DEPTH:  # rare: find the first place too deep as the tree shows it
-        _shallow_enough(lark_parser(start).parse(text), reporter, origin)
+    # rare: report the first place too deep as lark's tree shows it (and as before)
+    if deepest > MAX_DEPTH and not _shallow_enough(lark_parser(start).parse(text), reporter,
+                                                   origin):
         return None
     for error in errors:
         reporter.error(*error)
