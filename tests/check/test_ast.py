@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from lightdsl.frontend import nodes as n
-from lightdsl.frontend.analysis import analyze_text
 from lightdsl.frontend.diagnostics import Reporter
 from lightdsl.frontend.parser import parse, parse_value
 from lightdsl.frontend.source import SourceFile, Span
@@ -110,8 +109,11 @@ def test_a_block_with_a_syntax_error_reports_no_value_errors_of_its_own():
     broken block is skipped, so only its syntax error is reported; the next block's stand."""
     text = ("model A { param w = 99999999999999999999999 param }\n"
             "model B { param v = 1e999 }\n")
-    found = [(d.line, d.code) for d in analyze_text(text).diagnostics]
-    assert found[:2] == [(1, "syntax"), (2, "value")]
+    source = SourceFile(text)
+    reporter = Reporter(source)
+    spec = parse(source, reporter)
+    assert [(d.line, d.code) for d in reporter.sorted()] == [(1, "syntax"), (2, "value")]
+    assert [m.name.id for m in spec.models] == ["B"]
 
 
 def test_parsing_from_several_threads_at_once_gives_each_its_own_tree():
