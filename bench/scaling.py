@@ -38,9 +38,9 @@ def check_seconds(text: str, repeats: int) -> float:
 
 
 def run(repeats: int = 3) -> list[Row]:
-    from lightdsl.frontend.parser import lark_parser
+    from lightdsl.frontend.parser import ast_parser
 
-    lark_parser()  # build the parser outside the timings
+    ast_parser()  # build the parser outside the timings
     sizes = (10, 100, 1_000, 10_000)
     seconds = {n: check_seconds(generated_spec(n), repeats) for n in sizes}
     base = seconds[1_000] / 1_000

@@ -9,10 +9,10 @@ whether a package is installed (``importlib.util.find_spec`` only).
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -53,14 +53,31 @@ def package_dir() -> Path:
 
 def _editable_root() -> Path | None:
     try:
-        text = importlib.metadata.distribution("lightdsl").read_text("direct_url.json")
+        text = _direct_url_text()
         info = json.loads(text) if text else {}
-    except (importlib.metadata.PackageNotFoundError, ValueError, OSError):
+    except (ValueError, OSError):
         return None
     if not isinstance(info, dict) or not (info.get("dir_info") or {}).get("editable"):
         return None
     url = urlparse(str(info.get("url", "")))
     return Path(unquote(url.path)).resolve() if url.scheme == "file" else None
+
+
+def _direct_url_text() -> str | None:
+    """The ``direct_url.json`` of the installed lightdsl distribution, if it has one: the
+    first ``lightdsl-*.dist-info`` folder on ``sys.path``, found as importlib.metadata finds
+    it, without importing importlib.metadata (20 ms, a seventh of what `check` costs)."""
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:  # not a folder (a zip file), or gone
+            continue
+        info = next((n for n in names if n.startswith("lightdsl-") and n.endswith(".dist-info")),
+                    None)
+        if info is not None:
+            path = os.path.join(entry or ".", info, "direct_url.json")
+            return Path(path).read_text(encoding="utf-8") if os.path.isfile(path) else None
+    return None
 
 
 def _shown(root: Path) -> str:

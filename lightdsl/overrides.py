@@ -112,7 +112,7 @@ def apply_overrides(spec: n.Spec, run_name: str, overrides: list[tuple[str, str,
     data_name = _data_of(next((t for t in trains if t.run_name == run_name), None))
     data = [_override_block(d, overrides, "data") if d.name.id == data_name else d
             for d in spec.data]
-    return spec.model_copy(update={"trains": trains, "data": data})
+    return spec.replace(trains=trains, data=data)
 
 
 def _override_block(block, overrides, kind: str):
@@ -123,13 +123,12 @@ def _override_block(block, overrides, kind: str):
         index = next((i for i, s in enumerate(settings) if s.name.id == name), None)
         span = settings[index].span if index is not None else block.span
         # the value keeps its spans in the override's text: problems are shown there
-        setting = n.Setting.model_construct(span=span, name=n.Name.model_construct(
-            span=span, id=name), value=expr)
+        setting = n.Setting(span=span, name=n.Name(span=span, id=name), value=expr)
         if index is None:
             settings.append(setting)
         else:
             settings[index] = setting
-    return block.model_copy(update={"settings": settings})
+    return block.replace(settings=settings)
 
 
 def _data_of(train: n.TrainDef | None) -> str | None:

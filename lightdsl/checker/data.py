@@ -77,7 +77,7 @@ def check_data(data: n.DataDef, reporter: Reporter, spec_dir: str) -> DataInfo:
 def _source(value, span, key: str, reporter: Reporter, spec_dir: str,
             split_ok=False) -> Bound | None:
     if isinstance(value, Symbol):  # a bare name: a source without arguments, e.g. `digits`
-        value = CallValue(value.name, n.Call.model_construct(span=span, func=n.Name.model_construct(span=span, id=value.name)))
+        value = CallValue(value.name, n.Call(span=span, func=n.Name(span=span, id=value.name)))
     call = value.node
     if split_ok and call.func.id == "split":
         return bind_call(REGISTRY.get("split", "split"), call, {}, reporter)

@@ -356,7 +356,7 @@ def _sequence_item(item, info: ModelInfo, reporter: Reporter) -> Layer | None:
         if item.id in info.layers:
             return info.layers[item.id]
         if _is_model(info, item.id):
-            call = n.Call.model_construct(span=item.span, func=item, args=[], keywords=[])
+            call = n.Call(span=item.span, func=item, args=[], keywords=[])
             return info.table.use(call, info.hypers, reporter)
         entry = REGISTRY.get("layer", item.id)
         if entry is None:
@@ -364,7 +364,7 @@ def _sequence_item(item, info: ModelInfo, reporter: Reporter) -> Layer | None:
             reporter.error("unknown-name", item.span, f'unknown layer "{item.id}"'
                            + REGISTRY.suggest("layer", item.id, known))
             return None
-        call = n.Call.model_construct(span=item.span, func=item)
+        call = n.Call(span=item.span, func=item)
         return bind_call(entry, call, info.hypers, reporter)
     if item.func.id in info.layers:
         reporter.error("type", item.span, f'"{item.func.id}" is a named layer; in layers {{ }} '

@@ -157,7 +157,7 @@ class TrainChecker:
         if node is None or not isinstance(value, (Symbol, CallValue)):
             return None
         call = value.node if isinstance(value, CallValue) else \
-            n.Call.model_construct(span=node.span, func=n.Name.model_construct(span=node.span, id=value.name))
+            n.Call(span=node.span, func=n.Name(span=node.span, id=value.name))
         entry = lookup(kind, call.func, self.reporter)
         return bind_call(entry, call, {}, self.reporter) if entry else None
 

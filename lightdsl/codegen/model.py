@@ -42,8 +42,7 @@ class ModelWriter:
         self.locals = Namer()
         if forward is not None:
             self.locals.reserve([name.id for name in forward.inputs])
-            self.locals.reserve([t.id for s in forward.body if isinstance(s, n.Assign)
-                                 for t in s.targets])
+            self.locals.reserve([t.id for s in forward.walk(n.Assign) for t in s.targets])
         self.hypers_in_forward = _hypers_used(forward, info) if forward else []
 
     def write(self, init_extra: Callable[[], None] | None = None,
@@ -264,25 +263,15 @@ def _flat(doc: Doc) -> str:
 
 
 def _names_in(expr: n.Node) -> list[str]:
-    if isinstance(expr, n.Name):
-        return [expr.id]
-    found = []
-    for attr in ("left", "right", "operand", "value"):
-        child = getattr(expr, attr, None)
-        if isinstance(child, n.Node):
-            found += _names_in(child)
-    for attr in ("items", "args"):
-        for child in getattr(expr, attr, None) or []:
-            found += _names_in(child)
-    for keyword in getattr(expr, "keywords", None) or []:
-        found += _names_in(keyword.value)
-    return found
+    """The names ``expr`` reads: not a called function's name, nor a keyword's."""
+    labels = {id(c.func) for c in expr.walk(n.Call)} | {id(k.name) for k in expr.walk(n.Keyword)}
+    return [name.id for name in expr.walk(n.Name) if id(name) not in labels]
 
 
 def _hypers_used(forward: n.ForwardDef, info: ModelInfo) -> list[str]:
     """Hyperparameters that forward reads (names not shadowed by params or variables)."""
     local = {name.id for name in forward.inputs}
-    local |= {t.id for s in forward.body if isinstance(s, n.Assign) for t in s.targets}
+    local |= {t.id for s in forward.walk(n.Assign) for t in s.targets}
     used = [name for s in forward.body for v in _values(s) for name in _names_in(v)]
     hypers = [h for h in dict.fromkeys(used)
               if h in info.hypers and h not in local and h not in info.params]

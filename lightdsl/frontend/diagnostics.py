@@ -11,36 +11,42 @@ import json
 import unicodedata
 from typing import Literal
 
-from pydantic import BaseModel
-
+from .records import Record, _set
 from .source import SourceFile, Span
 
 Severity = Literal["error", "warning", "note"]
 
 
-class Note(BaseModel):
+class Note(Record):
     """A second place a finding concerns (inside a used model), printed as a ``note:`` line."""
 
-    file: str
-    span: Span
-    message: str
+    __slots__ = ("file", "message", "span")
+
+    def __init__(self, *, file: str, span: Span, message: str):
+        _set(self, "file", file)
+        _set(self, "span", span)
+        _set(self, "message", message)
 
     def header(self) -> str:
         return (f"{escape_controls(self.file)}:{self.span.line}:{self.span.column}: "
                 f"note: {escape_controls(self.message)}")
 
 
-class Diagnostic(BaseModel):
+class Diagnostic(Record):
     """One finding: where it is, how bad, a short code and a message in words; ``notes``
     point at further places (the line inside a used model that a use-site error comes from)."""
 
-    file: str
-    span: Span
-    severity: Severity
-    code: str
-    message: str
-    hint: str | None = None
-    notes: list[Note] = []
+    __slots__ = ("code", "file", "hint", "message", "notes", "severity", "span")
+
+    def __init__(self, *, file: str, span: Span, severity: Severity, code: str, message: str,
+                 hint: str | None = None, notes: list[Note] | None = None):
+        _set(self, "file", file)
+        _set(self, "span", span)
+        _set(self, "severity", severity)
+        _set(self, "code", code)
+        _set(self, "message", message)
+        _set(self, "hint", hint)
+        _set(self, "notes", [] if notes is None else notes)
 
     @property
     def line(self) -> int:

@@ -18,7 +18,6 @@ it again changes nothing.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -63,10 +62,8 @@ def parse_strict(source: SourceFile) -> n.Spec:
 
 
 def node_fields(node: n.Node) -> list[str]:
-    """The field names of an AST node (pydantic model or dataclass), spans left out."""
-    names = ([f.name for f in dataclasses.fields(node)] if dataclasses.is_dataclass(node)
-             else list(type(node).model_fields))
-    return [name for name in names if name not in ("span", "keyword_span")]
+    """The field names of an AST node (its record fields), spans left out."""
+    return [name for name in type(node)._fields if name not in ("span", "keyword_span")]
 
 
 def same_tree(a, b) -> bool:

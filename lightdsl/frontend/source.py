@@ -4,38 +4,38 @@ from __future__ import annotations
 
 import errno
 import io
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from .files import ReadLimit, read_head
+from .records import Record, _set
 
 BOM = "\ufeff"
 SPEC_LIMIT = 16 * 2**20  # bytes: the largest spec read (real ones are a few kB)
 
 
-class Span(BaseModel):
+class Span(Record):
     """A region of a spec: 1-based lines and columns, end column exclusive, plus offsets.
 
     ``origin`` is the :class:`SourceFile` the span points into when that is not the spec being
     checked (a ``--set`` override's text); None means the spec itself.
     """
 
-    model_config = ConfigDict(frozen=True, defer_build=True)
+    __slots__ = ("column", "end_column", "end_line", "end_pos", "line", "origin", "start_pos")
+    _hidden = frozenset({"origin"})
 
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-    start_pos: int = 0
-    end_pos: int = 0
-    origin: Any = Field(default=None, exclude=True, repr=False)
+    def __init__(self, line: int, column: int, end_line: int, end_column: int,
+                 start_pos: int = 0, end_pos: int = 0, origin: SourceFile | None = None):
+        _set(self, "line", line)
+        _set(self, "column", column)
+        _set(self, "end_line", end_line)
+        _set(self, "end_column", end_column)
+        _set(self, "start_pos", start_pos)
+        _set(self, "end_pos", end_pos)
+        _set(self, "origin", origin)
 
     @classmethod
     def point(cls, line: int, column: int, pos: int = 0, width: int = 1) -> Span:
         """A span of ``width`` characters starting at one position."""
-        return cls.model_construct(line=line, column=column, end_line=line, end_column=column + width,
-                   start_pos=pos, end_pos=pos + width)
+        return cls(line, column, line, column + width, pos, pos + width)
 
     def __str__(self) -> str:
         return f"{self.line}:{self.column}"

@@ -114,8 +114,8 @@ def _common_mistake(token, expected: set[str], source: SourceFile):
 def _span_at(source: SourceFile, position: int, width: int) -> Span:
     line = source.text.count("\n", 0, position) + 1
     column = position - (source.text.rfind("\n", 0, position) + 1) + 1
-    return Span.model_construct(line=line, column=column, end_line=line, end_column=column + width,
-                                start_pos=position, end_pos=position + width)
+    return Span(line=line, column=column, end_line=line, end_column=column + width,
+                start_pos=position, end_pos=position + width)
 
 
 def _narrow_to_bracket(expected: set[str], opened: tuple[str, int] | None) -> set[str]:

@@ -1,6 +1,6 @@
 """Lookups in the AST: the nodes at an offset, and every name with what it refers to.
 
-Only node attributes and ``.span`` are used (the AST may be pydantic models or dataclasses).
+Only node attributes and ``.span`` are used.
 A name's key is ``(kind, scope, name)``: ``("model", None, "Net")``, ``("data", None, "mnist")``,
 ``("hyper", "Net", "width")``, ``("member", "Net", "fc1")`` for a param or named layer,
 ``("var", "Net", "h")`` for a forward variable.

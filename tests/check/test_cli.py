@@ -1,4 +1,5 @@
-"""`lightdsl check` as a user runs it: exit codes, formats, globs, and no torch import."""
+"""`lightdsl check` as a user runs it: exit codes, formats, globs, and no torch or pydantic
+import."""
 
 from __future__ import annotations
 
@@ -95,10 +96,12 @@ def test_undecodable_bytes_are_diagnostics_not_a_crash(tmp_path, capsys):
     assert "error:" in capsys.readouterr().out
 
 
-def test_check_never_imports_torch():
+def test_check_never_imports_torch_or_pydantic():
+    """Start-up is most of what `check` costs: it loads neither torch nor pydantic (issue 18)."""
     code = ("import sys; from lightdsl.cli import main; "
             f"rc = main(['check', {str(ROOT / 'specs' / '*.lit')!r}]); "
-            "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(rc)")
+            "heavy = sorted(m for m in ('torch', 'pydantic', 'pydantic_core') if m in sys.modules); "
+            "assert not heavy, f'{heavy} imported'; sys.exit(rc)")
     result = run_code(code)
     assert result.returncode == 0, result.stderr
 

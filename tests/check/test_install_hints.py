@@ -47,18 +47,33 @@ def test_check_finds_scikit_learn_without_importing_it():
     assert done.stdout.strip().endswith("CLEAN"), done.stdout
 
 
-class _Dist:
-    def __init__(self, direct_url):
-        self.direct_url = direct_url
-
-    def read_text(self, name):
-        assert name == "direct_url.json"
-        return None if self.direct_url is None else json.dumps(self.direct_url)
-
-
 def _installed_as(monkeypatch, direct_url, package: Path):
-    monkeypatch.setattr(install.importlib.metadata, "distribution", lambda name: _Dist(direct_url))
+    text = None if direct_url is None else json.dumps(direct_url)
+    monkeypatch.setattr(install, "_direct_url_text", lambda: text)
     monkeypatch.setattr(install, "package_dir", lambda: package)
+
+
+def test_the_installed_distributions_direct_url_is_found_as_importlib_metadata_finds_it():
+    import importlib.metadata
+
+    try:
+        expected = importlib.metadata.distribution("lightdsl").read_text("direct_url.json")
+    except importlib.metadata.PackageNotFoundError:
+        expected = None
+    assert install._direct_url_text() == expected
+
+
+def test_direct_url_comes_from_the_first_lightdsl_dist_info_on_sys_path(tmp_path, monkeypatch):
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder, url in ((first, "file:///first"), (second, "file:///second")):
+        (folder / "lightdsl-0.1.0.dist-info").mkdir(parents=True)
+        (folder / "lightdsl-0.1.0.dist-info" / "direct_url.json").write_text(url)
+    (tmp_path / "a.zip").write_bytes(b"")
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "missing"), str(tmp_path / "a.zip"),
+                                      str(first), str(second)])
+    assert install._direct_url_text() == "file:///first"
+    (first / "lightdsl-0.1.0.dist-info" / "direct_url.json").unlink()
+    assert install._direct_url_text() is None  # an index install: no direct_url.json
 
 
 def test_an_editable_install_is_told_pip_install_e(tmp_path, monkeypatch):
@@ -88,10 +103,7 @@ def test_a_checkout_run_without_installing_is_told_pip_install_e(tmp_path, monke
     (tmp_path / "lightdsl").mkdir()
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'lightdsl'\n")
 
-    def not_installed(name):
-        raise install.importlib.metadata.PackageNotFoundError(name)
-
-    monkeypatch.setattr(install.importlib.metadata, "distribution", not_installed)
+    monkeypatch.setattr(install, "_direct_url_text", lambda: None)  # not installed
     monkeypatch.setattr(install, "package_dir", lambda: tmp_path / "lightdsl")
     monkeypatch.chdir(tmp_path)
     assert install.extra_command("vision") == "pip install -e '.[vision]'"
