@@ -21,15 +21,57 @@ NET = ("model Net(width = 8) {\n    fc = linear(4, width)\n    forward(x) {\n"
        "train {\n    model = Net\n    data  = points\n    loss  = cross_entropy\n}\n")
 
 
-def test_the_checker_records_what_flowed_through_each_call():
+BLOCKS = ("model Block(c = 4, out = 4) {\n    fc = linear(c, out)\n    forward(x) {\n"
+          "        h = fc(x)\n        return relu(h)\n    }\n}\n"
+          "model Net {\n    up   = Block(4, 6)\n    down = Block(6, 2)\n    forward(x) {\n"
+          "        y = up(x)\n        return down(y)\n    }\n}\n"
+          "data points {\n    inputs = [[1.0, 2.0, 3.0, 4.0]]\n    labels = [1]\n}\n"
+          "train {\n    model = Net\n    data  = points\n    loss  = cross_entropy\n}\n")
+
+
+def _hover(text: str, needle: str, offset: int = 0) -> str:
+    document = Document("u", "x.lit", text)
+    document.analyse()
+    return hover(document, text.index(needle) + offset)[0]
+
+
+def test_the_checker_stores_what_flowed_through_each_call():
     program = analyze_text(NET).program
     info = program.runs["default"].model
-    call = NET.index("fc(x)")
-    (seen,) = [o for o in info.observed[call] if o.output is not None]
+    (seen,) = [c for c in info.shapes.calls if c.span.start_pos == NET.index("fc(x)")]
     assert (fmt(seen.inputs[0]), fmt(seen.output), seen.dtype) == ("(N, 4)", "(N, 8)", "float")
     assert seen.layer is info.layers["fc"]
-    variable = info.observed[NET.index("h = fc")]
-    assert {fmt(o.output) for o in variable} >= {"(N, 8)"}
+    h = program.spec.models[0].forwards[0].body[0].target
+    assert fmt(info.shapes.variable(h)) == "(N, 8)"
+
+
+def test_a_used_models_walks_are_stored_per_hyperparameter_values():
+    program = analyze_text(BLOCKS).program
+    net = program.runs["default"].model
+    (up,) = [c for c in net.shapes.calls if c.layer is net.layers["up"]]  # forward's up(x)
+    assert (fmt(up.inputs[0]), fmt(up.output)) == ("(N, 4)", "(N, 6)")
+    walked = {(net.layers[name].model.hypers["c"], fmt(walk.input))
+              for name in ("up", "down") for walk in net.layers[name].model.layer_shapes.values()}
+    # Net checked alone walks each block with unknown inputs, the run with its data's
+    assert walked == {(4, "(unknown)"), (4, "(N, 4)"), (6, "(unknown)"), (6, "(N, 6)")}
+
+
+def test_hover_labels_the_shapes_of_each_hyperparameter_values():
+    text = _hover(BLOCKS, "fc(x)")
+    assert "`(N, 4) -> (N, 6)` · float32 · in `Block(c = 4, out = 6)`" in text
+    assert "`(N, 6) -> (N, 2)` · float32 · in `Block(c = 6, out = 2)`" in text
+    assert "(unknown)" not in text  # Block checked alone knows no input shape
+    variable = _hover(BLOCKS, "h = fc")
+    assert "h: (N, 6)  # Block(c = 4, out = 6)\nh: (N, 2)  # Block(c = 6, out = 2)" in variable
+
+
+def test_hover_on_a_used_model_called_in_forward_and_on_its_definition():
+    call = _hover(BLOCKS, "up(x)")  # the shapes of forward's call of the used model
+    assert call.startswith("**up: Block**") and "`(N, 4) -> (N, 6)` · float32" in call
+    assert "model Block used as a layer" in call and " in `" not in call
+    definition = _hover(BLOCKS, "down = Block", 1)
+    assert "**down: Block**" in definition and "`(N, 6) -> (N, 2)`" in definition
+    assert "14 parameters" in definition  # linear(6, 2)
 
 
 def test_positions_count_utf16_units():
