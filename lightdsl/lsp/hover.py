@@ -124,28 +124,32 @@ class _Hover:
                     found.setdefault(id(info), info)
         return list(found.values())
 
-    def walks(self, model: str) -> list[tuple[ModelInfo, ModelShapes]]:
-        """Every walk the checker made through a model, with the checked version it walked:
-        each version's top-level walk (a run's, else the model checked alone), then its walks
-        as a layer of another model."""
-        found: dict[int, tuple[ModelInfo, ModelShapes]] = {}
+    def walks(self, model: str) -> list[tuple[ModelInfo, str | None, ModelShapes]]:
+        """Every walk the checker made through a model, with the checked version it walked and
+        the run whose walk it is (None: not a run's): each run's first (they know the input
+        shape), then each version's own walk (the model checked alone) and its walks as a
+        layer of another model."""
+        found: dict[int, tuple[ModelInfo, str | None, ModelShapes]] = {}
+        for run in self.program.runs.values():
+            if run.model is not None and run.model.name == model and run.shapes is not None:
+                found.setdefault(id(run.shapes), (run.model, run.name, run.shapes))
         for info in self.infos(model):
             for shapes in [info.shapes, *info.layer_shapes.values()]:
                 if shapes is not None:
-                    found.setdefault(id(shapes), (info, shapes))
+                    found.setdefault(id(shapes), (info, None, shapes))
         return list(found.values())
 
     def calls_at(self, model: str, start: int) -> list[tuple[str | None, CallShape]]:
         """The calls written at ``start`` in every walk (a call and its function's name start
-        together), labelled with the hyperparameter values walked (see :func:`_labelled`)."""
-        found = [(info, call) for info, shapes in self.walks(model) for call in shapes.calls
-                 if call.span.start_pos == start]
+        together), labelled with the hyperparameter values and runs walked (:func:`_labelled`)."""
+        found = [(info, run, call) for info, run, shapes in self.walks(model)
+                 for call in shapes.calls if call.span.start_pos == start]
         return _labelled(found, lambda call: call.output)
 
     def variable(self, model: str, name: n.Name) -> list[tuple[str | None, object]]:
         """The shapes forward gave the variable defined at ``name``, labelled."""
         key = (name.span.start_pos, name.span.end_pos)
-        found = [(info, shapes.variables[key]) for info, shapes in self.walks(model)
+        found = [(info, run, shapes.variables[key]) for info, run, shapes in self.walks(model)
                  if key in shapes.variables]
         return _labelled(found, lambda shape: shape)
 
@@ -201,7 +205,8 @@ class _Hover:
         layer = info.layers.get(name)
         if layer is None:
             return None
-        found = [(info, call) for info, shapes in self.walks(model) for call in shapes.calls
+        found = [(info, run, call) for info, run, shapes in self.walks(model)
+                 for call in shapes.calls
                  if call.layer is not None and call.layer is info.layers.get(name)]
         return self.layer_text(layer, _labelled(found, lambda call: call.output), model,
                                title=name)
@@ -225,7 +230,8 @@ class _Hover:
             shapes = self.variable(model, statement.target)
             return f"```lightdsl\n{_typed(statement.target.id, shapes)}\n```", _span(statement)
         if isinstance(statement, n.ReturnStmt):
-            found = [(info, shapes.of(statement.value)) for info, shapes in self.walks(model)]
+            found = [(info, run, shapes.of(statement.value))
+                     for info, run, shapes in self.walks(model)]
             returned = _labelled(found, lambda shape: shape)
             if returned and returned[0][1] is not None:
                 shown = ", ".join(fmt(s) + (f" in {label}" if label else "")
@@ -334,19 +340,27 @@ class _Hover:
         return None
 
 
-def _labelled(found: list[tuple[ModelInfo, object]], shape_of) -> list[tuple[str | None,
-                                                                             object]]:
-    """``found`` (the version walked, what was seen) as (label, what was seen), distinct ones
-    once: only those whose ``shape_of`` is known when there are any (the model checked alone
-    knows no shapes), each labelled ``Net(width = 8)`` when the model was walked with several
-    sets of hyperparameter values (a used model), else None."""
-    known = [(info, item) for info, item in found if shape_of(item) is not None] or found[:1]
-    many = len({repr(sorted(info.hypers.items())) for info, _ in known}) > 1
-    result: list[tuple[str | None, object]] = []
-    for info, item in known:
-        labelled = (describe(info) if many else None, item)
-        if labelled not in result:
-            result.append(labelled)
+def _labelled(found: list[tuple[ModelInfo, str | None, object]],
+              shape_of) -> list[tuple[str | None, object]]:
+    """``found`` (the version walked, the run walking it or None, what was seen) as (label,
+    what was seen), each distinct one once. Only those whose ``shape_of`` is known when there
+    are any (the model checked alone knows no shapes). The label says which hyperparameter
+    values (``Net(width = 8)``) when the model was walked with several sets, and which runs
+    (``run wide``) when the runs saw different shapes; None when neither."""
+    known = [entry for entry in found if shape_of(entry[2]) is not None] or found[:1]
+    many = len({repr(sorted(info.hypers.items())) for info, _, _ in known}) > 1
+    groups: list[tuple[str | None, object, set[str]]] = []  # (values, seen, by which runs)
+    for info, run, item in known:
+        values = describe(info) if many else None
+        group = next((g for g in groups if g[:2] == (values, item)), None)
+        if group is None:
+            groups.append(group := (values, item, set()))
+        group[2].update([run] if run else [])
+    runs = {run for _, run, _ in known if run}
+    result = []
+    for values, item, where in groups:
+        named = f"run {', '.join(sorted(where))}" if where and where != runs else None
+        result.append((", ".join(part for part in (values, named) if part) or None, item))
     return result
 
 

@@ -13,6 +13,7 @@ from lightdsl.lsp.positions import Lines
 from lightdsl.vocab.shapes import fmt
 
 from ..helpers.runner import run_code
+from ..helpers.specs import TWO_RUNS
 
 ROOT = Path(__file__).resolve().parents[2]
 NET = ("model Net(width = 8) {\n    fc = linear(4, width)\n    forward(x) {\n"
@@ -120,3 +121,12 @@ def test_the_server_never_imports_torch():
             "sys.exit('torch' in sys.modules)")
     done = run_code(code, cwd=ROOT)
     assert done.returncode == 0, done.stderr
+
+
+def test_hover_names_the_run_of_each_shape_when_runs_differ():
+    text = _hover(TWO_RUNS, "relu(x)")
+    assert "`(N, 4) -> (N, 4)` · in `run first`" in text
+    assert "`(N, 6) -> (N, 6)` · in `run second`" in text
+    assert _hover(TWO_RUNS, "h = relu", 0).startswith(
+        "```lightdsl\nh: (N, 4)  # run first\nh: (N, 6)  # run second\n```")
+    assert "forward(x: (N, 4), (N, 6)) -> (N, 4), (N, 6)" in _hover(TWO_RUNS, "forward(x)", 2)
