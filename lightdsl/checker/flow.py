@@ -442,14 +442,16 @@ class ForwardFlow:
             return self._unknown_call(call)
         bound = bind_call(entry, call, self.info.hypers, self.reporter)
         self.info.calls[call.span.start_pos] = bound
-        inputs = []
+        inputs, first = [], None
         for arg in entry.args:
             node = bound.values.get(arg.name)
             if isinstance(arg.type, Tensor) and isinstance(node, n.Node):
                 inputs.append(self.shape_of(node))
             elif isinstance(arg.type, TensorList) and isinstance(node, n.Node):
                 inputs.extend(self._tensor_list(node))
-        return self.flow.apply(bound, inputs, call.span)
+            first = _first_tensor(arg, node) if first is None else first
+        dtype = self.dtype_of(first) if first is not None else None
+        return self.flow.apply(bound, inputs, call.span, dtype)
 
     def _tensor_list(self, node: n.Node) -> list[Shape]:
         if not isinstance(node, n.ListExpr):
@@ -501,6 +503,16 @@ class ForwardFlow:
         for arg in call.args:
             self.shape_of(arg)
         return None
+
+
+def _first_tensor(arg, node) -> n.Node | None:
+    """The expression of a function's tensor argument (the first item of a list of tensors),
+    whose dtype the call records."""
+    if not isinstance(node, n.Node) or not isinstance(arg.type, (Tensor, TensorList)):
+        return None
+    if isinstance(node, n.ListExpr):
+        return node.items[0] if node.items else None
+    return node
 
 
 def _lookup_hint(bound: Bound) -> str:

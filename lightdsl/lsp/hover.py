@@ -283,12 +283,16 @@ class _Hover:
             lines.append(f"Python layer `{layer.ref.text}`")
         return "\n\n".join(lines)
 
-    def dtype(self, use, model: str) -> str:
-        layer = use.layer
-        entry = getattr(layer, "entry", None)
-        if entry is not None and entry.kind == "function":
-            return ""  # a function keeps its input's dtype in some cases: not said
+    def dtype(self, use: CallShape, model: str) -> str:
+        """`` · float32``, or `` · int64 -> float32`` for a layer or function turning integers
+        into floats, `` · int64`` for a function keeping them (relu, sum, reshape, cat)."""
+        entry = getattr(use.layer, "entry", None)
         out = self.float_dtype(model)
+        if entry is not None and entry.kind == "function":
+            if use.dtype is None:
+                return ""  # its input's dtype is not known
+            if use.dtype == "int":
+                return " · int64" if entry.keeps_dtype else f" · int64 -> {out}"
         return f" · {_DTYPES[use.dtype]} -> {out}" if use.dtype in _DTYPES and \
             use.dtype != "float" else f" · {out}"
 

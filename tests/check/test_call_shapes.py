@@ -28,7 +28,7 @@ def test_the_runs_walk_is_stored_with_every_calls_shapes():
     assert shapes.input == (None, 4)
     calls = [(c.name, c.inputs, c.output, c.dtype, c.params) for c in shapes.calls]
     assert calls == [("linear", ((None, 4),), (None, 3), "float", 4 * 3 + 3),
-                     ("relu", ((None, 3),), (None, 3), None, None)]
+                     ("relu", ((None, 3),), (None, 3), "float", None)]
     text = SPEC
     first = shapes.calls[0]
     assert text[first.span.start_pos:first.span.end_pos] == "l1(x)"

@@ -125,8 +125,26 @@ def test_the_server_never_imports_torch():
 
 def test_hover_names_the_run_of_each_shape_when_runs_differ():
     text = _hover(TWO_RUNS, "relu(x)")
-    assert "`(N, 4) -> (N, 4)` · in `run first`" in text
-    assert "`(N, 6) -> (N, 6)` · in `run second`" in text
+    assert "`(N, 4) -> (N, 4)` · float32 · in `run first`" in text
+    assert "`(N, 6) -> (N, 6)` · float32 · in `run second`" in text
     assert _hover(TWO_RUNS, "h = relu", 0).startswith(
         "```lightdsl\nh: (N, 4)  # run first\nh: (N, 6)  # run second\n```")
     assert "forward(x: (N, 4), (N, 6)) -> (N, 4), (N, 6)" in _hover(TWO_RUNS, "forward(x)", 2)
+
+
+INTS = ("model Bag {\n    emb = embedding(10, 4)\n    fc  = linear(4, 2)\n    forward(pairs) {\n"
+        "        ids = relu(sum(pairs, dim = 2))\n        e = emb(ids)\n"
+        "        return fc(mean(e, dim = 1))\n    }\n}\n"
+        "data ids {\n    inputs = [[[1, 2], [3, 4], [0, 1]]]\n    labels = [1]\n}\n"
+        "train {\n    model = Bag\n    data  = ids\n    loss  = cross_entropy\n}\n")
+
+
+def test_hover_gives_a_functions_dtype_integers_kept_or_not():
+    assert "`(N, 3, 2) -> (N, 3)` · int64\n" in _hover(INTS, "sum(pairs")
+    assert "`(N, 3) -> (N, 3)` · int64\n" in _hover(INTS, "relu(sum")
+    assert "`(N, 3) -> (N, 3, 4)` · int64 -> float32\n" in _hover(INTS, "emb(ids")
+    assert "`(N, 3, 4) -> (N, 4)` · float32\n" in _hover(INTS, "mean(e")
+    calls = analyze_text(INTS).program.runs["default"].shapes.calls
+    assert [(c.name, c.dtype) for c in calls] == [
+        ("sum", "int"), ("relu", "int"), ("embedding", "int"), ("mean", "float"),
+        ("linear", "float")]
