@@ -91,6 +91,32 @@ def test_completion_context_on_half_typed_text():
     assert "out_features" in labels and "in_features" in labels and "a" in labels
 
 
+def _labels(text: str) -> list[str]:
+    return [i.label for i in complete(Document("u", "x.lit", text), len(text))]
+
+
+def test_a_bracket_left_open_on_an_earlier_line_ends_with_its_statement():
+    # a name cannot follow a finished argument: the next line is a new layers item
+    text = "model Net {\n    layers {\n        linear(4, 8\n        rel"
+    assert context_at(text, len(text)).brackets == []
+    assert "relu" in _labels(text) and "out_features" not in _labels(text)
+    # after a comma, a name at the statement's own indent begins the next statement
+    text = "model Net {\n    fc = linear(4,\n    forward(x) {\n        h = re"
+    context = context_at(text, len(text))
+    assert [kind for kind, _ in context.blocks] == ["model", "forward"]
+    assert context.brackets == [] and "relu" in _labels(text)
+    earlier = "model Net {\n    layers {\n        linear(4,\n        relu()\n        dr"
+    assert context_at(earlier, len(earlier)).brackets == [] and "dropout" in _labels(earlier)
+
+
+def test_a_continuation_line_indented_further_stays_in_the_call():
+    text = "model Net {\n    fc = linear(4,\n                out"
+    assert context_at(text, len(text)).brackets == [("(", "linear")]
+    assert _labels(text) == ["out_features"]
+    text = "data d {\n    labels = [1, 2,\n              3]\n    batch"
+    assert context_at(text, len(text)).brackets == [] and _labels(text) == ["batch_size"]
+
+
 def test_completion_of_choices_and_names_in_train():
     text = NET.replace("    loss  = cross_entropy\n}", "    precision = \n    accelerator = g")
     document = Document("u", "x.lit", text)
