@@ -17,9 +17,11 @@ test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
 # specs/*.lit are the working examples; the README's deliberately broken spec lives in
-# specs/mistakes/ so that this target (and CI) fails only for a real mistake.
+# specs/mistakes/ so that this target (and CI) fails only for a real mistake. They are kept
+# as `lightdsl fmt` writes them.
 check: $(VENV)/.installed
 	$(BIN)/lightdsl check specs/*.lit
+	$(BIN)/lightdsl fmt --check specs/*.lit
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench

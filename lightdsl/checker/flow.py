@@ -8,6 +8,7 @@ After a shape error the shape becomes unknown, so one mistake is reported once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter
@@ -21,7 +22,6 @@ from .binding import Bound, bind_call
 from .compose import NestedReporter
 from .constants import INVALID
 from .models import ModelInfo, ModelUse, Repeated
-from .observed import record_shape
 
 Dtype = str | None  # "float", "int", or None when unknown
 
@@ -46,7 +46,9 @@ class CallShape:
     the layer's name in the model or the function's; ``inputs`` the shapes going in (batch
     first, None where unknown), ``output`` the shape coming out (an :class:`Outputs` for a
     used model returning several tensors), ``dtype`` the first input's ("int", "float" or
-    None), ``params`` the trainable numbers the layer holds (None: a function, or unknown).
+    None), ``params`` the trainable numbers the layer holds (None: a function, or unknown),
+    ``layer`` what was applied: the Bound (a layer's or a function's), ModelUse or Repeated of
+    the walked model (hover finds a named layer's calls by it).
     """
 
     span: Span
@@ -55,6 +57,7 @@ class CallShape:
     output: Shape | Outputs
     dtype: Dtype
     params: int | None
+    layer: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -63,13 +66,16 @@ class ModelShapes:
     (``Program.models[name].shapes``, ``run.model.shapes``) so that back ends (graph, codegen,
     the language server) read them instead of walking again.
 
-    ``calls``: every layer and function call, in the order the walk met them. ``exprs``: the
-    shape of every forward expression by its span's ``(start_pos, end_pos)``. ``input`` is the
-    batch shape the walk started from (None: the model checked alone, inputs unknown)."""
+    ``calls``: every layer, function and used-model call, in the order the walk met them (a
+    repeat's item once per copy walked). ``exprs``: the shape of every forward expression by
+    its span's ``(start_pos, end_pos)``; ``variables`` the same for every name forward defines
+    (its inputs and assignment targets). ``input`` is the batch shape the walk started from
+    (None: the model checked alone, inputs unknown; a used model's walk: its first input's)."""
 
     input: Shape = None
     calls: tuple[CallShape, ...] = ()
     exprs: dict[tuple[int, int], Shape] = field(default_factory=dict)
+    variables: dict[tuple[int, int], Shape] = field(default_factory=dict)
 
     def at(self, span: Span) -> CallShape | None:
         """The call written at ``span`` (hover: the innermost call under the cursor)."""
@@ -79,6 +85,10 @@ class ModelShapes:
     def of(self, expr: n.Node) -> Shape:
         """The shape of forward expression ``expr`` (None when unknown)."""
         return self.exprs.get((expr.span.start_pos, expr.span.end_pos))
+
+    def variable(self, name: n.Name) -> Shape:
+        """The shape forward gave the variable defined at ``name`` (None when unknown)."""
+        return self.variables.get((name.span.start_pos, name.span.end_pos))
 
 
 def _count(result) -> str:
@@ -94,10 +104,16 @@ class FlowChecker:
         self.empty = False  # an empty forward: unused warnings would only repeat the error
         self.calls: list[CallShape] = []
         self.exprs: dict[tuple[int, int], Shape] = {}
+        self.variables: dict[tuple[int, int], Shape] = {}
 
-    def store(self, input_shape: Shape = None) -> None:
-        """Keep this walk's shapes on the model (``info.shapes``) for the back ends."""
-        self.info.shapes = ModelShapes(input_shape, tuple(self.calls), dict(self.exprs))
+    def shapes(self, input_shape: Shape = None) -> ModelShapes:
+        """This walk's shapes, from a batch of ``input_shape``."""
+        return ModelShapes(input_shape, tuple(self.calls), dict(self.exprs), dict(self.variables))
+
+    def store(self, input_shape: Shape = None) -> ModelShapes:
+        """Keep this top-level walk's shapes on the model (``info.shapes``) for the back ends."""
+        self.info.shapes = self.shapes(input_shape)
+        return self.info.shapes
 
     def run(self, input_shape: Shape, input_dtype: Dtype = None) -> Shape:
         """The output shape for a batch of ``input_shape``; ``input_dtype`` ("float", "int" or
@@ -140,8 +156,9 @@ class FlowChecker:
             return None
         key = tuple(inputs)
         if key not in layer.model.flows:  # found once, so a nested use costs no more
-            nested = NestedReporter(self.reporter, span, layer.model)
-            layer.model.flows[key] = FlowChecker(layer.model, nested).run_inputs(inputs)
+            nested = FlowChecker(layer.model, NestedReporter(self.reporter, span, layer.model))
+            layer.model.flows[key] = nested.run_inputs(inputs)
+            layer.model.layer_shapes[key] = nested.shapes(inputs[0][0] if inputs else None)
         return layer.model.flows[key]
 
     def _repeat(self, layer: Repeated, inputs: list[tuple[Shape, Dtype]], span) -> Shape:
@@ -179,16 +196,19 @@ class FlowChecker:
 
     def apply(self, bound: Bound, inputs: list[Shape], call_span, dtype: Dtype = None,
               input_spans: list | None = None) -> Shape:
-        """Apply an entry's shape rule (see :meth:`_apply`) and record the call (for back ends
-        and, through .observed, the language server)."""
+        """Apply an entry's shape rule (see :meth:`_apply`) and record the call for the back
+        ends (graph, codegen, the language server)."""
         output = self._apply(bound, inputs, call_span, dtype, input_spans)
-        params = bound.entry.params if isinstance(bound, Bound) else None
-        count = params(bound.values) if params is not None and not any(
-            v is INVALID for v in bound.values.values()) else None
-        self.calls.append(CallShape(call_span, getattr(bound, "name", "?"), tuple(inputs),
-                                    output, dtype, count))
-        record_shape(self.info, call_span, bound, inputs, output, dtype)
+        self.record(bound, inputs, output, dtype, call_span)
         return output
+
+    def record(self, layer, inputs: list[Shape], output, dtype: Dtype, call_span) -> None:
+        """Keep one call's shapes in this walk (``calls``)."""
+        params = layer.entry.params if isinstance(layer, Bound) else None
+        count = params(layer.values) if params is not None and not any(
+            v is INVALID for v in layer.values.values()) else None
+        self.calls.append(CallShape(call_span, getattr(layer, "name", "?"), tuple(inputs),
+                                    output, dtype, count, layer))
 
     def _apply(self, bound: Bound, inputs: list[Shape], call_span, dtype: Dtype = None,
                input_spans: list | None = None) -> Shape:
@@ -320,7 +340,7 @@ class ForwardFlow:
                                 "layer or hyperparameter of this model; choose another name")
         self.variables[name.id] = shape
         self.defined_at[name.id] = name
-        record_shape(self.info, name.span, None, (), shape, None)
+        self.flow.variables[(name.span.start_pos, name.span.end_pos)] = shape
 
     def _warn_unread(self) -> None:
         for name, node in self.defined_at.items():
@@ -422,14 +442,16 @@ class ForwardFlow:
             return self._unknown_call(call)
         bound = bind_call(entry, call, self.info.hypers, self.reporter)
         self.info.calls[call.span.start_pos] = bound
-        inputs = []
+        inputs, first = [], None
         for arg in entry.args:
             node = bound.values.get(arg.name)
             if isinstance(arg.type, Tensor) and isinstance(node, n.Node):
                 inputs.append(self.shape_of(node))
             elif isinstance(arg.type, TensorList) and isinstance(node, n.Node):
                 inputs.extend(self._tensor_list(node))
-        return self.flow.apply(bound, inputs, call.span)
+            first = _first_tensor(arg, node) if first is None else first
+        dtype = self.dtype_of(first) if first is not None else None
+        return self.flow.apply(bound, inputs, call.span, dtype)
 
     def _tensor_list(self, node: n.Node) -> list[Shape]:
         if not isinstance(node, n.ListExpr):
@@ -465,8 +487,8 @@ class ForwardFlow:
                                 "inputs by position")
         inputs = [(self.shape_of(arg), self.dtype_of(arg)) for arg in call.args]
         result = self.flow.apply_use(layer, inputs, call.span)
-        record_shape(self.info, call.span, layer, [s for s, _ in inputs], result,
-                     inputs[0][1] if inputs else None)
+        self.flow.record(layer, [s for s, _ in inputs], result,
+                         inputs[0][1] if inputs else None, call.span)
         return result
 
     def _unknown_call(self, call: n.Call) -> Shape:
@@ -481,6 +503,16 @@ class ForwardFlow:
         for arg in call.args:
             self.shape_of(arg)
         return None
+
+
+def _first_tensor(arg, node) -> n.Node | None:
+    """The expression of a function's tensor argument (the first item of a list of tensors),
+    whose dtype the call records."""
+    if not isinstance(node, n.Node) or not isinstance(arg.type, (Tensor, TensorList)):
+        return None
+    if isinstance(node, n.ListExpr):
+        return node.items[0] if node.items else None
+    return node
 
 
 def _lookup_hint(bound: Bound) -> str:

@@ -67,8 +67,9 @@ class ModelInfo:
     #: the shapes of the last top-level walk (see :class:`~lightdsl.checker.flow.ModelShapes`):
     #: with the input shape of the run that trains the model, else unknown inputs
     shapes: Any = None
-    # what the shape flow saw at each call and forward variable, by span start (.observed)
-    observed: dict[int, list] = field(default_factory=dict)
+    #: the shapes of each walk as a layer of another model (a used model), by its inputs as
+    #: ``flows`` keys them: what hover shows inside a model used at several places
+    layer_shapes: dict[tuple, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"ModelInfo({self.name}, {self.hypers})"

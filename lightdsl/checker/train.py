@@ -41,6 +41,10 @@ class Run:
     logger: Bound | None = None
     lr_find: Bound | None = None
     output_shape: Shape = None
+    #: the shapes of this run's walk through its model, from its data's batch (a ModelShapes):
+    #: what the graph and hover read; ``model.shapes`` is only the last walk of a model that
+    #: several runs may share with other data
+    shapes: Any = None
 
     @property
     def name(self) -> str:
@@ -254,7 +258,7 @@ class TrainChecker:
         input_dtype = run.data.input_dtype if run.data else None
         flow = FlowChecker(run.model, self.reporter)
         run.output_shape = flow.run(input_shape, input_dtype)
-        flow.store(input_shape)
+        run.shapes = flow.store(input_shape)
         if run.data is None:
             return
         if run.loss is not None and run.loss.entry.check is not None \

@@ -2,7 +2,8 @@
 
 A small scan (strings and comments skipped) finds the blocks and brackets open at the cursor:
 ``model``/``layers``/``forward``/``repeat``/``data``/``train`` blocks and the calls and lists
-inside them. From that and the current line it offers vocabulary names with their signatures,
+inside them. A bracket left open on an earlier line stops counting where a new statement
+must have begun (see :func:`_new_statement`). From that and the current line it offers vocabulary names with their signatures,
 keyword arguments of the call being written, settings of a ``train`` or ``data`` block, the
 spec's models and data blocks, a model's layers and variables, and named choices.
 """
@@ -18,7 +19,7 @@ from .documents import Document
 from .vocabulary import choices, entry_markdown, find, setting_entry, signature, wanted_kinds
 
 _LEXEME = re.compile(r'"(?:[^"\\\n]|\\.)*"?|\'(?:[^\'\\\n]|\\.)*\'?|#[^\n]*|[A-Za-z_]\w*|'
-                     r"[{}()\[\]=,]")
+                     r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|\*\*|[-+*/@{}()\[\]=,]")
 _PARTIAL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _ASSIGNED = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*(\[?)\s*(?:[^=]*,\s*)?$")
 _IDENT = re.compile(r"^[A-Za-z_]\w*$")
@@ -58,26 +59,74 @@ def context_at(text: str, offset: int) -> Context:
     partial = _PARTIAL.search(before)
     prefix = partial.group() if partial else ""
     start = offset - len(prefix)
-    tokens = [m.group() for m in _LEXEME.finditer(text, 0, start)
-              if not m.group().startswith(("#", '"', "'"))]
-    blocks: list[tuple[str, str | None]] = []
-    brackets: list[list] = [[]]
-    for index, token in enumerate(tokens):
+    found = [m for m in _LEXEME.finditer(text, 0, start) if not m.group().startswith("#")]
+    scan = _Scan(text, [m.group() for m in found])
+    for index, lexeme in enumerate(found):
+        scan.token(index, lexeme)
+    if found and prefix:  # the word being typed may begin a new statement as well
+        scan.end_statement(found[-1], start, prefix)
+    line_before = before[before.rfind("\n") + 1:start]
+    return Context(scan.blocks, scan.brackets[-1], line_before, prefix)
+
+
+class _Scan:
+    """The blocks and brackets open so far, token by token."""
+
+    def __init__(self, text: str, tokens: list[str]):
+        self.text, self.tokens = text, tokens
+        self.blocks: list[tuple[str, str | None]] = []
+        self.brackets: list[list] = [[]]  # per block: its open ( and [, (char, func)
+        self.opened: list[int] = [0]  # per block: the indent of the line they began on
+        self.previous: re.Match | None = None
+
+    def token(self, index: int, lexeme: re.Match) -> None:
+        token, tokens = lexeme.group(), self.tokens
+        if self.previous is not None:
+            self.end_statement(self.previous, lexeme.start(), token)
+        self.previous = lexeme
         if token == "{":
-            blocks.append(_block_kind(tokens, index))
-            brackets.append([])
-        elif token == "}":
-            if len(blocks) > 0:
-                blocks.pop()
-                brackets.pop()
-        elif token in "([":
+            self.blocks.append(_block_kind(tokens, index))
+            self.brackets.append([])
+            self.opened.append(0)
+        elif token == "}" and self.blocks:
+            self.blocks.pop()
+            self.brackets.pop()
+            self.opened.pop()
+        elif token in ("(", "["):
             func = tokens[index - 1] if token == "(" and index and _IDENT.match(
                 tokens[index - 1]) else None
-            brackets[-1].append((token, func))
-        elif token in ")]" and brackets[-1]:
-            brackets[-1].pop()
-    line_before = before[before.rfind("\n") + 1:start]
-    return Context(blocks, brackets[-1], line_before, prefix)
+            if not self.brackets[-1]:
+                self.opened[-1] = _indent(self.text, lexeme.start())
+            self.brackets[-1].append((token, func))
+        elif token in (")", "]") and self.brackets[-1]:
+            self.brackets[-1].pop()
+
+    def end_statement(self, previous: re.Match, at: int, token: str) -> None:
+        """Forget the open brackets if ``token`` at ``at`` must begin a new statement."""
+        if self.brackets[-1] and _new_statement(self.text, previous, at, token,
+                                                self.opened[-1]):
+            self.brackets[-1] = []
+
+
+def _new_statement(text: str, previous: re.Match, at: int, token: str, indent: int) -> bool:
+    """Whether ``token`` (at offset ``at``, after the lexeme ``previous``) must begin a new
+    statement although a bracket is open: the grammar is newline-insensitive, but no
+    statement starts with anything but a name, and inside a bracket a name cannot follow a
+    finished expression (``linear(4, 8`` then ``relu()`` on the next line). A name starting a
+    line no deeper than the line the bracket opened on begins a statement too: a call's
+    continuation lines are indented further (``lightdsl fmt`` aligns them)."""
+    if "\n" not in text[previous.end():at] or not _IDENT.match(token):
+        return False
+    last = previous.group()
+    finished = last in (")", "]") or _IDENT.match(last) or last[0].isdigit() or \
+        last[0] in ".\"'"
+    return bool(finished) or _indent(text, at) <= indent
+
+
+def _indent(text: str, at: int) -> int:
+    """The column of the first non-blank character on the line holding offset ``at``."""
+    line = text[text.rfind("\n", 0, at) + 1:at + 1]
+    return len(line) - len(line.lstrip(" \t"))
 
 
 def _block_kind(tokens: list[str], index: int) -> tuple[str, str | None]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from ..checker.compose import describe
+from ..checker.flow import CallShape, ModelShapes
 from ..checker.models import (
     ModelInfo,
     ModelUse,
@@ -28,6 +30,7 @@ from .vocabulary import KINDS, arg_markdown, entry_markdown, find, setting_entry
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DTYPES = {"float": "float32", "int": "int64"}
+_SHOWN = 6  # shapes listed per hover (a model used at many places: the first)
 _PRECISION_DTYPES = {"64-true": "float64", "16-true": "float16", "bf16-true": "bfloat16",
                      "16-mixed": "float32 (autocast float16)",
                      "bf16-mixed": "float32 (autocast bfloat16)"}
@@ -104,9 +107,8 @@ class _Hover:
         if kind == "member":
             return self.member(scope, name)
         definition = self.index.definition(occurrence)
-        shapes = self.observed(scope, definition.span.start_pos) if definition else []
-        shown = ", ".join(sorted({fmt(o.output) for o in shapes})) or "(unknown)"
-        return f"```lightdsl\n{name}: {shown}\n```\nforward variable of model {scope}"
+        shapes = self.variable(scope, definition) if definition else []
+        return f"```lightdsl\n{_typed(name, shapes)}\n```\nforward variable of model {scope}"
 
     def infos(self, model: str) -> list[ModelInfo]:
         """Every checked version of a model: the runs' first (they know the input shape)."""
@@ -122,12 +124,34 @@ class _Hover:
                     found.setdefault(id(info), info)
         return list(found.values())
 
-    def observed(self, model: str, start: int) -> list:
-        """What the checker saw at one site, the observations with known shapes only when
-        there are any."""
-        seen = [o for info in self.infos(model) for o in info.observed.get(start, [])]
-        known = [o for o in seen if o.output is not None]
-        return known or seen[:1]
+    def walks(self, model: str) -> list[tuple[ModelInfo, str | None, ModelShapes]]:
+        """Every walk the checker made through a model, with the checked version it walked and
+        the run whose walk it is (None: not a run's): each run's first (they know the input
+        shape), then each version's own walk (the model checked alone) and its walks as a
+        layer of another model."""
+        found: dict[int, tuple[ModelInfo, str | None, ModelShapes]] = {}
+        for run in self.program.runs.values():
+            if run.model is not None and run.model.name == model and run.shapes is not None:
+                found.setdefault(id(run.shapes), (run.model, run.name, run.shapes))
+        for info in self.infos(model):
+            for shapes in [info.shapes, *info.layer_shapes.values()]:
+                if shapes is not None:
+                    found.setdefault(id(shapes), (info, None, shapes))
+        return list(found.values())
+
+    def calls_at(self, model: str, start: int) -> list[tuple[str | None, CallShape]]:
+        """The calls written at ``start`` in every walk (a call and its function's name start
+        together), labelled with the hyperparameter values and runs walked (:func:`_labelled`)."""
+        found = [(info, run, call) for info, run, shapes in self.walks(model)
+                 for call in shapes.calls if call.span.start_pos == start]
+        return _labelled(found, lambda call: call.output)
+
+    def variable(self, model: str, name: n.Name) -> list[tuple[str | None, object]]:
+        """The shapes forward gave the variable defined at ``name``, labelled."""
+        key = (name.span.start_pos, name.span.end_pos)
+        found = [(info, run, shapes.variables[key]) for info, run, shapes in self.walks(model)
+                 if key in shapes.variables]
+        return _labelled(found, lambda shape: shape)
 
     def model(self, name: str) -> str | None:
         infos = self.infos(name)
@@ -181,18 +205,20 @@ class _Hover:
         layer = info.layers.get(name)
         if layer is None:
             return None
-        uses = [o for i in self.infos(model) for obs in i.observed.values() for o in obs
-                if o.layer is not None and o.layer is i.layers.get(name)]
-        return self.layer_text(layer, uses, model, title=name)
+        found = [(info, run, call) for info, run, shapes in self.walks(model)
+                 for call in shapes.calls
+                 if call.layer is not None and call.layer is info.layers.get(name)]
+        return self.layer_text(layer, _labelled(found, lambda call: call.output), model,
+                               title=name)
 
     # ---- layers and calls ----
     def in_model(self, chain: list, offset: int):
         model = enclosing(chain, n.ModelDef).name.id
         for node in reversed(chain):  # the innermost call (or layers item) with a record
             if isinstance(node, (n.Call, n.Name)):
-                uses = self.observed(model, node.span.start_pos)
-                if uses and uses[0].layer is not None:
-                    return self.layer_text(uses[0].layer, uses, model), _span(node)
+                uses = self.calls_at(model, node.span.start_pos)
+                if uses and uses[0][1].layer is not None:
+                    return self.layer_text(uses[0][1].layer, uses, model), _span(node)
             if isinstance(node, n.Keyword):
                 call = next(c for c in reversed(chain) if isinstance(c, n.Call))
                 entry = find(call.func.id, ("layer", "function"))
@@ -201,13 +227,16 @@ class _Hover:
                     return text, _span(node.name)
         statement = enclosing(chain, (n.Assign, n.ReturnStmt))
         if isinstance(statement, n.Assign):
-            uses = self.observed(model, statement.target.span.start_pos)
-            shape = ", ".join(sorted({fmt(o.output) for o in uses})) or "(unknown)"
-            return f"```lightdsl\n{statement.target.id}: {shape}\n```", _span(statement)
+            shapes = self.variable(model, statement.target)
+            return f"```lightdsl\n{_typed(statement.target.id, shapes)}\n```", _span(statement)
         if isinstance(statement, n.ReturnStmt):
-            uses = self.observed(model, statement.value.span.start_pos)
-            if uses:
-                return f"returns {fmt(uses[0].output)}", _span(statement)
+            found = [(info, run, shapes.of(statement.value))
+                     for info, run, shapes in self.walks(model)]
+            returned = _labelled(found, lambda shape: shape)
+            if returned and returned[0][1] is not None:
+                shown = ", ".join(fmt(s) + (f" in {label}" if label else "")
+                                  for label, s in returned)
+                return f"returns {shown}", _span(statement)
         forward = enclosing(chain, n.ForwardDef)
         if forward is not None and statement is None:
             return self.forward(model, forward), _span(forward)
@@ -222,22 +251,27 @@ class _Hover:
         """``forward(images)``: each input's shape and what the model returns."""
         inputs = []
         for name in forward.inputs:
-            shapes = {fmt(o.output) for o in self.observed(model, name.span.start_pos)}
+            shapes = {fmt(shape) for _, shape in self.variable(model, name)}
             inputs.append(f"{name.id}: {', '.join(sorted(shapes)) or '(unknown)'}")
         outputs = {fmt(run.output_shape) for run in self.program.runs.values()
                    if run.model is not None and run.model.name == model}
         returned = f" -> {', '.join(sorted(outputs))}" if outputs else ""
         return f"```lightdsl\nforward({', '.join(inputs)}){returned}\n```\nmodel {model}"
 
-    def layer_text(self, layer, uses: list, model: str, title: str | None = None) -> str:
+    def layer_text(self, layer, uses: list[tuple[str | None, CallShape]], model: str,
+                   title: str | None = None) -> str:
+        """A layer's (or function's) hover: each walk's shapes (up to ``_SHOWN``), labelled
+        with the model's hyperparameter values when it was walked with several, its parameter
+        count and its entry's documentation."""
         entry = getattr(layer, "entry", None)
         name = layer.name if not isinstance(layer, Repeated) else "repeat"
         head = f"{title}: {name}" if title and title != name else name
         lines = [f"**{head}**"]
-        shapes = [o for o in uses if o.output is not None] or uses
-        for use in shapes[:4]:
+        for label, use in uses[:_SHOWN]:
             arrow = f"`{', '.join(fmt(s) for s in use.inputs)} -> {_output(use.output)}`"
-            lines.append(arrow + self.dtype(use, model))
+            lines.append(arrow + self.dtype(use, model) + (f" · in `{label}`" if label else ""))
+        if len(uses) > _SHOWN:
+            lines.append(f"... {len(uses) - _SHOWN} more")
         count = layer_parameter_count(layer)
         if count is not None:
             lines.append(f"{count:,} parameter{'s' if count != 1 else ''}")
@@ -249,12 +283,16 @@ class _Hover:
             lines.append(f"Python layer `{layer.ref.text}`")
         return "\n\n".join(lines)
 
-    def dtype(self, use, model: str) -> str:
-        layer = use.layer
-        entry = getattr(layer, "entry", None)
-        if entry is not None and entry.kind == "function":
-            return ""  # a function keeps its input's dtype in some cases: not said
+    def dtype(self, use: CallShape, model: str) -> str:
+        """`` · float32``, or `` · int64 -> float32`` for a layer or function turning integers
+        into floats, `` · int64`` for a function keeping them (relu, sum, reshape, cat)."""
+        entry = getattr(use.layer, "entry", None)
         out = self.float_dtype(model)
+        if entry is not None and entry.kind == "function":
+            if use.dtype is None:
+                return ""  # its input's dtype is not known
+            if use.dtype == "int":
+                return " · int64" if entry.keeps_dtype else f" · int64 -> {out}"
         return f" · {_DTYPES[use.dtype]} -> {out}" if use.dtype in _DTYPES and \
             use.dtype != "float" else f" · {out}"
 
@@ -304,6 +342,37 @@ class _Hover:
                 entry = find(name.id, kinds)
                 return (entry_markdown(entry), _span(name)) if entry else None
         return None
+
+
+def _labelled(found: list[tuple[ModelInfo, str | None, object]],
+              shape_of) -> list[tuple[str | None, object]]:
+    """``found`` (the version walked, the run walking it or None, what was seen) as (label,
+    what was seen), each distinct one once. Only those whose ``shape_of`` is known when there
+    are any (the model checked alone knows no shapes). The label says which hyperparameter
+    values (``Net(width = 8)``) when the model was walked with several sets, and which runs
+    (``run wide``) when the runs saw different shapes; None when neither."""
+    known = [entry for entry in found if shape_of(entry[2]) is not None] or found[:1]
+    many = len({repr(sorted(info.hypers.items())) for info, _, _ in known}) > 1
+    groups: list[tuple[str | None, object, set[str]]] = []  # (values, seen, by which runs)
+    for info, run, item in known:
+        values = describe(info) if many else None
+        group = next((g for g in groups if g[:2] == (values, item)), None)
+        if group is None:
+            groups.append(group := (values, item, set()))
+        group[2].update([run] if run else [])
+    runs = {run for _, run, _ in known if run}
+    result = []
+    for values, item, where in groups:
+        named = f"run {', '.join(sorted(where))}" if where and where != runs else None
+        result.append((", ".join(part for part in (values, named) if part) or None, item))
+    return result
+
+
+def _typed(name: str, shapes: list[tuple[str | None, object]]) -> str:
+    """``h: (N, 8)``, or one line per hyperparameter values walked: ``h: (N, 8)  # Net(w = 8)``."""
+    if any(label for label, _ in shapes):
+        return "\n".join(f"{name}: {fmt(shape)}  # {label}" for label, shape in shapes[:_SHOWN])
+    return f"{name}: {', '.join(sorted({fmt(shape) for _, shape in shapes})) or '(unknown)'}"
 
 
 def _output(output) -> str:

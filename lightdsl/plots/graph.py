@@ -88,7 +88,8 @@ def _value(value) -> str:
 def build_graph(run) -> Graph:
     """The diagram of a checked run's model (``analysis.program.runs[name]``)."""
     info = run.model
-    shapes = info.shapes or ModelShapes()  # what the checker inferred for this run's data
+    # what the checker inferred for this run's data (the model's own: the last run's)
+    shapes = run.shapes or info.shapes or ModelShapes()
     graph = Graph(f"{info.name}")
     if info.node.layers_blocks:
         _sequence(graph, shapes, info)

@@ -93,3 +93,25 @@ def iris_spec(folder: Path, epochs: int, batch_size: int, *settings: str) -> Pat
                     .replace("BATCH", str(batch_size)).replace("SETTINGS", lines),
                     encoding="utf-8")
     return spec
+
+
+# one model trained by two runs on data of different widths (each run keeps its own shapes)
+TWO_RUNS = """
+model Scale {
+    param scale = 1.0
+    forward(x) {
+        h = relu(x)
+        return h * scale
+    }
+}
+data narrow {
+    inputs = [[1.0, 2.0, 3.0, 4.0]]
+    labels = [[1.0, 2.0, 3.0, 4.0]]
+}
+data wide {
+    inputs = [[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]]
+    labels = [[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]]
+}
+train first { model = Scale  data = narrow  loss = mse }
+train second { model = Scale  data = wide  loss = mse }
+"""

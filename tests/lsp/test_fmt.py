@@ -38,6 +38,14 @@ def test_the_files_checked_are_many():
     assert len(SPECS) > 100 and sum(p.parent.name == "specs" for p in SPECS) >= 9
 
 
+def test_the_example_specs_are_fmt_clean(capsys):
+    examples = sorted(str(p) for p in ROOT.glob("specs/*.lit"))
+    assert len(examples) >= 9
+    assert main(["fmt", "--check", *examples]) == 0, capsys.readouterr().out
+    check = (ROOT / "Makefile").read_text().split("\ncheck:")[1].split("\n\n")[0]
+    assert "$(BIN)/lightdsl fmt --check specs/*.lit" in check  # make check keeps them so
+
+
 def test_layout_spaces_aligns_and_drops_redundant_parentheses():
     text = ("model  Net( a=1,b = 2 ,) {\n  param w = 1.70 frozen\n  param bb = -0.5 frozen\n"
             "  l1=linear(a,b)\n  long_name = linear(b, (a+b)*2)\n"

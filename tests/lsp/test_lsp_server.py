@@ -168,13 +168,13 @@ def test_definition_references_and_symbols(lsp):
     lsp.next_diagnostics(uri)
     line, column = _line_of(path, "fc2(x)")
     (found,) = [lsp.definition(uri, line, column)]
-    assert found.range.start.line == _line_of(path, "fc2     =")[0]
+    assert found.range.start.line == _line_of(path, "= linear(hidden")[0]
     uses = lsp.references(uri, line, column)
     assert len(uses) == 2
     line, column = _line_of(path, "channels * 2 * 7")
     found = lsp.references(uri, line, column)  # the definition, conv1, conv2 (twice), fc1
     assert [(r.range.start.line, r.range.start.character) for r in found] == [
-        (3, 14), (4, 24), (5, 21), (5, 31), (8, 21)]
+        (3, 14), (4, 22), (5, 19), (5, 29), (8, 19)]
     names = [(s.name, [c.name for c in s.children or []]) for s in lsp.symbols(uri)]
     assert names[0][0] == "ConvNet" and "conv1" in names[0][1] and "forward" in names[0][1]
     assert [name for name, _ in names[1:]] == ["mnist", "default"]

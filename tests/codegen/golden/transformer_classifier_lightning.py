@@ -30,7 +30,7 @@ class OrderTransformer(pl.LightningModule):
     def __init__(self, tokens=8, length=16, d_model=32, heads=4, depth=2, classes=2):
         super().__init__()
         self.save_hyperparameters()  # self.hparams
-        # transformer_classifier.lit:11-16 layers
+        # transformer_classifier.lit:10-15 layers
         self.embed = nn.Linear(tokens, d_model)
         self.pos = PositionalEmbedding(length, d_model)
         self.encoder = nn.Sequential(
@@ -42,7 +42,7 @@ class OrderTransformer(pl.LightningModule):
             ]
         )
         self.head = nn.Linear(d_model, classes)
-        self.loss_fn = nn.CrossEntropyLoss()  # transformer_classifier.lit:33
+        self.loss_fn = nn.CrossEntropyLoss()  # transformer_classifier.lit:32
         self.train_metrics = nn.ModuleDict(
             {
                 "accuracy": torchmetrics.Accuracy(
@@ -60,8 +60,8 @@ class OrderTransformer(pl.LightningModule):
         self.learning_rate = 0.003  # what lr_find tunes
 
     def forward(self, x):
-        h = self.encoder(self.pos(self.embed(x)))  # transformer_classifier.lit:19
-        return self.head(torch.mean(h, dim=1))  # transformer_classifier.lit:20
+        h = self.encoder(self.pos(self.embed(x)))  # transformer_classifier.lit:18
+        return self.head(torch.mean(h, dim=1))  # transformer_classifier.lit:19
 
     def training_step(self, batch, batch_idx):
         inputs, labels = batch
@@ -89,17 +89,17 @@ class OrderTransformer(pl.LightningModule):
 
     def configure_optimizers(self):
         params = [p for p in self.parameters() if p.requires_grad]
-        # transformer_classifier.lit:35
+        # transformer_classifier.lit:34
         optimizer = torch.optim.Adam(params, lr=self.learning_rate)
         return optimizer
 
 
-# transformer_classifier.lit:24 data order
+# transformer_classifier.lit:23 data order
 def load_data(data_root=SPEC_DIR):
     """The data order: (inputs, labels) to train on, and to validate on (or None)."""
-    # transformer_classifier.lit:25 source = npz(...)
+    # transformer_classifier.lit:24 source = npz(...)
     train_x, train_y = load_npz(data_root / "data/order.npz")
-    # transformer_classifier.lit:26 val = split(...)
+    # transformer_classifier.lit:25 val = split(...)
     (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.2, seed=0)
     train_x = to_float(train_x)  # uint8 images to floats in [0, 1]
     val_x = to_float(val_x)  # uint8 images to floats in [0, 1]
@@ -129,7 +129,7 @@ def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
     pl.seed_everything(SEED)
     model = OrderTransformer()
     data = OrderData(data_root)
-    trainer = pl.Trainer(max_epochs=20, **trainer_args)  # transformer_classifier.lit:30
+    trainer = pl.Trainer(max_epochs=20, **trainer_args)  # transformer_classifier.lit:29
     pl.seed_everything(SEED)
     trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
     return model

@@ -35,7 +35,7 @@ class OrderTransformer(nn.Module):
 
     def __init__(self, tokens=8, length=16, d_model=32, heads=4, depth=2, classes=2):
         super().__init__()
-        # transformer_classifier.lit:11-16 layers
+        # transformer_classifier.lit:10-15 layers
         self.embed = nn.Linear(tokens, d_model)
         self.pos = PositionalEmbedding(length, d_model)
         self.encoder = nn.Sequential(
@@ -49,16 +49,16 @@ class OrderTransformer(nn.Module):
         self.head = nn.Linear(d_model, classes)
 
     def forward(self, x):
-        h = self.encoder(self.pos(self.embed(x)))  # transformer_classifier.lit:19
-        return self.head(torch.mean(h, dim=1))  # transformer_classifier.lit:20
+        h = self.encoder(self.pos(self.embed(x)))  # transformer_classifier.lit:18
+        return self.head(torch.mean(h, dim=1))  # transformer_classifier.lit:19
 
 
-# transformer_classifier.lit:24 data order
+# transformer_classifier.lit:23 data order
 def load_data(data_root=SPEC_DIR):
     """The data order: (inputs, labels) to train on, and to validate on (or None)."""
-    # transformer_classifier.lit:25 source = npz(...)
+    # transformer_classifier.lit:24 source = npz(...)
     train_x, train_y = load_npz(data_root / "data/order.npz")
-    # transformer_classifier.lit:26 val = split(...)
+    # transformer_classifier.lit:25 val = split(...)
     (train_x, train_y), (val_x, val_y) = split((train_x, train_y), 0.2, seed=0)
     train_x = to_float(train_x)  # uint8 images to floats in [0, 1]
     val_x = to_float(val_x)  # uint8 images to floats in [0, 1]
@@ -94,7 +94,7 @@ def evaluate(model, data, loss_fn):
     return values
 
 
-# transformer_classifier.lit:30 train default
+# transformer_classifier.lit:29 train default
 def fit(model, train_set, val_set=None, run=None, lr=0.003):
     """Train model as the spec's train block says: cross_entropy loss, adam, MAX_EPOCHS epochs."""
     seed_everything(SEED)  # as lightdsl's trainer, at the start of the run
@@ -103,10 +103,10 @@ def fit(model, train_set, val_set=None, run=None, lr=0.003):
     train_set = tuple(t.to(device) for t in train_set)
     if val_set is not None:
         val_set = tuple(t.to(device) for t in val_set)
-    # transformer_classifier.lit:33 loss
+    # transformer_classifier.lit:32 loss
     loss_fn = nn.CrossEntropyLoss()
     params = [p for p in model.parameters() if p.requires_grad]
-    # transformer_classifier.lit:35 optimizer
+    # transformer_classifier.lit:34 optimizer
     optimizer = torch.optim.Adam(params, lr=lr)
     validating = val_set is not None
     step, metrics = 0, {}
