@@ -59,7 +59,18 @@ class SpecModel(nn.Module):
                                           else _layer(b) for b in info.sequence])
             self._dataflow = None
         else:
+            self._compiled_from = _Shared(info)
             self._dataflow = ForwardCompiler(self, info).compile(info.node.forwards[0])
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A copy (``copy.deepcopy``, as EMA and SWA make) compiles its forward again: the
+        compiled closures hold the modules and parameters they were compiled over, so a copy
+        that kept them would train and run the original's weights."""
+        super().__setstate__(state)
+        shared = state.get("_compiled_from")
+        if shared is not None:
+            self._dataflow = ForwardCompiler(self, shared.info).compile(
+                shared.info.node.forwards[0])
 
     def forward(self, x: torch.Tensor, *more: torch.Tensor):
         """The output for the input ``x`` (a model used as a layer may take ``more`` inputs
@@ -67,6 +78,19 @@ class SpecModel(nn.Module):
         if self._dataflow is None:
             return self.layers(x)
         return self._dataflow(x, *more)
+
+
+class _Shared:
+    """The checker's facts a module compiled its forward from: read-only, so copies of the
+    module share them rather than copying the whole checked model."""
+
+    __slots__ = ("info",)
+
+    def __init__(self, info: ModelInfo):
+        self.info = info
+
+    def __deepcopy__(self, memo: dict) -> _Shared:
+        return self
 
 
 def _layer(bound) -> nn.Module:

@@ -329,3 +329,41 @@ def test_a_used_model_over_the_module_limit_is_reported_once(tmp_path):
     errors = [(d.line, d.message) for d in analyze_text(text, str(tmp_path / "s.lit")).errors]
     assert len(errors) == 1 and errors[0][0] == 4, errors
     assert "model Block builds 18,005 torch modules" in errors[0][1]
+
+
+DATAFLOW_BN = """
+model Res(width = 4) {
+    param scale = 1.5
+    fc1 = linear(width, width)
+    bn  = batchnorm1d(width)
+    fc2 = linear(width, 2)
+    forward(x) {
+        h = relu(bn(fc1(x)) + x) * scale
+        return fc2(h)
+    }
+}
+data d { inputs = [[1.0, 2.0, 3.0, 4.0], [0.0, 1.0, 0.0, 1.0]]  labels = [0, 1]  batch_size = 2 }
+train { model = Res  data = d  loss = cross_entropy }
+"""
+
+
+def test_a_deep_copy_runs_and_trains_its_own_weights_not_the_originals(tmp_path):
+    """copy.deepcopy (EMA, SWA's AveragedModel, a hand loop starting from the same weights):
+    the copy's forward uses the copy's layers and params, its gradients land in the copy."""
+    import copy
+
+    module = compile_text(DATAFLOW_BN, tmp_path).module
+    x = torch.randn(8, 4)
+    original = {k: v.clone() for k, v in module.state_dict().items()}
+    twin = copy.deepcopy(module).train()
+    with torch.no_grad():
+        for p in twin.parameters():
+            p.mul_(0.5)
+    twin(x).sum().backward()
+    assert all(p.grad is None for p in module.parameters())
+    assert all(p.grad is not None for p in twin.parameters())
+    assert all(torch.equal(v, module.state_dict()[k]) for k, v in original.items())
+    assert int(twin.state_dict()["model.bn.num_batches_tracked"
+                                 if "model.bn.num_batches_tracked" in original
+                                 else "bn.num_batches_tracked"]) == 1
+    assert not torch.equal(twin.eval()(x), module.eval()(x))
