@@ -73,6 +73,12 @@ class CallbackList:
             if callable(method):
                 method(*args)
 
+    def overrides(self, hook: str) -> bool:
+        """Whether a callback does something at ``hook`` (Callback's own hooks do nothing)."""
+        base = getattr(Callback, hook, None)
+        return any(callable(getattr(cb, hook, None)) and getattr(type(cb), hook, None) is not base
+                   for cb in self.callbacks)
+
     def _keys(self) -> list[str]:
         keys, seen = [], {}
         for cb in self.callbacks:

@@ -26,7 +26,7 @@ import torch
 
 from .checkpoint import capture_rng, restore_rng, to_safe
 from .data import InMemoryLoader, batch_size_of, set_epoch
-from .evaluation import MeanMetrics, split_training_output, step_values
+from .evaluation import MeanMetrics, materialized, split_training_output, step_values
 from .hints import nonfinite_loss_error
 
 
@@ -198,6 +198,8 @@ def _callback_outputs(t, outputs: dict) -> dict:
     """What ``on_train_batch_end`` receives: as in Lightning, ``"loss"`` is the loss that was
     backpropagated, i.e. divided by ``accumulate_grad_batches``; other values are as returned
     (and the progress bar and the logged ``train_loss_step`` show the undivided loss)."""
+    if t.callbacks.overrides("on_train_batch_end"):
+        outputs = materialized(outputs)  # the metrics' batch values, for callbacks that read them
     accumulate = t.run_config.accumulate_grad_batches
     return outputs if accumulate == 1 else {**outputs, "loss": outputs["loss"] / accumulate}
 

@@ -45,7 +45,7 @@ from .devices import (
     seed_everything,
 )
 from .distributed import Distributed, Ranks, plan, rank_device
-from .evaluation import evaluate
+from .evaluation import evaluate, materialized
 from .hints import Hints
 from .lightning_layout import lightning_entries
 from .loggers import as_floats, build_logger, call_logger
@@ -513,6 +513,7 @@ class Trainer:
     def _step_metrics(self, outputs: dict) -> dict[str, float]:
         """A step's ``train_<name>`` values (means over ranks), recorded in callback_metrics
         under Lightning's two names for them: ``train_<name>`` and ``train_<name>_step``."""
+        outputs = materialized(outputs)  # the metrics' batch values are computed here
         metrics = as_floats({f"train_{k}": v for k, v in self.dist.mean(outputs).items()})
         self.callback_metrics.update(metrics)
         self.callback_metrics.update({f"{k}_step": v for k, v in metrics.items()})
