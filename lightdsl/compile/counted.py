@@ -167,8 +167,8 @@ class Accuracy(CountedMetric):
         preds, target = preds.reshape(preds.shape[0], -1).flatten(), \
             target.reshape(target.shape[0], -1).flatten()
         if self.average == "micro":
-            tp, fp = (preds == target).sum(), (preds != target).sum()
-            fn = (preds != target).sum()
+            tp = (preds == target).sum()
+            fp = fn = preds.numel() - tp  # torchmetrics counts (preds != target) twice: the same
             return {"tp": tp, "fp": fp, "tn": self.classes * preds.numel() - (fp + fn + tp),
                     "fn": fn}
         mapping = target.to(torch.long) * self.classes + preds.to(torch.long)
