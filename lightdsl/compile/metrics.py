@@ -1,12 +1,20 @@
-"""The run's metrics as torchmetrics objects (``metrics = [accuracy, f1(average = "macro")]``).
+"""The run's metrics (``metrics = [accuracy, f1(average = "macro")]``) as metric objects.
 
 Each stage (train, val, test) has its own objects, as Lightning recommends. A step updates them
-with the batch and returns them; the trainer computes them over the epoch (synced over ranks by
-torchmetrics under torch.distributed) and resets them. The classes and their arguments come from
-the vocabulary (lightdsl/vocab/metrics.py), whose rules the checker has already run.
+with the batch and returns them; the trainer computes them over the epoch (synced over ranks
+under torch.distributed) and resets them. accuracy, mse and mae are computed here
+(:mod:`.counted`, equal to torchmetrics to the bit); the others are torchmetrics objects, and
+torchmetrics is imported only for them. The classes and their arguments come from the vocabulary
+(lightdsl/vocab/metrics.py), whose rules the checker has already run.
+
+A training step does not compute each metric's value on its batch (torchmetrics' ``forward``
+costs about three updates): it hands the trainer a LazyValue, computed only where a logging
+step or a callback reads it.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import torch
 
@@ -14,14 +22,17 @@ from ..checker.python import PythonBound
 from ..checker.train import Run, builtin_loss
 from ..errors import ConfigError
 from ..runtime.metrics import metric_inputs
+from ..trainer.evaluation import LazyValue
 from ..vocab.metrics import infer_task, loss_outputs, torch_kwargs
 from ..vocab.shapes import Labels, ShapeError
+from .counted import COUNTED
 from .python import call_located, metric_fn
 from .resolve import resolve
 
 
 def build_metric(bound, output: torch.Tensor, loss: str | None):
-    """The torchmetrics object of one bound metric entry. A classification metric whose task
+    """The metric object of one bound metric entry (see :data:`counted.COUNTED` for those
+    computed here, else a torchmetrics one) and its task. A classification metric whose task
     check could not infer (the data's shapes are known only once loaded) gets it from the real
     output, by the checker's own rule."""
     values = dict(bound.values)
@@ -31,7 +42,62 @@ def build_metric(bound, output: torch.Tensor, loss: str | None):
             values.update(infer_task(bound.name, shape, Labels(), values, loss))
         except ShapeError as error:
             raise ConfigError(f"metric {error.message}") from None
-    return resolve(bound.entry.target)(**torch_kwargs(bound.name, values)), values.get("task")
+    kwargs = torch_kwargs(bound.name, values)
+    if bound.name in COUNTED:
+        return COUNTED[bound.name](**kwargs), values.get("task")
+    cls = resolve(bound.entry.target)  # imports torchmetrics: only for the metrics that need it
+    return TorchMetric(lambda **extra: cls(**kwargs, **extra)), values.get("task")
+
+
+class TorchMetric:
+    """A torchmetrics object as a step returns it: updated with every batch (its inputs
+    validated at the first only), and its value on one batch, which only a logging step needs,
+    computed on demand by a second object of the class that never syncs over ranks: the value
+    ``forward`` would give, without forward's cost (about 3x an update) at every step."""
+
+    def __init__(self, make) -> None:
+        self.metric, self._make, self._single = make(), make, None
+        self.step_value = None  # set by the step that updates it (a LazyValue)
+        self.scalar = True  # False once a batch value was a matrix (not logged per step)
+
+    device = property(lambda self: self.metric.device)
+    metric_state = property(lambda self: self.metric.metric_state)
+
+    def to(self, device) -> TorchMetric:
+        self.metric.to(device)
+        return self
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        self.metric.update(preds, target)
+        _validated(self.metric)
+
+    def compute(self) -> torch.Tensor:
+        return self.metric.compute()  # synced over ranks by torchmetrics
+
+    def reset(self) -> None:
+        self.metric.reset()
+
+    def merge_state(self, incoming: dict) -> None:
+        self.metric.merge_state(incoming)
+
+    def batch_value(self, preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The value on this batch alone, as ``forward`` computes it (reset, update, compute,
+        without syncing)."""
+        if self._single is None:
+            self._single = self._make(sync_on_compute=False)
+        single = self._single.to(self.metric.device)
+        single.reset()
+        single.update(preds, target)
+        _validated(single)
+        value = single.compute()
+        self.scalar = value.numel() == 1
+        return value
+
+
+def _validated(metric) -> None:
+    """Stop torchmetrics validating the inputs of every batch: the first batch's were."""
+    if getattr(metric, "validate_args", False):
+        metric.validate_args = False
 
 
 class SpecMetrics:
@@ -65,10 +131,11 @@ class SpecMetrics:
 
     def update(self, stage: str, output: torch.Tensor, labels: torch.Tensor,
                batch_idx: int) -> dict:
-        """Update ``stage``'s metrics with one batch and return them by name. Training calls
-        each metric (forward), which also gives the batch's value for the per-step log. Batch
-        0 starts a new epoch or evaluation: the objects start from zero then (a loop that ended
-        without computing them, e.g. the lr finder's, leaves nothing behind)."""
+        """Update ``stage``'s metrics with one batch and return them by name. In training each
+        also gets the batch's own value for the per-step log, as a LazyValue: computed only
+        if a logging step (or a callback) reads it. Batch 0 starts a new epoch or evaluation:
+        the objects start from zero then (a loop that ended without computing them, e.g. the
+        lr finder's, leaves nothing behind)."""
         objects = self._objects(stage, output)
         inputs = {}
         for bound in self.bounds:
@@ -77,7 +144,9 @@ class SpecMetrics:
                 metric.reset()
             if task not in inputs:
                 inputs[task] = metric_inputs(output, labels, task, self.sigmoid)
-            (metric if stage == "train" else metric.update)(*inputs[task])
+            metric.update(*inputs[task])
+            if stage == "train" and getattr(metric, "scalar", True):
+                metric.step_value = LazyValue(partial(metric.batch_value, *inputs[task]))
         detached = output.detach()
         return {**objects, **{name: call_located(self.python[name], "metric", stage, fn, detached,
                                                  labels) for name, fn in self.functions.items()}}

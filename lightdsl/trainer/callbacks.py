@@ -40,6 +40,10 @@ MODES = ("min", "max")
 class Callback:
     """Base class: every hook does nothing; override the ones you need."""
 
+    #: whether ``on_train_batch_end`` reads the metrics' values in ``outputs``: when no callback
+    #: does, a step does not compute them (they are computed where they are logged)
+    reads_outputs = True
+
     def on_fit_start(self, trainer, module) -> None: ...
     def on_train_epoch_start(self, trainer, module) -> None: ...
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
@@ -70,6 +74,7 @@ class BuiltinCallback(Callback):
 
     order = -1
     stateful = False
+    reads_outputs = False  # the bar shows the loss, the hints read the trainer's state
 
 
 def _order(callback: Any) -> int:
@@ -100,6 +105,13 @@ class CallbackList:
         return [getattr(cb, hook) for cb in self.callbacks
                 if callable(getattr(cb, hook, None))
                 and getattr(getattr(cb, hook), "__func__", None) is not empty]
+
+    def reads_outputs(self, hook: str) -> bool:
+        """Whether a callback that reads the batch's outputs does something at ``hook``
+        (Callback's own hooks do nothing; built-ins read only the loss)."""
+        base = getattr(Callback, hook, None)
+        return any(getattr(cb, "reads_outputs", True) and callable(getattr(cb, hook, None))
+                   and getattr(type(cb), hook, None) is not base for cb in self.callbacks)
 
     def _keys(self) -> list[str]:
         keys, seen = [], {}

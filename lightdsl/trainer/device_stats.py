@@ -97,6 +97,8 @@ class DeviceStatsMonitor(Callback):
     under ``fast_dev_run``, which logs nothing anyway).
     """
 
+    reads_outputs = False  # it logs device memory, not the batch's values
+
     def __init__(self, cpu_stats: bool | None = None) -> None:
         if cpu_stats not in (None, True, False):
             raise ConfigError(f"cpu_stats={cpu_stats!r} is not valid; expected None, True "

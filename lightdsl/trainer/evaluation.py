@@ -32,12 +32,49 @@ def is_metric(value: Any) -> bool:
         callable(getattr(value, m, None)) for m in ("update", "compute", "reset"))
 
 
-def step_values(metrics: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """The batch's scalar values, for the per-step log: a ``Metric`` called on the batch
-    (forward) holds the batch's value, as Lightning reads it for ``on_step`` logging."""
+class LazyValue:
+    """A step's value computed only if it is read: a metric's value on one batch, which only
+    logging steps (and callbacks reading a step's outputs) need. :func:`materialized` reads
+    it; it is computed once."""
+
+    __slots__ = ("_compute", "_value")
+
+    def __init__(self, compute) -> None:
+        self._compute, self._value = compute, None
+
+    def get(self) -> torch.Tensor:
+        if self._compute is not None:
+            self._value, self._compute = self._compute(), None
+        return self._value
+
+
+def materialized(outputs: dict[str, Any]) -> dict[str, Any]:
+    """``outputs`` (a step's values) with each LazyValue computed; one that is not a scalar
+    (a confusion matrix) is left out, as a ``Metric``'s matrix is."""
+    if not any(isinstance(v, LazyValue) for v in outputs.values()):
+        return outputs
+    values = {}
+    for name, value in outputs.items():
+        if isinstance(value, LazyValue):
+            value = value.get()
+            if value.numel() != 1:
+                continue
+            value = value.detach().reshape(())
+        values[name] = value
+    return values
+
+
+def step_values(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The batch's scalar values, for the per-step log: a metric's ``step_value`` (a LazyValue,
+    see :func:`materialized`), else what a ``Metric`` called on the batch (forward) holds, as
+    Lightning reads it for ``on_step`` logging."""
     values = {}
     for name, value in metrics.items():
         if is_metric(value):
+            lazy = getattr(value, "step_value", None)
+            if isinstance(lazy, LazyValue):
+                values[name] = lazy
+                continue
             value = getattr(value, "_forward_cache", None)
             if not isinstance(value, torch.Tensor) or value.numel() != 1:
                 continue  # updated without forward, or not a scalar (a confusion matrix)

@@ -26,7 +26,7 @@ import torch
 
 from .checkpoint import capture_rng, restore_rng
 from .data import InMemoryLoader, batch_size_of, set_epoch
-from .evaluation import split_training_output, step_values
+from .evaluation import materialized, split_training_output, step_values
 from .hints import nonfinite_loss_error
 from .records import log_epoch, log_step, run_validation, save_interrupt_checkpoint, validation_due
 from .state import LoopState  # noqa: F401 - the loop's state, defined beside it
@@ -107,6 +107,8 @@ def _callback_outputs(run, outputs: dict) -> dict:
     """What ``on_train_batch_end`` receives: as in Lightning, ``"loss"`` is the loss that was
     backpropagated, i.e. divided by ``accumulate_grad_batches``; other values are as returned
     (and the progress bar and the logged ``train_loss_step`` show the undivided loss)."""
+    if run.callbacks.reads_outputs("on_train_batch_end"):
+        outputs = materialized(outputs)  # the metrics' batch values, for callbacks that read them
     accumulate = run.config.accumulate_grad_batches
     return outputs if accumulate == 1 else {**outputs, "loss": outputs["loss"] / accumulate}
 

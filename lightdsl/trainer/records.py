@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .checkpoint import FORMAT, atomic_save, to_safe
-from .evaluation import evaluate
+from .evaluation import evaluate, materialized
 from .lightning_layout import lightning_entries
 from .loggers import as_floats
 from .run import hparams
@@ -64,6 +64,7 @@ def log_step(run, state, outputs: dict) -> None:
 def _step_metrics(run, state, outputs: dict) -> dict[str, float]:
     """A step's ``train_<name>`` values (means over ranks), recorded in callback_metrics
     under Lightning's two names for them: ``train_<name>`` and ``train_<name>_step``."""
+    outputs = materialized(outputs)  # the metrics' batch values are computed here
     metrics = as_floats({f"train_{k}": v for k, v in run.dist.mean(outputs).items()})
     state.callback_metrics.update(metrics)
     state.callback_metrics.update({f"{k}_step": v for k, v in metrics.items()})
