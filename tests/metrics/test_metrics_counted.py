@@ -16,7 +16,7 @@ from sklearn import metrics as sk
 import lightdsl
 from lightdsl.compile import counted
 from lightdsl.runtime.metrics import metric_inputs
-from tests.runner import run_python
+from tests.helpers.runner import run_python
 
 HERE = Path(__file__).parent
 SIZES = (7, 7, 7, 3)  # uneven: the last batch is short
