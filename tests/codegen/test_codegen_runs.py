@@ -47,7 +47,7 @@ def test_the_readme_example_runs_from_the_repo_root_and_from_anywhere(repo, tmp_
     elsewhere.mkdir()
     done = run_python(repo / "model.py", "--max-epochs", "1", cwd=elsewhere)
     assert done.returncode == 0, done.stderr
-    assert "Training finished: 1 epochs, 8 steps" in done.stdout
+    assert "Training finished: 1 epoch, 8 steps" in done.stdout  # as lightdsl: not "1 epochs"
     # the run folder is made where the script runs, as `lightdsl train` makes it
     assert (elsewhere / "lightning_logs" / "iris_csv" / "version_0" / "weights.ckpt").is_file()
 
@@ -250,6 +250,6 @@ def test_a_fast_dev_run_script_writes_nothing_as_lightdsl_train(repo, tmp_path):
     assert lines[-2:] == ["  fast_dev_run: nothing written", "  learning rate: 0.01"]
     # the checkpoint callback is off, as in lightdsl: "best" is val_loss's, as lightdsl's
     assert lines[-3].startswith("  best (val_loss, epoch 0): ")
-    assert lines[-5].startswith("Training finished: 1 epochs, 2 steps in ")
+    assert lines[-5].startswith("Training finished: 1 epoch, 2 steps in ")
     assert not [line for line in lines if "lr_find" in line or "run folder" in line]
     assert "--out" not in run_python(script, "--help", cwd=elsewhere).stdout

@@ -372,14 +372,17 @@ class RunFolder:
             f"  weights: {weights} (lightdsl's --ckpt loads them)",
         ]
 
-    def finish(self, model, optimizer, step, how="finished"):
-        """Save the trained weights and print what ``lightdsl train`` prints at its end."""
+    def finish(self, model, optimizer, step, how=None):
+        """Save the trained weights and print what ``lightdsl train`` prints at its end;
+        ``how``: why training ended (early stopping's reason), None where it just finished."""
         last = dict(self.history[-1]) if self.history else {"epoch": 0}
         epoch = last.pop("epoch")
         written = self.save(model, epoch, step, last)
         seconds = time.perf_counter() - self.started
+        epochs = len(self.history)
         print(
-            f"Training {how}: {len(self.history)} epochs, {step} steps in {seconds:.1f} s"
+            f"Training {how or 'finished'}: {epochs} epoch{'' if epochs == 1 else 's'}, "
+            f"{step} step{'' if step == 1 else 's'} in {seconds:.1f} s"
         )
         print(f"  last metrics: {metrics_text(last)}")
         monitor, best = self.best()
