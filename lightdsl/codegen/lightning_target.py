@@ -298,8 +298,9 @@ class LightningTarget(Target):
             w.statement(trainer, prefix="trainer = ", span=run.node.span)
             if run.lr_find is not None:
                 # a resume keeps the checkpoint's learning rate (its optimizer state), as
-                # `lightdsl train --resume` does
-                w.line("if ckpt_path is None:")
+                # `lightdsl train --resume` does; fast_dev_run skips it, as lightdsl (and
+                # Lightning, whose finder then returns None)
+                w.line("if ckpt_path is None and not trainer.fast_dev_run:")
                 with w.indent():
                     self._lr_find()
             if self.plan["seed"] is not None:
