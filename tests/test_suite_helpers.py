@@ -12,11 +12,6 @@ TESTS = Path(__file__).resolve().parent
 OWN_CHILDREN = {
     "test_packaging.py": "runs the pip and python of the venvs it makes",
     "check/test_cli.py": "reads stdout and stderr interleaved, as one stream",
-    # to move to the runner (issue 19 item 6 TODO: edited concurrently elsewhere)
-    "check/test_semantic.py": "",
-    "check/test_check_reads.py": "",
-    "check/test_install_hints.py": "",
-    "metrics/test_metrics_logging.py": "",
 }
 STARTERS = {"run", "Popen", "call", "check_call", "check_output"}
 

@@ -140,6 +140,14 @@ def _leaves(value):
         yield value
 
 
+def inline_classes(info: DataInfo) -> list[str] | None:
+    """The class names of inline string labels (label i is the i-th in sorted order, as
+    lightdsl reads them), or None: other data's names are known only once it is loaded."""
+    labels = info.settings.values.get("labels") if info.source is None else None
+    leaves = list(_leaves(labels)) if labels is not None else []
+    return sorted(set(leaves)) if leaves and all(isinstance(v, str) for v in leaves) else None
+
+
 def _labels(labels) -> Doc:
     """Inline labels as lightdsl reads them: strings -> sorted class indices, any float ->
     float32 targets, else int64 classes."""

@@ -20,7 +20,7 @@ RUNTIME = Path(__file__).parent.parent / "runtime"
 IMPORTS = {"bisect": "import bisect", "csv": "import csv", "gzip": "import gzip",
            "math": "import math", "errno": "import errno", "os": "import os",
            "random": "import random", "re": "import re",
-           "sys": "import sys", "time": "import time", "Path": "from pathlib import Path",
+           "sys": "import sys", "time": "import time", "warnings": "import warnings", "Path": "from pathlib import Path",
            "np": "import numpy as np", "torch": "import torch",
            "F": "import torch.nn.functional as F", "nn": "from torch import nn"}
 

@@ -5,6 +5,7 @@ spec's settings, which keep Lightning's names."""
 from __future__ import annotations
 
 from ..run_settings import max_epochs
+from .data import inline_classes
 from .metrics import inputs_lines, is_matrix, is_open, task_line, update_args, write_metric_dict
 from .printer import Namer, literal, vocab_call
 from .script import Plan, Script, add_data_root_option
@@ -133,11 +134,15 @@ class LightningTarget(Target):
                                                        *epoch, *named), ")")))
 
     def _matrix_hooks(self) -> None:
-        """``on_<stage>_epoch_end``: a confusion matrix as a picture in TensorBoard."""
+        """``on_<stage>_epoch_end``: a confusion matrix as a picture in TensorBoard, drawn as
+        lightdsl draws it (runtime ``confusion_image``: matplotlib, else numpy)."""
         matrices = [m for m in self.run.metrics if is_matrix(m)]
         if not matrices:
             return
-        self.s.use("matrix_image")
+        self.s.use("confusion_image")
+        classes = inline_classes(self.run.data)
+        if classes is not None:  # else the class indices, where lightdsl has no names either
+            self.s.constant("CLASS_NAMES", classes)
         stages = [("train", "on_train_epoch_end", "_epoch")]
         if self.run.data.val is not None:
             stages.append(("val", "on_validation_epoch_end", ""))
@@ -152,10 +157,13 @@ class LightningTarget(Target):
                     w.line(f"{obj}.reset()")
                     w.line('experiment = getattr(self.logger, "experiment", None)')
                     w.line('if hasattr(experiment, "add_image"):  # TensorBoard')
+                    tag = f'"{stage}_{metric.name}{suffix}"'
+                    names = ("CLASS_NAMES",) if classes is not None else ()
+                    picture = concat("confusion_image", Group("(", (
+                        "matrix", *names, f"title={tag}"), ")"))
                     with w.indent():
                         w.statement(concat("experiment.add_image", Group("(", (
-                            f'"{stage}_{metric.name}{suffix}"', "matrix_image(matrix)",
-                            "self.global_step", 'dataformats="HWC"'), ")")))
+                            tag, picture, "self.global_step", 'dataformats="HWC"'), ")")))
 
     def _configure_optimizers(self) -> None:
         w, run = self.w, self.run
@@ -290,8 +298,9 @@ class LightningTarget(Target):
             w.statement(trainer, prefix="trainer = ", span=run.node.span)
             if run.lr_find is not None:
                 # a resume keeps the checkpoint's learning rate (its optimizer state), as
-                # `lightdsl train --resume` does
-                w.line("if ckpt_path is None:")
+                # `lightdsl train --resume` does; fast_dev_run skips it, as lightdsl (and
+                # Lightning, whose finder then returns None)
+                w.line("if ckpt_path is None and not trainer.fast_dev_run:")
                 with w.indent():
                     self._lr_find()
             if self.plan["seed"] is not None:

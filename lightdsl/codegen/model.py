@@ -10,6 +10,7 @@ from typing import Any
 from ..checker.binding import Bound
 from ..checker.models import ModelInfo, ModelUse, Repeated, leaf_layers
 from ..frontend import nodes as n
+from ..vocab.reserved import argument_names
 from ..vocab.types import Tensor, TensorList
 from .printer import (
     ExprPrinter,
@@ -89,7 +90,8 @@ class ModelWriter:
                 if self.defaults:
                     w.line("self.save_hyperparameters()  # self.hparams")
             elif self.hypers_in_forward:
-                items = tuple(f"{str_literal(h)}: {self.args(h)}" for h in self.hypers_in_forward)
+                items = tuple(f"{str_literal(self.args(h))}: {self.args(h)}"
+                              for h in self.hypers_in_forward)
                 w.statement(Group("{", items, "}"), prefix="self.hparams = ")
             self._members([(name, self._parameter(p), p.node.span)
                            for name, p in self.info.params.items()], "params")
@@ -233,7 +235,9 @@ class ModelWriter:
             return self.locals(name), True
         if name in self.info.params:
             return attribute(name), plain_attribute(name)
-        return f"self.hparams[{str_literal(name)}]", False
+        # hparams are keyed by the arguments' names, as Lightning's save_hyperparameters() keys
+        # them: a keyword is "lambda_" there
+        return f"self.hparams[{str_literal(self.args(name))}]", False
 
     def _call(self, call: n.Call) -> Doc:
         name = call.func.id
@@ -306,9 +310,11 @@ def _values(statement) -> list[n.Expr]:
 
 
 def _arguments(info: ModelInfo) -> Namer:
-    """The Python names of a model class's ``__init__`` arguments (its hyperparameters)."""
+    """The Python names of a model class's ``__init__`` arguments (its hyperparameters): the
+    names lightdsl's checkpoints save them under too (``hparams_initial``), so that Lightning's
+    ``load_from_checkpoint`` passes each to its argument."""
     args = Namer()
-    args.reserve(info.hypers)
+    args.assign(argument_names(info.hypers))
     return args
 
 

@@ -15,12 +15,11 @@ from typing import Any
 
 from ..checker.binding import Bound
 from ..frontend import nodes as n
+from ..vocab.reserved import SCRIPT_NAMES, free_name
 from ..vocab.types import Tensor, TensorList
 from .writer import Chain, Doc, Group, concat, flat
 
-# Names a generated script uses for itself, and names ruff flags (E741).
-RESERVED = {"self", "torch", "nn", "F", "np", "pl", "math", "random", "super", "print", "len",
-            "range", "float", "int", "tuple", "list", "dict", "l", "O", "I"}
+RESERVED = SCRIPT_NAMES  # names a generated script uses for itself, and names ruff flags
 PRECEDENCE = {"+": 2, "-": 2, "*": 3, "/": 3, "@": 3, "**": 5}
 NEG, ATOM = 4, 9
 DECIMAL_BITS = 4000 * 3  # ints below 2**12000 (3612 digits) stay within str()'s 4300 digits
@@ -100,13 +99,15 @@ class Namer:
                 self.names[name] = name
                 self.taken.add(name)
 
+    def assign(self, names: dict[str, str]) -> None:
+        """Give spec names the Python names a rule outside the script chose (``names``)."""
+        self.names.update(names)
+        self.taken.update(names.values())
+
     def __call__(self, name: str) -> str:
         if name not in self.names:
-            python = name
-            while keyword.iskeyword(python) or python in self.taken:
-                python += "_"
-            self.names[name] = python
-            self.taken.add(python)
+            self.names[name] = free_name(name, self.taken)
+            self.taken.add(self.names[name])
         return self.names[name]
 
 

@@ -31,11 +31,16 @@ class Plan:
 
     def __post_init__(self):
         self.values = dict(self.run.settings.values)
-        values, fast = self.values, self.values.get("fast_dev_run")
-        if fast:
-            n = 1 if fast is True else int(fast)
+        values, n = self.values, self.fast_dev_run
+        if n:
             values.update(max_epochs=1, max_steps=n, limit_train_batches=n, limit_val_batches=n)
         values["max_epochs"] = max_epochs(values.get("max_epochs"), values["max_steps"])
+
+    @property
+    def fast_dev_run(self) -> int:
+        """``fast_dev_run`` as lightdsl's trainer reads it: a batch count, 0 when off."""
+        fast = self.values.get("fast_dev_run")
+        return 0 if not fast else 1 if fast is True else int(fast)
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]

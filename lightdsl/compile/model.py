@@ -22,6 +22,7 @@ from ..errors import LightdslError
 from ..frontend import nodes as n
 from ..sizes import parameter_bytes
 from ..vocab.registry import REGISTRY
+from ..vocab.reserved import argument_names
 from ..vocab.types import Tensor, TensorList
 from .python import build_layer
 from .resolve import instantiate, resolve, torch_kwargs
@@ -46,8 +47,10 @@ class SpecModel(nn.Module):
         self.spec_name = info.name
         self.hparams = dict(info.hypers)
         # the constructor's arguments, as Lightning's save_hyperparameters() records them in
-        # the generated LightningModule (SpecModule adds run settings to hparams)
-        self.hparams_initial = dict(info.hypers)
+        # the generated LightningModule, by their names there (a keyword is "lambda_"): what a
+        # checkpoint's hyper_parameters hold (SpecModule adds run settings to hparams)
+        names = argument_names(info.hypers)
+        self.hparams_initial = {names[k]: v for k, v in info.hypers.items()}
         for name, param in info.params.items():
             tensor = torch.tensor(param.value, dtype=torch.get_default_dtype())
             self.register_parameter(name, nn.Parameter(tensor, requires_grad=not param.node.frozen))

@@ -1,17 +1,18 @@
-"""Turning vocabulary targets (dotted names) into torch objects, for every builder."""
+"""Calling vocabulary targets with a spec's bound arguments, for every builder.
+
+A dotted name becomes a Python object in one place, :func:`lightdsl.vocab.registry.resolve`
+(the vocabulary's own names: ``target``, ``build``, ``fit``); the builders import it from here
+with the helpers that call it.
+"""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from ..checker.binding import Bound
+from ..vocab.registry import resolve
 
-
-def resolve(target: str) -> Any:
-    """``"torch.nn.Linear"`` -> the class; imports the module on first use."""
-    module, _, name = target.rpartition(".")
-    return getattr(importlib.import_module(module), name)
+__all__ = ["instantiate", "resolve", "torch_kwargs"]
 
 
 def torch_kwargs(values: dict[str, Any]) -> dict[str, Any]:

@@ -7,9 +7,16 @@ model is built. The lists are static so that ``lightdsl check`` stays torch-free
 tests/check/test_semantic.py asserts they cover every attribute of torch.nn.Module, of the
 compiled module and of pytorch-lightning's LightningModule, so they cannot go stale silently.
 The code generator's list (lightdsl/codegen/reserved.py) is built from these.
+
+A model's hyperparameters may have any name, Python keywords included (``lambda``, ``class``):
+:func:`argument_names` gives each the name of its constructor argument in a generated script,
+which is also the name lightdsl's checkpoints save it under (Lightning's ``hyper_parameters``),
+so that ``load_from_checkpoint`` of the script's class takes a checkpoint of either.
 """
 
 from __future__ import annotations
+
+import keyword
 
 
 def _words(text: str) -> frozenset[str]:
@@ -91,3 +98,32 @@ def reserved_reason(name: str) -> str | None:
         return "it is an attribute of pytorch-lightning's LightningModule (codegen --target " \
             "lightning)"
     return None
+
+
+# Names a generated script uses for itself (modules, builtins it calls), and names ruff flags
+# (E741): a spec name equal to one of them gets another name in the script.
+SCRIPT_NAMES = _words("""
+self torch nn F np pl math random super print len range float int tuple list dict l O I
+""")
+
+
+def free_name(name: str, taken) -> str:
+    """``name``, or ``name_`` (``name__``, ...) where it is a Python keyword or in ``taken``."""
+    while keyword.iskeyword(name) or name in taken:
+        name += "_"
+    return name
+
+
+def argument_names(hypers) -> dict[str, str]:
+    """Each hyperparameter's name as a constructor argument of the generated model class (and
+    a key of its hparams): its own where that is a valid name the script does not use itself
+    (:data:`SCRIPT_NAMES`), else with trailing underscores (``lambda`` -> ``lambda_``) that
+    collide with no other hyperparameter's name."""
+    hypers = list(hypers)
+    safe = {h for h in hypers if not keyword.iskeyword(h) and h not in SCRIPT_NAMES}
+    names, taken = {h: h for h in hypers if h in safe}, SCRIPT_NAMES | safe
+    for hyper in hypers:
+        if hyper not in names:
+            names[hyper] = free_name(hyper, taken)
+            taken = taken | {names[hyper]}
+    return {h: names[h] for h in hypers}

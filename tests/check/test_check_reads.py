@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import struct
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -17,6 +15,8 @@ from hypothesis import strategies as st
 from lightdsl.analysis import analyze_file
 from lightdsl.frontend.files import READ_LIMIT
 from lightdsl.frontend.source import SPEC_LIMIT
+
+from ..helpers.runner import run_lightdsl
 
 ROOT = Path(__file__).resolve().parents[2]
 SLACK = 2**16  # incidental reads: the spec itself, /proc/self/io's own text
@@ -132,8 +132,7 @@ def test_a_fifo_a_directory_or_a_device_is_a_located_error_and_never_blocks(tmp_
     that into a failure) and /dev/zero grew it to gigabytes."""
     for name, (data, what) in special_files(tmp_path).items():
         path = write_spec(tmp_path, kind, data)
-        done = subprocess.run([sys.executable, "-m", "lightdsl", "check", str(path)], cwd=ROOT,
-                              capture_output=True, text=True, timeout=120, check=False)
+        done = run_lightdsl("check", path, cwd=ROOT, timeout=120)
         assert done.returncode == 1, (name, done.stderr)
         column = 27 if kind == "idx" else 26 if kind == "text" else 25
         assert f's.lit:4:{column}: error: "{data}" is {what}, not a file  [data]' in done.stdout
@@ -148,7 +147,6 @@ def test_a_spec_that_is_a_fifo_or_too_large_is_refused_with_exit_2(tmp_path):
     os.truncate(big, SPEC_LIMIT + 1)
     for path, why in [(tmp_path / "pipe.lit", "a FIFO (named pipe), not a file"),
                       (big, "larger than 16 MiB: not a spec")]:
-        done = subprocess.run([sys.executable, "-m", "lightdsl", "check", str(path)], cwd=ROOT,
-                              capture_output=True, text=True, timeout=120, check=False)
+        done = run_lightdsl("check", path, cwd=ROOT, timeout=120)
         assert done.returncode == 2
         assert done.stderr.strip() == f"error: {path}: cannot read: {why}"

@@ -5,7 +5,6 @@ CIFAR hint says that download = true is needed too."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +12,8 @@ import pytest
 
 from lightdsl import install
 from lightdsl.analysis import analyze_text
+
+from ..helpers.runner import run_code
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "specs" / "digits_mlp.lit"
@@ -41,8 +42,7 @@ def test_check_finds_scikit_learn_without_importing_it():
     code = ("import sys; from lightdsl.cli import main; code = main(['check', '-q', "
             f"{str(DIGITS)!r}]); print('IMPORTED' if 'sklearn' in sys.modules or 'torch' in "
             "sys.modules else 'CLEAN'); sys.exit(code)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = run_code(code, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("CLEAN"), done.stdout
 

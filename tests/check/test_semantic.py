@@ -6,7 +6,6 @@ where it points (line and column).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 from lightdsl.analysis import analyze_text
 from lightdsl.install import extra_command
 from lightdsl.vocab import reserved
-from tests.helpers.runner import TIMEOUT_S
+from tests.helpers.runner import TIMEOUT_S, run_code
 
 ROOT = Path(__file__).resolve().parents[2]
 INLINE = """
@@ -483,15 +482,12 @@ def test_torchvision_is_detected_without_importing_it(monkeypatch):
 
 
 def test_check_stays_torch_free_with_image_sources(tmp_path):
-    import subprocess
-
     path = tmp_path / "spec.lit"
     path.write_text(MNIST_SPEC.replace("SOURCE", 'mnist(root = "data", download = true)'))
     code = ("import sys; from lightdsl.analysis import analyze_file; "
             f"analyze_file({str(path)!r}); "
             "print('torch' in sys.modules, 'torchvision' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, timeout=TIMEOUT_S)
+    result = run_code(code, check=True, timeout=TIMEOUT_S)
     assert result.stdout.split() == ["False", "False"]
 
 

@@ -79,6 +79,70 @@ def test_load_from_checkpoint_takes_a_lightdsl_checkpoint(tmp_path, monkeypatch)
         assert torch.equal(model(inputs), experiment.module(inputs))
 
 
+KEYWORD_SPEC = """
+model Kw(lambda = 3, class = 2, in = 0.5) {
+    hidden = linear(4, lambda)
+    out = linear(lambda, class)
+    forward(x) {
+        return out(tanh(hidden(x))) * in
+    }
+}
+data d {
+    inputs = [[1.0, 2.0, 3.0, 4.0], [0.0, 1.0, 0.5, 0.2], [1.0, 1.0, 1.0, 1.0], [2.0, 0.1, 0.3, 0.0]]
+    labels = [0, 1, 1, 0]
+    batch_size = 2
+}
+train {
+    model = Kw(lambda = 5, in = 2.0)
+    data = d
+    loss = cross_entropy
+    optimizer = sgd(lr = 0.1)
+    max_epochs = 1
+    seed = 1
+}
+"""
+# the spec's values, under the names of the script's constructor arguments
+KEYWORD_HPARAMS = {"lambda_": 5, "class_": 2, "in_": 2.0}
+
+
+@pytest.fixture
+def keyword_folder(tmp_path, monkeypatch):
+    """A spec whose hyperparameters are Python keywords (lambda sizes a layer, in only scales
+    the output: a checkpoint loaded with its default would predict otherwise, silently), and
+    its Lightning script."""
+    (tmp_path / "kw.lit").write_text(KEYWORD_SPEC, encoding="utf-8")
+    write_script(tmp_path / "kw.lit", tmp_path / "kw_pl.py", target="lightning")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_load_from_checkpoint_takes_keyword_hyperparameters_from_lightdsl(keyword_folder):
+    experiment, last = _lightdsl_last(keyword_folder / "kw.lit", keyword_folder)
+    assert torch.load(last, weights_only=False)["hyper_parameters"] == KEYWORD_HPARAMS
+    script = load_script(keyword_folder / "kw_pl.py")
+    model = script.Kw.load_from_checkpoint(last)  # before: built with lambda_=3, a size error
+    assert dict(model.hparams) == KEYWORD_HPARAMS
+    inputs = experiment.data.train.inputs
+    model.eval()
+    experiment.module.eval()
+    with torch.no_grad():
+        assert torch.equal(model(inputs), experiment.module(inputs))
+
+
+def test_the_scripts_own_checkpoint_loads_with_keyword_hyperparameters(keyword_folder):
+    script = load_script(keyword_folder / "kw_pl.py")
+    trained = script.main(default_root_dir=str(keyword_folder / "pl"), logger=False, **QUIET)
+    # before: forward read self.hparams["in"], a KeyError: Lightning keys them "in_"
+    ckpt = trained.trainer.checkpoint_callback.best_model_path
+    model = script.Kw.load_from_checkpoint(ckpt)
+    assert dict(model.hparams) == KEYWORD_HPARAMS
+    inputs = torch.tensor([[1.0, 2.0, 3.0, 4.0], [0.5, 0.5, 0.5, 0.5]])
+    model.eval()
+    trained.eval()
+    with torch.no_grad():
+        assert torch.equal(model(inputs), trained(inputs))
+
+
 def test_the_lightning_script_resumes_a_lightdsl_checkpoint_exactly(mlp_spec, tmp_path,  # noqa: F811
                                                                     monkeypatch):
     """SGD with momentum, a step scheduler and gradient accumulation: 2 epochs in lightdsl,

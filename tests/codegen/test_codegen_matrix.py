@@ -59,6 +59,10 @@ CASES = {
                                 "limit_train_batches": "3", "val": True,
                                 "scheduler": "step(step_size = 1)"},
     "fast-dev-run-64": {"fast_dev_run": "true", "val": True, "precision": '"64"'},
+    # lightdsl skips lr_find under fast_dev_run: the lightning script crashed (Lightning's
+    # finder returns None), the torch script ran it
+    "fast-dev-run-lr-find": {"fast_dev_run": "2", "val": True, "lr_find": "lr_find(min_lr = "
+                             "0.001, num_training = 8, early_stop_threshold = none)"},
     "unseeded": {"seed": None, "val": True, "scheduler": ONECYCLE},
     # on the CPU, as bf16-mixed (issue 16 item 11): the script too
     "16-mixed-on-the-cpu": {"precision": '"16-mixed"', "val": True, "accelerator": "cpu"},

@@ -119,3 +119,26 @@ def test_settings_the_torch_script_does_not_reproduce_are_said(tmp_path, capsys)
     assert "Not reproduced by this script" in text and "num_workers/pin_memory" in text
     compile(text, str(out), "exec")
     assert generate(analyze_text(NOT_REPRODUCED, str(spec)), target="lightning").notes == ()
+
+
+def test_keyword_hyperparameters_have_one_python_name_in_scripts_and_checkpoints(tmp_path):
+    """The script's constructor arguments are the names lightdsl's checkpoints save the
+    hyperparameters under (argument_names): a keyword gets an underscore, a name the script
+    uses itself too, and the renamed never collide with another hyperparameter's name."""
+    from lightdsl.vocab.reserved import argument_names
+
+    hypers = ["lambda", "lambda_", "torch", "width", "l", "class"]
+    names = argument_names(hypers)
+    assert names == {"lambda": "lambda__", "lambda_": "lambda_", "torch": "torch_",
+                     "width": "width", "l": "l_", "class": "class_"}
+    spec = ("model N(" + ", ".join(f"{h} = 2" for h in hypers) + ") {\n"
+            "    layers { linear(lambda, class) }\n}\n"
+            "data d {\n    inputs = [[1.0, 2.0], [0.0, 1.0]]\n    labels = [0, 1]\n"
+            "    batch_size = 1\n}\n"
+            "train {\n    model = N()\n    data = d\n    loss = cross_entropy\n}\n")
+    analysis = analyze_text(spec, str(tmp_path / "n.lit"))
+    assert analysis.ok, analysis.diagnostics
+    for target in ("torch", "lightning"):
+        text = generate(analysis, target=target).text
+        arguments = ", ".join(f"{names[h]}=2" for h in hypers)
+        assert f"def __init__(self, {arguments}):" in text

@@ -5,6 +5,7 @@ with what ``lightdsl train`` prints."""
 
 from __future__ import annotations
 
+import io
 import re
 import runpy
 import shutil
@@ -46,7 +47,7 @@ def test_the_readme_example_runs_from_the_repo_root_and_from_anywhere(repo, tmp_
     elsewhere.mkdir()
     done = run_python(repo / "model.py", "--max-epochs", "1", cwd=elsewhere)
     assert done.returncode == 0, done.stderr
-    assert "Training finished: 1 epochs, 8 steps" in done.stdout
+    assert "Training finished: 1 epoch, 8 steps" in done.stdout  # as lightdsl: not "1 epochs"
     # the run folder is made where the script runs, as `lightdsl train` makes it
     assert (elsewhere / "lightning_logs" / "iris_csv" / "version_0" / "weights.ckpt").is_file()
 
@@ -217,3 +218,38 @@ def test_checkpoints_and_early_stopping_go_into_the_run_folder(tmp_path, monkeyp
     assert f"\n  best (val_loss, epoch {result.best_epoch}): {best_line}\n" in out
     assert best["loop"]["epoch"] == result.best_epoch
     assert best["callback_metrics"]["val_loss"] == result.best_metrics["val_loss"]
+
+
+def _files(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")
+            if "__pycache__" not in p.parts}
+
+
+def test_a_fast_dev_run_script_writes_nothing_as_lightdsl_train(repo, tmp_path):
+    """Before: the torch script claimed lightning_logs/<run>/version_N and saved weights.ckpt
+    and the checkpoint callback's files; lightdsl train --fast-dev-run writes nothing (and
+    runs no lr_find)."""
+    from lightdsl.trainer.hints import Hints
+
+    spec = repo / "specs" / "iris_csv.lit"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("    seed       = 0\n", (
+        "    seed       = 0\n    fast_dev_run = 2\n    lr_find(num_training = 5)\n"
+        '    callbacks = [checkpoint(monitor = "val_accuracy", mode = "max")]\n')),
+        encoding="utf-8")
+    script = write_script(spec, repo / "model.py")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    before = _files(repo), _files(elsewhere)
+    done = run_python(script, cwd=elsewhere)
+    assert done.returncode == 0, done.stderr
+    assert (_files(repo), _files(elsewhere)) == before  # no folder, no file
+    hint = io.StringIO()
+    Hints(stream=hint).fast_dev_run(2)
+    assert done.stderr == hint.getvalue()  # lightdsl's words, to stderr as lightdsl's
+    lines = done.stdout.splitlines()
+    assert lines[-2:] == ["  fast_dev_run: nothing written", "  learning rate: 0.01"]
+    # the checkpoint callback is off, as in lightdsl: "best" is val_loss's, as lightdsl's
+    assert lines[-3].startswith("  best (val_loss, epoch 0): ")
+    assert lines[-5].startswith("Training finished: 1 epoch, 2 steps in ")
+    assert not [line for line in lines if "lr_find" in line or "run folder" in line]
+    assert "--out" not in run_python(script, "--help", cwd=elsewhere).stdout

@@ -24,8 +24,9 @@ from ..helpers.scripts import RUFF
 
 MODULES = sorted(p for p in RUNTIME.glob("*.py"))
 ALLOWED = set(sys.stdlib_module_names) | {"numpy", "torch"}
-# Imported inside the one function that loads their data set, never at module level.
-LAZY = {"torchvision", "sklearn"}
+# Imported inside the one function that loads their data set (matplotlib: that draws the
+# confusion-matrix picture), never at module level.
+LAZY = {"torchvision", "sklearn", "matplotlib"}
 
 
 def _imports(tree: ast.AST):
@@ -199,3 +200,17 @@ def test_range_test_of_a_script_is_lightdsl_lr_find(script):
     assert test.lrs == scheduler.history[: len(test.lrs)]
     result = LRFinderResult(test.lrs, test.losses, "exponential", 1e-5, 1.0, 30)
     assert result.suggestion() == test.suggestion() is not None
+
+
+def test_a_run_early_stopping_did_not_stop_ends_as_lightdsls(script, tmp_path, capsys):
+    """The script passes early stopping's reason, None when it did not stop: the summary said
+    "Training None: 1 epochs, 1 steps"; lightdsl says "Training finished: 1 epoch, 1 step"."""
+    run = script.RunFolder(tmp_path / "run")
+    run.end_epoch(0, {"train_loss_epoch": 0.5})
+    model = torch.nn.Linear(1, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    run.finish(model, optimizer, 1, script.EarlyStopping().reason)
+    assert capsys.readouterr().out.startswith("Training finished: 1 epoch, 1 step in ")
+    run.finish(model, optimizer, 2, "early stopping: val_loss did not improve for 3 checks")
+    assert capsys.readouterr().out.startswith("Training early stopping: val_loss did not "
+                                              "improve for 3 checks: 1 epoch, 2 steps in ")

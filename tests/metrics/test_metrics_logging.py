@@ -3,7 +3,6 @@ check's inference and did-you-mean list, without torch."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import numpy as np
@@ -14,6 +13,7 @@ from lightdsl.analysis import analyze_text
 from lightdsl.runtime.metrics import matrix_image
 from lightdsl.trainer.matrices import matrix_text
 
+from ..helpers.runner import run_code
 from ..helpers.specs import CLASSIFIER
 
 
@@ -166,8 +166,7 @@ def test_check_with_metrics_imports_neither_torch_nor_torchmetrics(tmp_path):
     code = ("import sys; from lightdsl.analysis import analyze_file; "
             f"analyze_file({str(spec)!r}); "
             "print('torch' in sys.modules, 'torchmetrics' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=False)
+    result = run_code(code)
     assert result.stdout.strip() == "False False", result.stderr
 
 

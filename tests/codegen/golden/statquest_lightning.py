@@ -77,7 +77,7 @@ def main(ckpt_path=None, **trainer_args):
     trainer = pl.Trainer(
         max_epochs=2000, accelerator="auto", devices="auto", **trainer_args
     )
-    if ckpt_path is None:
+    if ckpt_path is None and not trainer.fast_dev_run:
         pl.seed_everything(SEED)
         # statquest.lit:40 lr_find
         finder = pl.tuner.Tuner(trainer).lr_find(
