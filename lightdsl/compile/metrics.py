@@ -27,7 +27,7 @@ from ..vocab.metrics import infer_task, loss_outputs, torch_kwargs
 from ..vocab.shapes import Labels, ShapeError
 from .counted import COUNTED
 from .python import call_located, metric_fn
-from .resolve import resolve
+from ..vocab.registry import resolve
 
 
 def build_metric(bound, output: torch.Tensor, loss: str | None):
