@@ -10,7 +10,8 @@ above; within a layer, modules import each other without cycles):
  2. ``vocab``: the one registry of words (torch-free)
  3. ``checker``: AST -> diagnostics and a :class:`~lightdsl.checker.Program`
  4. the analysis driver: ``analysis`` (``analyze``, ``SpecError``, ``choose_run``, where a run
-    logs) and ``overrides`` (``--set``); what ``check``, ``api``, ``codegen`` and the commands run
+    logs), ``overrides`` (``--set``) and ``space`` (a sweep's search space, each point checked);
+    what ``check``, ``api``, ``codegen`` and the commands run
  5. ``data`` (loading, splits, transforms) and ``plots`` (pictures; the trainer draws matrices)
  6. ``trainer``: the Lightning-style trainer (knows nothing of the language)
  7. ``tuner``: lr_find and the batch-size finder, on top of the trainer
@@ -39,7 +40,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("frontend",),
     ("vocab",),
     ("checker",),
-    ("analysis", "overrides"),
+    ("analysis", "overrides", "space"),
     ("data", "plots"),
     ("trainer",),
     ("tuner",),
