@@ -18,7 +18,7 @@ above; within a layer, modules import each other without cycles):
  8. ``compile`` (Program -> torch modules) and ``checkpoints`` (choosing a run's checkpoint)
  9. ``codegen``: Program -> Python source (torch-free); ``lsp``: the language server (torch-free)
 10. ``api``: ``lightdsl.load`` -> Experiment
-11. ``deploy``: predict, evaluate, export a trained Experiment
+11. ``deploy``: predict, evaluate, export a trained Experiment; ``sweep``: the Optuna engine
 12. ``commands``, ``cli``, ``__main__`` and the package itself (``lightdsl/__init__.py``)
 
 The rule for lazy imports (inside functions): they count exactly as top-level ones. An import
@@ -47,7 +47,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("compile", "checkpoints"),
     ("codegen", "lsp"),
     ("api",),
-    ("deploy",),
+    ("deploy", "sweep"),
     ("commands", "cli", "__main__", ""),
 ]
 
