@@ -76,11 +76,15 @@ class Sweep:
     # ---- the study ----
     def study(self):
         optuna = optuna_module()
-        return open_study(self.folder, self.options.storage, self.study_name, self.space.mode,
-                          sampler=self._sampler(optuna), pruner=self._pruner(optuna))
+        study = open_study(self.folder, self.options.storage, self.study_name, self.space.mode,
+                           pruner=self._pruner(optuna))
+        # a seeded sampler continues with a seed of its own, else a resumed sweep would draw
+        # the points of its first trials again
+        study.sampler = self._sampler(optuna, len(study.get_trials(deepcopy=False)))
+        return study
 
-    def _sampler(self, optuna):
-        seed = self.space.seed
+    def _sampler(self, optuna, done: int):
+        seed = None if self.space.seed is None else self.space.seed + done
         if self.space.sampler == "grid":
             grid = {d.key: d.grid(self.text) for d in self.space.searched}
             return optuna.samplers.GridSampler(grid, seed=seed)

@@ -5,6 +5,7 @@ matplotlib is installed."""
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 from .study import load_study, read_info
@@ -83,7 +84,9 @@ def write_plots(study, folder: Path) -> list[Path]:
         if len(completed) < 2 or (name == "importance" and len(completed[0].params) < 1):
             continue
         try:
-            axes = getattr(views, function)(study)
+            with warnings.catch_warnings():  # Optuna calls its matplotlib plots experimental
+                warnings.simplefilter("ignore")
+                axes = getattr(views, function)(study)
         except (ValueError, RuntimeError) as error:  # e.g. importance of one constant value
             print(f"no {name} plot: {error}", file=sys.stderr)
             continue
