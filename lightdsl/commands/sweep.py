@@ -45,7 +45,8 @@ def run(args) -> int:
     if args.trials is not None and args.trials < 1 or args.jobs < 1:
         raise UsageError("--trials and --jobs must be 1 or more")
     from ..analysis import SpecError, analyze_file
-    from ..sweep.engine import SweepOptions, run_sweep
+    from ..sweep.engine import SweepOptions
+    from ..sweep.launch import run_sweep
 
     try:
         analysis = analyze_file(args.spec)

@@ -12,8 +12,6 @@ number (for loggers that nest runs, e.g. MLflow), and ``trial_N/values.json`` it
 from __future__ import annotations
 
 import math
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,7 +133,7 @@ class Sweep:
             trial.set_user_attr("interrupted", True)
             raise
         except Exception as error:  # recorded with the trial; the sweep goes on
-            message = getattr(error, "report", lambda: str(error))()
+            message = error.report() if hasattr(error, "report") else str(error)
             trial.set_user_attr("error", message[:2000])
             raise
 
@@ -195,21 +193,3 @@ def objective_value(history: list[dict], monitor: str, mode: str) -> float:
 
 def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def run_sweep(analysis: Analysis, space: Space, options: SweepOptions):
-    """Run the trials still missing, in this process or ``options.jobs`` worker processes."""
-    sweep = Sweep(analysis, space, options)
-    started = time.perf_counter()
-    study = sweep.study()
-    left = sweep.remaining(study)
-    print(f"sweep {space.name} of {analysis.source.path}: {sweep.total} trials, {left} to run; "
-          f"folder {sweep.folder}", file=sys.stderr, flush=True)
-    if options.jobs <= 1 or left <= 1:
-        sweep.run()
-    else:
-        from .workers import run_workers
-
-        run_workers(analysis.source.path, space.name, options, left)
-    elapsed = time.perf_counter() - started
-    return sweep.study(), sweep.folder, elapsed

@@ -1,4 +1,4 @@
-"""The static check of a sweep: every point through the checker, located errors, bounded work."""
+"""The static check of a sweep: each point through the checker, located errors, bounded."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import sys
 import time
 
 from lightdsl.analysis import analyze_file, analyze_text
-from lightdsl.frontend.formatting import format_text
-from lightdsl.space import apply_point
 from lightdsl.checker import check
 from lightdsl.frontend.diagnostics import Reporter
+from lightdsl.frontend.formatting import format_text
+from lightdsl.space import apply_point
 
 from .helpers import write_spec
 
