@@ -40,6 +40,7 @@ class SweepOptions:
     storage: str | None = None
     folder: str | None = None
     verbose: bool = False
+    worker: int = 0  # a worker process's index: its sampler's seed differs from the others'
 
 
 def point_analysis(analysis: Analysis, space: Space, point: dict[str, Any]) -> Analysis:
@@ -82,7 +83,8 @@ class Sweep:
         return study
 
     def _sampler(self, optuna, done: int):
-        seed = None if self.space.seed is None else self.space.seed + done
+        seed = None if self.space.seed is None else \
+            self.space.seed + done + 100_003 * self.options.worker
         if self.space.sampler == "grid":
             grid = {d.key: d.grid(self.text) for d in self.space.searched}
             return optuna.samplers.GridSampler(grid, seed=seed)

@@ -11,8 +11,9 @@ def run_workers(path: str, sweep: str, options, left: int) -> None:
     jobs = min(options.jobs, left)
     shares = [left // jobs + (1 if i < left % jobs else 0) for i in range(jobs)]
     context = multiprocessing.get_context("spawn")  # no forked torch or lark state
-    processes = [context.Process(target=_worker, args=(path, sweep, asdict(options), share))
-                 for share in shares]
+    processes = [context.Process(target=_worker, args=(
+        path, sweep, {**asdict(options), "worker": index + 1}, share))
+        for index, share in enumerate(shares)]
     for process in processes:
         process.start()
     try:
