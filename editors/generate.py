@@ -17,7 +17,7 @@ GRAMMAR = ROOT / "grammar" / "lightdsl.lark"
 OUTPUTS = [ROOT / "editors" / "lit.tmLanguage.json",
            ROOT / "editors" / "vscode" / "syntaxes" / "lit.tmLanguage.json"]
 CONSTANTS = {"true", "false", "none"}
-DECLARATIONS = {"model", "data", "train"}
+DECLARATIONS = {"model", "data", "train", "sweep"}
 
 
 def grammar_keywords(text: str | None = None) -> set[str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .checker import Program, check
@@ -25,6 +25,7 @@ from .frontend.diagnostics import Diagnostic, Reporter, render_text
 from .frontend.parser import parse
 from .frontend.source import SourceFile
 from .overrides import apply_overrides
+from .space import check_sweeps
 from .suggest import did_you_mean
 
 
@@ -36,6 +37,7 @@ class Analysis:
     source: SourceFile
     diagnostics: list[Diagnostic]
     program: Program | None
+    sweeps: dict = field(default_factory=dict)  # sweep name -> lightdsl.space.Space
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -52,7 +54,10 @@ def analyze(source: SourceFile) -> Analysis:
     with _no_gc():
         spec = parse(source, reporter)
         program = None if reporter.has_errors else check(spec, reporter)
-    return Analysis(source, reporter.sorted(), program)
+    sweeps = {}
+    if program is not None and spec.sweeps:  # every point of each sweep, when the spec is ok
+        sweeps = check_sweeps(program, reporter, clean=not reporter.has_errors)
+    return Analysis(source, reporter.sorted(), program, sweeps)
 
 
 @contextmanager

@@ -10,14 +10,15 @@ above; within a layer, modules import each other without cycles):
  2. ``vocab``: the one registry of words (torch-free)
  3. ``checker``: AST -> diagnostics and a :class:`~lightdsl.checker.Program`
  4. the analysis driver: ``analysis`` (``analyze``, ``SpecError``, ``choose_run``, where a run
-    logs) and ``overrides`` (``--set``); what ``check``, ``api``, ``codegen`` and the commands run
+    logs), ``overrides`` (``--set``) and ``space`` (a sweep's search space, each point checked);
+    what ``check``, ``api``, ``codegen`` and the commands run
  5. ``data`` (loading, splits, transforms) and ``plots`` (pictures; the trainer draws matrices)
  6. ``trainer``: the Lightning-style trainer (knows nothing of the language)
  7. ``tuner``: lr_find and the batch-size finder, on top of the trainer
  8. ``compile`` (Program -> torch modules) and ``checkpoints`` (choosing a run's checkpoint)
  9. ``codegen``: Program -> Python source (torch-free); ``lsp``: the language server (torch-free)
 10. ``api``: ``lightdsl.load`` -> Experiment
-11. ``deploy``: predict, evaluate, export a trained Experiment
+11. ``deploy``: predict, evaluate, export a trained Experiment; ``sweep``: the Optuna engine
 12. ``commands``, ``cli``, ``__main__`` and the package itself (``lightdsl/__init__.py``)
 
 The rule for lazy imports (inside functions): they count exactly as top-level ones. An import
@@ -39,14 +40,14 @@ LAYERS: list[tuple[str, ...]] = [
     ("frontend",),
     ("vocab",),
     ("checker",),
-    ("analysis", "overrides"),
+    ("analysis", "overrides", "space"),
     ("data", "plots"),
     ("trainer",),
     ("tuner",),
     ("compile", "checkpoints"),
     ("codegen", "lsp"),
     ("api",),
-    ("deploy",),
+    ("deploy", "sweep"),
     ("commands", "cli", "__main__", ""),
 ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 
 COMMANDS = ["check", "train", "lr_find", "tune", "plot", "graph", "codegen", "evaluate",
-            "predict", "export", "fmt", "lsp"]
+            "predict", "export", "fmt", "lsp", "sweep"]
 
 
 def register_all(commands) -> None:

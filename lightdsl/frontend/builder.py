@@ -252,8 +252,22 @@ class AstBuilder:
                           settings=[s for s in body if isinstance(s, n.Setting)],
                           calls=[s for s in body if isinstance(s, n.Call)])
 
+    # ---- sweep (hyperparameter search) ----
+    def sweep_entry(self, children):
+        path = [self._name(t) for t in children[:-2] if t.type == "NAME"]
+        return n.SweepEntry(span=self.span(children), path=path, value=children[-1])
+
+    def sweep_def(self, children):
+        keyword, named = children[0], children[1].type == "NAME"
+        return n.SweepDef(span=self.span(children),
+                          name=self._name(children[1]) if named else None,
+                          keyword_span=Span.point(keyword.line, keyword.column,
+                                                  keyword.start_pos, width=len("sweep")),
+                          entries=_nodes(children))
+
     def start(self, children):
         return n.Spec(span=Span(line=1, column=1, end_line=1, end_column=1),
                       models=[c for c in children if isinstance(c, n.ModelDef)],
                       data=[c for c in children if isinstance(c, n.DataDef)],
-                      trains=[c for c in children if isinstance(c, n.TrainDef)])
+                      trains=[c for c in children if isinstance(c, n.TrainDef)],
+                      sweeps=[c for c in children if isinstance(c, n.SweepDef)])

@@ -185,7 +185,7 @@ class _Printer:
 
     # -- structure --
     def spec(self, spec: n.Spec) -> str:
-        items = sorted([*spec.models, *spec.data, *spec.trains], key=_start)
+        items = sorted([*spec.models, *spec.data, *spec.trains, *spec.sweeps], key=_start)
         previous = None
         for item in items:
             self.comments_before(item.span.start_pos, "", previous, top=True)
@@ -227,6 +227,9 @@ class _Printer:
             self.block(item, header, members, "")
         elif isinstance(item, n.DataDef):
             self.block(item, [f"data {item.name.id} {{"], [*item.settings, *item.calls], "")
+        elif isinstance(item, n.SweepDef):
+            name = f" {item.name.id}" if item.name else ""
+            self.block(item, [f"sweep{name} {{"], item.entries, "")
         else:
             name = f" {item.name.id}" if item.name else ""
             self.block(item, [f"train{name} {{"], [*item.settings, *item.calls], "")
@@ -346,6 +349,8 @@ def _target(member) -> str | None:
         return member.name.id
     if isinstance(member, n.Assign):
         return ", ".join(name.id for name in member.targets)
+    if isinstance(member, n.SweepEntry):
+        return member.key
     return None
 
 

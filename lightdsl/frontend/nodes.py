@@ -318,15 +318,55 @@ class TrainDef(Node):
         return self.name.id if self.name else "default"
 
 
+# ---- sweep (hyperparameter search) -----------------------------------------------------------
+
+
+class SweepEntry(Node):
+    """``data.batch_size = choice(32, 64)``: ``path`` holds the key's names (one for a bare
+    name); what they mean is decided by :mod:`lightdsl.space`, not by the parser."""
+
+    __slots__ = ("path", "value")
+    _children = ("path", "value")
+
+    def __init__(self, *, span: Span, path: list[Name], value: Expr):
+        _set(self, "span", span)
+        _set(self, "path", path)
+        _set(self, "value", value)
+
+    @property
+    def key(self) -> str:
+        return ".".join(name.id for name in self.path)
+
+
+class SweepDef(Node):
+    """A ``sweep [NAME] { ... }`` block; ``name`` is None for the unnamed one."""
+
+    __slots__ = ("entries", "keyword_span", "name")
+    _children = ("name", "entries")
+
+    def __init__(self, *, span: Span, keyword_span: Span, name: Name | None = None,
+                 entries: list[SweepEntry] | None = None):
+        _set(self, "span", span)
+        _set(self, "name", name)
+        _set(self, "keyword_span", keyword_span)
+        _set(self, "entries", [] if entries is None else entries)
+
+    @property
+    def sweep_name(self) -> str:
+        return self.name.id if self.name else "default"
+
+
 class Spec(Node):
     """A whole ``.lit`` file."""
 
-    __slots__ = ("data", "models", "trains")
-    _children = ("models", "data", "trains")
+    __slots__ = ("data", "models", "sweeps", "trains")
+    _children = ("models", "data", "trains", "sweeps")
 
     def __init__(self, *, span: Span, models: list[ModelDef] | None = None,
-                 data: list[DataDef] | None = None, trains: list[TrainDef] | None = None):
+                 data: list[DataDef] | None = None, trains: list[TrainDef] | None = None,
+                 sweeps: list[SweepDef] | None = None):
         _set(self, "span", span)
         _set(self, "models", [] if models is None else models)
         _set(self, "data", [] if data is None else data)
         _set(self, "trains", [] if trains is None else trains)
+        _set(self, "sweeps", [] if sweeps is None else sweeps)

@@ -26,7 +26,7 @@ from .diagnostics import Reporter
 from .source import SourceFile, Span
 from .syntax_errors import describe_syntax_error
 
-_TOP_LEVEL = re.compile(r"^(model|data|train)\b", re.MULTILINE)
+_TOP_LEVEL = re.compile(r"^(model|data|train|sweep)\b", re.MULTILINE)
 
 # Nesting levels of an expression (operators, lists, calls) that every stage can walk
 # recursively within Python's default recursion limit, called from deep inside a program.
@@ -68,6 +68,7 @@ def parse(source: SourceFile, reporter: Reporter) -> n.Spec:
         models=[m for spec in specs for m in spec.models],
         data=[d for spec in specs for d in spec.data],
         trains=[t for spec in specs for t in spec.trains],
+        sweeps=[s for spec in specs for s in spec.sweeps],
     )
 
 

@@ -17,13 +17,13 @@ _PUNCTUATION = {
 _CLOSERS = {"{": "RBRACE", "(": "RPAR", "[": "RSQB"}
 _STATEMENT_LEVEL = {"NAME", "PARAM", "LAYERS", "FORWARD", "RETURN", "FROZEN", "MODEL", "DATA",
                     "TRAIN"}
-_KEYWORDS = {"MODEL", "DATA", "TRAIN", "PARAM", "LAYERS", "FORWARD", "RETURN"}
+_KEYWORDS = {"MODEL", "DATA", "TRAIN", "SWEEP", "PARAM", "LAYERS", "FORWARD", "RETURN"}
 _EXPRESSION_START = {"NUMBER", "STRING", "NAME", "LSQB", "LPAR", "MINUS", "TRUE", "FALSE", "NONE"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "AT", "POW"}
 _GROUPS = [  # (terminals that must all be expected, how to say it), most specific first
     ({"PARAM", "LAYERS", "FORWARD", "NAME"}, ("a statement (`param`, `layers`, `forward` or "
                                              "`name = ...`)")),
-    ({"MODEL", "DATA", "TRAIN"}, "a definition (`model`, `data` or `train`)"),
+    ({"MODEL", "DATA", "TRAIN", "SWEEP"}, "a definition (`model`, `data`, `train` or `sweep`)"),
     ({"RETURN", "NAME"}, "an assignment or `return`"),
     (_EXPRESSION_START, "an expression"),
     (_OPERATORS, "an operator"),
@@ -93,7 +93,7 @@ def _common_mistake(token, expected: set[str], source: SourceFile):
     if word and word.group(1) == "return":
         return (_span_at(source, word.start(1), 6), ("`return` is only allowed inside "
                 "forward() { ... }"), None)
-    keyword = re.search(r"(?:^|\n)(model|data|train)\s*$", before)
+    keyword = re.search(r"(?:^|\n)(model|data|train|sweep)\s*$", before)
     if keyword and token.type in ("EQUAL", "NAME", "LBRACE"):
         opened = _unclosed_bracket(text[:keyword.start(1)])
         if opened:

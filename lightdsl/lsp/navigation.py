@@ -110,12 +110,13 @@ class Symbol:
 
 
 def document_symbols(document: Document) -> list[Symbol]:
-    """Models (with their hyperparameters, params, layers and forward), data and train
-    blocks, from the current text's definitions that parse (else the last good text)."""
+    """Models (with their hyperparameters, params, layers and forward), data, train and
+    sweep blocks (with their entries), from the current text's definitions that parse (else
+    the last good text)."""
     view = _view(document) or document.good
     if view is None or view.spec is None:
         return []
-    items = sorted([*view.spec.models, *view.spec.data, *view.spec.trains],
+    items = sorted([*view.spec.models, *view.spec.data, *view.spec.trains, *view.spec.sweeps],
                    key=lambda d: d.span.start_pos)
     return [_symbol(item) for item in items]
 
@@ -134,6 +135,11 @@ def _symbol(item) -> Symbol:
         return Symbol(item.name.id, "Class", "model", item, item.name, children)
     if isinstance(item, n.DataDef):
         return Symbol(item.name.id, "Module", "data", item, item.name)
+    if isinstance(item, n.SweepDef):
+        children = [Symbol(e.key, "Variable", _callee(e.value), e, e.path[-1])
+                    for e in item.entries]
+        name = item.name if item.name is not None else item
+        return Symbol(item.sweep_name, "Event", "sweep", item, name, children)
     name = item.name if item.name is not None else item
     return Symbol(item.run_name, "Event", "train", item, name)
 

@@ -1,0 +1,27 @@
+"""``lightdsl sweep``'s one call: the trials still missing, here or in worker processes."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from ..analysis import Analysis
+from ..space import Space
+from .engine import Sweep, SweepOptions
+from .workers import run_workers
+
+
+def run_sweep(analysis: Analysis, space: Space, options: SweepOptions):
+    """Run the trials still missing, in this process or ``options.jobs`` worker processes."""
+    sweep = Sweep(analysis, space, options)
+    started = time.perf_counter()
+    study = sweep.study()
+    left = sweep.remaining(study)
+    print(f"sweep {space.name} of {analysis.source.path}: {sweep.total} trials, {left} to run; "
+          f"folder {sweep.folder}", file=sys.stderr, flush=True)
+    if options.jobs <= 1 or left <= 1:
+        sweep.run()
+    else:
+        run_workers(analysis.source.path, space.name, options, left)
+    elapsed = time.perf_counter() - started
+    return sweep.study(), sweep.folder, elapsed

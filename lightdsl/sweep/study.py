@@ -1,0 +1,109 @@
+"""Where a sweep lives: its folder, its Optuna storage and study, its trials' folders.
+
+The embedded storage is Optuna's journal file (``<sweep folder>/optuna.journal``), not
+SQLite: it is an append-only log that several processes may write at once (``--jobs``), with
+file locks and no "database is locked" retries, and a process killed mid-write loses nothing
+already written. A ``--storage`` URL (``postgresql://...``, ``sqlite:///...``) is any storage
+Optuna's RDB backend takes, shared by workers on many machines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+
+JOURNAL = "optuna.journal"
+VALUES = "values.json"
+DONE_STATES = ("COMPLETE", "PRUNED", "FAIL")
+
+
+def optuna_module():
+    """Optuna, imported when a sweep runs (the optional extra ``sweep``)."""
+    try:
+        import optuna
+    except ImportError:
+        raise UsageError("lightdsl sweep needs Optuna: pip install 'lightdsl[sweep]' "
+                         "(or pip install optuna)") from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def storage_for(folder: Path, url: str | None):
+    """The storage object (or URL) Optuna is given: the journal file unless ``url``."""
+    optuna = optuna_module()
+    if url:
+        return url
+    from optuna.storages.journal import JournalFileBackend
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return optuna.storages.JournalStorage(JournalFileBackend(str(folder / JOURNAL)))
+
+
+def open_study(folder: Path, url: str | None, name: str, direction: str, sampler=None,
+               pruner=None):
+    """The study ``name`` (created on first use, continued after)."""
+    optuna = optuna_module()
+    return optuna.create_study(storage=storage_for(folder, url), study_name=name,
+                               direction="maximize" if direction == "max" else "minimize",
+                               sampler=sampler, pruner=pruner, load_if_exists=True)
+
+
+def load_study(folder: Path, url: str | None = None):
+    """The study a sweep folder holds (its name is in ``sweep.json``)."""
+    info = read_info(folder)
+    optuna = optuna_module()
+    return optuna.load_study(study_name=info["study"],
+                             storage=storage_for(folder, url or info.get("storage")))
+
+
+def write_info(folder: Path, info: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sweep.json").write_text(json.dumps(info, indent=2) + "\n")
+
+
+def read_info(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / "sweep.json"
+    if not path.is_file():
+        raise UsageError(f"{folder} is not a sweep folder (no sweep.json); "
+                         "`lightdsl sweep SPEC` makes one")
+    return json.loads(path.read_text())
+
+
+def trial_folder(folder: Path, number: int) -> Path:
+    """``<sweep folder>/trial_N``: a normal run folder (``version_0``, checkpoints, logs)."""
+    return Path(folder) / f"trial_{number}"
+
+
+def write_values(folder: Path, number: int, values: dict[str, Any], extra: dict) -> Path:
+    path = trial_folder(folder, number) / VALUES
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"trial": number, "values": values, **extra}, indent=2) + "\n")
+    return path
+
+
+def read_values(folder: Path, number: int) -> dict[str, Any]:
+    path = trial_folder(folder, number) / VALUES
+    if not path.is_file():
+        raise UsageError(f"{folder} has no trial {number} (no {path})")
+    return json.loads(path.read_text())["values"]
+
+
+def counted(trial) -> bool:
+    """Whether a trial counts toward ``trials``: finished (complete, pruned or failed with an
+    error), not one a Ctrl-C or a killed worker cut short."""
+    state = trial.state.name
+    return state in DONE_STATES and not trial.user_attrs.get("interrupted")
+
+
+def sweep_folder(root: str, stem: str, sweep: str) -> Path:
+    """``<log root>/<spec stem>-sweep`` (``-sweep-<name>`` for a named sweep)."""
+    return Path(root) / (f"{stem}-sweep" if sweep == "default" else f"{stem}-sweep-{sweep}")
+
+
+def default_name(path: str, sweep: str) -> str:
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return stem if sweep == "default" else f"{stem}-{sweep}"
