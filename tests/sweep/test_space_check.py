@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 from lightdsl.analysis import analyze_file, analyze_text
@@ -12,6 +10,7 @@ from lightdsl.frontend.diagnostics import Reporter
 from lightdsl.frontend.formatting import format_text
 from lightdsl.space import apply_point
 
+from ..helpers.runner import run_code
 from .helpers import write_spec
 
 HEADS = """
@@ -128,6 +127,5 @@ def test_check_of_a_sweep_imports_neither_torch_nor_optuna(tmp_path):
     code = ("import sys; from lightdsl.analysis import analyze_file; "
             f"a = analyze_file({str(path)!r}); assert a.ok, a.diagnostics; "
             "print(sorted(m for m in ('torch', 'optuna') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    out = run_code(code, check=True).stdout
     assert out.strip() == "[]"
