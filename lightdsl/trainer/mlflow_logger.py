@@ -14,9 +14,9 @@ and refuses to start without an opt-in) and the artifacts in ``mlruns/artifacts/
 with ``mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db``. The experiment is the run
 folder's name and the MLflow run is named after its ``version_N`` folder, so the two line up.
 
-Metrics are buffered and written with one ``log_batch`` call at most every :attr:`FLUSH_S`
-seconds (and at the end): a SQLite write costs tens of milliseconds, which logging every step
-one by one would add to each step. mlflow is an optional extra, imported only here, only when
+Metrics are buffered and handed to MLflow's writer thread (``log_batch(synchronous=False)``)
+at most every :attr:`FLUSH_S` seconds, and waited for at the end: a SQLite or HTTP write costs
+tens of milliseconds, which logging every step one by one would add to each step. mlflow is an optional extra, imported only here, only when
 the logger is built (``lightdsl check`` never imports it). For sweeps, ``parent_run_id`` makes
 the run a nested child of another (:func:`open_parent_run`).
 """
@@ -99,6 +99,7 @@ class MLflowLogger(Logger):
         self._buffer: list = []
         self._oldest = 0.0
         self._hparam_names: set[str] = set()
+        self._pending: list = []  # log_batch operations in MLflow's writer thread
 
     # ---- the run ----
     def state_dict(self) -> dict:
@@ -138,23 +139,7 @@ class MLflowLogger(Logger):
         return self._resume_id
 
     def _experiment_id(self) -> str:
-        """The experiment's id, creating it (its artifacts in the local store) if new."""
-        found = self.client.get_experiment_by_name(self.experiment_name)
-        if found is not None:
-            return found.experiment_id
-        location = None
-        if _is_local_sqlite(self.tracking_uri):
-            store = Path(self.tracking_uri.removeprefix("sqlite:///")).parent
-            safe = re.sub(r"[^A-Za-z0-9._-]+", "_", self.experiment_name)
-            location = (store / "artifacts" / safe).as_uri()
-        try:
-            return self.client.create_experiment(self.experiment_name,
-                                                 artifact_location=location)
-        except Exception:  # another run created it at the same moment
-            found = self.client.get_experiment_by_name(self.experiment_name)
-            if found is None:
-                raise
-            return found.experiment_id
+        return experiment_id(self.client, self.experiment_name, self.tracking_uri)
 
     # ---- what the trainer logs ----
     def log_hyperparams(self, params: dict) -> None:
@@ -198,17 +183,23 @@ class MLflowLogger(Logger):
         if self._buffer and time.time() - self._oldest >= self.FLUSH_S:
             self.flush()
 
-    def flush(self) -> None:
-        """Write the buffered metrics now."""
+    def flush(self, wait: bool = False) -> None:
+        """Hand the buffered metrics to MLflow's writer thread (``synchronous=False``: the step
+        does not wait for the database); ``wait``: and wait until all are written."""
         metrics, self._buffer = self._buffer, []
         run_id = self.start()
         for i in range(0, len(metrics), BATCH["metrics"]):
-            self.client.log_batch(run_id, metrics=metrics[i:i + BATCH["metrics"]])
+            self._pending.append(self.client.log_batch(
+                run_id, metrics=metrics[i:i + BATCH["metrics"]], synchronous=False))
+        if wait:
+            pending, self._pending = self._pending, []
+            for operation in pending:
+                operation.wait()  # raises what the writer met (a server gone, a full disk)
 
     def finalize(self, status: str = "success") -> None:
         if self.run_id is None and not self._buffer:
             return  # nothing was logged: no empty run
-        self.flush()
+        self.flush(wait=True)
         self.client.set_terminated(self.run_id, status=STATUS.get(status, "FAILED"))
 
     # ---- params ----
@@ -235,13 +226,32 @@ def _param_text(value: Any) -> str:
     return text[:MAX_PARAM_LENGTH]
 
 
+def experiment_id(client, name: str, uri: str) -> str:
+    """The id of experiment ``name``, created if new: in a local SQLite store with its
+    artifacts in the store's ``artifacts/<name>`` (MLflow's default would be ``./mlruns`` in
+    the working folder), elsewhere where the server puts them."""
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    location = None
+    if _is_local_sqlite(uri):
+        store = Path(uri.removeprefix("sqlite:///")).parent
+        location = (store / "artifacts" / re.sub(r"[^A-Za-z0-9._-]+", "_", name)).as_uri()
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except Exception:  # another run created it at the same moment
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found.experiment_id
+
+
 def open_parent_run(experiment_name: str, run_name: str, tracking_uri: str,
                     tags: dict[str, str] | None = None) -> str:
     """Start a parent run (a sweep's) and return its id; each trial's logger gets it as
     ``parent_run_id`` and is nested under it. End it with :func:`close_parent_run`."""
     client = _mlflow()(tracking_uri=tracking_uri)
-    found = client.get_experiment_by_name(experiment_name)
-    experiment = found.experiment_id if found else client.create_experiment(experiment_name)
+    experiment = experiment_id(client, experiment_name, tracking_uri)
     return client.create_run(experiment, run_name=run_name, tags=tags or {}).info.run_id
 
 

@@ -98,7 +98,8 @@ def test_undecodable_bytes_are_diagnostics_not_a_crash(tmp_path, capsys):
 def test_check_never_imports_torch():
     code = ("import sys; from lightdsl.cli import main; "
             f"rc = main(['check', {str(ROOT / 'specs' / '*.lit')!r}]); "
-            "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(rc)")
+            "assert 'torch' not in sys.modules, 'torch was imported'; "
+            "assert 'mlflow' not in sys.modules, 'mlflow was imported'; sys.exit(rc)")
     result = run_code(code)
     assert result.returncode == 0, result.stderr
 

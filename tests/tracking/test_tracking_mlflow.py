@@ -22,6 +22,18 @@ mlflow = pytest.importorskip("mlflow")
 QUIET = {"enable_progress_bar": False}
 
 
+@pytest.fixture(autouse=True)
+def _elsewhere(tmp_path, monkeypatch):
+    """Each test runs in an empty working folder, which must stay empty: every file goes to
+    the log root or the store beside it (MLflow's own default is ./mlruns)."""
+    folder = tmp_path / "cwd"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    yield
+    assert list(folder.iterdir()) == []
+
+
 def _train(tmp_path: Path, logger: str, epochs: int = 3, ckpt=None, **overrides):
     root = tmp_path / "lightning_logs"
     spec = iris_spec(tmp_path, epochs, 16, f"logger = {logger}",
