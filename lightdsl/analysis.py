@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .checker import Program, check
+from .checker.loggers import FOLDER_ARGS
+from .checker.python import PythonBound
 from .checker.train import Run
 from .errors import LightdslError, UsageError
 from .frontend.diagnostics import Diagnostic, Reporter, render_text
 from .frontend.parser import parse
 from .frontend.source import SourceFile
 from .overrides import apply_overrides
+from .run_settings import LOGGER_NAMES, LoggerChoice
 from .space import check_sweeps
 from .suggest import did_you_mean
 
@@ -125,17 +128,46 @@ def choose_run(analysis: Analysis, run: str | None) -> str:
 # ---- where a run writes -------------------------------------------------------------------
 
 def logger_kwargs(run: Run) -> dict[str, Any]:
-    """The Trainer arguments the run's ``logger`` setting gives (logger, root, run name)."""
-    if "logger" in run.settings.nodes and run.logger is None:
+    """The Trainer arguments the run's ``logger`` setting gives: the logger (one, or a list
+    when the spec names several), and the one run folder's root and name (``save_dir`` and
+    ``name`` of the logger that gives them; the checker refuses two that differ)."""
+    if "logger" in run.settings.nodes and not run.loggers:
         return {"logger": None}
-    if run.logger is None:
+    if not run.loggers:
         return {}
-    kwargs: dict[str, Any] = {"logger": run.logger.name}
-    if "save_dir" in run.logger.nodes or "default_root_dir" not in run.settings.nodes:
-        kwargs["default_root_dir"] = run.logger.values["save_dir"]
-    if run.logger.values.get("name"):
-        kwargs["run_name"] = run.logger.values["name"]
+    choices = [logger_choice(b) for b in run.loggers]
+    kwargs: dict[str, Any] = {"logger": choices[0] if len(choices) == 1 else choices}
+    root = _folder_logger(run, "save_dir")
+    if root is not None and ("save_dir" in root.nodes
+                             or "default_root_dir" not in run.settings.nodes):
+        kwargs["default_root_dir"] = root.values["save_dir"]
+    named = _folder_logger(run, "name")
+    if named is not None and named.values.get("name"):
+        kwargs["run_name"] = named.values["name"]
     return kwargs
+
+
+def logger_choice(bound) -> Any:
+    """What the Trainer is given for one logger of a spec: the trainer's name for a built-in
+    without options of its own (``"tensorboard"``, as ever), else a
+    :class:`~lightdsl.run_settings.LoggerChoice` (its class, built in the run folder)."""
+    if isinstance(bound, PythonBound):
+        ref = bound.ref
+        return LoggerChoice(f"{ref.module}.{ref.name}", dict(bound.values), ref.path_dir,
+                            ref.where)
+    options = {k: v for k, v in bound.values.items() if k not in FOLDER_ARGS}
+    if not options and bound.name in LOGGER_NAMES:
+        return bound.name
+    return LoggerChoice(bound.entry.target, options)
+
+
+def _folder_logger(run: Run, arg: str):
+    """The logger whose ``arg`` (save_dir, name) chooses the run folder: the first that
+    writes it, else the first that has it (its default)."""
+    own = [b for b in run.loggers if not isinstance(b, PythonBound)]
+    written = [b for b in own if arg in b.nodes]
+    having = [b for b in own if b.entry.arg(arg) is not None]
+    return (written or having or [None])[0]
 
 
 def run_folder_name(spec_path: str, run_name: str) -> str:

@@ -178,6 +178,12 @@ def _tune_batch_size(experiment: Experiment, ckpt_path, fast_dev_run) -> None:
 
 
 def _instantiate(bound):
+    from .checker.python import PythonBound
+
+    if isinstance(bound, PythonBound):  # python("mypkg:MyCallback")
+        from .compile.python import build_callback
+
+        return build_callback(bound)
     from .compile.resolve import instantiate
 
     return instantiate(bound)

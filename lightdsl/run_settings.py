@@ -250,14 +250,38 @@ class Objects(Rule):
         return list(value)
 
 
-LOGGER_NAMES = ("tensorboard", "csv", "none")
+LOGGER_NAMES = ("tensorboard", "csv", "mlflow", "none")
+
+
+class LoggerChoice(NamedTuple):
+    """A logger the trainer builds once the run folder exists (what a spec's ``logger =
+    mlflow(...)`` or ``python("mypkg:MyLogger")`` becomes): ``target``, a class or its dotted
+    name, is called as ``target(log_dir=<run folder>, **options)`` where it takes ``log_dir``,
+    else ``target(**options)``. ``path_dir``: a folder to import ``target`` from (the spec's);
+    ``where``: the spec location its errors name."""
+
+    target: Any
+    options: dict | None = None
+    path_dir: str | None = None
+    where: str | None = None
 
 
 class LoggerRule(Rule):
-    """``"tensorboard"``, ``"csv"``, None/``"none"``/False, True (= tensorboard) or an object
-    with a ``log_metrics(metrics, step)`` method."""
+    """One logger or a list of them (several at once); each ``"tensorboard"``, ``"csv"``,
+    ``"mlflow"``, a :class:`LoggerChoice` or an object with a ``log_metrics(metrics, step)``
+    method. None/``"none"``/False/``[]``: no logger; True: tensorboard."""
 
     def check(self, name, value):
+        if isinstance(value, (list, tuple)) and not isinstance(value, LoggerChoice):
+            items = [self.one(f"{name}[{i}]", item) for i, item in enumerate(value)]
+            if any(item is None for item in items):
+                raise ConfigError(f"{name}={value!r} is not valid; a list of loggers holds "
+                                  "no none (write logger=None, or [], for no logger)")
+            return items or None
+        return self.one(name, value)
+
+    def one(self, name, value):
+        """One logger, checked (None for none)."""
         if value is None or value is False:
             return None
         if value is True:
@@ -267,11 +291,47 @@ class LoggerRule(Rule):
             if text not in LOGGER_NAMES:
                 raise choice_error(name, value, LOGGER_NAMES)
             return None if text == "none" else text
-        if callable(getattr(value, "log_metrics", None)):
+        if isinstance(value, LoggerChoice) or callable(getattr(value, "log_metrics", None)):
             return value
         raise ConfigError(
-            f"{name}={value!r} is not valid; expected 'tensorboard', 'csv', None, "
-            "or an object with a log_metrics(metrics, step) method")
+            f"{name}={value!r} is not valid; expected 'tensorboard', 'csv', 'mlflow', None, "
+            "an object with a log_metrics(metrics, step) method, or a list of these")
+
+
+# ---- hooks: what the trainer calls on callbacks and loggers ---------------------------------
+# (the trainer's names and arguments after ``self``; ``lightdsl check`` reads them to check a
+# python(...) callback or logger without importing it; tests/trainer compare them with the
+# trainer's classes)
+
+CALLBACK_HOOKS = {
+    "on_fit_start": ("trainer", "module"),
+    "on_train_epoch_start": ("trainer", "module"),
+    "on_train_batch_end": ("trainer", "module", "outputs", "batch", "batch_idx"),
+    "on_validation_end": ("trainer", "module"),
+    "on_train_epoch_end": ("trainer", "module"),
+    "on_fit_end": ("trainer", "module"),
+    "on_log_metrics": ("trainer", "metrics", "step"),
+    "on_log_matrices": ("trainer", "matrices", "step"),
+    "on_exception": ("trainer", "module", "exception"),
+    "teardown": ("trainer", "module", "stage"),
+    "state_dict": (),
+    "load_state_dict": ("state",),
+}
+LOGGER_HOOKS = {
+    "log_metrics": ("metrics", "step"),  # the one a logger must have
+    "log_hyperparams": ("params",),
+    "log_settings": ("settings",),
+    "log_text": ("tag", "text"),
+    "log_matrices": ("matrices", "step"),
+    "set_class_names": ("names",),
+    "log_checkpoint": ("path",),
+    "save": (),
+    "finalize": ("status",),  # finalize() without the status is accepted too
+    "state_dict": (),
+    "load_state_dict": ("state",),
+}
+#: hooks that may be written with fewer arguments than the trainer can pass (it checks)
+OPTIONAL_HOOK_ARGS = {("logger", "finalize"): 0}
 
 
 class DirectoryName(Rule):
@@ -342,7 +402,8 @@ SETTINGS_TABLE = (
             "as Lightning's DeviceStatsMonitor", trainer=False),
     # the Trainer's own: a spec writes its callbacks and logger as vocabulary calls
     Setting("callbacks", [], Objects(), "callback objects", spec=False),
-    Setting("logger", "tensorboard", LoggerRule(), "tensorboard, csv or none", spec=False),
+    Setting("logger", "tensorboard", LoggerRule(),
+            "tensorboard, csv, mlflow, a list of them, or none", spec=False),
     Setting("run_name", None, DirectoryName(),
             "the log folder's name (default: the module's class name)", spec=False),
 )

@@ -27,10 +27,14 @@ from ..vocab.types import CallValue, Symbol, Type
 from .bound import Bound
 from .constants import INVALID, contains_invalid, evaluate
 from .pysource import NotFound, find_module, init_parameters, module_names
+from .python_hooks import check_hooks
 
 SHAPE = "shape"  # the keyword lightdsl keeps for itself (a layer's declared output shape)
 WANTED = {"layer": ("class", "a torch.nn.Module class"),
-          "metric": ("function", "a function metric(output, labels) -> scalar tensor")}
+          "metric": ("function", "a function metric(output, labels) -> scalar tensor"),
+          "callback": ("class", "a class with the trainer's hooks (on_fit_start, ...)"),
+          "logger": ("class", "a class with log_metrics(metrics, step)")}
+PROVIDED = {"logger": ("log_dir",)}  # arguments the trainer passes itself (the run folder)
 
 
 class AnyValue(Type):
@@ -85,7 +89,9 @@ def bind_python(kind: str, call: n.Call, env: dict[str, Any], reporter: Reporter
     if ref is None:
         return None
     if cls is not None:
-        _check_keywords(ref, cls, call, reporter)
+        _check_keywords(ref, cls, call, reporter, PROVIDED.get(kind, ()))
+        check_hooks(kind, ref, cls, _inside(call.args[0], len(ref.module) + 1, len(ref.text)),
+                    reporter)
     args = tuple(Arg(name, AnyValue(), None) for name in values)
     entry = Entry(kind=kind, name=ref.name, args=args, target=f"{ref.module}.{ref.name}",
                   shape=_shape_rule(declared, ref), doc=f"python({ref.text!r})",
@@ -240,12 +246,16 @@ def _declared_shape(kind: str, kw: n.Keyword, value: Any, reporter: Reporter) ->
     return value if ok else None
 
 
-def _check_keywords(ref: PythonRef, cls, call: n.Call, reporter: Reporter) -> None:
-    """Keyword names against the class's own ``__init__`` (when the source shows it)."""
+def _check_keywords(ref: PythonRef, cls, call: n.Call, reporter: Reporter,
+                    provided: tuple[str, ...] = ()) -> None:
+    """Keyword names against the class's own ``__init__`` (when the source shows it);
+    ``provided``: what the trainer passes itself (a spec may not give it)."""
     params = init_parameters(cls)
     if params is None:
         return
     accepted, required = params
+    accepted = [a for a in accepted if a not in provided]
+    required = [r for r in required if r not in provided]
     given = [kw for kw in call.keywords if kw.name.id != SHAPE]
     for kw in given:
         if kw.name.id not in accepted:

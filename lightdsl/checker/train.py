@@ -19,6 +19,7 @@ from .compose import given_twice, rederive
 from .constants import INVALID, evaluate
 from .data import DataInfo
 from .flow import FlowChecker
+from .loggers import check_loggers
 from .models import ModelInfo, check_model
 
 VALIDATION_SETTINGS = ("check_val_every_n_epoch", "val_check_interval", "limit_val_batches",
@@ -39,6 +40,8 @@ class Run:
     metrics: list[Bound] = field(default_factory=list)
     callbacks: list[Bound] = field(default_factory=list)
     logger: Bound | None = None
+    """The first of ``loggers`` (None: no logger)."""
+    loggers: list[Bound] = field(default_factory=list)
     lr_find: Bound | None = None
     output_shape: Shape = None
     #: the shapes of this run's walk through its model, from its data's batch (a ModelShapes):
@@ -154,7 +157,12 @@ class TrainChecker:
         run.callbacks = self._list("callback", settings, "callbacks")
         logger = settings.values["logger"]
         if isinstance(logger, (Symbol, CallValue)):
-            run.logger = self.resolve("logger", logger, settings.nodes.get("logger"))
+            found = self.resolve("logger", logger, settings.nodes.get("logger"))
+            run.loggers = [found] if found is not None else []
+        elif isinstance(logger, list):  # several at once
+            run.loggers = self._list("logger", settings, "logger")
+        run.logger = run.loggers[0] if run.loggers else None
+        check_loggers(run.loggers, self.reporter)
 
     def resolve(self, kind: str, value: Any, node: n.Node | None) -> Bound | None:
         """A vocabulary entry named or called in a setting, bound to its arguments."""
@@ -225,7 +233,7 @@ class TrainChecker:
         Lightning's DeviceStatsMonitor refuses ``logger=False``)."""
         settings = run.settings
         if settings.values.get("device_stats") is True and "logger" in settings.nodes \
-                and settings.values.get("logger") is None:
+                and settings.values.get("logger") in (None, []):
             self.reporter.error("value", settings.span_of("device_stats"),
                                 "device_stats = true logs to the run's logger, but logger = none",
                                 hint="set logger = tensorboard or csv, or drop device_stats")

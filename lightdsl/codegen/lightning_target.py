@@ -4,8 +4,10 @@ spec's settings, which keep Lightning's names."""
 
 from __future__ import annotations
 
+from ..analysis import log_location
 from ..run_settings import max_epochs
 from .data import inline_classes
+from .loggers import builtin, lightning_logger, omitted
 from .metrics import inputs_lines, is_matrix, is_open, task_line, update_args, write_metric_dict
 from .printer import Namer, literal, vocab_call
 from .script import Plan, Script, add_data_root_option
@@ -52,7 +54,14 @@ class LightningTarget(Target):
         if self.reads_files:
             lines += ["The data's relative paths start at SPEC_DIR, the spec's folder;",
                       "python SCRIPT --data-root DIR reads them from DIR."]
+        if self.notes():
+            lines += ["", "Not in this script (lightdsl train does these):"]
+            lines += ["- " + note.replace('"', "'") for note in self.notes()]
         return lines
+
+    def notes(self) -> list[str]:
+        """What the script leaves out: python(...) callbacks and loggers."""
+        return omitted(self.run)
 
     # ---- the LightningModule's parts ----
     def _init_extra(self) -> None:
@@ -254,14 +263,13 @@ class LightningTarget(Target):
             value = max_epochs(value) if key == "max_epochs" else value
             args.append(f"{key}={flat(literal(value, tuples=True))}")
         calls = tuple(vocab_call(b, func="pl.callbacks." + b.entry.target.rsplit(".", 1)[1])
-                      for b in run.callbacks)
+                      for b in builtin(run.callbacks))
         if plan["device_stats"] is True:  # lightdsl's setting is Lightning's callback
             calls += ("pl.callbacks.DeviceStatsMonitor()",)
         if calls:
             args.append(concat("callbacks=", Group("[", calls, "]")))
         if plan.written("logger"):
-            logger = "False" if run.logger is None else vocab_call(
-                run.logger, func="pl.loggers." + run.logger.entry.target.rsplit(".", 1)[1])
+            logger = lightning_logger(run, *log_location(run, self.s.path))
             args.append(concat("logger=", logger))
         return tuple(args)
 

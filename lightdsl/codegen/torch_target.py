@@ -13,6 +13,7 @@ import textwrap
 from ..analysis import log_location
 from ..errors import UsageError
 from ..run_settings import ACCELERATOR_DEVICE, PRECISION, SETTING
+from .loggers import builtin, omitted, torch_logger_note
 from .metrics import is_open, task_line, write_metric_dict, write_updates
 from .overrides import script_callback
 from .printer import literal, str_literal, vocab_call
@@ -108,8 +109,8 @@ class TorchTarget(Target):
         """Settings of the run this script does not reproduce (each also a codegen warning)."""
         plan, run, notes = self.plan, self.run, []
         if plan.written("logger") and run.logger is not None and not self.fast:
-            notes.append(f"logger = {run.logger.name}: the script prints each epoch's metrics "
-                         "instead of writing logs")
+            notes.append(torch_logger_note(run))
+        notes += omitted(run)
         if plan.data.get("num_workers") or plan.data.get("pin_memory"):
             notes.append("num_workers/pin_memory: the script batches tensors in memory, in one "
                          "process")
@@ -121,7 +122,7 @@ class TorchTarget(Target):
         for key in ("log_every_n_steps", "num_sanity_val_steps"):
             if plan.written(key):
                 notes.append(f"{key}: not used (no logs, no sanity check)")
-        for bound in run.callbacks:
+        for bound in builtin(run.callbacks):
             monitor = bound.values.get("monitor")
             if monitor and not (monitor.startswith("val_") or monitor.endswith("_epoch")):
                 notes.append(f"{bound.name} monitors {monitor!r}: the script's metrics are "
@@ -356,7 +357,7 @@ class TorchTarget(Target):
         return f"{arg}=optimizer_steps({', '.join(args)})"
 
     def _callbacks(self) -> None:
-        for bound in self.run.callbacks:
+        for bound in builtin(self.run.callbacks):  # python(...) ones: a note (omitted)
             name = bound.entry.target.rsplit(".", 1)[1]
             self.s.use(name)
             self.w.ref(bound.span, bound.name)
@@ -613,7 +614,7 @@ class TorchTarget(Target):
     def _monitor(self) -> tuple[str, ...]:
         """RunFolder's monitor and mode: the first checkpoint's or early stopping's, as
         lightdsl's summary picks the metric its "best" line shows."""
-        for bound in self.run.callbacks:
+        for bound in builtin(self.run.callbacks):
             if bound.values.get("monitor"):
                 return (f"monitor={flat(literal(bound.values['monitor']))}",
                         f"mode={flat(literal(bound.values.get('mode', 'min')))}")

@@ -24,10 +24,10 @@ from ..errors import ConfigError
 from ..runtime.metrics import metric_inputs
 from ..trainer.evaluation import LazyValue
 from ..vocab.metrics import infer_task, loss_outputs, torch_kwargs
+from ..vocab.registry import resolve
 from ..vocab.shapes import Labels, ShapeError
 from .counted import COUNTED
 from .python import call_located, metric_fn
-from ..vocab.registry import resolve
 
 
 def build_metric(bound, output: torch.Tensor, loss: str | None):

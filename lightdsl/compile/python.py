@@ -62,6 +62,15 @@ def build_loss(bound: PythonBound) -> Any:
     return functools.partial(target, **bound.values) if bound.values else target
 
 
+def build_callback(bound: PythonBound) -> Any:
+    """A ``python(...)`` callback: its class called with the spec's keyword arguments."""
+    target = load(bound)
+    if not inspect.isclass(target):
+        raise _error(bound, f"{bound.ref.text} is {_what(target)}; a python callback must be "
+                     "a class")
+    return _construct(bound, target)
+
+
 def metric_fn(bound: PythonBound) -> Any:
     """A ``python(...)`` metric: a function ``metric(output, labels) -> scalar tensor``."""
     target = load(bound)

@@ -1,24 +1,34 @@
-"""Where metrics go: TensorBoard event files, a ``metrics.csv``, or nowhere.
+"""Where metrics go: TensorBoard event files, a ``metrics.csv``, an MLflow run
+(:mod:`lightdsl.trainer.mlflow`), several of them at once, or nowhere.
 
 Each run gets its own directory ``<root>/<run name>/version_N/`` (N = the next free number,
 claimed atomically by :func:`lightdsl.outputs.claim_version_dir`), the layout
 ``tensorboard --logdir <root>`` understands. The trainer logs Lightning's names at Lightning's
 steps (see ``Trainer._log``). A logger is any object with
-``log_metrics(metrics, step)``; ``log_hyperparams``, ``log_text``, ``log_matrices`` (a confusion
-matrix: a picture in TensorBoard), ``set_class_names`` (for those pictures) and ``finalize`` are
-optional.
+``log_metrics(metrics, step)``; ``log_hyperparams``, ``log_settings`` (the trainer's), ``log_text``,
+``log_matrices`` (a confusion matrix: a picture in TensorBoard), ``set_class_names`` (for those
+pictures), ``save`` (each epoch end), ``log_checkpoint`` (the kept checkpoint, at the end),
+``finalize`` (with or without the fit's status) and ``state_dict``/``load_state_dict`` (kept in
+the checkpoint) are optional: :data:`lightdsl.run_settings.LOGGER_HOOKS`. Each logger is one
+:class:`LoggerCallback` on the run's callback list.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import importlib
+import inspect
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from lightdsl.errors import ConfigError, LightdslError
 from lightdsl.outputs import claim_version_dir, next_version_dir  # noqa: F401 (re-export)
+from lightdsl.run_settings import LoggerChoice
 
 from .callbacks import BuiltinCallback
 from .checkpoint import to_safe
@@ -138,28 +148,98 @@ class CSVLogger(Logger):
         self.save()
 
 
+#: The trainer's names for its loggers (``Trainer(logger="mlflow")``): a class, or the dotted
+#: name of one imported only when used (mlflow is an optional extra).
+LOGGER_CLASSES: dict[str, Any] = {"tensorboard": TensorBoardLogger, "csv": CSVLogger,
+                                  "mlflow": "lightdsl.trainer.mlflow_logger.MLflowLogger"}
+
+
 def build_logger(choice: Any, run_dir: Path) -> Any:
-    """The logger for a checked ``logger`` setting: a name, None, or the user's own object."""
-    if choice == "tensorboard":
-        return TensorBoardLogger(run_dir)
-    if choice == "csv":
-        return CSVLogger(run_dir)
+    """The logger for one checked ``logger`` item: a name, a LoggerChoice, None, or the user's
+    own object."""
+    if isinstance(choice, str):
+        return _construct(LoggerChoice(LOGGER_CLASSES[choice]), run_dir)
+    if isinstance(choice, LoggerChoice):
+        return _construct(choice, run_dir)
     return choice
 
 
+def build_loggers(setting: Any, run_dir: Path) -> list:
+    """Every logger of the checked ``logger`` setting (one, a list, or None), built in
+    ``run_dir``, in order."""
+    if setting is None:
+        return []
+    items = setting if isinstance(setting, list) else [setting]
+    return [build_logger(item, run_dir) for item in items]
+
+
+def _construct(choice: LoggerChoice, run_dir: Path) -> Any:
+    """``target(log_dir=run_dir, **options)`` (without log_dir where the class takes none)."""
+    cls = _import(choice) if isinstance(choice.target, str) else choice.target
+    options = dict(choice.options or {})
+    try:
+        parameters = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    if "log_dir" in parameters:
+        options["log_dir"] = run_dir
+    try:
+        return cls(**options)
+    except LightdslError:
+        raise
+    except Exception as error:  # noqa: BLE001 (a user's logger may raise anything)
+        given = ", ".join(f"{k}={v!r}" for k, v in (choice.options or {}).items())
+        raise ConfigError(f"building the logger {cls.__name__}({given}) failed: "
+                          f"{type(error).__name__}: {error}", location=choice.where) from None
+
+
+def _import(choice: LoggerChoice) -> Any:
+    """The class a dotted ``target`` names (its module imported from ``path_dir`` first)."""
+    module, _, name = choice.target.rpartition(".")
+    if choice.path_dir is not None and choice.path_dir not in sys.path:
+        sys.path.insert(0, choice.path_dir)  # as check searched: the spec's folder first
+    try:
+        return getattr(importlib.import_module(module), name)
+    except LightdslError:
+        raise
+    except Exception as error:  # noqa: BLE001 (importing a user's module may raise anything)
+        raise ConfigError(f"importing the logger {choice.target} failed: "
+                          f"{type(error).__name__}: {error}", location=choice.where) from None
+
+
 class LoggerCallback(BuiltinCallback):
-    """The run's logger on the callback list: the hyperparameters and the spec's text at the
-    start, each ``on_log_metrics``/``on_log_matrices`` as it comes, a save after each epoch
-    (before the other callbacks see it) and the last write at ``teardown``."""
+    """One of the run's loggers on the callback list: the hyperparameters, the trainer's
+    settings and the spec's text at the start, each ``on_log_metrics``/``on_log_matrices`` as
+    it comes, a save after each epoch (before the other callbacks see it), and at
+    ``teardown`` the checkpoint kept (``log_checkpoint``) and the last write (``finalize``,
+    with the fit's status where it takes one: ``"success"``, ``"failed"``,
+    ``"interrupted"``). A logger with ``state_dict`` (MLflow's run id) keeps its state in the
+    checkpoint, so that a resume continues it."""
 
     order = -2
 
     def __init__(self, logger: Any, hparams: dict) -> None:
         self.logger, self.hparams = logger, hparams
+        self.status: str | None = None
+
+    @property
+    def stateful(self) -> bool:
+        return callable(getattr(self.logger, "state_dict", None))
+
+    @property
+    def state_key(self) -> str:
+        return f"Logger[{type(self.logger).__name__}]"
+
+    def state_dict(self) -> dict:
+        return self.logger.state_dict() if self.stateful else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        call_logger(self.logger, "load_state_dict", state)
 
     def on_fit_start(self, trainer, module) -> None:
         call_logger(self.logger, "set_class_names", getattr(module, "class_names", None))
         call_logger(self.logger, "log_hyperparams", self.hparams)
+        call_logger(self.logger, "log_settings", plain_settings(trainer.run.config))
         spec = getattr(module, "spec_source", None)
         if spec:
             call_logger(self.logger, "log_text", "spec", spec)
@@ -173,8 +253,49 @@ class LoggerCallback(BuiltinCallback):
     def on_train_epoch_end(self, trainer, module) -> None:
         call_logger(self.logger, "save")
 
+    def on_exception(self, trainer, module, exception) -> None:
+        self.status = self.status or (
+            "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed")
+
+    def on_fit_end(self, trainer, module) -> None:
+        self.status = self.status or "success"
+
     def teardown(self, trainer, module, stage: str) -> None:
-        call_logger(self.logger, "finalize")
+        kept = _kept_checkpoint(trainer)
+        if kept is not None:
+            call_logger(self.logger, "log_checkpoint", kept)
+        finalize = getattr(self.logger, "finalize", None)
+        if not callable(finalize):
+            return
+        if _takes_argument(finalize):  # Lightning's loggers take the fit's status
+            finalize(self.status or "failed")
+        else:
+            finalize()
+
+
+def _kept_checkpoint(trainer) -> str | None:
+    """The best checkpoint the run kept, else its last.ckpt (None: checkpointing is off)."""
+    saver = trainer.run.saver()
+    for path in (saver.best_model_path, saver.last_model_path) if saver else ():
+        if path and Path(path).is_file():
+            return path
+    return None
+
+
+def _takes_argument(function) -> bool:
+    try:
+        return len(inspect.signature(function).parameters) >= 1
+    except (TypeError, ValueError):
+        return False
+
+
+def plain_settings(config) -> dict[str, Any]:
+    """The run's trainer settings as plain values (the callback and logger objects left
+    out), for a logger's ``log_settings``."""
+    if not dataclasses.is_dataclass(config):
+        return {}
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+            if f.name not in ("callbacks", "logger")}
 
 
 def call_logger(logger: Any, method: str, *args) -> None:

@@ -34,7 +34,7 @@ from .devices import (
 )
 from .distributed import Distributed, Ranks, rank_device
 from .hints import HintsCallback
-from .loggers import LoggerCallback, build_logger
+from .loggers import LoggerCallback, build_loggers
 from .optim import OptimizerSetup, parse_optimizers
 from .progress import NoProgress, ProgressBar, make_progress
 from .resume import check_model_fits
@@ -63,6 +63,8 @@ class FitRun:
     scaler: torch.amp.GradScaler | None = None
     callbacks: CallbackList = field(default_factory=lambda: CallbackList([]))
     logger: Any = None
+    """The first of ``loggers`` (Lightning's ``trainer.logger``), or None."""
+    loggers: list = field(default_factory=list)
     progress: Any = field(default_factory=NoProgress)
     run_dir: Path | None = None
     checkpoint_dir: Path | None = None
@@ -152,7 +154,7 @@ def prepare_fit(run: FitRun, ckpt: dict | None) -> LoopState:
     # decided before any folder exists: a resume with nothing to train writes nothing
     run.nothing_left = ckpt is not None and budget_used_up(run, state)
     if not run.nothing_left:
-        _prepare_output(run)
+        _prepare_output(run, ckpt)
     return state
 
 
@@ -203,27 +205,38 @@ def _restore(run: FitRun, state: LoopState, ckpt: dict) -> None:
     run.callbacks.load_state_dict(ckpt["callbacks"])
 
 
-def _prepare_output(run: FitRun) -> None:
-    """The run folder, the logger and the progress display, as callbacks on the one list."""
+def _prepare_output(run: FitRun, ckpt: dict | None = None) -> None:
+    """The run folder, the loggers and the progress display, as callbacks on the one list;
+    the loggers' own state (an MLflow run id) back from ``ckpt`` when resuming."""
     cfg, module = run.config, run.module
     # a run that logs and saves nothing (fast_dev_run) has no version folder: none is
     # claimed, and the bar shows no v_num
     main = run.dist.is_main
     if cfg.logger is not None or run.saver() is not None:
-        own_dir = getattr(cfg.logger, "log_dir", None)
+        own_dir = _own_dir(cfg.logger)
         root = cfg.default_root_dir or "lightning_logs"
         name = cfg.run_name or type(module).__name__
         # claimed atomically, so that two runs started at once never share one
         run_dir = (own_dir or claim_version_dir(root, name)) if main else ""
         run.run_dir = Path(run.dist.broadcast(str(run_dir)))  # rank 0's, on every rank
         run.checkpoint_dir = run.run_dir / "checkpoints"
-    run.logger = build_logger(cfg.logger if main else None, run.run_dir)
+    run.loggers = build_loggers(cfg.logger if main else None, run.run_dir)
+    run.logger = run.loggers[0] if run.loggers else None
     run.progress = make_progress(cfg.enable_progress_bar and main)
-    builtins = [LoggerCallback(run.logger, to_safe(dict(hparams(module)))),
-                HintsCallback(run.trainer.hints)]
+    params = to_safe(dict(hparams(module)))
+    logging = [LoggerCallback(logger, params) for logger in run.loggers]
+    if ckpt is not None:
+        CallbackList(logging).load_state_dict(ckpt["callbacks"])
+    builtins = [*logging, HintsCallback(run.trainer.hints)]
     if not isinstance(run.progress, NoProgress):  # nothing shown: no per-batch hook to call
         builtins.append(ProgressBar(run.progress))
     run.callbacks = CallbackList([*builtins, *run.callbacks.callbacks])
+
+
+def _own_dir(setting: Any):
+    """The folder a user's logger object chose (its ``log_dir``), if one did."""
+    items = setting if isinstance(setting, list) else [setting]
+    return next((d for d in (getattr(i, "log_dir", None) for i in items) if d), None)
 
 
 def base_lrs(optimizer: torch.optim.Optimizer) -> list[float]:

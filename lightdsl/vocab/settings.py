@@ -5,7 +5,20 @@ from __future__ import annotations
 
 from .. import run_settings as rs
 from .registry import Arg, entry
-from .types import Bool, Choice, Float, Int, ListOf, OneOf, Ref, Str, Type, VocabRef, optional
+from .types import (
+    Bool,
+    Choice,
+    Float,
+    Int,
+    ListOf,
+    NoneValue,
+    OneOf,
+    Ref,
+    Str,
+    Type,
+    VocabRef,
+    optional,
+)
 
 # How each rule of lightdsl.run_settings reads as a checker type (what `lightdsl check` says).
 _TYPES = {
@@ -41,8 +54,8 @@ entry("settings", "train",
       Arg("scheduler", optional(VocabRef("scheduler")), None),
       Arg("metrics", ListOf(VocabRef("metric")), []),
       Arg("callbacks", ListOf(VocabRef("callback")), []),
-      Arg("logger", optional(VocabRef("logger")), rs.SETTING["logger"].default,
-          rs.SETTING["logger"].doc),
+      Arg("logger", OneOf(VocabRef("logger"), ListOf(VocabRef("logger")), NoneValue()),
+          rs.SETTING["logger"].default, rs.SETTING["logger"].doc),
       *_setting_args(), doc="settings of a train block")
 
 entry("callback", "early_stopping", Arg("monitor", Str(), "val_loss"),
@@ -59,6 +72,17 @@ entry("logger", "tensorboard", Arg("save_dir", Str(), "lightning_logs"),
       doc="TensorBoard event files in save_dir/name/version_N")
 entry("logger", "csv", Arg("save_dir", Str(), "lightning_logs"), Arg("name", optional(Str()), None),
       target="lightdsl.trainer.loggers.CSVLogger", doc="metrics.csv in save_dir/name/version_N")
+# A logger is one entry: its target is built with log_dir=<the run folder> and the arguments
+# other than save_dir and name (those choose the one run folder all loggers share).
+entry("logger", "mlflow",
+      Arg("experiment_name", optional(Str()), None, "default: the run folder's name"),
+      Arg("run_name", optional(Str()), None, "default: version_N, the run's folder"),
+      Arg("tracking_uri", optional(Str()), None,
+          "a server (http://host:5000) or store; default: $MLFLOW_TRACKING_URI, else the "
+          "local store mlruns/ beside the log root (SQLite: mlruns/mlflow.db)"),
+      Arg("log_model", Bool(), True, "log the best checkpoint (else last.ckpt) as an artifact"),
+      target="lightdsl.trainer.mlflow_logger.MLflowLogger", needs_package=("mlflow", "mlflow"),
+      doc="an MLflow run: params, metrics, the spec and the best checkpoint (extra: mlflow)")
 entry("statement", "lr_find", Arg("min_lr", Float(gt=0), 1e-8), Arg("max_lr", Float(gt=0), 1.0),
       Arg("num_training", Int(ge=2), 100), Arg("mode", Choice("exponential", "linear"),
                                                "exponential"),

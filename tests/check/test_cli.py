@@ -97,11 +97,11 @@ def test_undecodable_bytes_are_diagnostics_not_a_crash(tmp_path, capsys):
 
 
 def test_check_never_imports_torch_or_pydantic():
-    """Start-up is most of what `check` costs: it loads neither torch nor pydantic (issue 18)."""
+    """Start-up is most of what `check` costs: it loads neither torch nor pydantic, mlflow or optuna (issues 17, 18)."""
     code = ("import sys; from lightdsl.cli import main; "
             f"rc = main(['check', {str(ROOT / 'specs' / '*.lit')!r}]); "
-            "heavy = sorted(m for m in ('torch', 'pydantic', 'pydantic_core') if m in sys.modules); "
-            "assert not heavy, f'{heavy} imported'; sys.exit(rc)")
+            "heavy = sorted(m for m in ('torch', 'pydantic', 'pydantic_core', 'mlflow', 'optuna') "
+            "if m in sys.modules); assert not heavy, f'{heavy} imported'; sys.exit(rc)")
     result = run_code(code)
     assert result.returncode == 0, result.stderr
 
