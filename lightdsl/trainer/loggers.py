@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import importlib
 import inspect
 import json
 import sys
@@ -29,6 +28,7 @@ import torch
 from lightdsl.errors import ConfigError, LightdslError
 from lightdsl.outputs import claim_version_dir, next_version_dir  # noqa: F401 (re-export)
 from lightdsl.run_settings import LoggerChoice
+from lightdsl.vocab.registry import resolve
 
 from .callbacks import BuiltinCallback
 from .checkpoint import to_safe
@@ -195,11 +195,10 @@ def _construct(choice: LoggerChoice, run_dir: Path) -> Any:
 
 def _import(choice: LoggerChoice) -> Any:
     """The class a dotted ``target`` names (its module imported from ``path_dir`` first)."""
-    module, _, name = choice.target.rpartition(".")
     if choice.path_dir is not None and choice.path_dir not in sys.path:
         sys.path.insert(0, choice.path_dir)  # as check searched: the spec's folder first
     try:
-        return getattr(importlib.import_module(module), name)
+        return resolve(choice.target)
     except LightdslError:
         raise
     except Exception as error:  # noqa: BLE001 (importing a user's module may raise anything)
