@@ -19,8 +19,7 @@ import torch
 
 from ..errors import WeightsError
 from ..install import extra_command
-from ..weightfiles import FitProblem, TensorInfo, WeightFile, find_state_dict, fit, \
-    inspect_weights
+from ..weightfiles import FitProblem, TensorInfo, WeightFile, find_state_dict, fit, inspect_weights
 from ..weightfiles.layout import contents
 
 SHOWN = 8  # problems named in one message

@@ -7,9 +7,10 @@ A file's names reach the model's in three steps, each reported:
 2. ``key_map`` renames prefixes, file name -> model name (``{"encoder.": "backbone."}``; ``""``
    matches every name, so ``{"": "backbone."}`` puts a whole file under ``backbone``); a rule
    may match a name as the file has it or without ``_orig_mod.``; the longest prefix wins;
-3. a name no rule renamed and the model does not have loses a leading segment (Lightning's
-   ``model.``, DDP's ``module.``) where that makes names the model has: the segment that does so
-   for the most names is dropped from every such name, up to :data:`MAX_STRIPPED` times.
+3. a name no rule renamed and the model does not have loses its first segments (Lightning's
+   ``model.``, DDP's ``module.``: at most :data:`MAX_STRIPPED`) where that makes a name the
+   model has, of the same shape, that no other file name gives; the prefix that does so for the most names goes
+   first, then the next (up to :data:`MAX_STRIPPED` prefixes).
 
 Then each model name is given by the file (``pairs``), missing from it, or of another shape; a
 file name that lands on no model name is unexpected. Dtypes are not problems (loading casts),
@@ -26,7 +27,7 @@ from typing import NamedTuple
 from ..suggest import did_you_mean
 
 COMPILED = "_orig_mod."
-MAX_STRIPPED = 3  # leading segments dropped at most (``model.module.`` is two)
+MAX_STRIPPED = 3  # segments of one prefix, and prefixes, dropped at most
 ALWAYS = ("map", "duplicate", "nothing")  # errors whether or not loading is strict
 STRICT = ("missing", "unexpected", "shape")  # errors when strict, else reported
 
@@ -75,7 +76,7 @@ def fit(expected: Mapping[str, tuple], found: Mapping[str, tuple],
     keep_compiled = any(COMPILED in name for name in expected)
     plain = {f: f if keep_compiled else f.replace(COMPILED, "") for f in found}
     targets, used = _mapped(plain, dict(key_map or {}))
-    _strip_wrappers(plain, targets, expected, result)
+    _strip_wrappers(plain, targets, expected, found, result)
     _compare(expected, found, targets, result)
     for prefix in dict(key_map or {}):
         if prefix not in used:
@@ -102,21 +103,32 @@ def _mapped(plain: dict[str, str], key_map: dict[str, str]):
     return targets, used
 
 
-def _strip_wrappers(plain: dict[str, str], targets: dict[str, str], expected, result: Fit):
-    """Drop leading segments (Lightning's ``model.``) where that makes model names."""
+def _strip_wrappers(plain: dict[str, str], targets: dict[str, str], expected, found,
+                    result: Fit):
+    """Drop leading segments (Lightning's ``model.``) where that makes model names of the same
+    shape that no other file name gives: the prefix that does so for the most names first."""
     free = {f: plain[f] for f in plain if f not in targets}
     for _ in range(MAX_STRIPPED):
-        counts = Counter(bare.split(".", 1)[0] + "." for bare in free.values()
-                         if bare not in expected and "." in bare
-                         and bare.split(".", 1)[1] in expected)
-        if not counts:
+        taken = {*targets.values(), *(bare for bare in free.values() if bare in expected)}
+        found = {f: prefix for f, bare in free.items() if bare not in expected
+                 and (prefix := _wrapper(bare, found[f][0], expected, taken)) is not None}
+        if not found:
             break
-        segment = min(counts, key=lambda s: (-counts[s], s))
-        renamed = {f: bare[len(segment):] for f, bare in free.items()
-                   if bare not in expected and bare.startswith(segment)}
-        result.stripped[segment] = len(renamed)
-        free.update(renamed)
+        counts = Counter(found.values())
+        best = min(counts, key=lambda s: (-counts[s], s))
+        result.stripped[best] = counts[best]
+        free.update({f: free[f][len(best):] for f, prefix in found.items() if prefix == best})
     targets.update(free)
+
+
+def _wrapper(name: str, shape, expected, taken: set[str]) -> str | None:
+    """The fewest leading segments of ``name`` (at most :data:`MAX_STRIPPED`) whose removal
+    leaves a model name of ``shape`` that no other file name gives."""
+    for prefix in _prefixes(name)[:MAX_STRIPPED]:
+        tail = name[len(prefix):]
+        if tail in expected and tail not in taken and _same(shape, expected[tail][0]):
+            return prefix
+    return None
 
 
 def _compare(expected, found, targets: dict[str, str], result: Fit) -> None:

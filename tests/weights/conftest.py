@@ -52,8 +52,9 @@ def lightning_ckpt(iris):
 
 def fresh_iris(iris):
     """iris_csv.lit's module, built anew (other weights than any trained one)."""
-    import lightdsl
     import torch
+
+    import lightdsl
 
     torch.manual_seed(12345)
     return lightdsl.load(str(iris / "iris_csv.lit")).module

@@ -199,3 +199,20 @@ def test_a_directory_or_missing_file_is_refused(tmp_path):
         read_weights(tmp_path)
     with pytest.raises(WeightsError, match="no such file"):
         read_weights(tmp_path / "nope.pt")
+
+
+def test_check_time_and_train_time_agree(lightdsl_ckpt, lightning_ckpt, iris, tmp_path):
+    """check_fit on the torch-free inspection finds what load_weights reports, file by file."""
+    from lightdsl.weightfiles import check_fit, inspect_weights
+
+    (iris / "wide2.lit").write_text((iris / "iris_csv.lit").read_text()
+                                    .replace("hidden = 16", "hidden = 8"))
+    import lightdsl
+
+    wide = lightdsl.load(str(iris / "wide2.lit")).module
+    expected = {k: (tuple(v.shape), str(v.dtype).removeprefix("torch."))
+                for k, v in wide.state_dict().items()}
+    for path in (lightdsl_ckpt[0], lightning_ckpt[0]):
+        report = load_weights(wide, path)
+        assert len(report.problems) == 3
+        assert check_fit(expected, inspect_weights(path).tensors) == report.problems
