@@ -10,9 +10,11 @@ big each stored tensor is.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -91,7 +93,7 @@ def inspect_weights(path: str | os.PathLike) -> WeightFile:
 
 
 def _with_bytes(found: WeightFile, count: int) -> WeightFile:
-    return WeightFile(**{**found.__dict__, "bytes_read": count})
+    return dataclasses.replace(found, bytes_read=count)
 
 
 def _inspect_open(path: str, handle: BoundedFile) -> WeightFile:
@@ -197,9 +199,9 @@ def _sizes(value) -> bool:
 def _torch_zip(path: str, handle: BoundedFile, size: int) -> WeightFile:
     try:
         with zipfile.ZipFile(handle) as archive:
-            return _torch_archive(path, archive)
+            return _torch_archive(path, archive, handle)
     except (ReadLimit, zipfile.BadZipFile, EOFError, ValueError, NotImplementedError,
-            RuntimeError) as error:
+            RuntimeError, zlib.error) as error:
         if handle.left <= 0 or isinstance(error, ReadLimit):  # a short read at the cap
             return _unchecked(path, "torch zip", f"a zip archive whose directory and data.pkl "
                               f"are more than check reads ({handle.limit:,} bytes)")
@@ -208,7 +210,7 @@ def _torch_zip(path: str, handle: BoundedFile, size: int) -> WeightFile:
                       "was cut off, or the file is damaged")
 
 
-def _torch_archive(path: str, archive: zipfile.ZipFile) -> WeightFile:
+def _torch_archive(path: str, archive: zipfile.ZipFile, handle: BoundedFile) -> WeightFile:
     names = archive.namelist()
     if any(name.endswith("/constants.pkl") for name in names):
         return _unchecked(path, "unknown", "a TorchScript archive (torch.jit.save), which "
@@ -221,14 +223,34 @@ def _torch_archive(path: str, archive: zipfile.ZipFile) -> WeightFile:
     if info.file_size > READ_LIMIT // 2:
         return _unchecked(path, "torch zip", f"its data.pkl is {info.file_size:,} bytes, more "
                           f"than check reads ({READ_LIMIT // 2:,})")
-    with archive.open(info) as member:
-        data = member.read(READ_LIMIT // 2 + 1)
+    data = _member_bytes(handle, info, READ_LIMIT // 2)
+    if data is None:
+        return _unchecked(path, "torch zip", f"its data.pkl is stored with zip method "
+                          f"{info.compress_type}, which check does not read")
     try:
         obj, storages = unpickle(data)
     except Exception as error:  # noqa: BLE001 - any failure of a damaged pickle: one message
         return _error(path, "torch zip", f"its data.pkl is not a pickle torch could load "
                       f"({type(error).__name__}: {str(error)[:160]})")
     return _from_pickle(path, archive, pickles[0].rpartition("/")[0], obj, storages)
+
+
+def _member_bytes(handle: BoundedFile, info: zipfile.ZipInfo, limit: int) -> bytes | None:
+    """A member's bytes (at most ``limit`` + 1) read as torch's reader does: where the local
+    header says, without comparing its name or CRC with the directory's (zipfile would refuse
+    a file torch loads); None for a compression check does not read."""
+    handle.seek(info.header_offset)
+    header = handle.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local header for {info.filename}")
+    skip = int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+    handle.seek(info.header_offset + 30 + skip)
+    if info.compress_type == zipfile.ZIP_STORED:
+        return handle.read(min(info.compress_size, limit + 1))
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        return zlib.decompressobj(-15).decompress(handle.read(min(info.compress_size, limit)),
+                                                  limit + 1)
+    return None
 
 
 def _from_pickle(path, archive, prefix, obj, storages) -> WeightFile:
@@ -249,14 +271,14 @@ def _from_pickle(path, archive, prefix, obj, storages) -> WeightFile:
 
 
 def _storage_problem(archive: zipfile.ZipFile, prefix: str, storages) -> str | None:
-    """Whether each storage the pickle uses is in the archive at its size (by the directory:
-    the data itself is not read)."""
+    """Whether each storage the pickle uses is in the archive, at least as big as it says (by
+    the directory: the data itself is not read)."""
     for ref in storages.values():
         try:
             stored = archive.getinfo(f"{prefix}/data/{ref.key}").file_size
         except KeyError:
             return f"storage {ref.key} is not in the archive"
-        if ref.nbytes is not None and stored != ref.nbytes:
+        if ref.nbytes is not None and stored < ref.nbytes:  # torch reads the first nbytes
             return f"storage {ref.key} is {stored:,} bytes, its tensors need {ref.nbytes:,}"
     return None
 
