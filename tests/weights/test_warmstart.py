@@ -108,8 +108,10 @@ def test_mismatches_are_named_and_the_rest_loads(lightdsl_ckpt, iris, tmp_path):
     assert same_bits(state["layers.2.bias"], trained.state_dict()["layers.2.bias"])
     for name in ("layers.0.weight", "layers.0.bias", "layers.2.weight"):
         assert same_bits(state[name], before[name]), name  # left as built
+    untouched = lightdsl.load(str(iris / "wide.lit")).module  # seed = 0: built as wide was
     with pytest.raises(WeightsError) as failed:
-        load_weights(wide, path, strict=True)
+        load_weights(untouched, path, strict=True)
+    assert all(same_bits(v, before[k]) for k, v in untouched.state_dict().items())  # nothing
     assert "layers.0.weight is [16, 4] in the file, [32, 4] here" in failed.value.report()
     assert "strict = false loads the tensors that fit" in failed.value.report()
 
@@ -216,3 +218,19 @@ def test_check_time_and_train_time_agree(lightdsl_ckpt, lightning_ckpt, iris, tm
         report = load_weights(wide, path)
         assert len(report.problems) == 3
         assert check_fit(expected, inspect_weights(path).tensors) == report.problems
+
+
+CUDA = pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device")])
+
+
+@pytest.mark.parametrize("device", ["cpu", CUDA])
+def test_the_model_keeps_its_device_and_dtype(lightdsl_ckpt, iris, device):
+    """Tensors are read on the CPU and copied into the model where it is: a bfloat16 model
+    gets the checkpoint's float32 weights cast, on its device."""
+    path, trained = lightdsl_ckpt
+    module = fresh_iris(iris).to(device, torch.bfloat16)
+    load_weights(module, path, strict=True)
+    for name, value in module.state_dict().items():
+        assert value.device.type == device and value.dtype == torch.bfloat16, name
+        assert same_bits(value.cpu(), trained.state_dict()[name].to(torch.bfloat16)), name
