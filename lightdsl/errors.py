@@ -59,3 +59,8 @@ class DeviceError(LightdslError):
 
 class TrainingError(LightdslError):
     """Training had to stop (e.g. a NaN loss); the message says where and what was kept."""
+
+
+class WeightsError(UsageError):
+    """A weights file to start from that cannot be read or does not fit the model; the message
+    names the file and the tensors that are missing, unexpected or of another shape."""

@@ -6,7 +6,9 @@ above; within a layer, modules import each other without cycles):
  0. ground floor: ``errors``, ``suggest`` (the one did-you-mean), ``sizes`` (byte counts),
     ``run_settings``, ``install``, ``runtime`` (the helpers generated scripts carry; they import
     nothing of lightdsl) and ``outputs`` (files and run folders)
- 1. ``frontend``: text, spans, parse tree, AST, diagnostics
+ 1. ``frontend``: text, spans, parse tree, AST, diagnostics; ``weightfiles`` (weights files
+    seen without torch: formats, shapes, whether they fit; it reads through the front end's
+    bounded file reader)
  2. ``vocab``: the one registry of words (torch-free)
  3. ``checker``: AST -> diagnostics and a :class:`~lightdsl.checker.Program`
  4. the analysis driver: ``analysis`` (``analyze``, ``SpecError``, ``choose_run``, where a run
@@ -37,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1] / "lightdsl"
 
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "suggest", "sizes", "run_settings", "install", "runtime", "outputs"),
-    ("frontend",),
+    ("frontend", "weightfiles"),
     ("vocab",),
     ("checker",),
     ("analysis", "overrides", "space"),
