@@ -58,23 +58,24 @@ def strip_compiled_prefix(state_dict: dict) -> dict:
 def unwrap_compiled(module: torch.nn.Module):
     """``(module, wrapper)``: the module inside ``torch.compile(module)`` and the wrapper (for
     its options), or ``(module, None)`` for a module that is not such a wrapper."""
-    from torch._dynamo.eval_frame import OptimizedModule
-
-    if isinstance(module, OptimizedModule):
+    # a wrapper exists only once torch._dynamo is imported: no import (seconds) for every fit
+    eval_frame = sys.modules.get("torch._dynamo.eval_frame")
+    if eval_frame is not None and isinstance(module, eval_frame.OptimizedModule):
         return module._orig_mod, module
     return module, None
 
 
 # ---- is it possible here ------------------------------------------------------------------
 
-def compile_problem(device: torch.device) -> str | None:
+def compile_problem(device: torch.device) -> ConfigError | None:
     """Why torch.compile cannot compile for ``device`` on this machine (None: it can)."""
     from torch._dynamo.eval_frame import check_if_dynamo_supported
 
     try:
         check_if_dynamo_supported()
     except Exception as error:  # noqa: BLE001 - torch says why (e.g. a Python it lacks)
-        return f"torch.compile is not available with torch {torch.__version__}: {error}"
+        return ConfigError(f"torch.compile is not available here (torch {torch.__version__}): "
+                           f"{error}", hint=OFF_HINT)
     if device.type == "cpu":
         return _cpu_problem()
     if device.type == "cuda":
@@ -82,7 +83,7 @@ def compile_problem(device: torch.device) -> str | None:
     return None
 
 
-def _cpu_problem() -> str | None:
+def _cpu_problem() -> ConfigError | None:
     """Inductor's CPU kernels are C++, built by the first compiler of its search that runs
     (``$CXX`` else ``g++``, clang++ on macOS), with Python's headers."""
     from torch._inductor import config, cpp_builder
@@ -90,34 +91,39 @@ def _cpu_problem() -> str | None:
     try:
         cpp_builder.get_cpp_compiler()
     except Exception:  # noqa: BLE001 - InvalidCxxCompiler, or MSVC missing on Windows
-        tried = [c for c in config.cpp.cxx if c] if isinstance(config.cpp.cxx, (list, tuple)) \
-            else [config.cpp.cxx]
-        chosen = f" (CXX={os.environ['CXX']})" if os.environ.get("CXX") else ""
-        return (f"torch.compile on the CPU builds C++ kernels, but no working C++ compiler "
-                f"was found: tried {', '.join(map(str, tried))}{chosen}. Install one "
-                f"({_install_hint()}) or point CXX at one, {OFF_HINT}")
+        search = config.cpp.cxx if isinstance(config.cpp.cxx, (list, tuple)) \
+            else (config.cpp.cxx,)
+        cxx = os.environ.get("CXX")
+        tried = ", ".join(f"CXX={c}" if c == cxx else str(c) for c in search if c)
+        return ConfigError(f"compile: torch.compile on the CPU builds C++ kernels, and no "
+                           f"working C++ compiler was found (tried {tried})",
+                           hint=f"install one ({_install_hint()}), point CXX at one, "
+                           + OFF_HINT)
     headers = Path(sysconfig.get_path("include"))
     if not (headers / "Python.h").is_file():
-        return (f"torch.compile on the CPU builds C++ kernels against Python's headers, and "
-                f"Python.h is not in {headers}. Install them (Debian/Ubuntu: apt install "
-                f"python3-dev; Fedora: dnf install python3-devel), {OFF_HINT}")
+        return ConfigError(f"compile: torch.compile on the CPU builds C++ kernels against "
+                           f"Python's headers, and Python.h is not in {headers}",
+                           hint="install them (Debian/Ubuntu: apt install python3-dev; "
+                           "Fedora: dnf install python3-devel), " + OFF_HINT)
     return None
 
 
-def _cuda_problem() -> str | None:
+def _cuda_problem() -> ConfigError | None:
     """Inductor's CUDA kernels are Triton's; Triton builds its launcher with a C compiler."""
     from torch.utils._triton import has_triton, has_triton_package
 
     if not has_triton_package():
-        return ("torch.compile on CUDA writes Triton kernels, and the triton package is not "
-                f"installed. Install it (pip install triton), {OFF_HINT}")
+        return ConfigError("compile: torch.compile on CUDA writes Triton kernels, and the "
+                           "triton package is not installed",
+                           hint="pip install triton (torch's CUDA wheels bring it), " + OFF_HINT)
     if not has_triton():
-        name = torch.cuda.get_device_name()
-        return (f"torch.compile on CUDA writes Triton kernels, which this GPU ({name}) cannot "
-                f"run (Triton needs compute capability 7.0 or newer); {OFF_HINT}")
+        return ConfigError(f"compile: torch.compile on CUDA writes Triton kernels, which this "
+                           f"GPU ({torch.cuda.get_device_name()}) cannot run (Triton needs "
+                           "compute capability 7.0 or newer)", hint=OFF_HINT)
     if not (os.environ.get("CC") or any(shutil.which(c) for c in ("gcc", "clang", "cc"))):
-        return ("torch.compile on CUDA needs a C compiler for Triton's launcher, and none was "
-                f"found (CC, gcc, clang, cc). Install one ({_install_hint()}), {OFF_HINT}")
+        return ConfigError("compile: torch.compile on CUDA builds Triton's launcher with a C "
+                           "compiler, and none was found (tried CC, gcc, clang, cc)",
+                           hint=f"install one ({_install_hint()}), " + OFF_HINT)
     return None
 
 
@@ -146,11 +152,11 @@ def compile_for_fit(module: torch.nn.Module, options: CompileOptions | None, wra
     cannot. None: nothing to compile."""
     if options is None and wrapper is None:
         return None
-    problem = compile_problem(device)
-    if problem is not None:
-        raise ConfigError(problem)
     previous = module.__dict__.get("_compiled_call_impl")
-    if options is not None:
+    if options is not None:  # inductor, torch.compile's default backend: can it run here?
+        problem = compile_problem(device)
+        if problem is not None:
+            raise problem
         module.compile(mode=options.mode, dynamic=options.dynamic)
         return Compiled(f"torch.compile, {options.describe()}", previous)
     module._compiled_call_impl = wrapper.dynamo_ctx(module._call_impl)
