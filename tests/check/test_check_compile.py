@@ -108,3 +108,16 @@ def test_what_the_trainer_is_given():
     assert _trainer_compile("compile = true") == CompileOptions("default", None)
     assert _trainer_compile('compile(mode = "max-autotune", dynamic = false)') == \
         CompileOptions("max-autotune", False)
+
+
+def test_set_compile_on_the_command_line_replaces_the_specs_compile_call(tmp_path):
+    import lightdsl
+
+    spec = tmp_path / "spec.lit"
+    spec.write_text(SPEC.replace("LINES", 'compile(mode = "max-autotune")'))
+    for override, expected in (("train.compile=false", False), ("train.compile=true", True)):
+        experiment = lightdsl.load(str(spec), overrides=[override])
+        assert experiment.run.compile is None
+        assert experiment.trainer_kwargs()["compile"] is expected
+    assert lightdsl.load(str(spec)).trainer_kwargs()["compile"] == {"mode": "max-autotune",
+                                                                     "dynamic": None}
