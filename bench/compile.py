@@ -4,12 +4,13 @@ Each fit runs STEPS optimizer steps of the spec's module on in-memory data (the 
 block replaced by random images of CIFAR's shape, the transformer's own npz), and a callback
 stamps the time at each step's end (after a device sync on a GPU). A case's time is the median
 step after WARMUP, where both cases are warm; eager and compiled fits alternate, ``repeats``
-times each. Compiling is reported on its own row: the first step of
-the first compiled fit (compiling forward and backward, inductor's cache empty) less an eager
-first step; later fits reuse the compiled graphs.
+times each. Compiling is reported on its own row: the first step of the first compiled fit
+(compiling forward and backward, inductor's cache empty) less an eager first step; later fits
+reuse the compiled graphs (their first step is shown beside it).
 
 The device is the specs' ``accelerator = auto``: the CPU here, the GPU where there is one (the
-same code; the group's name says which). ``python -m bench compile``.
+same code, each step synced; the group's name says which; on a GPU ``mode = "reduce-overhead"``,
+CUDA graphs, is measured too). ``python -m bench compile``.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def _stamps(cuda: bool):
     return Stamps()
 
 
-def _fit(experiment, compile_: bool, cuda: bool) -> tuple[float, list[float]]:
+def _fit(experiment, compile_, cuda: bool) -> tuple[float, list[float]]:
     """(the first step's seconds, each step's seconds after WARMUP) of one fit."""
     stamps = _stamps(cuda)
     started = time.perf_counter()
@@ -80,33 +81,48 @@ def _fit(experiment, compile_: bool, cuda: bool) -> tuple[float, list[float]]:
 
 
 def _case(name: str, spec: Path, repeats: int, group: str, cuda: bool) -> list[Row]:
-    """Eager and compiled fits, interleaved: the median step of each (a step's own time, so
-    that a burst of load from elsewhere moves a few steps, not the whole result)."""
+    """Eager and each compiled variant (:func:`_variants`), fits interleaved: the median step
+    of each (a step's own time, so that a burst of load from elsewhere moves a few steps, not
+    the whole result)."""
     import lightdsl
 
     experiment = lightdsl.load(str(spec))
     experiment.module  # noqa: B018 - built (and its data loaded) outside the timings
-    eager_first, _ = _fit(experiment, False, cuda)  # warm-up: one eager fit
-    compiled_first, _ = _fit(experiment, True, cuda)  # compiles (the cold first step)
-    steps: dict[bool, list[float]] = {False: [], True: []}
-    firsts: dict[bool, list[float]] = {False: [], True: []}
-    for _ in range(repeats):  # interleaved: the machine's noise hits both alike
-        for compile_ in (False, True):
-            first, times = _fit(experiment, compile_, cuda)
-            firsts[compile_].append(first)
-            steps[compile_] += times
-    eager, compiled = (statistics.median(steps[c]) for c in (False, True))
+    variants = {False: "eager", **_variants(cuda)}
+    firsts: dict = {v: [] for v in variants}
+    steps: dict = {v: [] for v in variants}
+    cold = {}
+    for variant in variants:  # eager warms up; each compiled variant compiles (cold)
+        cold[variant] = _fit(experiment, variant, cuda)[0]
+    for _ in range(repeats):  # interleaved: the machine's noise hits every case alike
+        for variant in variants:
+            first, times = _fit(experiment, variant, cuda)
+            firsts[variant].append(first)
+            steps[variant] += times
+    eager = statistics.median(steps[False])
     base = f"{name}, eager"
-    later = statistics.median(firsts[True]) - statistics.median(firsts[False])
-    return [
-        Row(group, base, eager, note=f"{1 / eager:.2f} steps/s", samples=steps[False]),
-        Row(group, f"{name}, compile = true", compiled, base, compiled / eager,
-            note=f"{1 / compiled:.2f} steps/s, {eager / compiled:.2f}x eager's",
-            samples=steps[True]),
-        Row(group, f"{name}, compile time", compiled_first - eager_first,
-            note=f"first step {compiled_first:.1f} s compiled, {eager_first:.2f} s eager "
-            f"(inductor's cache empty); a later fit's first step {later:+.2f} s"),
-    ]
+    rows = [Row(group, base, eager, note=f"{1 / eager:.2f} steps/s", samples=steps[False])]
+    for variant, label in list(variants.items())[1:]:
+        seconds = statistics.median(steps[variant])
+        later = statistics.median(firsts[variant]) - statistics.median(firsts[False])
+        rows += [
+            Row(group, f"{name}, {label}", seconds, base, seconds / eager,
+                note=f"{1 / seconds:.2f} steps/s, {eager / seconds:.2f}x eager's",
+                samples=steps[variant]),
+            Row(group, f"{name}, {label}: compile time", cold[variant] - cold[False],
+                note=f"first step {cold[variant]:.1f} s compiled, {cold[False]:.2f} s eager "
+                f"(inductor's cache empty); a later fit's first step {later:+.2f} s"),
+        ]
+    return rows
+
+
+def _variants(cuda: bool) -> dict:
+    """The compile settings measured: ``compile = true``; on a GPU also reduce-overhead
+    (CUDA graphs), which pays most where a step is many small kernels."""
+    variants = {True: "compile = true"}
+    if cuda:
+        variants["reduce-overhead"] = 'compile(mode = "reduce-overhead")'
+    return variants
 
 
 def run(repeats: int = 3) -> list[Row]:
