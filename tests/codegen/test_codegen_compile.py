@@ -21,7 +21,7 @@ CALLS = {"flag": "model.compile()",
 
 def _without_compile(tmp_path: Path) -> Path:
     """compiled.lit without its compile lines (the same spec lines numbered alike, blank)."""
-    text = re.sub(r"^    compile.*$", "", SPEC.read_text(), flags=re.M)
+    text = re.sub(r"^    compile.*$", "", SPEC.read_text(), flags=re.MULTILINE)
     plain = tmp_path / SPEC.name
     plain.write_text(text)
     return plain
@@ -38,8 +38,8 @@ def test_the_script_compiles_the_model_in_place_and_nothing_else_changes(run, ta
     spec_line = next(i for i, line in enumerate(SPEC.read_text().splitlines(), 1)
                      if line.startswith("    compile") and _in_run(i, run))
     assert changes == [
-        f"+    # compiled.lit:{spec_line} compile: torch.compile in place, the weights keep "
-        "their names",
+        f"+    # compiled.lit:{spec_line} compile: torch.compile in place, the weights keep their"
+        + " names",
         f"+    {CALLS[run]}"]
     at = compiled.index(f"    {CALLS[run]}")
     assert compiled[at - 2].lstrip().startswith("model = Net(")  # right after the model

@@ -20,8 +20,13 @@ from torch import nn
 import lightdsl
 from lightdsl.errors import ConfigError
 from lightdsl.run_settings import CompileOptions
-from lightdsl.trainer import InMemoryLoader, Trainer, load_checkpoint, load_weights_checkpoint
-from lightdsl.trainer import compiling
+from lightdsl.trainer import (
+    InMemoryLoader,
+    Trainer,
+    compiling,
+    load_checkpoint,
+    load_weights_checkpoint,
+)
 from lightdsl.trainer.compiling import strip_compiled_prefix
 from tests.helpers.runner import child_env, run_lightdsl
 
@@ -260,7 +265,7 @@ def test_a_torch_compile_wrapper_given_to_fit_trains_its_module(tmp_path):
     module = Line()
     names = list(module.state_dict())
     wrapper = torch.compile(module, backend="eager")  # dynamo, no C++ compiler needed
-    assert list(wrapper.state_dict())[0].startswith("_orig_mod.")
+    assert next(iter(wrapper.state_dict())).startswith("_orig_mod.")
     counters.clear()
     trainer = Trainer(**quiet(tmp_path, enable_model_summary=False))
     result = trainer.fit(wrapper)
