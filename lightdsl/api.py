@@ -81,6 +81,8 @@ class Experiment:
                   if k in SPEC_TRAINER_SETTINGS and k in self.run.settings.nodes}
         if "max_epochs" in kwargs:
             kwargs["max_epochs"] = run_max_epochs(kwargs["max_epochs"])
+        if self.run.compile is not None:  # compile(mode = ..., dynamic = ...)
+            kwargs["compile"] = dict(self.run.compile.values)
         kwargs.update(logger_kwargs(self.run))
         kwargs["callbacks"] = [_instantiate(b) for b in self.run.callbacks]
         if values.get("device_stats") is True:  # a callback, as Lightning's DeviceStatsMonitor

@@ -128,7 +128,12 @@ def _override_block(block, overrides, kind: str):
             settings.append(setting)
         else:
             settings[index] = setting
-    return block.replace(settings=settings)
+    update = {"settings": settings}
+    if kind == "train" and any(t == "train" and name == "compile" for t, name, _ in overrides):
+        # --set train.compile=false turns a spec's compile(...) off (=true: its defaults)
+        update["calls"] = [c for c in block.calls
+                           if not (isinstance(c.func, n.Name) and c.func.id == "compile")]
+    return block.replace(**update)
 
 
 def _data_of(train: n.TrainDef | None) -> str | None:

@@ -334,6 +334,52 @@ LOGGER_HOOKS = {
 OPTIONAL_HOOK_ARGS = {("logger", "finalize"): 0}
 
 
+#: torch.compile's modes (``torch._inductor.list_mode_options()``, "default" included).
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+class CompileOptions(NamedTuple):
+    """How ``compile`` compiles the model's forward: torch.compile's ``mode`` and ``dynamic``
+    (None: torch decides, marking sizes dynamic once they change; True/False: always/never)."""
+
+    mode: str = "default"
+    dynamic: bool | None = None
+
+    def describe(self) -> str:
+        """``mode default, dynamic shapes auto``: how summaries name the options."""
+        shapes = {None: "auto", True: "on", False: "off"}[self.dynamic]
+        return f"mode {self.mode}, dynamic shapes {shapes}"
+
+
+class CompileRule(Rule):
+    """``compile``: False/None (off), True (torch.compile's defaults), a mode name, or a dict
+    (or :class:`CompileOptions`) of ``mode`` and ``dynamic``. Returns None or the options."""
+
+    def check(self, name, value):
+        if value is None or value is False:
+            return None
+        if value is True:
+            return CompileOptions()
+        if isinstance(value, str):
+            value = {"mode": value}
+        if isinstance(value, CompileOptions):
+            value = value._asdict()
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name}={value!r} is not valid; expected true, false, a mode "
+                              "name or a dict of mode and dynamic")
+        unknown = [k for k in value if k not in CompileOptions._fields]
+        if unknown:
+            raise ConfigError(f"{name} has no option {unknown[0]!r}; it takes mode and dynamic",
+                              hint=did_you_mean(unknown[0], CompileOptions._fields, lead="")
+                              or None)
+        mode = check_choice(f"{name} mode", value.get("mode", "default"), COMPILE_MODES)
+        dynamic = value.get("dynamic")
+        if dynamic is not None and not isinstance(dynamic, bool):
+            raise ConfigError(f"{name} dynamic={dynamic!r} is not valid; expected true, false "
+                              "or none")
+        return CompileOptions(mode, dynamic)
+
+
 class DirectoryName(Rule):
     """A name usable as one directory name."""
 
@@ -397,6 +443,9 @@ SETTINGS_TABLE = (
     Setting("enable_model_summary", True, Flag(), "print the model summary"),
     Setting("enable_checkpointing", True, Flag(), "save checkpoints (last.ckpt, best)"),
     Setting("default_root_dir", None, Maybe(Folder()), "the log root (default lightning_logs)"),
+    Setting("compile", False, CompileRule(),
+            "compile the model's forward with torch.compile for fit (training and validation; "
+            "checkpoints keep the plain names); compile(mode = ..., dynamic = ...) chooses how"),
     Setting("device_stats", False, Flag(),
             "log GPU memory (CUDA) or CPU and memory use (psutil) every log_every_n_steps steps, "
             "as Lightning's DeviceStatsMonitor", trainer=False),

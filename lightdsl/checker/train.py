@@ -43,6 +43,8 @@ class Run:
     """The first of ``loggers`` (None: no logger)."""
     loggers: list[Bound] = field(default_factory=list)
     lr_find: Bound | None = None
+    compile: Bound | None = None
+    """``compile(mode = ..., dynamic = ...)``; ``compile = true`` is a setting."""
     output_shape: Shape = None
     #: the shapes of this run's walk through its model, from its data's batch (a ModelShapes):
     #: what the graph and hover read; ``model.shapes`` is only the last walk of a model that
@@ -181,13 +183,22 @@ class TrainChecker:
         return [b for b in bound if b is not None]
 
     def _statements(self, run: Run) -> None:
+        """Each statement (``lr_find(...)``, ``compile(...)``) into its field of the run."""
         for call in run.node.calls:
             entry = lookup("statement", call.func, self.reporter, "train statement")
             if entry is None:
                 continue
-            if run.lr_find is not None:
+            bound = bind_call(entry, call, {}, self.reporter)  # its arguments checked too
+            if getattr(run, entry.name) is not None:
                 self.reporter.error("duplicate", call.span, f"{entry.name} is given twice")
-            run.lr_find = bind_call(entry, call, {}, self.reporter)
+            else:
+                setattr(run, entry.name, bound)
+        if run.compile is not None and "compile" in run.settings.nodes:
+            written = run.settings.values.get("compile")
+            self.reporter.error(
+                "duplicate", run.compile.span, "compile is given twice: "
+                f"`compile = {str(written).lower()}` and `compile(...)`",
+                hint="keep one: compile(...) turns compiling on with its options")
 
     # ---- consistency ----
     def _monitors(self, run: Run) -> set[int]:

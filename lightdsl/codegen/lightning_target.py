@@ -15,7 +15,7 @@ from .target import Target
 from .writer import CodeWriter, Group, concat, flat
 
 NOT_TRAINER_ARGS = {"model", "data", "loss", "optimizer", "scheduler", "metrics", "callbacks",
-                    "logger", "seed", "device_stats"}
+                    "logger", "seed", "device_stats", "compile"}
 
 
 class LightningTarget(Target):
@@ -300,6 +300,7 @@ class LightningTarget(Target):
             if self.plan["seed"] is not None:
                 w.line("pl.seed_everything(SEED)")
             w.line(f"model = {self.model_call}")
+            self.write_compile()
             w.line(f"data = {self.data_class}({'data_root' if self.reads_files else ''})")
             trainer = concat("pl.Trainer", Group("(", (*self._trainer_args(), "**trainer_args"),
                                                  ")"))

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .data import write_data
+from .printer import literal
 from .script import Plan, Script
+from .writer import flat
 
 
 class Target:
@@ -42,6 +44,24 @@ class Target:
     def notes(self) -> list[str]:
         """Settings of the run this target's script does not reproduce (codegen warns)."""
         return []
+
+    def write_compile(self) -> None:
+        """``model.compile(...)`` where the run compiles (``compile = true`` or
+        ``compile(...)``): torch.compile in place, as lightdsl's trainer does, so that the
+        weights keep their names (``torch.compile(model)`` would save them as ``_orig_mod.*``)."""
+        run = self.run
+        bound, flag = run.compile, run.settings.values.get("compile")
+        if bound is None and flag is not True:
+            return
+        values = bound.values if bound is not None else {}
+        args = []
+        if values.get("mode", "default") != "default":
+            args.append(f"mode={flat(literal(values['mode']))}")
+        if values.get("dynamic") is not None:
+            args.append(f"dynamic={values['dynamic']!r}")
+        span = bound.span if bound is not None else run.settings.nodes["compile"].span
+        self.w.ref(span, "compile: torch.compile in place, the weights keep their names")
+        self.w.line(f"model.compile({', '.join(args)})")
 
     def intro(self, how: str) -> list[str]:
         """The docstring's first lines: what the script trains, from where, and ``how``."""

@@ -600,6 +600,7 @@ class TorchTarget(Target):
             else:
                 w.line("train_set, val_set = load_data()")
             w.line(f"model = {model_call}")
+            self.write_compile()
             if self.run.lr_find is not None:
                 w.line("lr = lr_find(model, train_set)")
             run, folder = ("FastDevRun", ()) if self.fast else \

@@ -26,6 +26,7 @@ import torch
 
 from lightdsl.errors import TrainingError, UsageError
 
+from .compiling import strip_compiled_prefix
 from .lightning_layout import lightning_version
 
 FORMAT = "lightdsl-checkpoint/1"
@@ -181,9 +182,14 @@ def _read(path: Path):
     if not path.is_file():
         raise UsageError(f"checkpoint not found: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # any unpickling or format problem: one clear message
         raise UsageError(_unreadable(path, exc)) from exc
+    if isinstance(ckpt, dict) and isinstance(ckpt.get("state_dict"), dict):
+        # weights of a torch.compile(model) wrapper are named _orig_mod.*: lightdsl never
+        # writes those, but a checkpoint from elsewhere may have them
+        ckpt["state_dict"] = strip_compiled_prefix(ckpt["state_dict"])
+    return ckpt
 
 
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive

@@ -76,6 +76,9 @@ class FitRun:
     """A resumed run already at max_epochs / max_steps: nothing is trained or written."""
     resume_command: str | None = None
     """How the user continues an interrupted run (None: ``fit(module, ckpt_path=...)``)."""
+    compiled: Any = None
+    """How torch.compile compiled the module's forward for this fit
+    (:class:`~lightdsl.trainer.compiling.Compiled`); None: it runs eagerly."""
 
     def to_device(self, batch, loader):
         """``batch`` on the training device (in-memory loaders already live there)."""

@@ -23,6 +23,7 @@ from torch import nn
 from lightdsl.vocab.shapes import fmt
 
 from ..runtime.runs import metrics_text  # the summary line a generated script prints too
+from .compiling import uncompiled
 from .progress import clip
 
 WIDTH = 80  # when the output is no terminal
@@ -106,7 +107,8 @@ def _leaf_sizes(module: nn.Module, example) -> dict[str, tuple | None]:
     ]
     was_training = module.training
     try:
-        with torch.random.fork_rng(devices=[]), torch.no_grad():
+        # the plain forward: the example passes compile nothing (their hooks, their sizes)
+        with torch.random.fork_rng(devices=[]), torch.no_grad(), uncompiled(module):
             module.eval()
             module(example)
         return sizes
@@ -136,9 +138,11 @@ def _human(count: int) -> str:
     return f"{count:,}"
 
 
-def model_summary(module: nn.Module, example=None, width: int | None = None) -> str:
+def model_summary(module: nn.Module, example=None, width: int | None = None,
+                  compiled: str | None = None) -> str:
     """The model summary table: name, type, output shape, params, trainable; then totals;
-    within ``width`` columns (by default the terminal's)."""
+    within ``width`` columns (by default the terminal's); and ``compiled``, how torch.compile
+    compiles the forward, if it does."""
     width = width or shutil.get_terminal_size((WIDTH, 24)).columns
     shapes, error = output_shapes(module, example) if example is not None else ({}, None)
     rows = _rows(module, shapes)
@@ -151,6 +155,9 @@ def model_summary(module: nn.Module, example=None, width: int | None = None) -> 
     if error:
         lines += textwrap.wrap(f"(output shapes unavailable: the example forward pass failed: "
                                f"{error})", width)
+    if compiled:
+        lines += textwrap.wrap(f"Compiled: {compiled} (the first steps of training and of "
+                               "validation include compiling)", width)
     return "\n".join(lines)
 
 

@@ -24,6 +24,7 @@ from lightdsl.run_settings import SETTING, TRAINER_SETTINGS
 from lightdsl.suggest import did_you_mean
 
 from .checkpoint import SaveInterrupted, load_checkpoint
+from .compiling import compile_for_fit, release_compiled, unwrap_compiled
 from .config import TrainerConfig
 from .data import move_batch, prepare_loader
 from .devices import deterministic_mode
@@ -131,9 +132,12 @@ class Trainer:
         ``lightdsl train ... --resume last``); by default ``fit(module, ckpt_path=...)``.
         """
         ckpt = load_checkpoint(ckpt_path) if ckpt_path is not None else None
+        module, wrapper = unwrap_compiled(module)  # torch.compile(module): train the module
         ranks = plan(run_config(self.config))  # with devices > 1, may start the other ranks
         run = self.run = start_run(self, module, ckpt, ranks)
         run.resume_command = resume_command
+        # compile = true: checked and set up before any folder is written; undone after fit
+        run.compiled = compile_for_fit(run.module, run.config.compile, wrapper, run.device)
         started = time.perf_counter()
         with deterministic_mode(run.config.deterministic), run.dist.running():
             try:
@@ -156,6 +160,7 @@ class Trainer:
                 raise failure from None
             finally:
                 run.callbacks.call("teardown", self, run.module, "fit")
+                release_compiled(run.module, run.compiled)
         return self._finish(ckpt_path, time.perf_counter() - started)
 
     def validate(self, module: torch.nn.Module) -> dict[str, float]:
@@ -243,7 +248,8 @@ class Trainer:
         if not run.dist.is_main:
             return
         if run.config.enable_model_summary:
-            print(model_summary(run.module, example_input(run)), flush=True)
+            compiled = run.compiled.how if run.compiled else None
+            print(model_summary(run.module, example_input(run), compiled=compiled), flush=True)
         if ckpt is not None:
             epoch, skip = self.state.next_position()
             print(
@@ -324,6 +330,7 @@ for _name, _doc in {
     "base_lr": "The first parameter group's base learning rate the run trains with.",
     "nothing_left": "A resumed run already at max_epochs / max_steps.",
     "resume_command": "How the interrupt message says to continue (a fit argument).",
+    "compiled": "How torch.compile compiled the forward for this fit (None: not compiled).",
 }.items():
     setattr(Trainer, _name, _run_property(_name, _doc))
 for _name in ("train_loader", "num_train_batches", "val_loader", "num_val_batches",

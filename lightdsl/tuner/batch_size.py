@@ -22,7 +22,10 @@ from ..trainer.checkpoint import capture_rng, restore_rng
 
 _TRIAL_SETTINGS = {"logger": None, "enable_checkpointing": False, "enable_progress_bar": False,
                    "enable_model_summary": False, "num_sanity_val_steps": 0,
-                   "limit_train_batches": 1.0, "fast_dev_run": False, "callbacks": []}
+                   "limit_train_batches": 1.0, "fast_dev_run": False, "callbacks": [],
+                   # every size would compile graphs of its own (seconds each); a size the eager
+                   # model fits, the compiled one (fused, fewer intermediates) fits as a rule
+                   "compile": False}
 
 OOM_MESSAGES = ("CUDA out of memory", "out of memory", "DefaultCPUAllocator: can't allocate memory",
                 "CUDNN_STATUS_NOT_SUPPORTED", "MPS backend out of memory")

@@ -32,6 +32,7 @@ _TYPES = {
     rs.Threshold: lambda r: Float(ge=0),
     rs.Folder: lambda r: Str(),
     rs.Maybe: lambda r: optional(setting_type(r.rule)),
+    rs.CompileRule: lambda r: Bool(),  # `compile = true`; the compile(...) statement says how
 }
 
 
@@ -93,3 +94,10 @@ entry("statement", "lr_find", Arg("min_lr", Float(gt=0), 1e-8), Arg("max_lr", Fl
       validate=lambda a: [("max_lr", "max_lr must be larger than min_lr")]
       if a.get("max_lr", 1) <= a.get("min_lr", 0) else [],
       doc="run the learning-rate finder before fitting and train with its suggestion")
+entry("statement", "compile", Arg("mode", Choice(*rs.COMPILE_MODES), "default",
+                                  "torch.compile's mode"),
+      Arg("dynamic", optional(Bool()), None,
+          "none: torch decides (dynamic once sizes change); true or false: always or never"),
+      target="torch.compile",
+      doc="compile the model's forward with torch.compile for training (as compile = true, "
+      "with torch.compile's options)")
