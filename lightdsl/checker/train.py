@@ -18,6 +18,7 @@ from .binding import Bound, bind_call, bind_settings, lookup
 from .compose import given_twice, rederive
 from .constants import INVALID, evaluate
 from .data import DataInfo
+from .finetune import bind_unfreeze, bind_weights, check_unfreezes
 from .flow import FlowChecker
 from .models import ModelInfo, check_model
 
@@ -40,6 +41,8 @@ class Run:
     callbacks: list[Bound] = field(default_factory=list)
     logger: Bound | None = None
     lr_find: Bound | None = None
+    init: Bound | None = None  # init = weights(...): a warm start of the whole model
+    unfreeze: list[Bound] = field(default_factory=list)  # unfreeze(part, at_epoch, lr)
     output_shape: Shape = None
 
     @property
@@ -69,6 +72,7 @@ class TrainChecker:
         run.data = self._data(settings)
         self._vocabulary(run)
         self._statements(run)
+        self._finetuning(run)
         self._validation_settings(run)
         self._device_stats(run)
         self._flow(run)
@@ -173,9 +177,20 @@ class TrainChecker:
             entry = lookup("statement", call.func, self.reporter, "train statement")
             if entry is None:
                 continue
+            if entry.name == "unfreeze":
+                bound = bind_unfreeze(call, self.reporter)
+                run.unfreeze.extend([bound] if bound else [])
+                continue
             if run.lr_find is not None:
                 self.reporter.error("duplicate", call.span, f"{entry.name} is given twice")
             run.lr_find = bind_call(entry, call, {}, self.reporter)
+
+    def _finetuning(self, run: Run) -> None:
+        """``init = weights(...)`` bound and its file looked at; unfrozen parts checked."""
+        node = run.settings.nodes.get("init")
+        if node is not None and run.settings.values.get("init") is not INVALID:
+            run.init = bind_weights(node, self.reporter)
+        check_unfreezes(run.unfreeze, run.model, self.reporter)
 
     # ---- consistency ----
     def _monitors(self, run: Run) -> set[int]:

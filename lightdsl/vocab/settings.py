@@ -43,6 +43,8 @@ entry("settings", "train",
       Arg("callbacks", ListOf(VocabRef("callback")), []),
       Arg("logger", optional(VocabRef("logger")), rs.SETTING["logger"].default,
           rs.SETTING["logger"].doc),
+      Arg("init", optional(VocabRef("init")), None,
+          "a warm start: weights(\"file\") loads the model's tensors (not a resume)"),
       *_setting_args(), doc="settings of a train block")
 
 entry("callback", "early_stopping", Arg("monitor", Str(), "val_loss"),
@@ -69,3 +71,15 @@ entry("statement", "lr_find", Arg("min_lr", Float(gt=0), 1e-8), Arg("max_lr", Fl
       validate=lambda a: [("max_lr", "max_lr must be larger than min_lr")]
       if a.get("max_lr", 1) <= a.get("min_lr", 0) else [],
       doc="run the learning-rate finder before fitting and train with its suggestion")
+
+# ---- fine-tuning: warm starts and unfreezing (lightdsl.checker.finetune) ----
+entry("init", "weights", Arg("path", Str()), Arg("strict", Bool(), False),
+      Arg("map", ListOf(ListOf(Str(), length=2)), [],
+          "prefix renames of the file's names: [[\"encoder.\", \"backbone.\"]]"),
+      target="lightdsl.compile.warmstart.load_weights",
+      doc="load a lightdsl or Lightning .ckpt, a state_dict .pt or a .safetensors file")
+entry("statement", "unfreeze", Arg("part", Str(), doc="a frozen named layer of the model"),
+      Arg("at_epoch", Int(ge=0)), Arg("lr", optional(Float(gt=0)), None,
+                                       "default: the optimizer's lr times the part's lr_mult"),
+      target="lightdsl.trainer.finetuning.Unfreeze",
+      doc="train a frozen part from an epoch on, as Lightning's BackboneFinetuning")
