@@ -26,6 +26,17 @@ BN_MODES = ("eval", "train")
 
 
 @dataclass
+class WeightsInit:
+    """A checked ``weights("file", strict, map)``: what the build passes to load_weights."""
+
+    bound: Bound
+    path: str  # absolute: relative paths are the spec folder's
+    strict: bool
+    key_map: dict[str, str]
+    location: str  # ``spec.lit:9:45``, where messages about the file point
+
+
+@dataclass
 class PartOptions:
     """A part's options, checked. ``path``: the part's module path in its model (a named
     layer's name, ``layers.1`` for the second item of ``layers { }``)."""
@@ -35,7 +46,7 @@ class PartOptions:
     frozen: bool = False
     bn: str = "eval"  # a frozen part's batch norms: kept in eval mode, or trained as usual
     lr_mult: float | None = None
-    init: Bound | None = None  # weights(path, strict, map)
+    init: WeightsInit | None = None  # weights(path, strict, map)
 
 
 def check_options(model: n.ModelDef, hypers: dict, reporter: Reporter) -> dict[str, PartOptions]:
@@ -91,7 +102,7 @@ def _lr_mult(expr: n.Expr, hypers: dict, reporter: Reporter) -> float | None:
     return float(value)
 
 
-def bind_weights(call: n.Expr, reporter: Reporter) -> Bound | None:
+def bind_weights(call: n.Expr, reporter: Reporter) -> WeightsInit | None:
     """``weights("file", strict = false, map = [...])`` bound, its file looked at."""
     if not isinstance(call, n.Call):
         reporter.error("type", call.span, 'init takes weights("file"), a weights file to start '
@@ -99,9 +110,14 @@ def bind_weights(call: n.Expr, reporter: Reporter) -> Bound | None:
         return None
     entry = lookup("init", call.func, reporter)
     bound = bind_call(entry, call, {}, reporter) if entry else None
-    if bound is not None:
-        check_weights_file(bound, reporter)
-    return bound
+    if bound is None or not isinstance(bound.values.get("path"), str) \
+            or any(v is INVALID for v in bound.values.values()):
+        return None
+    check_weights_file(bound, reporter)
+    span = bound.span_of("path")
+    return WeightsInit(bound, weights_path(bound, reporter.source.path),
+                       bool(bound.values.get("strict")), key_map(bound),
+                       f"{reporter.source.path}:{span.line}:{span.column}")
 
 
 def weights_path(bound: Bound, spec_path: str) -> str:

@@ -283,7 +283,9 @@ class _Printer:
         else:
             lines = self.statement(member, indent, width, frozen_column)
             if options:
-                lines[-1] += " " + options_text(options, self.text)
+                more = options_lines(options, len(lines[-1]) + 1, self.text)
+                lines[-1] += " " + more[0]
+                lines.extend(more[1:])
             for line in lines[:-1]:
                 self.emit(line)
             self.emit(lines[-1], end)
@@ -346,6 +348,18 @@ class _Printer:
         for line in moved[:-1]:
             self.out.append(_Line(line))
         self.emit(moved[-1], end)
+
+
+def options_lines(options: n.LayerOptions, column: int, text: _Text) -> list[str]:
+    """A layer's options starting at ``column``, ``init``'s call filled onto more lines when
+    they do not fit in :data:`LINE_LIMIT`."""
+    shown = options_text(options, text)
+    if options.init is None or column + len(shown) <= LINE_LIMIT:
+        return [shown]
+    lead = options_text(options.replace(init=None), text)
+    lead = f"{lead} init " if lead else "init "
+    lines = render(options.init, column + len(lead), text)
+    return [lead + lines[0], *lines[1:]]
 
 
 def options_text(options: n.LayerOptions, text: _Text) -> str:
