@@ -123,10 +123,9 @@ class Experiment:
         """Refuse, as a located spec error (:class:`SpecError`), a run whose model has nothing
         to train: ``check`` only warns (a hand-weighted or pre-trained model can be
         evaluated, predicted with, exported and plotted), the commands that train call this."""
+        from .checker.finetune import unfrozen_parts
         from .checker.models import NO_TRAINABLE_HINT, is_trainable, no_trainable_message
         from .frontend.diagnostics import Reporter
-
-        from .checker.finetune import unfrozen_parts
 
         info = self.run.model
         if info is None or is_trainable(info, unfrozen_parts(self.run.unfreeze)):
