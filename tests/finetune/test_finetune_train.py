@@ -115,3 +115,14 @@ def test_resume_from_before_the_unfreeze_epoch_unfreezes_on_time(pretrained):
     final = torch.load(whole.last_checkpoint, weights_only=False)["state_dict"]
     for name, value in resumed.run.module.state_dict().items():
         assert torch.allclose(value.cpu(), final[name], atol=1e-6), name
+
+
+def test_summary_shows_trainable_and_frozen_counts_by_part(pretrained, capsys):
+    from lightdsl.trainer.summary import model_summary
+
+    experiment = lightdsl.load(str(pretrained / "spec.lit"), run="finetune")
+    capsys.readouterr()
+    text = model_summary(experiment.module, width=100)
+    # Body(32): 64*32 + 32 + 2*32 (batch norm) + 32*32 + 32 = 3,200; the head 32*3 + 3 = 99
+    assert "By part: backbone 0 trainable, 3,200 frozen; head 99 trainable, 0 frozen" in text
+    assert "Trainable params: 99" in text
