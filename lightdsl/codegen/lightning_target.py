@@ -12,7 +12,7 @@ from .target import Target
 from .writer import CodeWriter, Group, concat, flat
 
 NOT_TRAINER_ARGS = {"model", "data", "loss", "optimizer", "scheduler", "metrics", "callbacks",
-                    "logger", "seed", "device_stats"}
+                    "logger", "seed", "device_stats", "init"}
 
 
 class LightningTarget(Target):

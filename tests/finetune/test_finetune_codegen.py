@@ -16,24 +16,24 @@ SPEC = Path(__file__).resolve().parents[2] / "specs" / "finetune_digits.lit"
 
 @pytest.mark.parametrize("target", ["torch", "lightning"])
 def test_frozen_parts_are_frozen_in_both_targets_and_the_rest_is_a_note(target):
-    generated = generate_file(str(SPEC), run="finetune", target=target)
+    generated = generate_file(str(SPEC), target=target)
     assert "self.backbone.requires_grad_(False)" in generated.text
     assert "isinstance(module, nn.modules.batchnorm._BatchNorm)" in generated.text
     notes = "\n".join(generated.notes)
-    assert "init weights(...) (warm starts of FineTuned.backbone)" in notes
+    assert "init weights(...) (warm starts of the model)" in notes
     assert "lr_mult of FineTuned.backbone" in notes
     assert "unfreeze (backbone at epoch 6): the script keeps these parts frozen" in notes
 
 
 def test_a_run_without_fine_tuning_gets_no_such_note():
-    generated = generate_file(str(SPEC), run="pretrain")
+    generated = generate_file(str(SPEC.parent / "digits_pretrain.lit"))
     assert not [n for n in generated.notes if "init" in n or "unfreeze" in n]
     assert "requires_grad_" not in generated.text
 
 
 def test_generated_model_keeps_frozen_batch_norm_statistics(tmp_path):
     path = tmp_path / "model.py"
-    path.write_text(generate_file(str(SPEC), run="finetune", output=str(path)).text)
+    path.write_text(generate_file(str(SPEC), output=str(path)).text)
     script = load_script(path)
     model = script.FineTuned()
     model.train()

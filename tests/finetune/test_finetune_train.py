@@ -23,13 +23,14 @@ QUIET = {"enable_progress_bar": False, "enable_model_summary": False}
 
 @pytest.fixture(scope="module")
 def pretrained(tmp_path_factory) -> Path:
-    """specs/finetune_digits.lit copied with its data, and its pretrain run's last.ckpt where
-    the finetune run reads it."""
+    """specs/finetune_digits.lit copied with its data, and the last.ckpt of
+    specs/digits_pretrain.lit where it reads it."""
     folder = tmp_path_factory.mktemp("finetune")
     (folder / "data").mkdir()
     shutil.copy(SPECS / "finetune_digits.lit", folder / "spec.lit")
+    shutil.copy(SPECS / "digits_pretrain.lit", folder / "pretrain.lit")
     shutil.copy(SPECS / "data" / "digits_tasks.npz", folder / "data")
-    result = lightdsl.load(str(folder / "spec.lit"), run="pretrain").fit(
+    result = lightdsl.load(str(folder / "pretrain.lit")).fit(
         default_root_dir=str(folder / "logs"), max_epochs=3, **QUIET)
     assert result.last_metrics["val_accuracy"] > 0.9  # the body learned digits
     shutil.copy(result.last_checkpoint, folder / "data" / "digits_pretrained.ckpt")
@@ -38,7 +39,7 @@ def pretrained(tmp_path_factory) -> Path:
 
 def _fit(spec: Path, ckpt_path=None, **overrides):
     """(the trainer, its result): the finetune run of ``spec``, as ``lightdsl train`` fits it."""
-    experiment = lightdsl.load(str(spec), run="finetune")
+    experiment = lightdsl.load(str(spec))
     experiment.require_training()
     trainer = experiment.trainer(default_root_dir=str(spec.parent / "logs"), **QUIET,
                                  **overrides)
@@ -47,7 +48,7 @@ def _fit(spec: Path, ckpt_path=None, **overrides):
 
 def _without_init(folder: Path) -> Path:
     text = (folder / "spec.lit").read_text()
-    scratch = re.sub(r"\s*init weights\(.*?\]\]\)", "", text, flags=re.DOTALL)
+    scratch = re.sub(r"\n *init += weights\(.*?\)", "", text)
     assert scratch != text
     (folder / "scratch.lit").write_text(scratch)
     return folder / "scratch.lit"
@@ -56,8 +57,8 @@ def _without_init(folder: Path) -> Path:
 def test_fine_tuned_model_beats_the_same_model_from_scratch(pretrained, capsys):
     _, tuned = _fit(pretrained / "spec.lit", max_epochs=5)
     report = capsys.readouterr().err
-    assert "warning: FineTuned.backbone: loaded 9 of the model's 9 tensors" in report
-    assert "head.weight" in report  # the pre-trained head: in the file, not in the part
+    assert "warning: the model: loaded 9 of the model's 11 tensors" in report
+    assert "head.weight" in report  # the pre-trained head: 10 classes, not 3
     _, scratch = _fit(_without_init(pretrained), max_epochs=5)
     assert tuned.global_step == scratch.global_step == 15
     # measured: about 0.93 against 0.74 (val loss 0.19 against 0.83)
@@ -120,9 +121,38 @@ def test_resume_from_before_the_unfreeze_epoch_unfreezes_on_time(pretrained):
 def test_summary_shows_trainable_and_frozen_counts_by_part(pretrained, capsys):
     from lightdsl.trainer.summary import model_summary
 
-    experiment = lightdsl.load(str(pretrained / "spec.lit"), run="finetune")
+    experiment = lightdsl.load(str(pretrained / "spec.lit"))
     capsys.readouterr()
     text = model_summary(experiment.module, width=100)
     # Body(32): 64*32 + 32 + 2*32 (batch norm) + 32*32 + 32 = 3,200; the head 32*3 + 3 = 99
     assert "By part: backbone 0 trainable, 3,200 frozen; head 99 trainable, 0 frozen" in text
     assert "Trainable params: 99" in text
+
+
+def test_init_on_a_used_model_loads_only_that_part(pretrained, capsys):
+    text = (pretrained / "spec.lit").read_text()
+    text = text.replace("backbone = Body(32) frozen lr_mult(0.1)",
+                        'backbone = Body(32) frozen init weights("data/digits_pretrained.ckpt",'
+                        ' map = [["backbone.", ""]])')
+    text = re.sub(r"\n *init += weights\(.*?\)", "", text)
+    (pretrained / "part.lit").write_text(text)
+    module = lightdsl.load(str(pretrained / "part.lit")).module
+    assert "FineTuned.backbone: loaded 9 of the model's 9 tensors" in capsys.readouterr().err
+    saved = torch.load(pretrained / "data" / "digits_pretrained.ckpt", weights_only=False)
+    assert torch.equal(module.backbone.layers[1].weight,
+                       saved["state_dict"]["backbone.layers.1.weight"])
+    assert module.head.weight.requires_grad  # the new head: fresh, trainable
+
+
+def test_strict_init_refuses_a_file_that_does_not_fit_at_the_spec_line(pretrained):
+    from lightdsl.errors import LightdslError
+
+    text = (pretrained / "spec.lit").read_text().replace(
+        'weights("data/digits_pretrained.ckpt")', 'weights("data/digits_pretrained.ckpt", '
+        "strict = true)")
+    (pretrained / "strict.lit").write_text(text)
+    with pytest.raises(LightdslError) as caught:
+        lightdsl.load(str(pretrained / "strict.lit")).module  # noqa: B018
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "strict = true" in t)
+    assert caught.value.location == f"{pretrained / 'strict.lit'}:{line}:26"
+    assert "head.weight" in caught.value.message
