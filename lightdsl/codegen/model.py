@@ -77,6 +77,7 @@ class ModelWriter:
             info = use.model.table.default(use.name) if use.model.table else use.model
             ModelWriter(info, dict(info.hypers), self.w, self.class_names(use.name),
                         class_names=self.class_names).write()
+            self.w.blank(2)  # before the next class (a layers { } model's ends with no blank)
 
     # ---- __init__ ----
     def _init(self, extra) -> None:

@@ -41,6 +41,8 @@ class Body(nn.Module):
 
     def forward(self, x):
         return self.layers(x)
+
+
 # digits_pretrain.lit:20 model Classifier
 class Classifier(pl.LightningModule):
     """The model Classifier of the spec."""

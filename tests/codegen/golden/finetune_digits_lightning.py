@@ -41,6 +41,8 @@ class Body(nn.Module):
 
     def forward(self, x):
         return self.layers(x)
+
+
 # finetune_digits.lit:22 model FineTuned
 class FineTuned(pl.LightningModule):
     """The model FineTuned of the spec."""

@@ -47,6 +47,8 @@ class Body(nn.Module):
 
     def forward(self, x):
         return self.layers(x)
+
+
 # finetune_digits.lit:22 model FineTuned
 class FineTuned(nn.Module):
     """The model FineTuned of the spec."""
