@@ -159,7 +159,9 @@ def _inspection_problem(path: str) -> str | None:
     except (ImportError, AttributeError):
         return None
     found = inspect_weights(path)
-    return getattr(found, "error", None)
+    if found.status in ("error", "refused"):  # damaged, or not a weights file at all
+        return found.describe()
+    return None
 
 
 # ---- the train block ----
