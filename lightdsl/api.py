@@ -89,6 +89,10 @@ class Experiment:
             from .trainer.device_stats import DeviceStatsMonitor
 
             kwargs["callbacks"].append(DeviceStatsMonitor())
+        if self.run.unfreeze:  # unfreeze(part, at_epoch, lr): as Lightning's BackboneFinetuning
+            from .trainer.finetuning import Unfreeze
+
+            kwargs["callbacks"].extend(Unfreeze(**b.values) for b in self.run.unfreeze)
         kwargs.setdefault("run_name", run_folder_name(self.analysis.source.path, self.name))
         kwargs.update(overrides)
         return kwargs
@@ -121,11 +125,12 @@ class Experiment:
         """Refuse, as a located spec error (:class:`SpecError`), a run whose model has nothing
         to train: ``check`` only warns (a hand-weighted or pre-trained model can be
         evaluated, predicted with, exported and plotted), the commands that train call this."""
+        from .checker.finetune import unfrozen_parts
         from .checker.models import NO_TRAINABLE_HINT, is_trainable, no_trainable_message
         from .frontend.diagnostics import Reporter
 
         info = self.run.model
-        if info is None or is_trainable(info):
+        if info is None or is_trainable(info, unfrozen_parts(self.run.unfreeze)):
             return
         reporter = Reporter(self.analysis.source)
         reporter.error("no-trainable", info.node.name.span, no_trainable_message(info)

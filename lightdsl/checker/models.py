@@ -15,6 +15,7 @@ from ..vocab.registry import REGISTRY
 from ..vocab.reserved import reserved_reason
 from .binding import Bound, bind_call, lookup
 from .constants import INVALID, contains_invalid, evaluate
+from .finetune import check_options
 
 
 @dataclass
@@ -70,6 +71,8 @@ class ModelInfo:
     #: the shapes of each walk as a layer of another model (a used model), by its inputs as
     #: ``flows`` keys them: what hover shows inside a model used at several places
     layer_shapes: dict[tuple, Any] = field(default_factory=dict)
+    # fine-tuning options of its parts, by module path (checker.finetune.PartOptions)
+    options: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"ModelInfo({self.name}, {self.hypers})"
@@ -251,6 +254,7 @@ def check_model(model: n.ModelDef, hypers: dict[str, Any], reporter: Reporter,
     for block in model.layers_blocks:
         info.sequence = [_sequence_item(item, info, reporter) for item in block.items]
     _check_structure(model, reporter)
+    info.options = check_options(model, hypers, reporter)
     warn_memory(info, reporter)
     check_module_count(info, reporter)
     return info
@@ -406,12 +410,31 @@ def check_trainable(info: ModelInfo, reporter: Reporter) -> None:
                          hint=NO_TRAINABLE_HINT)
 
 
-def is_trainable(info: ModelInfo) -> bool:
-    """Whether anything in the model can be trained (a python(...) layer counts as able)."""
+def is_trainable(info: ModelInfo, unfrozen: set[str] | frozenset = frozenset()) -> bool:
+    """Whether anything in the model can be trained (a python(...) layer counts as able), at
+    some epoch: the ``unfrozen`` parts (a run's ``unfreeze`` statements) count as trainable."""
     if any(not p.node.frozen for p in info.params.values()):
         return True
-    used = info.sequence if info.node.layers_blocks else list(info.layers.values())
-    return any(_trainable(layer) for layer in used)
+    return any(_trainable(layer) for path, layer in parts(info)
+               if path in unfrozen or not is_frozen(info, path, layer))
+
+
+def parts(info: ModelInfo) -> list[tuple[str, Layer | None]]:
+    """The model's layers with their module paths: the ``layers { }`` items (``layers.0``,
+    ...) of a sequential model, else its named layers."""
+    if info.node.layers_blocks:
+        return [(f"layers.{i}", layer) for i, layer in enumerate(info.sequence)]
+    return list(info.layers.items())
+
+
+def is_frozen(info: ModelInfo, path: str, layer: Layer | None) -> bool:
+    """Whether the part at ``path`` is written ``frozen`` (there, or where the named layer it
+    refers to is defined)."""
+    options = info.options.get(path)
+    if options is not None and options.frozen:
+        return True
+    return any(o.frozen and info.layers.get(p) is layer and layer is not None
+               for p, o in info.options.items())
 
 
 def no_trainable_message(info: ModelInfo) -> str:
@@ -431,9 +454,7 @@ def _trainable(layer: Layer | None) -> bool:
     if isinstance(layer, ModelUse):
         model = layer.model
         if "trainable" not in model.counts:
-            used = model.sequence if model.node.layers_blocks else list(model.layers.values())
-            model.counts["trainable"] = any(not p.node.frozen for p in model.params.values()) \
-                or any(_trainable(inner) for inner in used)
+            model.counts["trainable"] = is_trainable(model)
         return model.counts["trainable"]
     if isinstance(layer, Repeated):
         return any(_trainable(item) for item in layer.items)

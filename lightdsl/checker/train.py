@@ -18,6 +18,7 @@ from .binding import Bound, bind_call, bind_settings, lookup
 from .compose import given_twice, rederive
 from .constants import INVALID, evaluate
 from .data import DataInfo
+from .finetune import bind_unfreeze, bind_weights, check_unfreezes
 from .flow import FlowChecker
 from .loggers import check_loggers
 from .models import ModelInfo, check_model
@@ -45,6 +46,8 @@ class Run:
     lr_find: Bound | None = None
     compile: Bound | None = None
     """``compile(mode = ..., dynamic = ...)``; ``compile = true`` is a setting."""
+    init: Bound | None = None  # init = weights(...): a warm start of the whole model
+    unfreeze: list[Bound] = field(default_factory=list)  # unfreeze(part, at_epoch, lr)
     output_shape: Shape = None
     #: the shapes of this run's walk through its model, from its data's batch (a ModelShapes):
     #: what the graph and hover read; ``model.shapes`` is only the last walk of a model that
@@ -78,6 +81,7 @@ class TrainChecker:
         run.data = self._data(settings)
         self._vocabulary(run)
         self._statements(run)
+        self._finetuning(run)
         self._validation_settings(run)
         self._device_stats(run)
         self._flow(run)
@@ -188,6 +192,10 @@ class TrainChecker:
             entry = lookup("statement", call.func, self.reporter, "train statement")
             if entry is None:
                 continue
+            if entry.name == "unfreeze":
+                bound = bind_unfreeze(call, self.reporter)
+                run.unfreeze.extend([bound] if bound else [])
+                continue
             bound = bind_call(entry, call, {}, self.reporter)  # its arguments checked too
             if getattr(run, entry.name) is not None:
                 self.reporter.error("duplicate", call.span, f"{entry.name} is given twice")
@@ -199,6 +207,13 @@ class TrainChecker:
                 "duplicate", run.compile.span, "compile is given twice: "
                 f"`compile = {str(written).lower()}` and `compile(...)`",
                 hint="keep one: compile(...) turns compiling on with its options")
+
+    def _finetuning(self, run: Run) -> None:
+        """``init = weights(...)`` bound and its file looked at; unfrozen parts checked."""
+        node = run.settings.nodes.get("init")
+        if node is not None and run.settings.values.get("init") is not INVALID:
+            run.init = bind_weights(node, self.reporter)
+        check_unfreezes(run.unfreeze, run.model, self.reporter)
 
     # ---- consistency ----
     def _monitors(self, run: Run) -> set[int]:

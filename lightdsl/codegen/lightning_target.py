@@ -15,7 +15,7 @@ from .target import Target
 from .writer import CodeWriter, Group, concat, flat
 
 NOT_TRAINER_ARGS = {"model", "data", "loss", "optimizer", "scheduler", "metrics", "callbacks",
-                    "logger", "seed", "device_stats", "compile"}
+                    "logger", "seed", "device_stats", "compile", "init"}
 
 
 class LightningTarget(Target):

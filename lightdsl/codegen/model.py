@@ -60,6 +60,7 @@ class ModelWriter:
             self._init(init_extra)
             w.blank()
             self._forward()
+            self._frozen_train()
             if methods is not None:
                 methods()
 
@@ -77,6 +78,7 @@ class ModelWriter:
             info = use.model.table.default(use.name) if use.model.table else use.model
             ModelWriter(info, dict(info.hypers), self.w, self.class_names(use.name),
                         class_names=self.class_names).write()
+            self.w.blank(2)  # before the next class (a layers { } model's ends with no blank)
 
     # ---- __init__ ----
     def _init(self, extra) -> None:
@@ -99,6 +101,7 @@ class ModelWriter:
                            for name, b in self.info.layers.items()], "layers")
             if self.info.node.layers_blocks:
                 self._sequential()
+            self._freeze()
             if extra is not None:
                 extra()
 
@@ -203,6 +206,40 @@ class ModelWriter:
             items.append(attribute(name) if name in self.info.layers else self._layer(bound))
         self.w.statement(concat("nn.Sequential", Group("(", tuple(items), ")")),
                          prefix="self.layers = ", span=block.span)
+
+    # ---- fine-tuning: frozen parts (lr_mult, init and unfreeze: see codegen.finetune) ----
+    def _part(self, path: str) -> str:
+        """The expression of the part at ``path``: ``self.backbone``, ``self.layers[1]``."""
+        if path.startswith("layers."):
+            return f"self.layers[{path.split('.')[1]}]"
+        return f"self.{path}" if plain_attribute(path) else f"getattr(self, {str_literal(path)})"
+
+    def _freeze(self) -> None:
+        for path, part in self.info.options.items():
+            if part.frozen:
+                self.w.statement(f"{self._part(path)}.requires_grad_(False)",
+                                 span=part.node.span)
+
+    def _frozen_train(self) -> None:
+        """``train()`` keeping the frozen parts' batch norms in eval mode, as lightdsl does."""
+        kept = [self._part(p) for p, o in self.info.options.items() if o.frozen and o.bn == "eval"]
+        if not kept:
+            return
+        w = self.w
+        w.blank()
+        w.line("def train(self, mode=True):")
+        with w.indent():
+            w.line("super().train(mode)")
+            w.line("if mode:  # frozen parts' batch norms keep their running statistics")
+            with w.indent():
+                w.line(f"for part in ({', '.join(kept)},):")
+                with w.indent():
+                    w.line("for module in part.modules():")
+                    with w.indent():
+                        w.line("if isinstance(module, nn.modules.batchnorm._BatchNorm):")
+                        with w.indent():
+                            w.line("module.eval()")
+            w.line("return self")
 
     # ---- forward ----
     def _forward(self) -> None:

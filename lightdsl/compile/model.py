@@ -24,6 +24,7 @@ from ..sizes import parameter_bytes
 from ..vocab.registry import REGISTRY
 from ..vocab.reserved import argument_names
 from ..vocab.types import Tensor, TensorList
+from .finetune import refreeze_inner, set_batchnorm_eval, warm_start
 from .python import build_layer
 from .resolve import instantiate, resolve, torch_kwargs
 
@@ -64,6 +65,43 @@ class SpecModel(nn.Module):
         else:
             self._compiled_from = _Shared(info)
             self._dataflow = ForwardCompiler(self, info).compile(info.node.forwards[0])
+        self._finetuning(info)
+
+    # ---- fine-tuning: options after layers (frozen, lr_mult, init weights) ----
+    def _finetuning(self, info: ModelInfo) -> None:
+        """Warm-start, then freeze, the parts written with options. ``part_bn``: every part
+        the spec freezes, with its batch norms' mode; ``frozen_parts``: those frozen now."""
+        self.part_lr_mults = {p: o.lr_mult for p, o in info.options.items() if o.lr_mult}
+        self.part_bn = {p: o.bn for p, o in info.options.items() if o.frozen}
+        self.frozen_parts = dict(self.part_bn)
+        for path, part in info.options.items():
+            module = self.get_submodule(path)
+            if part.init is not None:
+                warm_start(module, part.init, f"{info.name}.{path}")
+            if part.frozen:
+                module.requires_grad_(False)
+
+    def set_part_frozen(self, path: str, frozen: bool) -> None:
+        """Freeze or unfreeze the part at ``path`` (``unfreeze(part, at_epoch = N)``); the
+        parts frozen inside it stay frozen, and its batch norms follow its ``frozen(bn)``."""
+        module = self.get_submodule(path)
+        module.requires_grad_(not frozen)
+        if frozen:
+            self.frozen_parts[path] = self.part_bn.get(path, "eval")
+        else:
+            self.frozen_parts.pop(path, None)
+            refreeze_inner(module)
+        self.train(self.training)
+
+    def train(self, mode: bool = True):
+        """As nn.Module's; a frozen part's batch norms stay in eval mode (``frozen(bn =
+        train)``: trained as usual), so that their running statistics keep what was loaded."""
+        super().train(mode)
+        if mode:
+            for path, bn in self.frozen_parts.items():
+                if bn == "eval":
+                    set_batchnorm_eval(self.get_submodule(path))
+        return self
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """A copy (``copy.deepcopy``, as EMA and SWA make) compiles its forward again: the

@@ -20,6 +20,7 @@ from ..runtime.sequences import class_scores_first
 from ..trainer.data import limit_batches
 from ..trainer.setup import stepping_batches
 from .data import DataBundle, make_loader
+from .finetune import param_groups, warm_start
 from .metrics import SpecMetrics
 from .model import SpecModel
 from .python import build_loss, call_located, dry_run, located_errors, python_layers
@@ -46,6 +47,11 @@ class SpecModule(SpecModel):
                         "batch_size": data.settings.get("batch_size")}
         self._loaders: dict[str, Any] = {}
         self.example_input_array = data.train.inputs[:2].clone()
+        # fine-tuning: the parts unfrozen later (own optimizer groups), a warm start
+        self.unfreezes = [(b.values["part"], b.values.get("lr"), b.values["at_epoch"])
+                          for b in run.unfreeze]
+        if run.init is not None:
+            warm_start(self, run.init)
         object.__setattr__(self, "_python_layers", python_layers(self, run.model))
         self._python_loss = run.loss if isinstance(run.loss, PythonBound) else None
         dry_run(self, self._python_layers, self.example_input_array)
@@ -102,8 +108,9 @@ class SpecModule(SpecModel):
                                      bound.nodes, bound.span)
 
     def configure_optimizers(self):
-        trainable = [p for p in self.parameters() if p.requires_grad]
-        optimizer = instantiate(self.optimizer_bound, params=trainable)
+        groups = param_groups(self, self.learning_rate,
+                              [(part, lr) for part, lr, _ in self.unfreezes])
+        optimizer = instantiate(self.optimizer_bound, params=groups)
         if self.scheduler_bound is None:
             return optimizer
         steps_arg = self.scheduler_bound.entry.run_steps_default(self.scheduler_bound.values)

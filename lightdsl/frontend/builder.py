@@ -196,11 +196,48 @@ class AstBuilder:
                           value=children[3], frozen=len(children) > 4)
 
     def layer_def(self, children):
+        options = children[-1] if isinstance(children[-1], n.LayerOptions) else None
+        value = children[-2] if options else children[-1]
         return n.LayerDef(span=self.span(children), name=self._name(children[0]),
-                          value=children[-1])
+                          value=value, options=options)
 
     def layers_block(self, children):
-        return n.LayersBlock(span=self.span(children), items=children[2:-1])
+        items, options = [], []
+        for child in children[2:-1]:
+            if child.__class__ is tuple:  # an optioned_item: (the layer, its options)
+                child, option = child
+                options.append(option.replace(index=len(items)))
+            items.append(child)
+        return n.LayersBlock(span=self.span(children), items=items, options=options)
+
+    # ---- fine-tuning: options after a layer ----
+    def optioned_item(self, children):
+        return children[0], children[1]
+
+    def layer_options(self, children):
+        found: dict[str, n.Node] = {}
+        for kind, node, _ in children:
+            if kind in found:
+                self.error("duplicate", node.span, f"`{kind}` is given twice for this layer",
+                           hint="write it once")
+                continue
+            found[kind] = node
+        first, last = children[0][2], children[-1][2]
+        span = Span(first.line, first.column, last.end_line, last.end_column,
+                    first.start_pos, last.end_pos, self.origin)
+        return n.LayerOptions(span=span, frozen=found.get("frozen"), init=found.get("init"),
+                              lr_mult=found.get("lr_mult"))
+
+    def frozen_option(self, children):
+        keywords = [c for c in children if isinstance(c, n.Keyword)]
+        span = self.span(children)
+        return "frozen", n.FrozenOption(span=span, keywords=keywords), span
+
+    def init_option(self, children):
+        return "init", children[1], self.span(children)
+
+    def lr_mult_option(self, children):
+        return "lr_mult", children[2], self.span(children)
 
     def repeat_block(self, children):
         return n.Repeat(span=self.span(children), count=children[2], items=children[5:-1])

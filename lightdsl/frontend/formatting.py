@@ -153,6 +153,7 @@ class _Printer:
         self.source = source
         self.text = _Text(source.text)
         self.out: list[_Line | None] = []  # None: a blank line
+        self.options: dict[int, n.LayerOptions] = {}  # id(layers { } item) -> its options
 
     # -- output --
     def emit(self, code: str, trailing_after: int | None = None) -> None:
@@ -269,20 +270,32 @@ class _Printer:
         self.comments_before(close, indent, previous, closing=True)
 
     def member(self, member, indent: str, width: int, frozen_column: int | None) -> None:
+        options = self.options.get(id(member))  # a layers { } item's
+        if options is None and isinstance(member, n.LayerDef):
+            options = member.options
+        end = options.span.end_pos if options else member.span.end_pos
         if isinstance(member, (n.LayersBlock, n.ForwardDef)) or (
                 isinstance(member, n.LayerDef) and isinstance(member.value, n.Repeat)) \
                 or isinstance(member, n.Repeat):
             self.nested_block(member, indent, width)
-        elif self.text.inside(member.span.start_pos, member.span.end_pos):
-            self.verbatim(member, indent)
+            if options:  # after the repeat's closing brace
+                last = self.out.pop()
+                self.emit(f"{last.code} {options_text(options, self.text)}", end)
+        elif self.text.inside(member.span.start_pos, end):
+            self.verbatim(member, indent, end=end)
         else:
             lines = self.statement(member, indent, width, frozen_column)
+            if options:
+                more = options_lines(options, len(lines[-1]) + 1, self.text)
+                lines[-1] += " " + more[0]
+                lines.extend(more[1:])
             for line in lines[:-1]:
                 self.emit(line)
-            self.emit(lines[-1], member.span.end_pos)
+            self.emit(lines[-1], end)
 
     def nested_block(self, member, indent: str, width: int) -> None:
         if isinstance(member, n.LayersBlock):
+            self.options.update((id(member.items[o.index]), o) for o in member.options)
             self.block(member, ["layers {"], member.items, indent)
         elif isinstance(member, n.ForwardDef):
             inputs = ", ".join(name.id for name in member.inputs)
@@ -322,9 +335,10 @@ class _Printer:
     def fill(self, prefix: str, items: list, close: str, column: int) -> list[str]:
         return fill(prefix, items, close, column, self.text)
 
-    def verbatim(self, node, indent: str, lead: str = "") -> None:
-        """The construct as written (a comment sits inside it), moved to ``indent``."""
-        start, end = node.span.start_pos, node.span.end_pos
+    def verbatim(self, node, indent: str, lead: str = "", end: int | None = None) -> None:
+        """The construct as written (a comment sits inside it), moved to ``indent``; ``end``:
+        where it ends, if after the node (a layer's options)."""
+        start, end = node.span.start_pos, node.span.end_pos if end is None else end
         for comment in self.text.inside(start, end):
             comment.used = True
         line = self.source.line_text(self.text.line_of(start))
@@ -337,6 +351,32 @@ class _Printer:
         for line in moved[:-1]:
             self.out.append(_Line(line))
         self.emit(moved[-1], end)
+
+
+def options_lines(options: n.LayerOptions, column: int, text: _Text) -> list[str]:
+    """A layer's options starting at ``column``, ``init``'s call filled onto more lines when
+    they do not fit in :data:`LINE_LIMIT`."""
+    shown = options_text(options, text)
+    if options.init is None or column + len(shown) <= LINE_LIMIT:
+        return [shown]
+    lead = options_text(options.replace(init=None), text)
+    lead = f"{lead} init " if lead else "init "
+    lines = render(options.init, column + len(lead), text)
+    return [lead + lines[0], *lines[1:]]
+
+
+def options_text(options: n.LayerOptions, text: _Text) -> str:
+    """A layer's options in their one order: ``frozen(...) lr_mult(...) init weights(...)``."""
+    parts = []
+    if options.frozen is not None:
+        keywords = options.frozen.keywords
+        parts.append("frozen" + (f"({', '.join(flat(k, text) for k in keywords)})"
+                                 if keywords else ""))
+    if options.lr_mult is not None:
+        parts.append(f"lr_mult({flat(options.lr_mult, text)})")
+    if options.init is not None:
+        parts.append(f"init {flat(options.init, text)}")
+    return " ".join(parts)
 
 
 def _start(node) -> int:

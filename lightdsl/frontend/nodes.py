@@ -191,26 +191,67 @@ class Repeat(Node):
 
 
 class LayerDef(Node):
-    """``l1 = linear(784, 500)``: a named layer usable in ``forward``."""
+    """``l1 = linear(784, 500)``: a named layer usable in ``forward``; ``options`` holds what
+    follows it (``frozen``, ``init weights(...)``, ``lr_mult(...)``), if anything."""
 
-    __slots__ = ("name", "value")
-    _children = ("name", "value")
+    __slots__ = ("name", "options", "value")
+    _children = ("name", "value", "options")
 
-    def __init__(self, *, span: Span, name: Name, value: Expr | Repeat):
+    def __init__(self, *, span: Span, name: Name, value: Expr | Repeat,
+                 options: LayerOptions | None = None):
         _set(self, "span", span)
         _set(self, "name", name)
         _set(self, "value", value)
+        _set(self, "options", options)
 
 
 class LayersBlock(Node):
-    """``layers { ... }``: a sequential body; items are layer calls, named layers, repeats."""
+    """``layers { ... }``: a sequential body; items are layer calls, named layers, repeats.
+    ``options`` are those of items written with some (each names its item's ``index``)."""
 
-    __slots__ = ("items",)
-    _children = ("items",)
+    __slots__ = ("items", "options")
+    _children = ("items", "options")
 
-    def __init__(self, *, span: Span, items: list[Call | Name | Repeat] | None = None):
+    def __init__(self, *, span: Span, items: list[Call | Name | Repeat] | None = None,
+                 options: list[LayerOptions] | None = None):
         _set(self, "span", span)
         _set(self, "items", [] if items is None else items)
+        _set(self, "options", [] if options is None else options)
+
+    def options_of(self, index: int) -> LayerOptions | None:
+        """The options written after item ``index``, if any."""
+        return next((o for o in self.options if o.index == index), None)
+
+
+# ---- fine-tuning: what may follow a layer ----------------------------------------------------
+
+
+class FrozenOption(Node):
+    """``frozen`` or ``frozen(bn = train)`` after a layer: its parameters are not trained."""
+
+    __slots__ = ("keywords",)
+    _children = ("keywords",)
+
+    def __init__(self, *, span: Span, keywords: list[Keyword] | None = None):
+        _set(self, "span", span)
+        _set(self, "keywords", [] if keywords is None else keywords)
+
+
+class LayerOptions(Node):
+    """What follows a layer: ``frozen``, ``init weights("file")`` (a warm start of that part),
+    ``lr_mult(0.1)`` (its learning rate relative to the optimizer's). ``index``: the item's
+    position in its ``layers { }`` block (-1 after a named layer)."""
+
+    __slots__ = ("frozen", "index", "init", "lr_mult")
+    _children = ("frozen", "init", "lr_mult")
+
+    def __init__(self, *, span: Span, index: int = -1, frozen: FrozenOption | None = None,
+                 init: Call | None = None, lr_mult: Expr | None = None):
+        _set(self, "span", span)
+        _set(self, "index", index)
+        _set(self, "frozen", frozen)
+        _set(self, "init", init)
+        _set(self, "lr_mult", lr_mult)
 
 
 class Assign(Node):

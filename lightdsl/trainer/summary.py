@@ -152,6 +152,7 @@ def model_summary(module: nn.Module, example=None, width: int | None = None,
     lines = _table([heads, *cells], width)
     lines.insert(1, "-" * max(len(line) for line in lines))
     lines += _totals(module, width)
+    lines += _frozen_parts(module, width)
     if error:
         lines += textwrap.wrap(f"(output shapes unavailable: the example forward pass failed: "
                                f"{error})", width)
@@ -209,6 +210,26 @@ def _totals(module: nn.Module, width: int) -> list[str]:
         else:
             lines.append(part)
     return lines
+
+
+def _frozen_parts(module: nn.Module, width: int) -> list[str]:
+    """When something is frozen: each top-level part's trainable and frozen counts (a part a
+    callback unfreezes later, as ``unfreeze(part, at_epoch = N)`` does, is frozen here)."""
+    if all(p.requires_grad for p in module.parameters()):
+        return []
+    shown = []
+    for name, sub in module.named_children():
+        params = list(sub.parameters())
+        if params:
+            trainable = sum(p.numel() for p in params if p.requires_grad)
+            frozen = sum(p.numel() for p in params) - trainable
+            shown.append(f"{name} {_human(trainable)} trainable, {_human(frozen)} frozen")
+    own = [p for p in module.parameters(recurse=False)]
+    if own:
+        frozen = sum(p.numel() for p in own if not p.requires_grad)
+        shown.append(f"(params) {_human(sum(p.numel() for p in own) - frozen)} trainable, "
+                     f"{_human(frozen)} frozen")
+    return textwrap.wrap("By part: " + "; ".join(shown), width)
 
 
 def plural(count: int, noun: str) -> str:

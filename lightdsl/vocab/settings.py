@@ -57,6 +57,8 @@ entry("settings", "train",
       Arg("callbacks", ListOf(VocabRef("callback")), []),
       Arg("logger", OneOf(VocabRef("logger"), ListOf(VocabRef("logger")), NoneValue()),
           rs.SETTING["logger"].default, rs.SETTING["logger"].doc),
+      Arg("init", optional(VocabRef("init")), None,
+          "a warm start: weights(\"file\") loads the model's tensors (not a resume)"),
       *_setting_args(), doc="settings of a train block")
 
 entry("callback", "early_stopping", Arg("monitor", Str(), "val_loss"),
@@ -101,3 +103,15 @@ entry("statement", "compile", Arg("mode", Choice(*rs.COMPILE_MODES), "default",
       target="torch.compile",
       doc="compile the model's forward with torch.compile for training (as compile = true, "
       "with torch.compile's options)")
+
+# ---- fine-tuning: warm starts and unfreezing (lightdsl.checker.finetune) ----
+entry("init", "weights", Arg("path", Str()), Arg("strict", Bool(), False),
+      Arg("map", ListOf(ListOf(Str(), length=2)), [],
+          "prefix renames of the file's names: [[\"encoder.\", \"backbone.\"]]"),
+      target="lightdsl.compile.warmstart.load_weights",
+      doc="load a lightdsl or Lightning .ckpt, a state_dict .pt or a .safetensors file")
+entry("statement", "unfreeze", Arg("part", Str(), doc="a frozen named layer of the model"),
+      Arg("at_epoch", Int(ge=0)), Arg("lr", optional(Float(gt=0)), None,
+                                       "default: the optimizer's lr times the part's lr_mult"),
+      target="lightdsl.trainer.finetuning.Unfreeze",
+      doc="train a frozen part from an epoch on, as Lightning's BackboneFinetuning")
