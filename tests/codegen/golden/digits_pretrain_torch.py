@@ -371,15 +371,26 @@ class RunFolder:
                 return monitor, pick(scored, key=lambda entry: entry[monitor])
         return None, {}
 
-    def finish(self, model, optimizer, step, how="finished"):
-        """Save the trained weights and print what ``lightdsl train`` prints at its end."""
+    def save(self, model, epoch, step, metrics):
+        """Save the trained weights; the summary's lines that say where they are."""
+        weights = self.directory / "weights.ckpt"
+        save_weights(model, weights, epoch, step, metrics)
+        return [
+            f"  run folder: {self.directory}",
+            f"  weights: {weights} (lightdsl's --ckpt loads them)",
+        ]
+
+    def finish(self, model, optimizer, step, how=None):
+        """Save the trained weights and print what ``lightdsl train`` prints at its end;
+        ``how``: why training ended (early stopping's reason), None where it just finished."""
         last = dict(self.history[-1]) if self.history else {"epoch": 0}
         epoch = last.pop("epoch")
-        weights = self.directory / "weights.ckpt"
-        save_weights(model, weights, epoch, step, last)
+        written = self.save(model, epoch, step, last)
         seconds = time.perf_counter() - self.started
+        epochs = len(self.history)
         print(
-            f"Training {how}: {len(self.history)} epochs, {step} steps in {seconds:.1f} s"
+            f"Training {how or 'finished'}: {epochs} epoch{'' if epochs == 1 else 's'}, "
+            f"{step} step{'' if step == 1 else 's'} in {seconds:.1f} s"
         )
         print(f"  last metrics: {metrics_text(last)}")
         monitor, best = self.best()
@@ -388,8 +399,8 @@ class RunFolder:
             print(
                 f"  best ({monitor}, epoch {best.pop('epoch')}): {metrics_text(best)}"
             )
-        print(f"  run folder: {self.directory}")
-        print(f"  weights: {weights} (lightdsl's --ckpt loads them)")
+        for line in written:
+            print(line)
         group = optimizer.param_groups[0]
         print(f"  learning rate: {group.get('initial_lr', group['lr'])}")
         for line in parameter_lines(model):
