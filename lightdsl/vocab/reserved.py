@@ -44,7 +44,8 @@ _load_state_dict_pre_hooks _modules _non_persistent_buffers_set _parameters _sta
 _state_dict_pre_hooks _version call_super_init dump_patches training
 """)
 COMPILED_MODULE = _words("""
-_build _class_scores _dataflow _estimated_steps _float_labels _python_layers _python_loss
+_build _class_scores _compiled_from _dataflow _finetuning frozen_parts part_bn part_lr_mults
+set_part_frozen unfreezes _estimated_steps _float_labels _python_layers _python_loss
 _stepping_batches _loader _loaders _shared_step batch_size configure_optimizers
 class_names criterion data example_input_array hparams hparams_initial layers learning_rate loss_name
 max_epochs spec_metrics

@@ -120,13 +120,13 @@ def test_a_model_frozen_everywhere_is_trainable_only_with_an_unfreeze():
 
 
 def test_check_does_not_import_torch_for_fine_tuning_specs():
-    import subprocess
-    import sys
     from pathlib import Path
+
+    from ..helpers.runner import run_code
 
     root = Path(__file__).resolve().parents[2]
     code = ("import sys; from lightdsl.analysis import analyze_text; "
             f"analyze_text(open({str(root / 'specs/finetune_digits.lit')!r}).read(), "
             f"{str(root / 'specs/finetune_digits.lit')!r}); "
             "assert 'torch' not in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+    run_code(code, cwd=root, check=True)

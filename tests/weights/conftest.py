@@ -48,13 +48,3 @@ def lightning_ckpt(iris):
     trainer = pl.Trainer(max_epochs=1, default_root_dir=str(iris / "pl"), logger=False, **QUIET)
     trainer.fit(model, datamodule=data)
     return Path(trainer.checkpoint_callback.best_model_path), model
-
-
-def fresh_iris(iris):
-    """iris_csv.lit's module, built anew (other weights than any trained one)."""
-    import torch
-
-    import lightdsl
-
-    torch.manual_seed(12345)
-    return lightdsl.load(str(iris / "iris_csv.lit")).module

@@ -10,7 +10,7 @@ from torch import nn
 from lightdsl.compile.warmstart import load_weights, read_weights
 from lightdsl.errors import WeightsError
 
-from .conftest import fresh_iris
+from ..helpers.weights import fresh_iris
 
 NAMES = ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
 
