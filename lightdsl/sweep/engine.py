@@ -16,21 +16,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..analysis import Analysis, SpecError, log_location
+from ..analysis import Analysis
 from ..api import Experiment
-from ..checker import check
-from ..frontend.diagnostics import Reporter
-from ..space import Space, apply_point
+from ..space import Space
 from .pruning import PruningCallback
 from .study import (
     counted,
     open_study,
     optuna_module,
-    sweep_folder,
     trial_folder,
     write_info,
     write_values,
 )
+from .trials import default_folder, point_analysis
+
+__all__ = ["Experiment", "Sweep", "SweepOptions", "objective_value", "point_analysis"]
 
 
 @dataclass
@@ -43,23 +43,8 @@ class SweepOptions:
     worker: int = 0  # a worker process's index: its sampler's seed differs from the others'
 
 
-def point_analysis(analysis: Analysis, space: Space, point: dict[str, Any]) -> Analysis:
-    """``analysis`` checked again with ``point`` applied; SpecError if it does not check."""
-    reporter = Reporter(analysis.source)
-    program = check(apply_point(analysis.program.spec, space, point, analysis.source.text),
-                    reporter)
-    result = Analysis(analysis.source, reporter.sorted(), program)
-    if not result.ok:
-        raise SpecError(result)
-    return result
-
-
 def folder_of(analysis: Analysis, space: Space, given: str | None) -> Path:
-    if given:
-        return Path(given)
-    root, _ = log_location(analysis.program.runs[space.run], analysis.source.path)
-    stem = Path(analysis.source.path).stem
-    return sweep_folder(root, stem, space.name)
+    return Path(given) if given else default_folder(analysis, space)
 
 
 class Sweep:

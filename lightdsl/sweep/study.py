@@ -40,7 +40,8 @@ def storage_for(folder: Path, url: str | None):
     from optuna.storages.journal import JournalFileBackend
 
     folder.mkdir(parents=True, exist_ok=True)
-    return optuna.storages.JournalStorage(JournalFileBackend(str(folder / JOURNAL)))
+    # absolute: a study outlives a change of the working folder (a test's chdir, a notebook)
+    return optuna.storages.JournalStorage(JournalFileBackend(str((folder / JOURNAL).resolve())))
 
 
 def open_study(folder: Path, url: str | None, name: str, direction: str, sampler=None,
