@@ -28,6 +28,7 @@ from .study import (
     write_info,
     write_values,
 )
+from .tracking import SweepTracking, TrialParams
 from .trials import default_folder, point_analysis
 
 __all__ = ["Experiment", "Sweep", "SweepOptions", "objective_value", "point_analysis"]
@@ -56,6 +57,7 @@ class Sweep:
         self.text = analysis.source.text
         self.total = options.trials or space.trial_count(self.text)
         self.study_name = f"{Path(analysis.source.path).stem}-{space.name}"
+        self.tracking = SweepTracking.of(self)  # None unless the run logs to MLflow
 
     # ---- the study ----
     def study(self):
@@ -139,14 +141,19 @@ class Sweep:
                                   "trial": trial.number, "values": point}
         kwargs = experiment.trainer_kwargs()
         pruning = PruningCallback(trial, self.space.monitor)
-        quiet = {} if self.options.verbose else {"enable_progress_bar": False,
+        params = TrialParams(point)
+        extra = {} if self.options.verbose else {"enable_progress_bar": False,
                                                  "enable_model_summary": False}
+        if self.tracking is not None:  # the trial's MLflow run nests under the sweep's
+            extra["logger"] = self.tracking.trial_logger(kwargs.get("logger"), trial.study,
+                                                         trial.number)
         result = experiment.fit(default_root_dir=str(self.folder),
                                 run_name=trial_folder(self.folder, trial.number).name,
-                                callbacks=[*kwargs["callbacks"], pruning], **quiet)
+                                callbacks=[*kwargs["callbacks"], pruning, params], **extra)
         if result.interrupted:
             raise KeyboardInterrupt
         value = objective_value(result.history, self.space.monitor, self.space.mode)
+        params.log_objective(value)
         trial.set_user_attr("epochs", result.epochs)
         trial.set_user_attr("log_dir", result.log_dir)
         if pruning.pruned:
@@ -156,6 +163,8 @@ class Sweep:
         return value
 
     def _announce(self, study, trial) -> None:
+        if self.tracking is not None:
+            self.tracking.best_so_far(study, trial)
         shown = ", ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
         state = trial.state.name.lower()
         value = f" -> {self.space.monitor} {trial.value:.4g}" if trial.value is not None else ""
