@@ -12,6 +12,7 @@ number (for loggers that nest runs, e.g. MLflow), and ``trial_N/values.json`` it
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from ..analysis import Analysis
 from ..api import Experiment
 from ..space import Space
 from .pruning import PruningCallback
+from .stale import fail_lost_trials, owner
 from .study import (
     counted,
     open_study,
@@ -67,6 +69,9 @@ class Sweep:
         # a seeded sampler continues with a seed of its own, else a resumed sweep would draw
         # the points of its first trials again
         study.sampler = self._sampler(optuna, len(study.get_trials(deepcopy=False)))
+        for number in fail_lost_trials(study):
+            print(f"trial {number}: its worker ended before the trial did; marked failed, "
+                  "not counted (another trial takes its place)", file=sys.stderr, flush=True)
         return study
 
     def _sampler(self, optuna, done: int):
@@ -93,7 +98,7 @@ class Sweep:
     # ---- running ----
     def run(self, workers_share: int | None = None) -> Any:
         """Run the trials still missing (or ``workers_share`` of them, in a worker)."""
-        optuna = optuna_module()
+        optuna_module()  # a clear message without Optuna
         study = self.study()
         write_info(self.folder, {"spec": str(Path(self.analysis.source.path).resolve()),
                                  "sweep": self.space.name, "run": self.space.run,
@@ -103,15 +108,21 @@ class Sweep:
         left = self.remaining(study) if workers_share is None else workers_share
         if left == 0:
             return study
-        stop = optuna.study.MaxTrialsCallback(self.total, states=(
-            optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
-            optuna.trial.TrialState.FAIL))
         study.optimize(self.objective, n_trials=left, timeout=self.space.timeout,
-                       catch=(Exception,), callbacks=[stop, self._announce],
+                       catch=(Exception,), callbacks=[self._stop_when_done, self._announce],
                        gc_after_trial=True)
         return study
 
+    def _stop_when_done(self, study, trial) -> None:
+        """Stop once ``total`` trials count or run (other workers', other machines'); as
+        Optuna's MaxTrialsCallback, but trials cut short (Ctrl-C, a killed worker) do not
+        count."""
+        running = len(study.get_trials(deepcopy=False, states=(trial.state.RUNNING,)))
+        if self.remaining(study) - running <= 0:  # the others' running trials will count
+            study.stop()
+
     def objective(self, trial) -> float:
+        trial.set_user_attr("owner", owner())  # a killed worker's trial is found later
         point = {d.key: self._suggest(trial, d) for d in self.space.searched}
         trial.set_user_attr("sweep", self.space.name)
         write_values(self.folder, trial.number, point, {"sweep": self.space.name,
