@@ -1,7 +1,7 @@
 """Run the benchmarks side by side and print one table of medians and ratios.
 
     python -m bench                 # everything
-    python -m bench tiny startup    # some groups: mnist, tiny, startup, scaling, check, gpu, lsp, metrics
+    python -m bench tiny startup    # some groups: mnist, tiny, startup, scaling, check, gpu, lsp, metrics, sweep
     python -m bench --repeats 5
 
 Writes bench/results.json and bench/results.md (the table the README shows).
@@ -21,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 GROUPS = {"mnist": "mnist_epoch", "tiny": "tiny", "startup": "startup", "scaling": "scaling",
           "check": "check", "gpu": "gpu", "lsp": "lsp_hover",
-          "metrics": "metrics"}
+          "metrics": "metrics", "sweep": "sweep"}
 
 
 def machine() -> str:
