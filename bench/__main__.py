@@ -2,7 +2,7 @@
 
     python -m bench                 # everything
     python -m bench tiny startup    # some groups: mnist, tiny, startup, scaling, check, gpu, lsp,
-                                    # metrics, compile
+                                    # metrics, compile, sweep
     python -m bench --repeats 5
 
 Writes bench/results.json and bench/results.md (the table the README shows).
@@ -22,7 +22,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 GROUPS = {"mnist": "mnist_epoch", "tiny": "tiny", "startup": "startup", "scaling": "scaling",
           "check": "check", "gpu": "gpu", "lsp": "lsp_hover",
-          "metrics": "metrics", "compile": "compile"}
+          "metrics": "metrics", "compile": "compile",
+          "sweep": "sweep"}
 
 
 def machine() -> str:

@@ -43,6 +43,9 @@ class Experiment:
         self.spec_dir = os.path.dirname(os.path.abspath(analysis.source.path))
         self._data = None
         self._module = None
+        # a run folder given from outside (a sweep trial's <sweep folder>/trial_N), else
+        # the spec's own (log_location)
+        self.run_folder: str | None = None
 
     @property
     def name(self) -> str:
@@ -100,6 +103,8 @@ class Experiment:
     def log_folder(self) -> str:
         """This run's log folder, ``<default_root_dir or lightning_logs>/<run folder>``: its
         ``version_N`` children hold the checkpoints ``last`` and ``best`` choose from."""
+        if self.run_folder is not None:
+            return self.run_folder
         return os.path.join(*log_location(self.run, self.analysis.source.path))
 
     def checkpoint_path(self, which: str, option: str = "--ckpt", announce: bool = True) -> str:

@@ -7,6 +7,7 @@ import sys
 
 from ..errors import UsageError
 from ..outputs import write_text
+from ._args import add_trial_arguments, trial_from_args
 
 
 def register(commands) -> None:
@@ -24,16 +25,19 @@ def register(commands) -> None:
                         "(`-o -`: stdout); the script reads the data's relative paths from "
                         "the spec's folder as seen from FILE's folder (from the current "
                         "folder when it goes to stdout)")
+    add_trial_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from ..codegen import generate_file
+    from ..codegen import generate, generate_file
 
     if not os.path.isfile(args.spec):
         raise UsageError(f"{args.spec}: no such file")
     output = None if args.output == "-" else args.output
-    code = generate_file(args.spec, args.run_name, args.target, output)
+    trial = trial_from_args(args)
+    code = (generate_file(args.spec, args.run_name, args.target, output) if trial is None
+            else generate(trial.analysis, trial.run, args.target, output))
     for note in code.notes:
         print(f"warning: {args.spec}: the {code.target} script does not reproduce {note}",
               file=sys.stderr)

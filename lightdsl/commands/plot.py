@@ -10,7 +10,7 @@ import os
 
 from ..errors import UsageError
 from ..outputs import check_file
-from ._args import add_spec_arguments
+from ._args import add_spec_arguments, add_trial_arguments, experiment_from_args
 
 
 def register(commands) -> None:
@@ -20,6 +20,7 @@ def register(commands) -> None:
         "TensorBoard events). A spec: the model's output over --range with the training "
         "points (for models with one input and one output).")
     add_spec_arguments(parser)
+    add_trial_arguments(parser)
     parser.set_defaults(run=run)
     parser.add_argument("--ckpt", metavar="last|best|PATH", help="weights from a checkpoint "
                         "(`last`/`best`: as for evaluate); default: the spec's initial "
@@ -51,8 +52,9 @@ def run(args) -> int:
         check_file(args.output, "-o")
     target = args.spec
     if os.path.isdir(target):
-        if args.ckpt or args.value_range:
-            raise UsageError("--ckpt and --range apply to a spec, not to a run directory")
+        if args.ckpt or args.value_range or args.trial is not None:
+            raise UsageError("--ckpt, --range and --trial apply to a spec, not to a run "
+                             "directory")
         from ..plots import plot_run
         from ..plots.curves import resolve_run_dir
 
@@ -82,18 +84,19 @@ def describe_run_dir(given: str, run_dir) -> str:
 
 
 def _plot_spec(args, formats) -> int:
-    from ..api import load
     from ..plots import plot_response
     from ..plots.response import is_scalar_model
 
     low_high = parse_range(args.value_range) if args.value_range else None
-    experiment = load(args.spec, args.run_name, args.overrides)
+    experiment = experiment_from_args(args)
     run = experiment.run
     if not is_scalar_model(run.data.sample_shape, run.output_shape):
+        curves = (f"lightdsl plot {experiment.run_folder}" if experiment.run_folder
+                  else "give its log directory instead")
         raise UsageError(f"the response plot needs a model with one input and one output; "
                          f"{run.model.name} maps {_shape(run.data.sample_shape)} to "
                          f"{_shape(run.output_shape[1:] if run.output_shape else None)}",
-                         hint="for a run's curves, give its log directory instead")
+                         hint=f"for a run's curves: {curves}")
     ckpt_path = experiment.checkpoint_path(args.ckpt) if args.ckpt else None
     if ckpt_path:
         from ..deploy.loading import load_weights

@@ -47,6 +47,7 @@ def run(args) -> int:
     from ..analysis import SpecError, analyze_file
     from ..sweep.engine import SweepOptions
     from ..sweep.launch import run_sweep
+    from ..sweep.trials import choose_space
 
     try:
         analysis = analyze_file(args.spec)
@@ -54,7 +55,7 @@ def run(args) -> int:
         raise UsageError(f"{args.spec}: cannot read: {error.strerror}") from None
     if not analysis.ok:
         raise SpecError(analysis)
-    space = _space(analysis, args.sweep_name)
+    space = choose_space(analysis, args.sweep_name)
     options = SweepOptions(trials=args.trials, jobs=args.jobs, storage=args.storage,
                            folder=args.sweep_dir, verbose=args.verbose)
     study, folder, elapsed = run_sweep(analysis, space, options)
@@ -63,20 +64,3 @@ def run(args) -> int:
     print(summary(study, space.monitor), file=sys.stderr)
     print(f"{elapsed:.1f}s; lightdsl sweep show {folder}", file=sys.stderr)
     return 0
-
-
-def _space(analysis, name):
-    from ..suggest import did_you_mean
-
-    sweeps = analysis.sweeps
-    if not sweeps:
-        raise UsageError(f"{analysis.source.path} has no sweep block")
-    if name is None:
-        if len(sweeps) == 1 or "default" in sweeps:
-            return sweeps.get("default") or next(iter(sweeps.values()))
-        raise UsageError(f"{analysis.source.path} has several sweeps; choose one with --sweep "
-                         f"({', '.join(sweeps)})")
-    if name not in sweeps:
-        raise UsageError(f"{analysis.source.path} has no sweep {name!r}"
-                         + did_you_mean(name, sweeps))
-    return sweeps[name]

@@ -47,7 +47,12 @@ def load_trained(spec: str, ckpt: str, run: str | None = None,
                  overrides: list[str] | None = None) -> Trained:
     """Check and build ``spec``, then load the weights of ``ckpt`` (a path, ``last`` or
     ``best``: see :meth:`Experiment.checkpoint_path`, which also prints the file used)."""
-    experiment = load(spec, run, overrides)
+    return trained_from(load(spec, run, overrides), ckpt)
+
+
+def trained_from(experiment: Experiment, ckpt: str) -> Trained:
+    """``experiment`` with the weights of ``ckpt`` (as :func:`load_trained`)."""
+    spec = experiment.analysis.source.path
     path = Path(experiment.checkpoint_path(ckpt))
     state = load_weights(experiment, path)
     experiment.module.eval()

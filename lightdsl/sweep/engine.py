@@ -12,25 +12,28 @@ number (for loggers that nest runs, e.g. MLflow), and ``trial_N/values.json`` it
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..analysis import Analysis, SpecError, log_location
+from ..analysis import Analysis
 from ..api import Experiment
-from ..checker import check
-from ..frontend.diagnostics import Reporter
-from ..space import Space, apply_point
+from ..space import Space
 from .pruning import PruningCallback
+from .stale import fail_lost_trials, owner
 from .study import (
     counted,
     open_study,
     optuna_module,
-    sweep_folder,
     trial_folder,
     write_info,
     write_values,
 )
+from .tracking import SweepTracking, TrialParams
+from .trials import default_folder, point_analysis
+
+__all__ = ["Experiment", "Sweep", "SweepOptions", "objective_value", "point_analysis"]
 
 
 @dataclass
@@ -43,23 +46,8 @@ class SweepOptions:
     worker: int = 0  # a worker process's index: its sampler's seed differs from the others'
 
 
-def point_analysis(analysis: Analysis, space: Space, point: dict[str, Any]) -> Analysis:
-    """``analysis`` checked again with ``point`` applied; SpecError if it does not check."""
-    reporter = Reporter(analysis.source)
-    program = check(apply_point(analysis.program.spec, space, point, analysis.source.text),
-                    reporter)
-    result = Analysis(analysis.source, reporter.sorted(), program)
-    if not result.ok:
-        raise SpecError(result)
-    return result
-
-
 def folder_of(analysis: Analysis, space: Space, given: str | None) -> Path:
-    if given:
-        return Path(given)
-    root, _ = log_location(analysis.program.runs[space.run], analysis.source.path)
-    stem = Path(analysis.source.path).stem
-    return sweep_folder(root, stem, space.name)
+    return Path(given) if given else default_folder(analysis, space)
 
 
 class Sweep:
@@ -71,6 +59,7 @@ class Sweep:
         self.text = analysis.source.text
         self.total = options.trials or space.trial_count(self.text)
         self.study_name = f"{Path(analysis.source.path).stem}-{space.name}"
+        self.tracking = SweepTracking.of(self)  # None unless the run logs to MLflow
 
     # ---- the study ----
     def study(self):
@@ -80,6 +69,9 @@ class Sweep:
         # a seeded sampler continues with a seed of its own, else a resumed sweep would draw
         # the points of its first trials again
         study.sampler = self._sampler(optuna, len(study.get_trials(deepcopy=False)))
+        for number in fail_lost_trials(study):
+            print(f"trial {number}: its worker ended before the trial did; marked failed, "
+                  "not counted (another trial takes its place)", file=sys.stderr, flush=True)
         return study
 
     def _sampler(self, optuna, done: int):
@@ -106,7 +98,7 @@ class Sweep:
     # ---- running ----
     def run(self, workers_share: int | None = None) -> Any:
         """Run the trials still missing (or ``workers_share`` of them, in a worker)."""
-        optuna = optuna_module()
+        optuna_module()  # a clear message without Optuna
         study = self.study()
         write_info(self.folder, {"spec": str(Path(self.analysis.source.path).resolve()),
                                  "sweep": self.space.name, "run": self.space.run,
@@ -116,15 +108,21 @@ class Sweep:
         left = self.remaining(study) if workers_share is None else workers_share
         if left == 0:
             return study
-        stop = optuna.study.MaxTrialsCallback(self.total, states=(
-            optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
-            optuna.trial.TrialState.FAIL))
         study.optimize(self.objective, n_trials=left, timeout=self.space.timeout,
-                       catch=(Exception,), callbacks=[stop, self._announce],
+                       catch=(Exception,), callbacks=[self._stop_when_done, self._announce],
                        gc_after_trial=True)
         return study
 
+    def _stop_when_done(self, study, trial) -> None:
+        """Stop once ``total`` trials count or run (other workers', other machines'); as
+        Optuna's MaxTrialsCallback, but trials cut short (Ctrl-C, a killed worker) do not
+        count."""
+        running = len(study.get_trials(deepcopy=False, states=(trial.state.RUNNING,)))
+        if self.remaining(study) - running <= 0:  # the others' running trials will count
+            study.stop()
+
     def objective(self, trial) -> float:
+        trial.set_user_attr("owner", owner())  # a killed worker's trial is found later
         point = {d.key: self._suggest(trial, d) for d in self.space.searched}
         trial.set_user_attr("sweep", self.space.name)
         write_values(self.folder, trial.number, point, {"sweep": self.space.name,
@@ -154,14 +152,19 @@ class Sweep:
                                   "trial": trial.number, "values": point}
         kwargs = experiment.trainer_kwargs()
         pruning = PruningCallback(trial, self.space.monitor)
-        quiet = {} if self.options.verbose else {"enable_progress_bar": False,
+        params = TrialParams(point)
+        extra = {} if self.options.verbose else {"enable_progress_bar": False,
                                                  "enable_model_summary": False}
+        if self.tracking is not None:  # the trial's MLflow run nests under the sweep's
+            extra["logger"] = self.tracking.trial_logger(kwargs.get("logger"), trial.study,
+                                                         trial.number)
         result = experiment.fit(default_root_dir=str(self.folder),
                                 run_name=trial_folder(self.folder, trial.number).name,
-                                callbacks=[*kwargs["callbacks"], pruning], **quiet)
+                                callbacks=[*kwargs["callbacks"], pruning, params], **extra)
         if result.interrupted:
             raise KeyboardInterrupt
         value = objective_value(result.history, self.space.monitor, self.space.mode)
+        params.log_objective(value)
         trial.set_user_attr("epochs", result.epochs)
         trial.set_user_attr("log_dir", result.log_dir)
         if pruning.pruned:
@@ -171,6 +174,8 @@ class Sweep:
         return value
 
     def _announce(self, study, trial) -> None:
+        if self.tracking is not None:
+            self.tracking.best_so_far(study, trial)
         shown = ", ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
         state = trial.state.name.lower()
         value = f" -> {self.space.monitor} {trial.value:.4g}" if trial.value is not None else ""

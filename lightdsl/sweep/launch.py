@@ -19,9 +19,21 @@ def run_sweep(analysis: Analysis, space: Space, options: SweepOptions):
     left = sweep.remaining(study)
     print(f"sweep {space.name} of {analysis.source.path}: {sweep.total} trials, {left} to run; "
           f"folder {sweep.folder}", file=sys.stderr, flush=True)
-    if options.jobs <= 1 or left <= 1:
-        sweep.run()
-    else:
-        run_workers(analysis.source.path, space.name, options, left)
+    tracking = sweep.tracking if left else None
+    if tracking is not None:
+        tracking.open(study)  # before the workers start: they all nest under this run
+    status = "failed"
+    try:
+        if options.jobs <= 1 or left <= 1:
+            sweep.run()
+        else:
+            run_workers(analysis.source.path, space.name, options, left)
+        status = "success"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        if tracking is not None:
+            tracking.close(sweep.study(), status)
     elapsed = time.perf_counter() - started
     return sweep.study(), sweep.folder, elapsed

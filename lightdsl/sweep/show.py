@@ -21,14 +21,22 @@ def trial_rows(study) -> list[list[str]]:
     rows = [["trial", "state", "objective", "time_s", *names]]
     for trial in study.trials:
         seconds = trial.duration.total_seconds() if trial.duration else None
-        state = trial.state.name.lower()
-        if trial.user_attrs.get("interrupted"):
-            state = "interrupted"
-        rows.append([str(trial.number), state,
+        rows.append([str(trial.number), state_of(trial),
                      f"{trial.value:.4g}" if trial.value is not None else "-",
                      f"{seconds:.1f}" if seconds is not None else "-",
                      *[_short(trial.params.get(name, "-")) for name in names]])
     return rows
+
+
+def state_of(trial) -> str:
+    """complete, pruned, fail, running, interrupted (Ctrl-C) or lost (its worker killed, or
+    its machine's heartbeat stopped)."""
+    state = trial.state.name.lower()
+    if trial.user_attrs.get("interrupted"):
+        return "interrupted"
+    if trial.user_attrs.get("lost") or (state == "fail" and "error" not in trial.user_attrs):
+        return "lost"
+    return state
 
 
 def table(rows: list[list[str]]) -> str:
@@ -40,7 +48,7 @@ def table(rows: list[list[str]]) -> str:
 def summary(study, monitor: str) -> str:
     states = {}
     for trial in study.trials:
-        states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
+        states[state_of(trial)] = states.get(state_of(trial), 0) + 1
     counts = ", ".join(f"{v} {k}" for k, v in sorted(states.items()))
     try:
         best = study.best_trial

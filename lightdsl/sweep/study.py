@@ -19,6 +19,7 @@ from ..errors import UsageError
 JOURNAL = "optuna.journal"
 VALUES = "values.json"
 DONE_STATES = ("COMPLETE", "PRUNED", "FAIL")
+RDB_SCHEMES = ("postgresql", "mysql", "sqlite", "oracle", "mssql")
 
 
 def optuna_module():
@@ -36,11 +37,76 @@ def storage_for(folder: Path, url: str | None):
     """The storage object (or URL) Optuna is given: the journal file unless ``url``."""
     optuna = optuna_module()
     if url:
+        if url.startswith(RDB_SCHEMES):  # a trial whose machine died fails on its heartbeat
+            from .stale import GRACE_S, HEARTBEAT_S
+
+            return rdb_storage(optuna, url, HEARTBEAT_S, GRACE_S)
         return url
     from optuna.storages.journal import JournalFileBackend
 
     folder.mkdir(parents=True, exist_ok=True)
-    return optuna.storages.JournalStorage(JournalFileBackend(str(folder / JOURNAL)))
+    # absolute: a study outlives a change of the working folder (a test's chdir, a notebook)
+    return optuna.storages.JournalStorage(JournalFileBackend(str((folder / JOURNAL).resolve())))
+
+
+def rdb_storage(optuna, url: str, heartbeat: int, grace: int):
+    """Optuna's RDB storage of ``url`` with a heartbeat; a UsageError when its driver is
+    missing or the database cannot be reached."""
+    import warnings
+
+    with warnings.catch_warnings():  # Optuna calls the heartbeat arguments experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        try:
+            return _created(optuna, driver_url(url), heartbeat, grace)
+        except ImportError as error:
+            raise UsageError(f"--storage {_shown(url)}: no database driver ({error})",
+                             hint="pip install psycopg2-binary (PostgreSQL)") from None
+        except Exception as error:  # noqa: BLE001 (SQLAlchemy's: cannot connect, refused)
+            first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            raise UsageError(f"--storage {_shown(url)}: cannot open the database: "
+                             f"{first}") from None
+
+
+def _created(optuna, url: str, heartbeat: int, grace: int, attempts: int = 5):
+    """The storage; its tables are created by the first worker to come, and two workers
+    starting together on an empty database may both try (one then meets the other's table:
+    an IntegrityError or ProgrammingError), so creating it is tried again."""
+    import time
+
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, heartbeat_interval=heartbeat,
+                                              grace_period=grace)
+        except (IntegrityError, ProgrammingError):
+            if attempt + 1 == attempts:
+                raise
+            time.sleep(0.2 * (attempt + 1))  # the other worker finishes its CREATE TABLEs
+    raise AssertionError("unreachable")
+
+
+def driver_url(url: str) -> str:
+    """``postgresql://`` with the driver that is installed: SQLAlchemy 2.1 defaults to
+    psycopg (3), many machines have psycopg2 (``psycopg2-binary``)."""
+    scheme, sep, rest = url.partition("://")
+    if scheme not in ("postgresql", "postgres") or not sep:
+        return url
+    import importlib.util
+
+    for module, name in (("psycopg2", "psycopg2"), ("psycopg", "psycopg")):
+        if importlib.util.find_spec(module) is not None:
+            return f"postgresql+{name}://{rest}"
+    return url  # SQLAlchemy's own ImportError then names what is missing
+
+
+def _shown(url: str) -> str:
+    """``url`` without its password."""
+    scheme, sep, rest = url.partition("://")
+    auth, at, host = rest.rpartition("@")
+    if not at or ":" not in auth:
+        return url
+    return f"{scheme}{sep}{auth.split(':', 1)[0]}:***@{host}"
 
 
 def open_study(folder: Path, url: str | None, name: str, direction: str, sampler=None,
@@ -94,9 +160,12 @@ def read_values(folder: Path, number: int) -> dict[str, Any]:
 
 def counted(trial) -> bool:
     """Whether a trial counts toward ``trials``: finished (complete, pruned or failed with an
-    error), not one a Ctrl-C or a killed worker cut short."""
-    state = trial.state.name
-    return state in DONE_STATES and not trial.user_attrs.get("interrupted")
+    error), not one a Ctrl-C or a killed worker cut short (``interrupted``, ``lost``, or
+    failed by Optuna's heartbeat: a FAIL without the ``error`` a failing run records)."""
+    state, attrs = trial.state.name, trial.user_attrs
+    if state not in DONE_STATES or attrs.get("interrupted") or attrs.get("lost"):
+        return False
+    return state != "FAIL" or "error" in attrs
 
 
 def sweep_folder(root: str, stem: str, sweep: str) -> Path:

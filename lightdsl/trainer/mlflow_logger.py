@@ -146,6 +146,10 @@ class MLflowLogger(Logger):
         self._hparam_names = set(params)
         self._log_params(params)
 
+    def log_params(self, params: dict) -> None:
+        """Params of the caller's own (a sweep trial's values), beside the hyperparameters."""
+        self._log_params(params)
+
     def log_settings(self, settings: dict) -> None:
         """The trainer's settings, as params too (``trainer.<name>`` where a hyperparameter
         has the name already)."""

@@ -79,3 +79,39 @@ def run_in_terminal(*args, columns: int = 80, timeout: float = TIMEOUT_S) -> tup
     code = process.wait(timeout=timeout)
     os.close(master)
     return code, output.decode(errors="replace")
+
+
+def start_lightdsl(*args, cwd: str | Path | None = None, log: str | Path,
+                   env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``python -m lightdsl ARGS...`` started in the background, its stdout and stderr in the
+    file ``log`` (a pipe nobody reads would stall it); the test waits for it (with
+    :func:`finish`) or kills it."""
+    with open(log, "w") as out:
+        return subprocess.Popen([sys.executable, "-m", "lightdsl", *map(str, args)], cwd=cwd,
+                                env=env or child_env(), stdout=out, stderr=subprocess.STDOUT,
+                                text=True)
+
+
+def finish(process: subprocess.Popen, timeout: float = TIMEOUT_S) -> int:
+    """Wait for a child :func:`start_lightdsl` started; kill it if it outlives ``timeout``."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+        raise
+
+
+def wait_until(condition, what: str, process: subprocess.Popen | None = None,
+               timeout: float = TIMEOUT_S, poll_s: float = 0.02) -> None:
+    """Return as soon as ``condition()`` holds; fail if ``process`` exits first or after
+    ``timeout`` seconds (a poll of the file system, not a fixed sleep)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the child exited ({process.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} after {timeout} s")
+        time.sleep(poll_s)

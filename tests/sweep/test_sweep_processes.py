@@ -1,0 +1,111 @@
+"""``lightdsl sweep`` as processes: ``--jobs 2`` on one journal, Ctrl-C on a live sweep, a
+worker killed mid-trial, and two workers sharing a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import re
+import signal
+
+import pytest
+
+from ..helpers.postgres import missing_reason, postgres_server
+from ..helpers.runner import finish, run_lightdsl, start_lightdsl, wait_until
+from .helpers import write_spec
+
+optuna = pytest.importorskip("optuna")
+
+BLOCK = """sweep {
+    optimizer.lr     = loguniform(0.001, 0.1)
+    train.max_epochs = %d
+    trials           = 3
+    sampler          = random(seed = 0)
+}"""
+
+
+def _study(folder, storage=None):
+    from lightdsl.sweep.study import load_study
+
+    return load_study(folder, storage)
+
+
+def _states(study) -> list[str]:
+    return [t.state.name for t in sorted(study.trials, key=lambda t: t.number)]
+
+
+def _started(tmp_path, epochs: int, *args):
+    write_spec(tmp_path, BLOCK % epochs)
+    sweep = tmp_path / "sweep"
+    child = start_lightdsl("sweep", "iris.lit", "--dir", sweep, *args, cwd=tmp_path,
+                           log=tmp_path / "child.log")
+    wait_until(lambda: (sweep / "trial_1" / "values.json").is_file(), "trial_1's folder",
+               process=child)
+    return child, sweep
+
+
+@pytest.mark.slow
+def test_jobs_2_runs_the_exact_count_in_two_workers_on_one_journal(tmp_path):
+    write_spec(tmp_path, BLOCK % 1)
+    done = run_lightdsl("sweep", "iris.lit", "--dir", "sweep", "--jobs", "2", "--trials", "4",
+                        cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    study = _study(tmp_path / "sweep")
+    assert _states(study) == ["COMPLETE"] * 4
+    assert sorted(t.number for t in study.trials) == [0, 1, 2, 3]
+    assert len({t.user_attrs["owner"]["pid"] for t in study.trials}) == 2  # two workers
+    assert [p.name for p in (tmp_path / "sweep").glob("optuna.*")] == ["optuna.journal"]
+    assert sorted(p.name for p in (tmp_path / "sweep").glob("trial_*")) == \
+        ["trial_0", "trial_1", "trial_2", "trial_3"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes_the_rest(tmp_path):
+    child, sweep = _started(tmp_path, 20)
+    child.send_signal(signal.SIGINT)
+    assert finish(child) == 130, (tmp_path / "child.log").read_text()
+    study = _study(sweep)
+    assert _states(study) == ["COMPLETE", "FAIL"]
+    assert study.trials[1].user_attrs.get("interrupted") is True
+    done = run_lightdsl("sweep", "iris.lit", "--dir", "sweep", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "3 trials, 2 to run" in done.stderr
+    study = _study(sweep)
+    assert _states(study) == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
+
+
+@pytest.mark.slow
+def test_a_killed_workers_trial_is_failed_and_replaced(tmp_path):
+    child, sweep = _started(tmp_path, 20)
+    child.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the journal
+    finish(child)
+    assert _states(_study(sweep)) == ["COMPLETE", "RUNNING"]
+    done = run_lightdsl("sweep", "iris.lit", "--dir", "sweep", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "trial 1: its worker ended before the trial did" in done.stderr
+    assert "3 trials, 2 to run" in done.stderr
+    study = _study(sweep)
+    assert _states(study) == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
+    assert "lost" in study.trials[1].user_attrs
+    shown = run_lightdsl("sweep", "show", "sweep", "--no-plots", cwd=tmp_path)
+    assert re.search(r"^1 +lost ", shown.stdout, re.MULTILINE), shown.stdout
+    assert "4 trials (3 complete, 1 lost)" in shown.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
+def test_two_workers_share_one_postgresql_study(tmp_path):
+    write_spec(tmp_path, BLOCK % 1)
+    with postgres_server() as url:
+        children = [start_lightdsl("sweep", "iris.lit", "--dir", "sweep", "--storage", url,
+                                   "--trials", "4", cwd=tmp_path, log=tmp_path / f"w{i}.log")
+                    for i in range(2)]
+        codes = [finish(child) for child in children]
+        logs = [(tmp_path / f"w{i}.log").read_text() for i in range(2)]
+        assert codes == [0, 0], logs
+        from lightdsl.sweep.study import driver_url  # psycopg2: SQLAlchemy 2.1 wants psycopg
+
+        study = optuna.load_study(study_name="iris-default", storage=driver_url(url))
+        assert _states(study) == ["COMPLETE"] * 4, logs
+        assert len({t.user_attrs["owner"]["pid"] for t in study.trials}) == 2
+        assert study.best_value == min(t.value for t in study.trials)
+        assert sorted(p.name for p in (tmp_path / "sweep").glob("trial_*")) == \
+            ["trial_0", "trial_1", "trial_2", "trial_3"]
