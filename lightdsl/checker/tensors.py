@@ -14,9 +14,13 @@ check, as are those of a layer whose arguments are invalid: their places are ret
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .constants import contains_invalid
-from .models import ModelInfo, ModelUse, Repeated
+from .uses import ModelUse, Repeated
+
+if TYPE_CHECKING:  # models imports this module (to check part warm starts)
+    from .models import ModelInfo
 
 FLOAT = "float32"  # a param's dtype: torch's default, what the builder gives it
 

@@ -43,6 +43,7 @@ model Net {
 }
 """
 PYTHON = """
+import torch
 from torch import nn
 
 class Odd(nn.Module):
