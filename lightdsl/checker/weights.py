@@ -49,7 +49,8 @@ def check_weights_fit(init: WeightsInit, tensors: ModelTensors, what: str,
     fitted = fit(tensors.expected, found.tensors, init.key_map, tensors.unknown)
     failures = fitted.failures(init.strict)
     rest = [p for p in fitted.problems if p not in failures]
-    bound, source = init.bound, f"{found.path} ({found.kind})"
+    bound = init.bound
+    source = f'"{bound.values["path"]}" ({found.kind})'  # as written: the caret shows where
     for problem in [p for p in failures if p.kind == "map"]:  # at the rule that matches nothing
         message = problem.message.replace("key_map ", "map ", 1)  # as the spec writes it
         reporter.error("weights", bound.span_of("map"), f"init weights for {what}: {message}")
