@@ -33,6 +33,9 @@ class WeightsInit:
     strict: bool
     key_map: dict[str, str]
     location: str  # ``spec.lit:9:45``, where messages about the file point
+    #: what check found in the file without torch (:class:`~lightdsl.weightfiles.WeightFile`;
+    #: None when it is missing or not a regular file): compared with the model's tensors
+    found: Any = None
 
 
 @dataclass
@@ -112,11 +115,11 @@ def bind_weights(call: n.Expr, reporter: Reporter) -> WeightsInit | None:
     if bound is None or not isinstance(bound.values.get("path"), str) \
             or any(v is INVALID for v in bound.values.values()):
         return None
-    check_weights_file(bound, reporter)
+    found = check_weights_file(bound, reporter)
     span = bound.span_of("path")
     return WeightsInit(bound, weights_path(bound, reporter.source.path),
                        bool(bound.values.get("strict")), key_map(bound),
-                       f"{reporter.source.path}:{span.line}:{span.column}")
+                       f"{reporter.source.path}:{span.line}:{span.column}", found)
 
 
 def weights_path(bound: Bound, spec_path: str) -> str:
@@ -130,33 +133,27 @@ def key_map(bound: Bound) -> dict[str, str]:
     return {old: new for old, new in bound.values.get("map") or []}
 
 
-def check_weights_file(bound: Bound, reporter: Reporter) -> None:
+def check_weights_file(bound: Bound, reporter: Reporter):
     """A missing file is a warning (a pre-training run may write it first); a directory or a
-    file the torch-free reader cannot take as weights is an error."""
+    file the torch-free reader cannot take as weights is an error. Returns what inspecting
+    the file found (a :class:`~lightdsl.weightfiles.WeightFile`), or None without a file."""
     if not isinstance(bound.values.get("path"), str):
-        return
+        return None
     path = weights_path(bound, reporter.source.path)
     span = bound.span_of("path")
     if not os.path.exists(path):
         reporter.warning("missing-file", span, f"weights file not found: {path}; `train` "
                          "needs it (write it first, e.g. with the pre-training run)")
-        return
+        return None
     if not os.path.isfile(path):
         reporter.error("type", span, f"{path} is not a regular file")
-        return
-    problem = _inspection_problem(path)
-    if problem:
-        reporter.error("weights", span, problem)
-
-
-def _inspection_problem(path: str) -> str | None:
-    """What lightdsl.weightfiles (torch-free) finds wrong with the file, if it is there."""
+        return None
     from ..weightfiles import inspect_weights  # only a spec with init = weights(...) reads one
 
     found = inspect_weights(path)
     if found.status in ("error", "refused"):  # damaged, or not a weights file at all
-        return found.describe()
-    return None
+        reporter.error("weights", span, found.describe())
+    return found
 
 
 # ---- the train block ----

@@ -9,13 +9,14 @@ from typing import Any
 
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter
-from ..frontend.source import Span
 from ..sizes import parameter_bytes
 from ..vocab.registry import REGISTRY
 from ..vocab.reserved import reserved_reason
 from .binding import Bound, bind_call, lookup
 from .constants import INVALID, contains_invalid, evaluate
 from .finetune import check_options
+from .uses import ModelUse, Repeated
+from .weights import check_part_weights
 
 
 @dataclass
@@ -23,31 +24,6 @@ class ParamInfo:
     node: n.ParamDef
     value: Any
     shape: tuple[int, ...] | None  # per-tensor shape (no batch dimension)
-
-
-@dataclass
-class ModelUse:
-    """A model used as a layer of another (``block = ResBlock(64)``): the used model checked
-    with the hyperparameter values given at ``span``, the use site."""
-
-    model: ModelInfo
-    span: Span
-    call: n.Call  # the use site, with the hyperparameter values as written
-
-    @property
-    def name(self) -> str:
-        return self.model.name
-
-
-@dataclass
-class Repeated:
-    """``repeat(count) { items }``: ``count`` independent copies of the items, in order."""
-
-    count: int
-    items: list[Layer | None]
-    span: Span
-    node: n.Repeat | None = None  # as written (the count may use hyperparameters)
-    name = "repeat"
 
 
 @dataclass(repr=False)  # the default repr would print every used model, again at each use
@@ -255,6 +231,7 @@ def check_model(model: n.ModelDef, hypers: dict[str, Any], reporter: Reporter,
         info.sequence = [_sequence_item(item, info, reporter) for item in block.items]
     _check_structure(model, reporter)
     info.options = check_options(model, hypers, reporter)
+    check_part_weights(info, reporter)
     warn_memory(info, reporter)
     check_module_count(info, reporter)
     return info

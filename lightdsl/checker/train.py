@@ -22,6 +22,7 @@ from .finetune import bind_unfreeze, bind_weights, check_unfreezes
 from .flow import FlowChecker
 from .loggers import check_loggers
 from .models import ModelInfo, check_model
+from .weights import check_model_weights
 
 VALIDATION_SETTINGS = ("check_val_every_n_epoch", "val_check_interval", "limit_val_batches",
                        "num_sanity_val_steps")
@@ -213,6 +214,7 @@ class TrainChecker:
         node = run.settings.nodes.get("init")
         if node is not None and run.settings.values.get("init") is not INVALID:
             run.init = bind_weights(node, self.reporter)
+            check_model_weights(run.init, run.model, self.reporter)
         check_unfreezes(run.unfreeze, run.model, self.reporter)
 
     # ---- consistency ----

@@ -20,9 +20,8 @@ import torch
 from ..errors import WeightsError
 from ..install import extra_command
 from ..weightfiles import FitProblem, TensorInfo, WeightFile, find_state_dict, fit, inspect_weights
+from ..weightfiles.fit import listed as _listed
 from ..weightfiles.layout import contents
-
-SHOWN = 8  # problems named in one message
 
 
 @dataclass
@@ -91,7 +90,7 @@ def load_weights(module: torch.nn.Module, path: str | os.PathLike, *, strict: bo
     failures = fitted.failures(strict)
     if failures:
         raise WeightsError(f"{weights.path} ({weights.kind}) does not fit the model: "
-                           f"{_listed(failures)}", hint=_hint(fitted.hint, failures, strict))
+                           f"{_listed(failures)}", hint=fitted.advice(strict))
     _copy(target, weights, fitted.pairs)
     return report
 
@@ -107,19 +106,6 @@ def _copy(module: torch.nn.Module, weights: Weights, pairs: dict[str, str]) -> N
                            f"{' '.join(lines)[:400] or error}") from None
 
 
-def _hint(suggested: str | None, failures: list[FitProblem], strict: bool) -> str | None:
-    if suggested:
-        return suggested
-    if strict and all(p.kind not in ("map", "duplicate", "nothing") for p in failures):
-        return "strict = false loads the tensors that fit and reports the others"
-    if any(p.kind == "nothing" for p in failures):
-        return "was the file written for another model? key_map renames the file's names"
-    return None
-
-
-def _listed(problems: list[FitProblem]) -> str:
-    more = f" (and {len(problems) - SHOWN} more)" if len(problems) > SHOWN else ""
-    return "; ".join(p.message for p in problems[:SHOWN]) + more
 
 
 def _infos(tensors: Mapping[str, torch.Tensor]) -> dict[str, TensorInfo]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from . import layer_rules as rules
+from . import tensors as own
 from .registry import Arg, entry
 from .shapes import ShapeError, conv_length, fmt, numel, pair, require_rank
 from .types import Bool, Choice, Float, Int, ListOf, OneOf, optional
@@ -200,16 +201,21 @@ def norm_params(size_key: str, flag: str):
     return count
 
 
-def _layer(name, target, *args, shape=same_shape, doc="", validate=None, inputs=1, **facts):
+def _layer(name, target, *args, shape=same_shape, doc="", validate=None, inputs=1,
+           tensors=None, **facts):
     """A layer entry; ``inputs``: how many tensors a call may pass (1 to ``inputs``; the shape
-    rule gets them all); ``facts`` are Entry fields (params=, input_dtype=, python_always=...)."""
+    rule gets them all); ``facts`` are Entry fields (params=, input_dtype=, python_always=...).
+    ``tensors``: the layer's own tensors (:mod:`.tensors`); a layer without a parameter count
+    has none unless it says so (a layer with parameters must name them)."""
+    if tensors is None and facts.get("params") is None:
+        tensors = own.no_tensors
     entry("layer", name, *args, target=target, shape=shape, doc=doc, tensor_inputs=inputs,
-          validate=validate, **facts)
+          validate=validate, tensors=tensors, **facts)
 
 
 _layer("linear", "torch.nn.Linear", Arg("in_features", COUNT), Arg("out_features", COUNT),
        Arg("bias", Bool(), True), shape=linear_shape, doc="y = x W^T + b on the last dimension",
-       params=linear_params, aliases=("dense", "fc", "fully_connected"))
+       params=linear_params, tensors=own.linear, aliases=("dense", "fc", "fully_connected"))
 CONV_ALIASES = {1: ("convolution1d",), 2: ("conv", "convolution2d")}
 for _dims, _size, _padding in ((1, COUNT, OneOf(PAD, Choice("same", "valid"))),
                                (2, SIZE, PADDING)):
@@ -217,7 +223,7 @@ for _dims, _size, _padding in ((1, COUNT, OneOf(PAD, Choice("same", "valid"))),
            Arg("out_channels", COUNT), Arg("kernel_size", _size), Arg("stride", _size, 1),
            Arg("padding", _padding, 0), Arg("dilation", _size, 1), Arg("groups", COUNT, 1),
            Arg("bias", Bool(), True), shape=conv_shape(_dims), validate=conv_rules,
-           doc=f"{_dims}-d convolution over (N, C, ...) input", params=conv_params(_dims),
+           doc=f"{_dims}-d convolution over (N, C, ...) input", params=conv_params(_dims), tensors=own.conv(_dims),
            aliases=CONV_ALIASES[_dims])
 _layer("maxpool2d", "torch.nn.MaxPool2d", Arg("kernel_size", SIZE), Arg("stride", optional(SIZE), None),
        Arg("padding", POOL_PADDING, 0), Arg("dilation", SIZE, 1),
@@ -232,16 +238,17 @@ _NORM_ARGS = (Arg("eps", Float(gt=0), 1e-5), Arg("momentum", optional(Float(ge=0
               Arg("affine", Bool(), True))
 _layer("batchnorm1d", "torch.nn.BatchNorm1d", Arg("num_features", COUNT), *_NORM_ARGS,
        shape=batchnorm_shape((2, 3), "batchnorm1d"), doc="batch normalization over (N, C[, L])",
-       params=norm_params("num_features", "affine"),
+       params=norm_params("num_features", "affine"), tensors=own.batchnorm,
        aliases=("batchnorm", "batchnormalization", "batch_normalization"))
 _layer("batchnorm2d", "torch.nn.BatchNorm2d", Arg("num_features", COUNT), *_NORM_ARGS,
        shape=batchnorm_shape((4,), "batchnorm2d"), doc="batch normalization over (N, C, H, W)",
-       params=norm_params("num_features", "affine"))
+       params=norm_params("num_features", "affine"), tensors=own.batchnorm)
 _layer("layernorm", "torch.nn.LayerNorm",
        Arg("normalized_shape", OneOf(COUNT, ListOf(COUNT, min_length=1))), Arg("eps", Float(gt=0), 1e-5),
        Arg("elementwise_affine", Bool(), True), shape=layernorm_shape,
        doc="layer normalization over the last dimensions",
        params=norm_params("normalized_shape", "elementwise_affine"),
+       tensors=own.layernorm,
        aliases=("layernormalization", "layer_normalization"))
 _layer("dropout", "torch.nn.Dropout", Arg("p", Float(ge=0, le=1), 0.5),
        doc="zeroes elements with probability p while training")
@@ -249,6 +256,7 @@ _layer("embedding", "torch.nn.Embedding", Arg("num_embeddings", COUNT),
        Arg("embedding_dim", COUNT), Arg("padding_idx", optional(Int(ge=-MAX_SIZE, le=MAX_SIZE)), None),
        shape=embedding_shape, validate=embedding_rules, doc="a lookup table of integer indices",
        input_dtype="int", params=lambda a: a["num_embeddings"] * a["embedding_dim"],
+       tensors=own.table("num_embeddings", "embedding_dim"),
        build="lightdsl.runtime.layers.IndexEmbedding")
 _layer("flatten", "torch.nn.Flatten", Arg("start_dim", DIM, 1), Arg("end_dim", DIM, -1),
        shape=flatten_shape, doc="flattens dimensions start_dim..end_dim into one")
@@ -277,6 +285,7 @@ for _name, _class, _gates in (("gru", "GRU", 3), ("lstm", "LSTM", 4)):
            Arg("dropout", Float(ge=0, le=1), 0.0), Arg("bidirectional", Bool(), False),
            Arg("output", Choice("sequence", "last"), "sequence"),
            shape=rules.recurrent_shape(_name), params=rules.recurrent_params(_gates),
+           tensors=own.recurrent(_gates),
            validate=rules.recurrent_rules,
            doc=f"{_class} over batch-first (N, L, input_size): every step's hidden state "
            '(output = "sequence") or the final one (output = "last")')
@@ -284,7 +293,7 @@ _layer("multihead_attention", _RUNTIME + "MultiheadAttention", Arg("embed_dim", 
        Arg("num_heads", COUNT), Arg("dropout", Float(ge=0, le=1), 0.0), Arg("bias", Bool(), True),
        Arg("kdim", optional(COUNT), None), Arg("vdim", optional(COUNT), None),
        inputs=3, shape=rules.attention_shape, validate=rules.heads_rule("embed_dim", "num_heads"),
-       params=rules.attention_params,
+       params=rules.attention_params, tensors=own.attention,
        doc="attention over batch-first (N, L, embed_dim): attn(x), attn(q, kv) or attn(q, k, v)",
        aliases=("multiheadattention", "attention"))
 _layer("transformer_encoder_layer", _RUNTIME + "TransformerEncoderLayer", Arg("d_model", COUNT),
@@ -293,10 +302,12 @@ _layer("transformer_encoder_layer", _RUNTIME + "TransformerEncoderLayer", Arg("d
        Arg("layer_norm_eps", Float(gt=0), 1e-5), Arg("norm_first", Bool(), False),
        Arg("bias", Bool(), True), shape=rules.transformer_shape,
        validate=rules.heads_rule("d_model", "nhead"), params=rules.transformer_params,
+       tensors=own.transformer_encoder_layer,
        doc="self-attention and feed-forward block over batch-first (N, L, d_model)")
 _layer("positional_embedding", _RUNTIME + "PositionalEmbedding", Arg("max_length", COUNT),
        Arg("embedding_dim", COUNT), shape=rules.positional_shape,
        params=lambda a: a["max_length"] * a["embedding_dim"],
+       tensors=own.table("max_length", "embedding_dim"),
        doc="adds a learned vector per position to (N, L, embedding_dim)")
 _layer("adaptive_avgpool1d", "torch.nn.AdaptiveAvgPool1d", Arg("output_size", COUNT),
        shape=rules.adaptive_pool_shape(1), doc="average pooling to a fixed length")
@@ -311,10 +322,11 @@ for _dims, _size in ((1, COUNT), (2, SIZE)):
            Arg("bias", Bool(), True), Arg("dilation", _size, 1),
            shape=rules.conv_transpose_shape(_dims), validate=rules.conv_transpose_rules(_dims),
            params=rules.conv_transpose_params(_dims),
+           tensors=own.conv_transpose(_dims),
            doc=f"{_dims}-d transposed convolution (upsampling) over (N, C, ...) input")
 _layer("dropout2d", "torch.nn.Dropout2d", Arg("p", Float(ge=0, le=1), 0.5),
        shape=rules.dropout2d_shape, doc="zeroes whole channels of (N, C, H, W) while training")
 _layer("groupnorm", "torch.nn.GroupNorm", Arg("num_groups", COUNT), Arg("num_channels", COUNT),
        Arg("eps", Float(gt=0), 1e-5), Arg("affine", Bool(), True), shape=rules.groupnorm_shape,
-       validate=rules.groupnorm_rules, params=norm_params("num_channels", "affine"),
+       validate=rules.groupnorm_rules, params=norm_params("num_channels", "affine"), tensors=own.groupnorm,
        doc="normalization over groups of channels of (N, C, ...)")

@@ -77,6 +77,11 @@ class Entry:
     #: the check's memory estimate); None for a layer without parameters. A layer owns trainable
     #: tensors exactly when the count is positive (``affine = false`` makes a norm's count 0).
     params: Callable[[dict], int] | None = None
+    #: ``tensors(args)``: the layer's own tensors, parameters and buffers, as torch's
+    #: ``state_dict()`` names them: ``{local name: (shape, dtype)}`` (linear: ``weight``
+    #: (out, in) and ``bias`` (out,)); what check compares a weights file with (see
+    #: :mod:`lightdsl.vocab.tensors`). Every layer entry has one (``{}`` for relu).
+    tensors: Callable[[dict], dict[str, tuple[tuple[int, ...], str]]] | None = None
     #: the dtype a layer wants as input ("int": embedding looks up indices); a data source's
     #: inputs' dtype. None: any, or unknown before loading.
     input_dtype: str | None = None

@@ -13,14 +13,16 @@ A file's names reach the model's in three steps, each reported:
    first, then the next (up to :data:`MAX_STRIPPED` prefixes).
 
 Then each model name is given by the file (``pairs``), missing from it, or of another shape; a
-file name that lands on no model name is unexpected. Dtypes are not problems (loading casts),
+file name that lands on no model name is unexpected, unless it lands under one of the
+``unknown_prefixes``: parts of the model whose tensors the caller cannot know (check, for a
+``python(...)`` layer), which are neither compared nor reported (``unchecked``). Dtypes are not problems (loading casts),
 but a change of kind (integers into floats) is noted.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -30,6 +32,7 @@ COMPILED = "_orig_mod."
 MAX_STRIPPED = 3  # segments of one prefix, and prefixes, dropped at most
 ALWAYS = ("map", "duplicate", "nothing")  # errors whether or not loading is strict
 STRICT = ("missing", "unexpected", "shape")  # errors when strict, else reported
+SHOWN = 8  # problems named in one message
 
 
 class FitProblem(NamedTuple):
@@ -54,39 +57,69 @@ class Fit:
     unexpected: list[str] = field(default_factory=list)  # file names of no model tensor
     mismatched: list[str] = field(default_factory=list)  # file names of another shape
     stripped: dict[str, int] = field(default_factory=dict)  # segment dropped -> how many names
+    unchecked: list[str] = field(default_factory=list)  # file names under an unknown prefix
     problems: list[FitProblem] = field(default_factory=list)
     hint: str | None = None  # a key_map that would fit, when the names suggest one
+    suggested: tuple[str, str] | None = None  # that key_map's one rule: (file's, model's)
 
     def failures(self, strict: bool) -> list[FitProblem]:
         return [p for p in self.problems if p.fails(strict)]
 
+    def advice(self, strict: bool) -> str | None:
+        """The hint for a load that fails (check and train give the same): the ``key_map``
+        that would fit, else what to change."""
+        failures = self.failures(strict)
+        if self.hint:
+            return self.hint
+        if strict and failures and all(p.kind in STRICT for p in failures):
+            return "strict = false loads the tensors that fit and reports the others"
+        if any(p.kind == "nothing" for p in failures):
+            return "was the file written for another model? key_map renames the file's names"
+        return None
+
 
 def check_fit(expected: Mapping[str, tuple], found: Mapping[str, tuple],
-              key_map: Mapping[str, str] | None = None) -> list[FitProblem]:
+              key_map: Mapping[str, str] | None = None,
+              unknown_prefixes: Iterable[str] = ()) -> list[FitProblem]:
     """What keeps the tensors ``found`` in a file ({name: (shape, dtype)}) from fitting the
     model's ``expected`` ones: every problem, dtype notes included (see :meth:`FitProblem.fails`
-    for which stop a load). A shape or dtype of None is not compared."""
-    return fit(expected, found, key_map).problems
+    for which stop a load). A shape or dtype of None is not compared; a file name that lands
+    under one of ``unknown_prefixes`` (``"head."``: model tensors the caller cannot know) is
+    not compared and not unexpected."""
+    return fit(expected, found, key_map, unknown_prefixes).problems
 
 
 def fit(expected: Mapping[str, tuple], found: Mapping[str, tuple],
-        key_map: Mapping[str, str] | None = None) -> Fit:
+        key_map: Mapping[str, str] | None = None, unknown_prefixes: Iterable[str] = ()) -> Fit:
     """The whole matching of ``found`` onto ``expected`` (what :func:`check_fit` reports)."""
     result = Fit()
+    unknown = tuple(unknown_prefixes)
     keep_compiled = any(COMPILED in name for name in expected)
     plain = {f: f if keep_compiled else f.replace(COMPILED, "") for f in found}
     targets, used = _mapped(plain, dict(key_map or {}))
-    _strip_wrappers(plain, targets, expected, found, result)
-    _compare(expected, found, targets, result)
+    _strip_wrappers(plain, targets, _Known(expected, unknown), found, result)
+    result.unchecked = [f for f, target in targets.items() if target.startswith(unknown)
+                        and target not in expected] if unknown else []
+    _compare(expected, found, {f: t for f, t in targets.items() if f not in result.unchecked},
+             result)
     for prefix in dict(key_map or {}):
         if prefix not in used:
             result.problems.append(FitProblem("map", prefix, _unused_rule(prefix, plain)))
-    if expected and found and not result.pairs:
+    if expected and found and not result.pairs and not result.unchecked:
         result.problems.append(FitProblem("nothing", "", "no tensor of the file fits the "
                                           "model (none has a name and shape the model has)"))
-    result.hint = _map_hint({m: expected[m][0] for m in result.missing},
-                            {targets[f]: found[f][0] for f in result.unexpected})
+    result.suggested = _map_hint({m: expected[m][0] for m in result.missing},
+                                 {targets[f]: found[f][0] for f in result.unexpected})
+    if result.suggested is not None:
+        head, swap = result.suggested
+        result.hint = f'the names differ by a prefix: key_map = {{"{head}": "{swap}"}}'
     return result
+
+
+def listed(problems: list[FitProblem]) -> str:
+    """The problems in one sentence: the first :data:`SHOWN`, then how many more."""
+    more = f" (and {len(problems) - SHOWN} more)" if len(problems) > SHOWN else ""
+    return "; ".join(p.message for p in problems[:SHOWN]) + more
 
 
 def _mapped(plain: dict[str, str], key_map: dict[str, str]):
@@ -123,12 +156,28 @@ def _strip_wrappers(plain: dict[str, str], targets: dict[str, str], expected, fo
 
 def _wrapper(name: str, shape, expected, taken: set[str]) -> str | None:
     """The fewest leading segments of ``name`` (at most :data:`MAX_STRIPPED`) whose removal
-    leaves a model name of ``shape`` that no other file name gives."""
+    leaves a model name of ``shape`` that no other file name gives (or a name under an
+    unknown prefix, whose shape is not known)."""
     for prefix in _prefixes(name)[:MAX_STRIPPED]:
         tail = name[len(prefix):]
         if tail in expected and tail not in taken and _same(shape, expected[tail][0]):
             return prefix
     return None
+
+
+class _Known(dict):
+    """The model's names for stripping: ``expected``, and any name under an unknown prefix
+    (shape None: not compared), as if the model had it."""
+
+    def __init__(self, expected: Mapping[str, tuple], unknown: tuple[str, ...]):
+        super().__init__(expected)
+        self.unknown = unknown
+
+    def __contains__(self, name) -> bool:
+        return super().__contains__(name) or bool(self.unknown) and name.startswith(self.unknown)
+
+    def __getitem__(self, name):
+        return super().get(name, (None, None))
 
 
 def _compare(expected, found, targets: dict[str, str], result: Fit) -> None:
@@ -187,8 +236,9 @@ def _prefixes(name: str) -> list[str]:
     return [".".join(parts[:i]) + "." for i in range(1, len(parts))]
 
 
-def _map_hint(missing: dict[str, tuple], unexpected: dict[str, tuple]) -> str | None:
-    """``key_map = {"encoder.": "backbone."}`` when unexpected names become missing ones of the
+def _map_hint(missing: dict[str, tuple], unexpected: dict[str, tuple]
+              ) -> tuple[str, str] | None:
+    """The rule ``("encoder.", "backbone.")`` of a key_map when unexpected names become missing ones of the
     same shape by one prefix swap (one rule for at least half the missing names)."""
     if not missing or not unexpected or len(missing) * len(unexpected) > 10**6:
         return None
@@ -206,7 +256,7 @@ def _map_hint(missing: dict[str, tuple], unexpected: dict[str, tuple]) -> str | 
     (head, swap), count = rules.most_common(1)[0]
     if count * 2 < len(missing):
         return None
-    return f'the names differ by a prefix: key_map = {{"{head}": "{swap}"}}'
+    return head, swap
 
 
 def _same(shape, other) -> bool:

@@ -141,14 +141,27 @@ def test_init_on_a_used_model_loads_only_that_part(pretrained, capsys):
 
 
 def test_strict_init_refuses_a_file_that_does_not_fit_at_the_spec_line(pretrained):
+    """check sees it (the file's tensors against the model's, without torch); the build,
+    which a spec loaded from Python reaches with the same facts, refuses it at the same line."""
+    import dataclasses
+
+    from lightdsl.analysis import SpecError
+    from lightdsl.compile.finetune import warm_start
     from lightdsl.errors import LightdslError
 
     text = (pretrained / "spec.lit").read_text().replace(
         'weights("data/digits_pretrained.ckpt")', 'weights("data/digits_pretrained.ckpt", '
         "strict = true)")
     (pretrained / "strict.lit").write_text(text)
-    with pytest.raises(LightdslError) as caught:
-        lightdsl.load(str(pretrained / "strict.lit")).module  # noqa: B018
     line = next(i for i, t in enumerate(text.splitlines(), 1) if "strict = true" in t)
-    assert caught.value.location == f"{pretrained / 'strict.lit'}:{line}:26"
+    where = f"{pretrained / 'strict.lit'}:{line}:26"
+    with pytest.raises(SpecError) as checked:
+        lightdsl.load(str(pretrained / "strict.lit"))
+    assert f"{where}: error: init weights for model FineTuned" in str(checked.value)
+    assert "head.weight" in str(checked.value)
+    experiment = lightdsl.load(str(pretrained / "spec.lit"))  # not strict: loads what fits
+    init = dataclasses.replace(experiment.run.init, strict=True, location=where)
+    with pytest.raises(LightdslError) as caught:
+        warm_start(experiment.module, init)
+    assert caught.value.location == where
     assert "head.weight" in caught.value.message

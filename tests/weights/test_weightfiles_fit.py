@@ -119,3 +119,28 @@ def test_a_key_map_is_suggested_when_the_names_differ_by_a_prefix():
     assert result.hint == 'the names differ by a prefix: key_map = {"encoder.": "backbone."}'
     reshaped = {k: ((1, 1), "float32") for k in renamed("encoder.", "backbone.")}
     assert fit(MODEL, reshaped).hint is None  # names alone do not make a rule: shapes too
+
+
+UNKNOWN = {"stem.weight": ((4, 2), "float32"), "stem.bias": ((4,), "float32")}
+WITH_ODD = {**UNKNOWN, "odd.secret": ((4, 2), "float32"), "odd.inner.w": ((3,), "float32")}
+
+
+def test_names_under_an_unknown_prefix_are_neither_compared_nor_unexpected():
+    result = fit(UNKNOWN, WITH_ODD, unknown_prefixes=["odd."])
+    assert result.problems == [] and sorted(result.unchecked) == ["odd.inner.w", "odd.secret"]
+    assert kinds(check_fit(UNKNOWN, WITH_ODD)) == [("unexpected", "odd.secret"),
+                                                   ("unexpected", "odd.inner.w")]
+    # what is known is still compared; a prefix is a prefix, not a name's start
+    found = {**WITH_ODD, "stem.bias": ((5,), "float32"), "oddity.w": ((1,), "float32")}
+    assert kinds(check_fit(UNKNOWN, found, unknown_prefixes=["odd."])) == [
+        ("unexpected", "oddity.w"), ("shape", "stem.bias")]
+
+
+def test_a_wrapper_is_dropped_onto_an_unknown_part_and_only_unknown_is_not_nothing():
+    lightning = {f"model.{k}": v for k, v in WITH_ODD.items()}
+    result = fit(UNKNOWN, lightning, unknown_prefixes=["odd."])
+    assert result.problems == [] and result.stripped == {"model.": 4}
+    only_odd = {"odd.secret": ((4, 2), "float32")}
+    assert kinds(check_fit(UNKNOWN, only_odd, unknown_prefixes=["odd."])) == [
+        ("missing", "stem.weight"), ("missing", "stem.bias")]  # not "nothing fits"
+    assert check_fit({}, WITH_ODD, unknown_prefixes=[""]) == []  # a part that is all unknown
