@@ -398,7 +398,10 @@ class DirectoryName(Rule):
 class Setting(NamedTuple):
     """One trainer setting, with Lightning's name. ``spec``: a ``train`` block may write it
     (its type in ``lightdsl check`` comes from ``rule``); ``trainer``: an argument of
-    ``Trainer(...)`` (a field of TrainerConfig), which a spec's value is passed to."""
+    ``Trainer(...)`` (a field of TrainerConfig), which a spec's value is passed to;
+    ``lightning``: an argument of pytorch-lightning's ``Trainer`` too, which a generated
+    Lightning script passes it to (False: lightdsl's own; the script does it its own way or
+    not at all)."""
 
     name: str
     default: Any
@@ -406,6 +409,7 @@ class Setting(NamedTuple):
     doc: str = ""
     spec: bool = True
     trainer: bool = True
+    lightning: bool = True
 
 
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
@@ -432,7 +436,8 @@ SETTINGS_TABLE = (
     Setting("gradient_clip_val", None, Maybe(Threshold()), "clip gradients at this value"),
     Setting("gradient_clip_algorithm", "norm", Choice(*CLIP_ALGORITHMS), "clip by norm or value"),
     Setting("deterministic", False, Flag(), "torch.use_deterministic_algorithms"),
-    Setting("seed", None, Maybe(Count(0, MAX_SEED)), "seed Python, NumPy and torch"),
+    Setting("seed", None, Maybe(Count(0, MAX_SEED)), "seed Python, NumPy and torch",
+            lightning=False),
     Setting("accelerator", "auto", Choice(*ACCELERATORS), "where to train (auto: a GPU if any)"),
     Setting("devices", "auto", Devices(), "devices per node (> 1: DDP)"),
     Setting("strategy", "auto", Choice(*STRATEGIES), "auto or ddp"),
@@ -445,19 +450,25 @@ SETTINGS_TABLE = (
     Setting("default_root_dir", None, Maybe(Folder()), "the log root (default lightning_logs)"),
     Setting("compile", False, CompileRule(),
             "compile the model's forward with torch.compile for fit (training and validation; "
-            "checkpoints keep the plain names); compile(mode = ..., dynamic = ...) chooses how"),
+            "checkpoints keep the plain names); compile(mode = ..., dynamic = ...) chooses how",
+            lightning=False),
     Setting("device_stats", False, Flag(),
             "log GPU memory (CUDA) or CPU and memory use (psutil) every log_every_n_steps steps, "
-            "as Lightning's DeviceStatsMonitor", trainer=False),
+            "as Lightning's DeviceStatsMonitor", trainer=False, lightning=False),
     # the Trainer's own: a spec writes its callbacks and logger as vocabulary calls
     Setting("callbacks", [], Objects(), "callback objects", spec=False),
     Setting("logger", "tensorboard", LoggerRule(),
             "tensorboard, csv, mlflow, a list of them, or none", spec=False),
     Setting("run_name", None, DirectoryName(),
-            "the log folder's name (default: the module's class name)", spec=False),
+            "the log folder's name (default: the module's class name)", spec=False,
+            lightning=False),
 )
 SETTING = {s.name: s for s in SETTINGS_TABLE}
 #: The arguments of ``Trainer(...)``, in order.
 TRAINER_SETTINGS = tuple(s for s in SETTINGS_TABLE if s.trainer)
 #: The settings a ``train`` block passes on to the Trainer as they are.
 SPEC_TRAINER_SETTINGS = frozenset(s.name for s in SETTINGS_TABLE if s.spec and s.trainer)
+#: The settings a ``train`` block passes on to pytorch-lightning's ``pl.Trainer(...)`` as they
+#: are, in a script of ``lightdsl codegen --target lightning`` (callbacks and loggers are
+#: vocabulary calls, written by the script's own code).
+SPEC_LIGHTNING_SETTINGS = frozenset(s.name for s in SETTINGS_TABLE if s.spec and s.lightning)

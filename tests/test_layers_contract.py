@@ -5,23 +5,32 @@ above; within a layer, modules import each other without cycles):
 
  0. ground floor: ``errors``, ``suggest`` (the one did-you-mean), ``sizes`` (byte counts),
     ``run_settings``, ``install``, ``runtime`` (the helpers generated scripts carry; they import
-    nothing of lightdsl) and ``outputs`` (files and run folders)
- 1. ``frontend``: text, spans, parse tree, AST, diagnostics; ``weightfiles`` (weights files
+    nothing of lightdsl), ``outputs`` (files and run folders), ``display`` (a shape as text,
+    the classes a matrix shows), ``dotted`` (the one place dotted names become objects) and
+    ``plots``, the pictures of numbers (lr curve, run curves, confusion matrix, a model's
+    response; matplotlib, optional)
+ 1. ``trainer``: the Lightning-style trainer; it knows nothing of the language, so it sits
+    below it and imports only the ground floor (and torch)
+ 2. ``tuner``: lr_find and the batch-size finder, on top of the trainer
+ 3. ``frontend``: text, spans, parse tree, AST, diagnostics; ``weightfiles`` (weights files
     seen without torch: formats, shapes, whether they fit; it reads through the front end's
     bounded file reader)
- 2. ``vocab``: the one registry of words (torch-free)
- 3. ``checker``: AST -> diagnostics and a :class:`~lightdsl.checker.Program`
- 4. the analysis driver: ``analysis`` (``analyze``, ``SpecError``, ``choose_run``, where a run
+ 4. ``vocab``: the one registry of words (torch-free)
+ 5. ``checker``: AST -> diagnostics and a :class:`~lightdsl.checker.Program`
+ 6. the analysis driver: ``analysis`` (``analyze``, ``SpecError``, ``choose_run``, where a run
     logs), ``overrides`` (``--set``) and ``space`` (a sweep's search space, each point checked);
     what ``check``, ``api``, ``codegen`` and the commands run
- 5. ``data`` (loading, splits, transforms) and ``plots`` (pictures; the trainer draws matrices)
- 6. ``trainer``: the Lightning-style trainer (knows nothing of the language)
- 7. ``tuner``: lr_find and the batch-size finder, on top of the trainer
+ 7. ``data`` (loading, splits, transforms) and the network diagram, ``plots.graph``,
+    ``plots.layout`` and ``plots.render`` (they draw a checked Program, so they sit above the
+    checker while the rest of ``plots`` is on the ground floor)
  8. ``compile`` (Program -> torch modules) and ``checkpoints`` (choosing a run's checkpoint)
  9. ``codegen``: Program -> Python source (torch-free); ``lsp``: the language server (torch-free)
 10. ``api``: ``lightdsl.load`` -> Experiment
 11. ``deploy``: predict, evaluate, export a trained Experiment; ``sweep``: the Optuna engine
 12. ``commands``, ``cli``, ``__main__`` and the package itself (``lightdsl/__init__.py``)
+
+A name with a dot (``plots.graph``) places that module (and any below it) apart from its
+package: the most specific name listed decides.
 
 The rule for lazy imports (inside functions): they count exactly as top-level ones. An import
 is made lazy only to keep a command from loading what it does not need (``lightdsl check``
@@ -38,14 +47,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1] / "lightdsl"
 
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "suggest", "sizes", "run_settings", "install", "runtime", "outputs"),
+    ("errors", "suggest", "sizes", "run_settings", "install", "runtime", "outputs", "display",
+     "dotted", "plots"),
+    ("trainer",),
+    ("tuner",),
     ("frontend", "weightfiles"),
     ("vocab",),
     ("checker",),
     ("analysis", "overrides", "space"),
-    ("data", "plots"),
-    ("trainer",),
-    ("tuner",),
+    ("data", "plots.graph", "plots.layout", "plots.render"),
     ("compile", "checkpoints"),
     ("codegen", "lsp"),
     ("api",),
@@ -60,11 +70,14 @@ def module_name(path: Path) -> str:
 
 
 def layer_of(module: str) -> int:
-    """The layer of ``lightdsl.x.y``: the one listing ``x`` (the package itself: the top)."""
-    top = module.split(".")[1] if "." in module else ""
-    for index, names in enumerate(LAYERS):
-        if top in names:
-            return index
+    """The layer of ``lightdsl.x.y``: the one listing ``x.y``, else the one listing ``x`` (the
+    package itself: the top)."""
+    parts = module.split(".")[1:]
+    for depth in range(len(parts), 0 if parts else -1, -1):
+        name = ".".join(parts[:depth])
+        for index, names in enumerate(LAYERS):
+            if name in names:
+                return index
     raise AssertionError(f"{module} is in no layer: add it to LAYERS (and to the docstring)")
 
 
@@ -169,6 +182,13 @@ def cycles(graph) -> list[list[str]]:
 def test_every_module_is_in_a_layer():
     for module in import_graph():
         layer_of(module)
+    assert layer_of("lightdsl.plots.graph") > layer_of("lightdsl.checker") > layer_of(
+        "lightdsl.trainer.summary") > layer_of("lightdsl.plots.confusion")
+    try:
+        layer_of("lightdsl.nowhere")
+    except AssertionError:
+        return
+    raise AssertionError("a module of no layer was placed")
 
 
 def test_no_upward_imports():
@@ -197,6 +217,11 @@ def test_the_checker_finds_what_it_is_meant_to():
     graph["lightdsl.checker.binding"].add("lightdsl.api")
     graph["lightdsl.vocab.types"].add("lightdsl.vocab.registry")
     graph["lightdsl.vocab.registry"].add("lightdsl.vocab.types")
-    assert any(line.startswith("lightdsl.checker.binding (layer 3) imports lightdsl.api")
-               for line in upward_imports(graph))
+    graph["lightdsl.trainer.summary"].add("lightdsl.vocab.shapes")
+    graph["lightdsl.plots.common"].add("lightdsl.plots.graph")
+    upward = upward_imports(graph)
+    assert any(line.startswith("lightdsl.checker.binding (layer 5) imports lightdsl.api")
+               for line in upward)
+    assert "lightdsl.trainer.summary (layer 1) imports lightdsl.vocab.shapes (layer 4)" in upward
+    assert "lightdsl.plots.common (layer 0) imports lightdsl.plots.graph (layer 7)" in upward
     assert ["lightdsl.vocab.registry", "lightdsl.vocab.types"] in cycles(graph)

@@ -5,7 +5,7 @@ spec's settings, which keep Lightning's names."""
 from __future__ import annotations
 
 from ..analysis import log_location
-from ..run_settings import max_epochs
+from ..run_settings import SPEC_LIGHTNING_SETTINGS, max_epochs
 from .data import inline_classes
 from .loggers import builtin, lightning_logger, omitted
 from .metrics import inputs_lines, is_matrix, is_open, task_line, update_args, write_metric_dict
@@ -13,9 +13,6 @@ from .printer import Namer, literal, vocab_call
 from .script import Plan, Script, add_data_root_option
 from .target import Target
 from .writer import CodeWriter, Group, concat, flat
-
-NOT_TRAINER_ARGS = {"model", "data", "loss", "optimizer", "scheduler", "metrics", "callbacks",
-                    "logger", "seed", "device_stats", "compile", "init"}
 
 
 class LightningTarget(Target):
@@ -258,7 +255,9 @@ class LightningTarget(Target):
         plan, run = self.plan, self.run
         args = []
         for key, value in plan.run.settings.values.items():
-            if key in NOT_TRAINER_ARGS or not plan.written(key):
+            # the table says which settings pl.Trainer takes: lightdsl's own (seed, compile,
+            # ...) and the train block's other parts (model, loss, ...) never reach it
+            if key not in SPEC_LIGHTNING_SETTINGS or not plan.written(key):
                 continue
             value = max_epochs(value) if key == "max_epochs" else value
             args.append(f"{key}={flat(literal(value, tuples=True))}")

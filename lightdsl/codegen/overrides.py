@@ -22,13 +22,26 @@ from .writer import Group, concat
 
 @dataclass(frozen=True)
 class ScriptCallback:
-    """How the torch script's loop uses a callback: ``stops`` (early stopping: its
-    ``should_stop(metrics)`` after validations, or at epoch ends without validation data)
-    and ``saves`` (a checkpoint: ``save(...)`` at every epoch end and after validations
-    inside an epoch). The script's variable for it is the callback's name."""
+    """How the torch script's loop uses a callback, as the lines it writes where lightdsl's
+    trainer calls the callback; ``{name}`` in a line is the script's variable for it (the
+    callback's name). ``after_validation``: after each validation (``mid_epoch_only``: only
+    where validation may run inside an epoch; the epoch's end has ``at_epoch_end``);
+    ``at_epoch_end``: at every epoch's end; ``unvalidated_epoch_end``: at an epoch's end that
+    did not validate; ``stop_reason``: why training stopped, for ``run.finish(...)``.
+    ``stops``: the loop keeps a ``stop`` flag and breaks on it (early stopping); ``saves``: it
+    writes files (left out under fast_dev_run, not run during lr_find's range test)."""
 
     stops: bool = False
     saves: bool = False
+    after_validation: str = ""
+    mid_epoch_only: bool = False
+    at_epoch_end: str = ""
+    unvalidated_epoch_end: str = ""
+    stop_reason: str = ""
+
+    def line(self, part: str, bound: Bound) -> str:
+        """The ``part`` line (a field's name) for callback ``bound``; "" if it has none."""
+        return getattr(self, part).format(name=bound.name)
 
 
 def _write_statistics(data, bound: Bound, sets: list[str]) -> None:
@@ -48,12 +61,17 @@ def _write_one_hot(data, bound: Bound, sets: list[str]) -> None:
         data.w.line(f"{s}_y = one_hot({s}_y, {'num_classes' if classes is None else classes})")
 
 
+_SAVE = "{name}.save(run.checkpoints, model, epoch, step, metrics)"
+
 OVERRIDES: dict[tuple[str, str], Any] = {
     ("transform", "normalize"): _write_statistics,
     ("transform", "standardize"): _write_statistics,
     ("transform", "one_hot"): _write_one_hot,
-    ("callback", "early_stopping"): ScriptCallback(stops=True),
-    ("callback", "checkpoint"): ScriptCallback(saves=True),
+    ("callback", "early_stopping"): ScriptCallback(
+        stops=True, after_validation="stop = {name}.should_stop(metrics) or stop",
+        unvalidated_epoch_end="stop = {name}.should_stop(metrics)", stop_reason="{name}.reason"),
+    ("callback", "checkpoint"): ScriptCallback(
+        saves=True, after_validation=_SAVE, mid_epoch_only=True, at_epoch_end=_SAVE),
 }
 
 

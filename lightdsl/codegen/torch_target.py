@@ -104,6 +104,18 @@ class TorchTarget(Target):
     def _early_stopping(self) -> bool:
         return any(script_callback(b).stops for b in self.run.callbacks)
 
+    def _callback_lines(self, part: str) -> list[str]:
+        """Each callback's ``part`` line (a field of :class:`~lightdsl.codegen.overrides.
+        ScriptCallback`), those that stop first; a ``mid_epoch_only`` one only where
+        validation may run inside an epoch."""
+        lines = []
+        for bound in sorted(self.run.callbacks, key=lambda b: not script_callback(b).stops):
+            how = script_callback(bound)
+            skip = part == "after_validation" and how.mid_epoch_only and not self._mid_val
+            if how.line(part, bound) and not skip:
+                lines.append(how.line(part, bound))
+        return lines
+
     # ---- what the script does not reproduce ----
     def notes(self) -> list[str]:
         """Settings of the run this script does not reproduce (each also a codegen warning)."""
@@ -220,8 +232,8 @@ class TorchTarget(Target):
                         f"{run.optimizer.name}, MAX_EPOCHS epochs.")
             self._setup()
             self._epochs()
-            reason = "early_stopping.reason" if self._early_stopping else ""
-            w.line(f"run.finish(model, optimizer, step{', ' + reason if reason else ''})")
+            reasons = self._callback_lines("stop_reason")
+            w.line(f"run.finish(model, optimizer, step{''.join(', ' + r for r in reasons)})")
             w.line("return model")
 
     def _setup(self) -> None:
@@ -431,10 +443,8 @@ class TorchTarget(Target):
         w = self.w
         limit = ", val_batches" if self._const("LIMIT_VAL_BATCHES") else ""
         w.line(f"metrics.update(evaluate(model, val_set, loss_fn{limit}))")
-        if self._early_stopping:
-            w.line("stop = early_stopping.should_stop(metrics) or stop")
-        if self._mid_val and any(script_callback(b).saves for b in self.run.callbacks):
-            w.line("checkpoint.save(run.checkpoints, model, epoch, step, metrics)")
+        for line in self._callback_lines("after_validation"):
+            w.line(line)
 
     def _stop_check(self, inside: bool) -> None:
         """Stop at max_steps or when early stopping asks; never inside an accumulation."""
@@ -547,29 +557,31 @@ class TorchTarget(Target):
         self._stop_check(inside=False)
 
     def _epoch_callbacks(self) -> None:
-        """The checkpoint at every epoch end; early stopping here only without validation."""
+        """The callbacks' lines at every epoch's end (a checkpoint's save), then those at an
+        epoch's end that did not validate (early stopping without validation data)."""
         w, searching = self.w, self.run.lr_find is not None
-        guard = "range_test is None and " if searching else ""
-        for bound in self.run.callbacks:
-            if script_callback(bound).saves:
-                save = f"{bound.name}.save(run.checkpoints, model, epoch, step, metrics)"
-                if searching:
-                    w.line("if range_test is None:")
-                    with w.indent():
-                        w.line(save)
-                else:
-                    w.line(save)
-        if not self._early_stopping:
+        for line in self._callback_lines("at_epoch_end"):
+            if searching:
+                w.line("if range_test is None:")
+                with w.indent():
+                    w.line(line)
+            else:
+                w.line(line)
+        lines = self._callback_lines("unvalidated_epoch_end")
+        if not lines:
             return
+        guard = "range_test is None and " if searching else ""
         if self.has_val:
             w.line(f"if {guard}not validating:  # no validation data: check the epoch's metrics")
         elif searching:
             w.line("if range_test is None:")
         else:
-            w.line("stop = early_stopping.should_stop(metrics)")
+            for line in lines:
+                w.line(line)
             return
         with w.indent():
-            w.line("stop = early_stopping.should_stop(metrics)")
+            for line in lines:
+                w.line(line)
 
     # ---- main() and the command line ----
     def write_main(self, model_call: str, reads_files: bool) -> None:

@@ -1,6 +1,6 @@
 """Calling vocabulary targets with a spec's bound arguments, for every builder.
 
-A dotted name becomes a Python object in one place, :func:`lightdsl.vocab.registry.resolve`
+A dotted name becomes a Python object in one place, :func:`lightdsl.dotted.resolve`
 (the vocabulary's own names: ``target``, ``build``, ``fit``); the builders import it from here
 with the helpers that call it.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..checker.binding import Bound
-from ..vocab.registry import resolve
+from ..dotted import resolve
 
 __all__ = ["instantiate", "resolve", "torch_kwargs"]
 

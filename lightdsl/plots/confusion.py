@@ -14,10 +14,10 @@ import warnings
 
 import numpy as np
 
+from ..display import MATRIX_SHOWN_CLASSES as PICTURE_CLASSES  # more: unreadable
 from ..runtime import pictures
 from ..runtime.metrics import matrix_image
 from ..runtime.pictures import class_labels
-from ..vocab.metrics import MATRIX_SHOWN_CLASSES as PICTURE_CLASSES  # more: unreadable
 
 __all__ = ["PICTURE_CLASSES", "TICK_SIZE", "class_labels", "confusion_figure",
            "confusion_image"]

@@ -25,10 +25,10 @@ from typing import Any
 
 import torch
 
+from lightdsl.dotted import resolve
 from lightdsl.errors import ConfigError, LightdslError
 from lightdsl.outputs import claim_version_dir, next_version_dir  # noqa: F401 (re-export)
 from lightdsl.run_settings import LoggerChoice
-from lightdsl.vocab.registry import resolve
 
 from .callbacks import BuiltinCallback
 from .checkpoint import to_safe

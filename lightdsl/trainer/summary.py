@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from lightdsl.vocab.shapes import fmt
+from lightdsl.display import fmt
 
 from ..runtime.runs import metrics_text  # the summary line a generated script prints too
 from .compiling import uncompiled

@@ -7,13 +7,13 @@ data, optimizer, callbacks, logger, run folder, the checkpoint to resume from) i
 requests) is one :class:`~lightdsl.trainer.state.LoopState`, ``trainer.state``. Lightning's
 attributes (``current_epoch``, ``global_step``, ``should_stop``, ``callback_metrics``, ...) are
 properties over the state; those of the run (``device``, ``precision``, ``train_loader``,
-``logger``, ...) are properties over the run.
+``logger``, ...) are properties over the run. What the methods do around the loop (the
+summary printed first, the sanity check, the abort report, the result) is
+:mod:`lightdsl.trainer.fitting`: this module holds Lightning's names only.
 """
 
 from __future__ import annotations
 
-import inspect
-import sys
 import time
 from pathlib import Path
 
@@ -23,21 +23,29 @@ from lightdsl.errors import ConfigError
 from lightdsl.run_settings import SETTING, TRAINER_SETTINGS
 from lightdsl.suggest import did_you_mean
 
-from .checkpoint import SaveInterrupted, load_checkpoint
-from .compiling import compile_for_fit, release_compiled, unwrap_compiled
+from .checkpoint import load_checkpoint
+from .compiling import compile_for_fit, unwrap_compiled
 from .config import TrainerConfig
-from .data import move_batch, prepare_loader
+from .data import prepare_loader
 from .devices import deterministic_mode
 from .distributed import Ranks, plan
 from .evaluation import evaluate
+from .fitting import (
+    announce,
+    describe_settings,
+    evaluate_once,
+    finish,
+    guarded,
+    predict_batches,
+    sanity_check,
+)
 from .hints import Hints
 from .loop import fit_loop
 from .records import checkpoint_state, save_checkpoint
-from .result import FitResult, build_result
-from .run import FitRun, base_lrs, prepare_fit, run_config, start_run
-from .setup import _call, example_input, stepping_batches
+from .result import FitResult
+from .run import FitRun, prepare_fit, run_config, start_run
+from .setup import _call, stepping_batches
 from .state import LoopState
-from .summary import model_summary, plural, run_summary
 
 
 class Trainer:
@@ -139,37 +147,23 @@ class Trainer:
         # compile = true: checked and set up before any folder is written; undone after fit
         run.compiled = compile_for_fit(run.module, run.config.compile, wrapper, run.device)
         started = time.perf_counter()
-        with deterministic_mode(run.config.deterministic), run.dist.running():
-            try:
-                state = prepare_fit(run, ckpt)
-                if not run.nothing_left:
-                    self._announce(ckpt_path, ckpt)
-                    run.callbacks.call("on_fit_start", self, run.module)
-                    self._sanity_check()
-                    fit_loop(run, state)
-                    run.callbacks.call("on_fit_end", self, run.module)
-            except KeyboardInterrupt as abort:  # a second Ctrl-C: must not wait for the step
-                run.callbacks.call("on_exception", self, run.module, abort)  # the bar closes
-                if run.dist.is_main:
-                    print(_abort_message(abort, run.kept_ckpt()), file=sys.stderr, flush=True)
-                raise
-            except RuntimeError as error:  # under DDP: another rank died or vanished
-                failure = run.dist.failure(error)
-                if failure is None:
-                    raise
-                raise failure from None
-            finally:
-                run.callbacks.call("teardown", self, run.module, "fit")
-                release_compiled(run.module, run.compiled)
-        return self._finish(ckpt_path, time.perf_counter() - started)
+        with deterministic_mode(run.config.deterministic), run.dist.running(), guarded(run):
+            state = prepare_fit(run, ckpt)
+            if not run.nothing_left:
+                announce(self, ckpt_path, ckpt)
+                run.callbacks.call("on_fit_start", self, run.module)
+                sanity_check(self)
+                fit_loop(run, state)
+                run.callbacks.call("on_fit_end", self, run.module)
+        return finish(self, ckpt_path, time.perf_counter() - started)
 
     def validate(self, module: torch.nn.Module) -> dict[str, float]:
         """Run the validation loop once; returns ``{"val_loss": ..., "val_<metric>": ...}``."""
-        return self._evaluate_once(module, "val_dataloader", "validation_step", "val")
+        return evaluate_once(self, module, "val_dataloader", "validation_step", "val")
 
     def test(self, module: torch.nn.Module) -> dict[str, float]:
         """Run ``test_step`` over ``test_dataloader()``; returns ``{"test_<metric>": ...}``."""
-        return self._evaluate_once(module, "test_dataloader", "test_step", "test")
+        return evaluate_once(self, module, "test_dataloader", "test_step", "test")
 
     def evaluate(self, module: torch.nn.Module, loader, prefix: str = "val") -> dict[str, float]:
         """``validation_step`` over any ``loader``; returns ``{"<prefix>_<metric>": ...}``."""
@@ -185,18 +179,7 @@ class Trainer:
         loader = loader if loader is not None else _call(module, "predict_dataloader")
         if loader is None:
             raise ConfigError("predict() needs a loader (or module.predict_dataloader())")
-        loader = prepare_loader(loader, run.device, run.precision.input_dtype, run.data_seed)
-        step = getattr(module, "predict_step", None) or (lambda batch, _: module(batch[0]))
-        was_training = module.training
-        module.eval()
-        try:
-            with torch.no_grad(), run.precision.autocast():
-                return [
-                    move_batch(step(run.to_device(batch, loader), i), torch.device("cpu"))
-                    for i, batch in enumerate(loader)
-                ]
-        finally:
-            module.train(was_training)
+        return predict_batches(run, module, loader)
 
     def save_checkpoint(self, path: str | Path) -> Path:
         """Write a checkpoint of the run's current state to ``path`` atomically (under DDP every
@@ -218,84 +201,6 @@ class Trainer:
     def kept_ckpt(self) -> str | None:
         """The newest checkpoint file on disk (what a NaN stop leaves to resume from)."""
         return self.run.kept_ckpt()
-
-    # ----------------------------------------------------------------- around the loop
-
-    def _finish(self, ckpt_path, elapsed_s: float) -> FitResult:
-        """The result, and the run summary (or why nothing was trained) printed."""
-        run = self.run
-        self.result = build_result(self, elapsed_s)
-        shown = self.config.enable_progress_bar or self.config.enable_model_summary
-        if run.nothing_left and run.dist.is_main:
-            print(self._nothing_left_message(ckpt_path), file=sys.stderr, flush=True)
-        elif shown and run.dist.is_main:
-            print(run_summary(self.result), flush=True)
-        return self.result
-
-    def _nothing_left_message(self, ckpt_path) -> str:
-        """What a resume with nothing to train says instead of the run summary."""
-        cfg, state = self.run.config, self.state
-        epoch, _ = state.next_position()
-        limit = "max_epochs" if cfg.max_epochs != -1 and epoch >= cfg.max_epochs else "max_steps"
-        done = f"{plural(epoch, 'epoch')}, {plural(state.global_step, 'step')}"
-        return (f"nothing left to do: {ckpt_path} already completed "
-                f"{limit}={getattr(cfg, limit)} ({done}); nothing was trained or written. "
-                f"Raise {limit} to train further.")
-
-    def _announce(self, ckpt_path, ckpt: dict | None) -> None:
-        """Print the model summary and what this run starts from."""
-        run = self.run
-        if not run.dist.is_main:
-            return
-        if run.config.enable_model_summary:
-            compiled = run.compiled.how if run.compiled else None
-            print(model_summary(run.module, example_input(run), compiled=compiled), flush=True)
-        if ckpt is not None:
-            epoch, skip = self.state.next_position()
-            print(
-                f"Resuming from {ckpt_path}: epoch {epoch}, batch {skip}, step {self.global_step}",
-                flush=True,
-            )
-            self._announce_lr()
-
-    def _announce_lr(self) -> None:
-        """Say so when the checkpoint's learning rate differs from the one configured now."""
-        run = self.run
-        resumed = base_lrs(run.opt.optimizer)
-        if resumed == run.configured_lrs:
-            return
-        source = "the spec says" if getattr(run.module, "spec_source", None) \
-            else "configure_optimizers() sets"
-        print(
-            f"Resuming with lr {_lrs(resumed)} from the checkpoint; {source} "
-            f"{_lrs(run.configured_lrs)} (a resume continues the checkpoint's optimizer; "
-            "train without resuming to use the new lr)",
-            flush=True,
-        )
-
-    def _sanity_check(self) -> None:
-        """Run a few validation batches first, so a bug there shows before hours of training."""
-        run, n = self.run, self.run.config.num_sanity_val_steps
-        loaders = run.loaders
-        if not loaders.has_val_data or n == 0:
-            return
-        limit = loaders.num_val_batches if n == -1 else min(n, loaders.num_val_batches or n)
-        self.state.sanity_checking = True
-        try:
-            evaluate(run, loaders.val_loader, "validation_step", limit, "val")
-        finally:
-            self.state.sanity_checking = False
-
-    def _evaluate_once(self, module, loader_hook: str, step_hook: str, prefix: str) -> dict:
-        run = self.run = start_run(self, module, None, Ranks())
-        loader = _call(module, loader_hook)
-        if loader is None or not callable(getattr(module, step_hook, None)):
-            raise ConfigError(f"{prefix} needs module.{loader_hook}() and module.{step_hook}()")
-        loader = prepare_loader(loader, run.device, run.precision.input_dtype, run.data_seed)
-        metrics = evaluate(run, loader, step_hook, run.config.fast_dev_run or None, prefix)
-        if run.config.enable_progress_bar:
-            print("  ".join(f"{k} {v:.6g}" for k, v in metrics.items()), flush=True)
-        return metrics
 
 
 def _run_property(name: str, doc: str) -> property:
@@ -338,27 +243,4 @@ for _name in ("train_loader", "num_train_batches", "val_loader", "num_val_batche
     setattr(Trainer, _name, _loaders_property(_name, f"The run's ``{_name}``."))
 
 
-def _lrs(values: list[float]) -> str:
-    return f"{values[0]:g}" if len(set(values)) == 1 else ", ".join(f"{v:g}" for v in values)
-
-
-def _abort_message(abort: KeyboardInterrupt, kept: str | None) -> str:
-    """What a second Ctrl-C left on disk (an interrupted save leaves the old file intact)."""
-    if isinstance(abort, SaveInterrupted):
-        left = (f"{abort.path} is the previous complete checkpoint" if abort.path.is_file()
-                else f"{abort.path} was not written")
-        return f"Aborted while saving a checkpoint: {left}; nothing else was saved."
-    return f"Aborted: nothing saved since the last checkpoint ({kept or 'none'})."
-
-
-def _signature() -> inspect.Signature:
-    """``Trainer(*, max_epochs=None, ...)``: the table's settings, for help() and editors."""
-    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    params += [inspect.Parameter(s.name, inspect.Parameter.KEYWORD_ONLY, default=s.default)
-               for s in TRAINER_SETTINGS]
-    return inspect.Signature(params)
-
-
-Trainer.__init__.__signature__ = _signature()
-Trainer.__doc__ += "\n    Arguments:\n\n" + "\n".join(
-    f"    - ``{s.name}`` (default ``{s.default!r}``): {s.doc}" for s in TRAINER_SETTINGS) + "\n"
+describe_settings(Trainer)

@@ -10,6 +10,7 @@ average="macro")``. Nothing here imports torch or torchmetrics.
 
 from __future__ import annotations
 
+from ..display import MATRIX_SHOWN_CLASSES  # noqa: F401 - re-exported (the checker reads it)
 from .registry import REGISTRY, Arg, entry
 from .shapes import Labels, ShapeError, fmt
 from .types import Choice, Int, optional
@@ -179,8 +180,8 @@ _metric("r2", "torchmetrics.R2Score", check=regression("r2"),
         doc="coefficient of determination")
 
 # Metrics whose value is a matrix (Entry.matrix) are logged as an image, printed as a table.
-# Above this many classes a picture or table shows only the classes most often confused.
-MATRIX_SHOWN_CLASSES = 20
+# Above MATRIX_SHOWN_CLASSES (lightdsl.display) classes a picture or table shows only the
+# classes most often confused.
 # check warns above this many classes: torchmetrics counts all classes**2 cells at every batch
 # (a 2,000-class matrix is 4,000,000 int64 counts, 32 MB, per split and per update).
 MATRIX_WARNING_CLASSES = 1000

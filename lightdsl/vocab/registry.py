@@ -9,11 +9,11 @@ Nothing in this package imports torch: targets are dotted names resolved when bu
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..dotted import resolve  # noqa: F401 - re-exported: the one place names become objects
 from ..suggest import did_you_mean
 from .types import Type
 
@@ -229,13 +229,6 @@ class Registry:
 
 
 REGISTRY = Registry()
-
-
-def resolve(dotted: str) -> Any:
-    """The object a dotted name (an entry's ``target``, ``build`` or ``fit``) names, importing
-    its module on first use: the only place the vocabulary's names become Python objects."""
-    module, _, name = dotted.rpartition(".")
-    return getattr(importlib.import_module(module), name)
 
 
 def entry(kind: str, name: str, *args: Arg, **fields: Any) -> Entry:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from ..display import fmt  # the one shape-as-text (ground floor: the trainer uses it)
+
 Dim = int | None
 Shape = tuple[Dim, ...] | None
 
@@ -22,15 +24,6 @@ class ShapeError(Exception):
         self.message = message
         self.arg = arg
         self.input = input
-
-
-def fmt(shape: Shape) -> str:
-    """``(N, 1, 28, 28)``: N for the batch, ? for an unknown size."""
-    if shape is None:
-        return "(unknown)"
-    dims = ["N" if i == 0 and d is None else ("?" if d is None else str(d))
-            for i, d in enumerate(shape)]
-    return "(" + ", ".join(dims) + (",)" if len(dims) == 1 else ")")
 
 
 def batched(sample: Shape) -> Shape:

@@ -1,5 +1,6 @@
-"""Dotted names become Python objects in one function, the vocabulary's ``resolve``: the
-builders' ``lightdsl.compile.resolve`` calls it rather than keeping a copy of its own."""
+"""Dotted names become Python objects in one function, ``lightdsl.dotted.resolve`` (ground
+floor, so that the trainer uses it too): the vocabulary re-exports it and the builders'
+``lightdsl.compile.resolve`` calls it rather than keeping a copy of its own."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from lightdsl import dotted
 from lightdsl.compile import resolve as compile_resolve
 from lightdsl.vocab import registry
 
@@ -32,8 +34,8 @@ def _resolvers() -> list[str]:
 
 
 def test_the_builders_resolve_is_the_vocabularys():
-    assert compile_resolve.resolve is registry.resolve
-    assert _resolvers() == ["vocab/registry.py:resolve"]
+    assert compile_resolve.resolve is registry.resolve is dotted.resolve
+    assert _resolvers() == ["dotted.py:resolve"]
 
 
 def test_instantiate_builds_the_entrys_target():
