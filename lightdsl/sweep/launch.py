@@ -17,7 +17,9 @@ def run_sweep(analysis: Analysis, space: Space, options: SweepOptions):
     started = time.perf_counter()
     study = sweep.study()
     left = sweep.remaining(study)
-    print(f"sweep {space.name} of {analysis.source.path}: {sweep.total} trials, {left} to run; "
+    plural = "" if sweep.total == 1 else "s"
+    print(f"sweep {space.name} of {analysis.source.path}: {sweep.total} trial{plural}, "
+          f"{left} to run; "
           f"folder {sweep.folder}", file=sys.stderr, flush=True)
     tracking = sweep.tracking if left else None
     if tracking is not None:

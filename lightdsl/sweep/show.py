@@ -53,9 +53,9 @@ def summary(study, monitor: str) -> str:
     try:
         best = study.best_trial
     except ValueError:
-        return f"{len(study.trials)} trials ({counts}); none completed"
+        return f"{_trials(len(study.trials))} ({counts}); none completed"
     values = ", ".join(f"{k} = {_short(v)}" for k, v in best.params.items())
-    return (f"{len(study.trials)} trials ({counts}); best: trial {best.number}, {monitor} "
+    return (f"{_trials(len(study.trials))} ({counts}); best: trial {best.number}, {monitor} "
             f"{best.value:.4g} with {values}")
 
 
@@ -108,3 +108,7 @@ def write_plots(study, folder: Path) -> list[Path]:
 
 def _short(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _trials(count: int) -> str:
+    return f"{count} trial{'' if count == 1 else 's'}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import socket
+import warnings
 
 HEARTBEAT_S = 10  # an RDB trial's heartbeat, and how long one may be missed before it fails
 GRACE_S = 60
@@ -71,5 +72,7 @@ def fail_lost_trials(study) -> list[int]:
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # another process failed it first
         failed.append(trial.number)
-    optuna.storages.fail_stale_trials(study)  # an RDB storage's heartbeat: other machines
+    with warnings.catch_warnings():  # Optuna marks it experimental; a user can do nothing
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)  # an RDB storage's heartbeat: other machines
     return failed
