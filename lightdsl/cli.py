@@ -21,21 +21,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; for ``argv`` that starts with a command, that command's
+    parser alone (the others' modules stay unimported), else every command's."""
     parser = _Parser(prog="lightdsl", description="A declarative language for deep-learning "
                      "experiments: check, train and generate code from .lit specs.")
     parser.add_argument("--version", action="version", version=f"lightdsl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    from .commands import register_all
+    from .commands import COMMANDS, register, register_all
 
-    register_all(commands)
+    if argv and argv[0] in COMMANDS:  # argparse too takes argv[0] as the command, then
+        register(commands, argv[0])
+    else:  # --help, --version, options first or a usage error: output names every command
+        register_all(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script and of ``python -m lightdsl``."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
