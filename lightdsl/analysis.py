@@ -20,15 +20,12 @@ from typing import Any
 
 from .checker import Program, check
 from .checker.loggers import FOLDER_ARGS
-from .checker.python import PythonBound
 from .checker.train import Run
 from .errors import LightdslError, UsageError
 from .frontend.diagnostics import Diagnostic, Reporter, render_text
 from .frontend.parser import parse
 from .frontend.source import SourceFile
-from .overrides import apply_overrides
 from .run_settings import LOGGER_NAMES, LoggerChoice
-from .space import check_sweeps
 from .suggest import did_you_mean
 
 
@@ -59,6 +56,8 @@ def analyze(source: SourceFile) -> Analysis:
         program = None if reporter.has_errors else check(spec, reporter)
     sweeps = {}
     if program is not None and spec.sweeps:  # every point of each sweep, when the spec is ok
+        from .space import check_sweeps  # only a spec with a sweep block pays for its checker
+
         sweeps = check_sweeps(program, reporter, clean=not reporter.has_errors)
     return Analysis(source, reporter.sorted(), program, sweeps)
 
@@ -99,6 +98,8 @@ class SpecError(LightdslError):
 def reanalyze(analysis: Analysis, run: str, parsed) -> Analysis:
     """Check ``analysis``'s spec again with the parsed ``--set`` overrides applied to ``run``;
     raises :class:`SpecError` when the overridden spec has errors."""
+    from .overrides import apply_overrides  # only --set needs it
+
     reporter = Reporter(analysis.source)
     program = check(apply_overrides(analysis.program.spec, run, parsed), reporter)
     result = Analysis(analysis.source, reporter.sorted(), program)
@@ -151,6 +152,9 @@ def logger_choice(bound) -> Any:
     """What the Trainer is given for one logger of a spec: the trainer's name for a built-in
     without options of its own (``"tensorboard"``, as ever), else a
     :class:`~lightdsl.run_settings.LoggerChoice` (its class, built in the run folder)."""
+    from .checker.python import PythonBound  # a run's, not check's: check needs it only for
+    # a python(...) call, and then binding has loaded it
+
     if isinstance(bound, PythonBound):
         ref = bound.ref
         return LoggerChoice(f"{ref.module}.{ref.name}", dict(bound.values), ref.path_dir,
@@ -164,6 +168,8 @@ def logger_choice(bound) -> Any:
 def _folder_logger(run: Run, arg: str):
     """The logger whose ``arg`` (save_dir, name) chooses the run folder: the first that
     writes it, else the first that has it (its default)."""
+    from .checker.python import PythonBound  # as in logger_choice
+
     own = [b for b in run.loggers if not isinstance(b, PythonBound)]
     written = [b for b in own if arg in b.nodes]
     having = [b for b in own if b.entry.arg(arg) is not None]

@@ -24,7 +24,6 @@ from . import nodes as n
 from .builder import NESTING_RULES, AstBuilder
 from .diagnostics import Reporter
 from .source import SourceFile, Span
-from .syntax_errors import describe_syntax_error
 
 _TOP_LEVEL = re.compile(r"^(model|data|train|sweep)\b", re.MULTILINE)
 
@@ -79,7 +78,7 @@ def parse_value(source: SourceFile, start: int, reporter: Reporter) -> n.Expr | 
     try:
         return _build("expr", masked, reporter, origin=source)
     except UnexpectedInput as error:
-        reporter.error("syntax", *describe_syntax_error(error, source))
+        reporter.error("syntax", *_described(error, source))
         return None
 
 
@@ -94,10 +93,17 @@ def _parse_chunks(source: SourceFile, reporter: Reporter):
             yield _build("start", masked, reporter) or n.Spec(span=Span.point(1, 1))
             return
         except UnexpectedInput as error:
-            reporter.error("syntax", *describe_syntax_error(error, source))
+            reporter.error("syntax", *_described(error, source))
             offset = _next_definition(source.text, error.pos_in_stream or 0, offset)
             if offset is None:
                 return
+
+
+def _described(error: UnexpectedInput, source: SourceFile):
+    """The location and words of a syntax error (its module is loaded by the first one)."""
+    from .syntax_errors import describe_syntax_error
+
+    return describe_syntax_error(error, source)
 
 
 def _next_definition(text: str, error_pos: int, previous: int) -> int | None:
