@@ -12,10 +12,9 @@ Every later stage walks expressions recursively, so expressions nested deeper th
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 
 from lark import Lark, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -34,10 +33,15 @@ MAX_DEPTH = 100
 
 def grammar_text() -> str:
     """The grammar: shipped inside the package (wheel) or read from the source tree."""
-    shipped = resources.files("lightdsl").joinpath("grammar/lightdsl.lark")
-    if shipped.is_file():
-        return shipped.read_text(encoding="utf-8")
-    return (Path(__file__).resolve().parents[2] / "grammar" / "lightdsl.lark").read_text(
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    for path in (os.path.join(package, "grammar", "lightdsl.lark"),  # shipped
+                 os.path.join(os.path.dirname(package), "grammar", "lightdsl.lark")):  # tree
+        if os.path.isfile(path):  # read directly: importlib.resources costs check ~4 ms
+            with open(path, encoding="utf-8") as file:
+                return file.read()
+    from importlib import resources  # a package imported from a zip file
+
+    return resources.files("lightdsl").joinpath("grammar/lightdsl.lark").read_text(
         encoding="utf-8")
 
 
