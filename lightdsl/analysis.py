@@ -15,7 +15,6 @@ from __future__ import annotations
 import gc
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from .checker import Program, check
@@ -24,20 +23,20 @@ from .checker.train import Run
 from .errors import LightdslError, UsageError
 from .frontend.diagnostics import Diagnostic, Reporter, render_text
 from .frontend.parser import parse
+from .frontend.records import Struct
 from .frontend.source import SourceFile
 from .run_settings import LOGGER_NAMES, LoggerChoice
 from .suggest import did_you_mean
 
 
-@dataclass
-class Analysis:
+class Analysis(Struct):
     """The outcome for one file: its source, diagnostics in order, and the checked program
     (None when the text did not parse)."""
 
-    source: SourceFile
-    diagnostics: list[Diagnostic]
-    program: Program | None
-    sweeps: dict = field(default_factory=dict)  # sweep name -> lightdsl.space.Space
+    def __init__(self, source: SourceFile, diagnostics: list[Diagnostic],
+                 program: Program | None, sweeps: dict | None = None):
+        self.source, self.diagnostics, self.program = source, diagnostics, program
+        self.sweeps = {} if sweeps is None else sweeps  # sweep name -> lightdsl.space.Space
 
     @property
     def errors(self) -> list[Diagnostic]:
