@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter
-from ..frontend.records import Struct
 from ..frontend.source import Span
 from ..sizes import parameter_bytes
 from ..vocab.registry import REGISTRY
@@ -18,61 +18,63 @@ from .constants import INVALID, contains_invalid, evaluate
 from .finetune import check_options
 
 
-class ParamInfo(Struct):
-    """A checked ``param``: its value, and its per-tensor shape (no batch dimension)."""
+@dataclass
+class ParamInfo:
+    node: n.ParamDef
+    value: Any
+    shape: tuple[int, ...] | None  # per-tensor shape (no batch dimension)
 
-    def __init__(self, node: n.ParamDef, value: Any, shape: tuple[int, ...] | None):
-        self.node, self.value, self.shape = node, value, shape
 
-
-class ModelUse(Struct):
+@dataclass
+class ModelUse:
     """A model used as a layer of another (``block = ResBlock(64)``): the used model checked
-    with the hyperparameter values given at ``span``, the use site (``call``, with the values
-    as written)."""
+    with the hyperparameter values given at ``span``, the use site."""
 
-    def __init__(self, model: ModelInfo, span: Span, call: n.Call):
-        self.model, self.span, self.call = model, span, call
+    model: ModelInfo
+    span: Span
+    call: n.Call  # the use site, with the hyperparameter values as written
 
     @property
     def name(self) -> str:
         return self.model.name
 
 
-class Repeated(Struct):
-    """``repeat(count) { items }``: ``count`` independent copies of the items, in order;
-    ``node`` as written (the count may use hyperparameters)."""
+@dataclass
+class Repeated:
+    """``repeat(count) { items }``: ``count`` independent copies of the items, in order."""
 
+    count: int
+    items: list[Layer | None]
+    span: Span
+    node: n.Repeat | None = None  # as written (the count may use hyperparameters)
     name = "repeat"
 
-    def __init__(self, count: int, items: list[Layer | None], span: Span,
-                 node: n.Repeat | None = None):
-        self.count, self.items, self.span, self.node = count, items, span, node
 
+@dataclass(repr=False)  # the default repr would print every used model, again at each use
+class ModelInfo:
+    """A checked model with one set of hyperparameter values."""
 
-class ModelInfo(Struct):
-    """A checked model with one set of hyperparameter values; the checker fills it in."""
+    node: n.ModelDef
+    hypers: dict[str, Any]
+    params: dict[str, ParamInfo] = field(default_factory=dict)
+    layers: dict[str, Layer | None] = field(default_factory=dict)  # named layers
+    sequence: list[Layer | None] = field(default_factory=list)  # the layers { } body
+    calls: dict[int, Bound] = field(default_factory=dict)  # forward's function calls, by offset
+    table: Any = None  # the spec's models (checker.compose.ModelTable), for models used here
+    # output shapes by input shapes when used as a layer: a model used at many places (or
+    # by a model that is itself used many times) is walked once per distinct input
+    flows: dict[tuple, Any] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)  # parameter count, trainable: found once
+    #: the shapes of the last top-level walk (see :class:`~lightdsl.checker.flow.ModelShapes`):
+    #: with the input shape of the run that trains the model, else unknown inputs
+    shapes: Any = None
+    #: the shapes of each walk as a layer of another model (a used model), by its inputs as
+    #: ``flows`` keys them: what hover shows inside a model used at several places
+    layer_shapes: dict[tuple, Any] = field(default_factory=dict)
+    # fine-tuning options of its parts, by module path (checker.finetune.PartOptions)
+    options: dict[str, Any] = field(default_factory=dict)
 
-    def __init__(self, node: n.ModelDef, hypers: dict[str, Any], table: Any = None):
-        self.node, self.hypers = node, hypers
-        self.params: dict[str, ParamInfo] = {}
-        self.layers: dict[str, Layer | None] = {}  # named layers
-        self.sequence: list[Layer | None] = []  # the layers { } body
-        self.calls: dict[int, Bound] = {}  # forward's function calls, by offset
-        self.table = table  # the spec's models (checker.compose.ModelTable), for models used
-        # output shapes by input shapes when used as a layer: a model used at many places (or
-        # by a model that is itself used many times) is walked once per distinct input
-        self.flows: dict[tuple, Any] = {}
-        self.counts: dict[str, Any] = {}  # parameter count, trainable: found once
-        #: the shapes of the last top-level walk (see :class:`~lightdsl.checker.flow.ModelShapes`):
-        #: with the input shape of the run that trains the model, else unknown inputs
-        self.shapes: Any = None
-        #: the shapes of each walk as a layer of another model (a used model), by its inputs
-        #: as ``flows`` keys them: what hover shows inside a model used at several places
-        self.layer_shapes: dict[tuple, Any] = {}
-        # fine-tuning options of its parts, by module path (checker.finetune.PartOptions)
-        self.options: dict[str, Any] = {}
-
-    def __repr__(self) -> str:  # not every attribute: that would print every used model
+    def __repr__(self) -> str:
         return f"ModelInfo({self.name}, {self.hypers})"
 
     @property
