@@ -9,8 +9,9 @@
     python -m bench check                        # this checkout
     python bench/check.py --before /work/main    # this checkout against another, interleaved
     python bench/check.py --before aa8a797       # ... or against a commit of this repository
+    python bench/check.py --imports 25           # the modules that cost check's start-up most
 
-The second form prints the table without touching bench/results.*.
+The second and third forms print without touching bench/results.*.
 """
 
 from __future__ import annotations
@@ -152,12 +153,58 @@ def _layer_rows(layer: dict) -> list[Row]:
     return rows
 
 
+def import_times(root: Path, folder: Path, cached: bool, repeats: int) -> dict[str, tuple]:
+    """Each module `check specs/*.lit` imports: (self, cumulative) import time in seconds
+    (``python -X importtime``, best of ``repeats``), with or without a bytecode cache."""
+    specs = sorted(glob.glob(str(root / "specs" / "*.lit")))
+    command = [sys.executable, "-X", "importtime", "-m", "lightdsl", "check", "-q", *specs]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if not cached:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    cwd = copy_of(root, folder)
+    subprocess.run(command, cwd=cwd, env=env, capture_output=True, check=False)  # cache written
+    best: dict[str, tuple] = {}
+    for _ in range(repeats):
+        stderr = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
+                                check=False).stderr
+        for line in stderr.splitlines():
+            if line.startswith("import time:") and "self [us]" not in line:
+                own, total, name = line[len("import time:"):].split("|")
+                old = best.get(name.strip(), (float("inf"), float("inf")))
+                best[name.strip()] = (min(old[0], int(own) / 1e6), min(old[1], int(total) / 1e6))
+    return best
+
+
+def imports_table(top: int, repeats: int) -> str:
+    """The ``top`` modules by self import time, with and without a bytecode cache."""
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for cached in (True, False):
+            times = import_times(ROOT, Path(tmp) / str(cached), cached, repeats)
+            label = "with a bytecode cache" if cached else "no bytecode cache"
+            ours = sum(own for name, (own, _) in times.items() if name.startswith("lightdsl"))
+            total = sum(own for own, _ in times.values())
+            lines.append(f"{label}: {len(times)} modules, self times sum to "
+                         f"{total * 1e3:.1f} ms, lightdsl's {ours * 1e3:.1f} ms")
+            lines += ["| self (ms) | cumulative (ms) | module |", "|---:|---:|---|"]
+            ranked = sorted(times.items(), key=lambda item: -item[1][0])[:top]
+            lines += [f"| {own * 1e3:.2f} | {total * 1e3:.2f} | {name} |"
+                      for name, (own, total) in ranked] + [""]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", help="another checkout's folder, or a git revision of this "
                         "one, to compare with")
     parser.add_argument("--repeats", type=int, default=9, help="processes per case")
+    parser.add_argument("--imports", type=int, metavar="N", help="instead: the N modules "
+                        "whose import costs check most (python -X importtime, best of "
+                        "--repeats)")
     args = parser.parse_args(argv)
+    if args.imports:
+        print(imports_table(args.imports, args.repeats))
+        return 0
     from bench.__main__ import table
 
     print(table(run(args.repeats, args.before)))

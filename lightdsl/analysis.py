@@ -15,32 +15,28 @@ from __future__ import annotations
 import gc
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from .checker import Program, check
 from .checker.loggers import FOLDER_ARGS
-from .checker.python import PythonBound
 from .checker.train import Run
 from .errors import LightdslError, UsageError
 from .frontend.diagnostics import Diagnostic, Reporter, render_text
 from .frontend.parser import parse
+from .frontend.records import Struct
 from .frontend.source import SourceFile
-from .overrides import apply_overrides
 from .run_settings import LOGGER_NAMES, LoggerChoice
-from .space import check_sweeps
 from .suggest import did_you_mean
 
 
-@dataclass
-class Analysis:
+class Analysis(Struct):
     """The outcome for one file: its source, diagnostics in order, and the checked program
     (None when the text did not parse)."""
 
-    source: SourceFile
-    diagnostics: list[Diagnostic]
-    program: Program | None
-    sweeps: dict = field(default_factory=dict)  # sweep name -> lightdsl.space.Space
+    def __init__(self, source: SourceFile, diagnostics: list[Diagnostic],
+                 program: Program | None, sweeps: dict | None = None):
+        self.source, self.diagnostics, self.program = source, diagnostics, program
+        self.sweeps = {} if sweeps is None else sweeps  # sweep name -> lightdsl.space.Space
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -59,6 +55,8 @@ def analyze(source: SourceFile) -> Analysis:
         program = None if reporter.has_errors else check(spec, reporter)
     sweeps = {}
     if program is not None and spec.sweeps:  # every point of each sweep, when the spec is ok
+        from .space import check_sweeps  # only a spec with a sweep block pays for its checker
+
         sweeps = check_sweeps(program, reporter, clean=not reporter.has_errors)
     return Analysis(source, reporter.sorted(), program, sweeps)
 
@@ -99,6 +97,8 @@ class SpecError(LightdslError):
 def reanalyze(analysis: Analysis, run: str, parsed) -> Analysis:
     """Check ``analysis``'s spec again with the parsed ``--set`` overrides applied to ``run``;
     raises :class:`SpecError` when the overridden spec has errors."""
+    from .overrides import apply_overrides  # only --set needs it
+
     reporter = Reporter(analysis.source)
     program = check(apply_overrides(analysis.program.spec, run, parsed), reporter)
     result = Analysis(analysis.source, reporter.sorted(), program)
@@ -151,6 +151,9 @@ def logger_choice(bound) -> Any:
     """What the Trainer is given for one logger of a spec: the trainer's name for a built-in
     without options of its own (``"tensorboard"``, as ever), else a
     :class:`~lightdsl.run_settings.LoggerChoice` (its class, built in the run folder)."""
+    from .checker.python import PythonBound  # a run's, not check's: check needs it only for
+    # a python(...) call, and then binding has loaded it
+
     if isinstance(bound, PythonBound):
         ref = bound.ref
         return LoggerChoice(f"{ref.module}.{ref.name}", dict(bound.values), ref.path_dir,
@@ -164,6 +167,8 @@ def logger_choice(bound) -> Any:
 def _folder_logger(run: Run, arg: str):
     """The logger whose ``arg`` (save_dir, name) chooses the run folder: the first that
     writes it, else the first that has it (its default)."""
+    from .checker.python import PythonBound  # as in logger_choice
+
     own = [b for b in run.loggers if not isinstance(b, PythonBound)]
     written = [b for b in own if arg in b.nodes]
     having = [b for b in own if b.entry.arg(arg) is not None]

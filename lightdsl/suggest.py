@@ -7,7 +7,6 @@ dependency-free: the front end, the trainer and the data loaders all use it.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 CUTOFF = 0.6  # difflib's default: below it, a suggestion is more noise than help
@@ -21,6 +20,8 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
     key = str(word).casefold()
     if key in folded:
         return folded[key]
+    import difflib  # here: a spec without mistakes never asks (`check` start-up, issue 18)
+
     matches = difflib.get_close_matches(key, list(folded), n=1, cutoff=CUTOFF)
     return folded[matches[0]] if matches else None
 

@@ -8,10 +8,10 @@ All problems are collected in the reporter; nothing is raised.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter
+from ..frontend.records import Struct
 from .compose import ModelTable
 from .data import DataInfo, check_data
 from .flow import FlowChecker
@@ -19,14 +19,16 @@ from .models import ModelInfo, check_model, check_trainable, hyper_defaults
 from .train import Run, TrainChecker
 
 
-@dataclass
-class Program:
+class Program(Struct):
     """A checked spec: its runs (train blocks) by name, and every model and data block."""
 
-    spec: n.Spec
-    runs: dict[str, Run] = field(default_factory=dict)
-    models: dict[str, ModelInfo] = field(default_factory=dict)
-    data: dict[str, DataInfo] = field(default_factory=dict)
+    def __init__(self, spec: n.Spec, runs: dict[str, Run] | None = None,
+                 models: dict[str, ModelInfo] | None = None,
+                 data: dict[str, DataInfo] | None = None):
+        self.spec = spec
+        self.runs = {} if runs is None else runs
+        self.models = {} if models is None else models
+        self.data = {} if data is None else data
 
 
 def check(spec: n.Spec, reporter: Reporter) -> Program:

@@ -13,7 +13,6 @@ from ..vocab.registry import REGISTRY, Entry
 from ..vocab.types import Choice, Float, OneOf, Symbol, Tensor, TensorList, show
 from .bound import Bound
 from .constants import INVALID, contains_invalid, evaluate
-from .python import bind_python
 
 __all__ = ["Bound", "bind_call", "bind_settings", "lookup"]  # Bound: see .bound
 
@@ -37,6 +36,8 @@ def bind_call(entry: Entry, call: n.Call, env: dict[str, Any],
               reporter: Reporter) -> Bound | None:
     """Bind a call's positional and keyword arguments to the entry's parameters."""
     if entry is python_entry(entry.kind, entry.name):  # the escape hatch: python("m:Name")
+        from .python import bind_python  # only a spec with python(...) pays for its checker
+
         return bind_python(entry.kind, call, env, reporter)
     given: dict[str, n.Node] = {}
     params = entry.args

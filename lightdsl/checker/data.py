@@ -7,12 +7,12 @@ labels are, as far as that is known without loading anything.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter
 from ..frontend.files import file_kind
+from ..frontend.records import Struct
 from ..install import extra_command, installed
 from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Labels, Shape, ShapeError, numel
@@ -22,21 +22,25 @@ from .constants import INVALID
 from .models import tensor_shape
 
 
-@dataclass
-class DataInfo:
-    node: n.DataDef
-    settings: Bound
-    source: Bound | None = None  # None for inline data
-    val: Bound | None = None
-    test: Bound | None = None
-    transforms: list[Bound] = field(default_factory=list)
-    sample_shape: Shape = None
-    labels: Labels = field(default_factory=Labels)
-    # "float" (images, CSV features, inline numbers with a fraction), "int" (inline integers:
-    # indices for an embedding) or None (unknown until loaded)
-    input_dtype: str | None = None
-    # inline integer labels (one per sample) with where each was written, for range checks
-    label_items: list[tuple[int, Any]] = field(default_factory=list)
+class DataInfo(Struct):
+    """A checked data block: its bound settings and sources, and what the checker learnt of
+    its samples (shape, labels, dtype)."""
+
+    def __init__(self, node: n.DataDef, settings: Bound, source: Bound | None = None,
+                 val: Bound | None = None, test: Bound | None = None,
+                 transforms: list[Bound] | None = None, sample_shape: Shape = None,
+                 labels: Labels | None = None, input_dtype: str | None = None,
+                 label_items: list[tuple[int, Any]] | None = None):
+        self.node, self.settings = node, settings
+        self.source, self.val, self.test = source, val, test  # source None: inline data
+        self.transforms = [] if transforms is None else transforms
+        self.sample_shape = sample_shape
+        self.labels = Labels() if labels is None else labels
+        # "float" (images, CSV features, inline numbers with a fraction), "int" (inline
+        # integers: indices for an embedding) or None (unknown until loaded)
+        self.input_dtype = input_dtype
+        # inline integer labels (one per sample) with where each was written, for range checks
+        self.label_items = [] if label_items is None else label_items
 
     @property
     def name(self) -> str:

@@ -7,11 +7,11 @@ After a shape error the shape becomes unknown, so one mistake is reported once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..frontend import nodes as n
 from ..frontend.diagnostics import Reporter
+from ..frontend.records import Record, Struct, _set
 from ..frontend.source import Span
 from ..suggest import did_you_mean
 from ..vocab.functions import matmul_shape
@@ -37,8 +37,7 @@ class Outputs(tuple):
     """The shapes of several tensors a used model returns (``return a, b``)."""
 
 
-@dataclass(frozen=True)
-class CallShape:
+class CallShape(Record):
     """One call in a model's body as the checker inferred it: what hover shows, what the graph
     labels its edges with.
 
@@ -48,20 +47,35 @@ class CallShape:
     used model returning several tensors), ``dtype`` the first input's ("int", "float" or
     None), ``params`` the trainable numbers the layer holds (None: a function, or unknown),
     ``layer`` what was applied: the Bound (a layer's or a function's), ModelUse or Repeated of
-    the walked model (hover finds a named layer's calls by it).
+    the walked model (hover finds a named layer's calls by it; neither compared nor shown).
     """
 
-    span: Span
-    name: str
-    inputs: tuple[Shape, ...]
-    output: Shape | Outputs
-    dtype: Dtype
-    params: int | None
-    layer: Any = field(default=None, compare=False, repr=False)
+    __slots__ = ("dtype", "inputs", "layer", "name", "output", "params", "span")
+    _hidden = frozenset({"layer"})
+
+    def __init__(self, span: Span, name: str, inputs: tuple[Shape, ...],
+                 output: Shape | Outputs, dtype: Dtype, params: int | None, layer: Any = None):
+        _set(self, "span", span)
+        _set(self, "name", name)
+        _set(self, "inputs", inputs)
+        _set(self, "output", output)
+        _set(self, "dtype", dtype)
+        _set(self, "params", params)
+        _set(self, "layer", layer)
+
+    def _compared(self) -> tuple:
+        return self._values()[:-1]  # all but layer, the last parameter
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def __hash__(self) -> int:
+        return hash((self.__class__, self._compared()))
 
 
-@dataclass
-class ModelShapes:
+class ModelShapes(Struct):
     """The shapes of one walk through a model, stored on the checked model
     (``Program.models[name].shapes``, ``run.model.shapes``) so that back ends (graph, codegen,
     the language server) read them instead of walking again.
@@ -72,10 +86,12 @@ class ModelShapes:
     (its inputs and assignment targets). ``input`` is the batch shape the walk started from
     (None: the model checked alone, inputs unknown; a used model's walk: its first input's)."""
 
-    input: Shape = None
-    calls: tuple[CallShape, ...] = ()
-    exprs: dict[tuple[int, int], Shape] = field(default_factory=dict)
-    variables: dict[tuple[int, int], Shape] = field(default_factory=dict)
+    def __init__(self, input: Shape = None, calls: tuple[CallShape, ...] = (),
+                 exprs: dict[tuple[int, int], Shape] | None = None,
+                 variables: dict[tuple[int, int], Shape] | None = None):
+        self.input, self.calls = input, calls
+        self.exprs = {} if exprs is None else exprs
+        self.variables = {} if variables is None else variables
 
     def at(self, span: Span) -> CallShape | None:
         """The call written at ``span`` (hover: the innermost call under the cursor)."""

@@ -12,10 +12,9 @@ Every later stage walks expressions recursively, so expressions nested deeper th
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 
 from lark import Lark, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -24,7 +23,6 @@ from . import nodes as n
 from .builder import NESTING_RULES, AstBuilder
 from .diagnostics import Reporter
 from .source import SourceFile, Span
-from .syntax_errors import describe_syntax_error
 
 _TOP_LEVEL = re.compile(r"^(model|data|train|sweep)\b", re.MULTILINE)
 
@@ -35,10 +33,15 @@ MAX_DEPTH = 100
 
 def grammar_text() -> str:
     """The grammar: shipped inside the package (wheel) or read from the source tree."""
-    shipped = resources.files("lightdsl").joinpath("grammar/lightdsl.lark")
-    if shipped.is_file():
-        return shipped.read_text(encoding="utf-8")
-    return (Path(__file__).resolve().parents[2] / "grammar" / "lightdsl.lark").read_text(
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    for path in (os.path.join(package, "grammar", "lightdsl.lark"),  # shipped
+                 os.path.join(os.path.dirname(package), "grammar", "lightdsl.lark")):  # tree
+        if os.path.isfile(path):  # read directly: importlib.resources costs check ~4 ms
+            with open(path, encoding="utf-8") as file:
+                return file.read()
+    from importlib import resources  # a package imported from a zip file
+
+    return resources.files("lightdsl").joinpath("grammar/lightdsl.lark").read_text(
         encoding="utf-8")
 
 
@@ -79,7 +82,7 @@ def parse_value(source: SourceFile, start: int, reporter: Reporter) -> n.Expr | 
     try:
         return _build("expr", masked, reporter, origin=source)
     except UnexpectedInput as error:
-        reporter.error("syntax", *describe_syntax_error(error, source))
+        reporter.error("syntax", *_described(error, source))
         return None
 
 
@@ -94,10 +97,17 @@ def _parse_chunks(source: SourceFile, reporter: Reporter):
             yield _build("start", masked, reporter) or n.Spec(span=Span.point(1, 1))
             return
         except UnexpectedInput as error:
-            reporter.error("syntax", *describe_syntax_error(error, source))
+            reporter.error("syntax", *_described(error, source))
             offset = _next_definition(source.text, error.pos_in_stream or 0, offset)
             if offset is None:
                 return
+
+
+def _described(error: UnexpectedInput, source: SourceFile):
+    """The location and words of a syntax error (its module is loaded by the first one)."""
+    from .syntax_errors import describe_syntax_error
+
+    return describe_syntax_error(error, source)
 
 
 def _next_definition(text: str, error_pos: int, previous: int) -> int | None:

@@ -76,3 +76,21 @@ def _restore(cls: type[Record], values: tuple) -> Record:
     for name, value in zip(cls._fields, values):
         _set(record, name, value)
     return record
+
+
+class Struct:
+    """Base of the mutable result records (the checker's ``ModelInfo``, ``DataInfo``, ...):
+    each writes its ``__init__`` out, as a :class:`Record` does (a dataclass would generate it
+    at each import, and ``lightdsl check`` imports them all). Equal by class and attributes, and
+    so unhashable, like the mutable dataclasses they replace; ``repr`` shows the attributes."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return vars(self) == vars(other)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in vars(self).items())
+        return f"{type(self).__name__}({shown})"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import csv
-import gzip
 import io
 import os
 import struct
@@ -139,7 +138,11 @@ def _idx_dims(path: str):
         with BoundedFile(path, 2**20) as raw:
             gzipped = raw.read(2) == b"\x1f\x8b"
             raw.seek(0)
-            handle = gzip.GzipFile(fileobj=raw) if gzipped else raw
+            handle = raw
+            if gzipped:
+                import gzip  # here: `check` without gzipped IDX files does not pay for it
+
+                handle = gzip.GzipFile(fileobj=raw)
             header = handle.read(4)
             if len(header) < 4 or header[:2] != b"\0\0" or not 1 <= header[3] <= 4:
                 return None

@@ -8,37 +8,58 @@ such as ``auto``, and :class:`CallValue` for a call such as ``sgd(lr = 0.01)``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
+from ..frontend.records import Record, _set
 from ..suggest import closest
 
 
-@dataclass(frozen=True)
-class Symbol:
+# Records (frontend/records.py), not dataclasses: a dataclass costs every `check` ~0.5 ms to
+# create at import.
+class Symbol(Record):
     """A bare name used as a value: ``auto``, ``sum_squared_error``, ``doses``."""
 
-    name: str
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        _set(self, "name", name)
 
     def __str__(self) -> str:
         return self.name
 
+    def __eq__(self, other: object) -> bool:  # by class and name (a subclass's extras aside)
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.name == other.name
 
-@dataclass(frozen=True)
+    def __hash__(self) -> int:
+        return hash((self.__class__, self.name))
+
+
 class Hyphenated(Symbol):
     """Bare words joined by ``-`` (``bf16-mixed``, ``16-mixed``): the parser reads a
     subtraction. It stands for that choice where a choice is wanted; anywhere else it is the
-    arithmetic mistake ``problem`` describes."""
+    arithmetic mistake ``problem`` describes (not compared: the words are the value)."""
 
-    problem: str = field(default="", compare=False)
+    __slots__ = ("problem",)
+
+    def __init__(self, name: str, problem: str = ""):
+        _set(self, "name", name)
+        _set(self, "problem", problem)
 
 
-@dataclass(frozen=True)
-class CallValue:
-    """A call used as a value: ``sgd(lr = 0.01)``; ``node`` is its :class:`~lightdsl.frontend.nodes.Call`."""
+class CallValue(Record):
+    """A call used as a value: ``sgd(lr = 0.01)``; ``node`` is its :class:`~lightdsl.frontend.nodes.Call`
+    (neither compared nor shown)."""
 
-    name: str
-    node: Any = field(compare=False, repr=False)
+    __slots__ = ("name", "node")
+    _hidden = frozenset({"node"})
+
+    def __init__(self, name: str, node: Any):
+        _set(self, "name", name)
+        _set(self, "node", node)
+
+    __eq__, __hash__ = Symbol.__eq__, Symbol.__hash__  # by class and name
 
 
 def show(value: Any) -> str:

@@ -96,14 +96,57 @@ def test_undecodable_bytes_are_diagnostics_not_a_crash(tmp_path, capsys):
     assert "error:" in capsys.readouterr().out
 
 
+# what `check specs/*.lit` must not load: heavy libraries, lightdsl's other commands and what
+# only they use (each command's module is imported when that command runs), and the checkers
+# of what none of these specs has: a sweep block, python(...), --set, a syntax error (issue 18)
+NOT_FOR_CHECK = ("torch", "pydantic", "pydantic_core", "mlflow", "optuna",
+                 "lightdsl.commands.train", "lightdsl.commands.fmt", "lightdsl.commands.sweep",
+                 "lightdsl.frontend.formatting", "lightdsl.trainer", "lightdsl.sweep",
+                 "lightdsl.codegen", "lightdsl.lsp", "lightdsl.api", "lightdsl.space",
+                 "lightdsl.checker.python", "lightdsl.overrides",
+                 "lightdsl.frontend.syntax_errors")
+
+
 def test_check_never_imports_torch_or_pydantic():
-    """Start-up is most of what `check` costs: it loads neither torch nor pydantic, mlflow or optuna (issues 17, 18)."""
+    """Start-up is most of what `check` costs: it loads neither torch nor pydantic, mlflow or
+    optuna, nor the other commands' code (issues 17, 18)."""
     code = ("import sys; from lightdsl.cli import main; "
             f"rc = main(['check', {str(ROOT / 'specs' / '*.lit')!r}]); "
-            "heavy = sorted(m for m in ('torch', 'pydantic', 'pydantic_core', 'mlflow', 'optuna') "
+            f"heavy = sorted(m for m in {NOT_FOR_CHECK!r} "
             "if m in sys.modules); assert not heavy, f'{heavy} imported'; sys.exit(rc)")
     result = run_code(code)
     assert result.returncode == 0, result.stderr
+
+
+def test_each_command_module_registers_the_name_its_table_entry_says():
+    """`lightdsl X` imports the module COMMANDS names for X, so that module must add X."""
+    import argparse
+
+    from lightdsl.commands import COMMANDS, register
+
+    for name in COMMANDS:
+        commands = argparse.ArgumentParser().add_subparsers()
+        register(commands, name)
+        assert list(commands.choices) == [name]
+
+
+def test_help_lists_every_command_in_table_order(capsys):
+    from lightdsl.commands import COMMANDS
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    listed = re.findall(r"^    (\S+)", capsys.readouterr().out, re.MULTILINE)
+    assert listed == list(COMMANDS)
+
+
+def test_an_unknown_command_is_told_every_command(capsys):
+    from lightdsl.commands import COMMANDS
+
+    with pytest.raises(SystemExit) as stop:
+        main(["chek", "spec.lit"])
+    assert stop.value.code == 2
+    assert f"(choose from {', '.join(map(repr, COMMANDS))})" in capsys.readouterr().err
 
 
 def test_python_dash_m_entry_point():
