@@ -102,20 +102,30 @@ def test_undecodable_bytes_are_diagnostics_not_a_crash(tmp_path, capsys):
 NOT_FOR_CHECK = ("torch", "pydantic", "pydantic_core", "mlflow", "optuna",
                  "lightdsl.commands.train", "lightdsl.commands.fmt", "lightdsl.commands.sweep",
                  "lightdsl.frontend.formatting", "lightdsl.trainer", "lightdsl.sweep",
-                 "lightdsl.codegen", "lightdsl.lsp", "lightdsl.api", "lightdsl.space",
-                 "lightdsl.checker.python", "lightdsl.overrides",
-                 "lightdsl.frontend.syntax_errors")
+                 "lightdsl.codegen", "lightdsl.lsp", "lightdsl.api",
+                 "lightdsl.checker.python", "lightdsl.frontend.syntax_errors")
+# what only a spec with a sweep block needs (specs/iris_sweep.lit has one)
+FOR_SWEEPS_ONLY = ("lightdsl.space", "lightdsl.overrides")
+
+
+def _imported_by_check(pattern: str, modules: tuple[str, ...]) -> list[str]:
+    code = ("import json, sys; from lightdsl.cli import main; "
+            f"rc = main(['check', {str(ROOT / 'specs' / pattern)!r}]); "
+            f"print(json.dumps(sorted(m for m in {modules!r} if m in sys.modules))); sys.exit(rc)")
+    result = run_code(code)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_check_never_imports_torch_or_pydantic():
     """Start-up is most of what `check` costs: it loads neither torch nor pydantic, mlflow or
     optuna, nor the other commands' code (issues 17, 18)."""
-    code = ("import sys; from lightdsl.cli import main; "
-            f"rc = main(['check', {str(ROOT / 'specs' / '*.lit')!r}]); "
-            f"heavy = sorted(m for m in {NOT_FOR_CHECK!r} "
-            "if m in sys.modules); assert not heavy, f'{heavy} imported'; sys.exit(rc)")
-    result = run_code(code)
-    assert result.returncode == 0, result.stderr
+    assert _imported_by_check("*.lit", NOT_FOR_CHECK) == []
+
+
+def test_the_sweep_checker_is_imported_only_for_a_sweep():
+    assert _imported_by_check("statquest.lit", FOR_SWEEPS_ONLY) == []
+    assert _imported_by_check("iris_sweep.lit", FOR_SWEEPS_ONLY) == sorted(FOR_SWEEPS_ONLY)
 
 
 def test_each_command_module_registers_the_name_its_table_entry_says():
