@@ -145,16 +145,20 @@ def _start_epoch(run, state, epoch: int, skip: int):
 def train_step(run, state, batch, batch_idx: int) -> dict:
     """Forward, backward and (every accumulate_grad_batches batches) an optimizer step."""
     cfg, scaler = run.config, run.scaler
-    # forward under autocast (a no-op context for the *-true precisions); under DDP this runs
-    # inside DistributedDataParallel, whose backward averages the gradients over the ranks
-    with run.precision.autocast():
+    # forward under autocast (none for the *-true precisions: no context to enter); under DDP
+    # this runs inside DistributedDataParallel, whose backward averages the gradients
+    if run.precision.autocast_dtype is None:
         output = run.training_step(batch, batch_idx)
+    else:
+        with run.precision.autocast():
+            output = run.training_step(batch, batch_idx)
     loss, metrics = split_training_output(output)
     # a nan/inf loss stops training here, before it can reach the weights (on the CPU every
-    # step: reading a number is cheap; on an accelerator at logging steps, see _finite)
-    on_cpu = loss.device.type == "cpu"
-    if not (math.isfinite(loss.item()) if on_cpu else _finite(loss, state.global_step,
-                                                                 cfg.log_every_n_steps)):
+    # step: reading a number is cheap, and the epoch's sum reuses it; on an accelerator at
+    # logging steps, see _finite)
+    value = loss.item() if loss.device.type == "cpu" else None
+    if not (math.isfinite(value) if value is not None else _finite(loss, state.global_step,
+                                                                   cfg.log_every_n_steps)):
         raise nonfinite_loss_error(loss, state.epoch, state.global_step, batch_idx,
                                    run.kept_ckpt())
     # scale + backward; dividing by N makes N accumulated batches average like one large batch
@@ -162,7 +166,7 @@ def train_step(run, state, batch, batch_idx: int) -> dict:
     scaled = loss / accumulate if accumulate > 1 else loss
     (scaler.scale(scaled) if scaler else scaled).backward()
     state.pending_batches += 1
-    state.train_means.add({"loss": loss, **metrics}, batch_size_of(batch))
+    state.train_means.add({"loss": loss, **metrics}, batch_size_of(batch), loss_value=value)
     outputs = {"loss": loss.detach(), **step_values(metrics)}
     # accumulate: step once every accumulate_grad_batches batches (and at the epoch's end)
     state.should_log = False
