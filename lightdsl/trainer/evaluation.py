@@ -144,7 +144,7 @@ class MeanMetrics:
         ``"loss"`` entry already read as a Python float (a CPU loss, which the loop's
         finiteness check reads), summed in Python rather than with a tensor op."""
         for name, value in metrics.items():
-            if is_metric(value):
+            if not isinstance(value, torch.Tensor) and is_metric(value):  # tensors: no call
                 if name not in self.objects:
                     self.objects[name] = value
                     _merge_resumed(value, self._resumed.pop(name, None))
@@ -177,7 +177,7 @@ class MeanMetrics:
                 values[name] = value.reshape(())
             else:
                 self.matrices[name] = value.detach().cpu()
-        return {**means, **as_floats(values)}
+        return {**means, **as_floats(values)} if values else means
 
     def state_dict(self) -> dict:
         """The running sums and metric states, so that a mid-epoch resume finishes the same
