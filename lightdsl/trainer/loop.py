@@ -38,7 +38,8 @@ def fit_loop(run, state) -> None:
         while not _fit_done(run, state):
             epoch, skip = state.next_position()
             train_epoch(run, state, epoch, skip)
-            _agree_on_stop(run, state)
+            if run.dist.enabled:
+                _agree_on_stop(run, state)
             if state.interrupt_requested and not state.interrupted:
                 save_interrupt_checkpoint(run, state)  # Ctrl-C during the epoch's last steps
 
@@ -230,7 +231,7 @@ def _end_epoch(run, state) -> None:
         optimizer_step(run, state, state.last_outputs)
     state.epoch_finished = finished
     # validate at the end of the epoch (or where max_steps stopped it)
-    if validation_due(run, state, state.batches_done, epoch_end=True):
+    if run.loaders.has_val_data and validation_due(run, state, state.batches_done, True):
         run_validation(run, state)
     # scheduler step, for schedulers that follow epochs
     if finished and run.opt.schedulers:
