@@ -9,9 +9,12 @@ or replacing a submodule is seen; a copy of the module compiles its own (see
 ``SpecModel.__setstate__``). Its source is registered with :mod:`linecache`, so a traceback
 through it shows the line, and is kept on the function as ``__lightdsl_source__``.
 
-Every operation is the one the closures it replaced ran: ``a * b`` is ``operator.mul(a, b)``,
-``@`` calls ``torch.matmul``, functions and constants are the same objects, evaluated in the
-same order (left operand first, a call's callee before its arguments).
+The generated code is plain Python over the spec's own objects: ``a * b`` is the ``*`` of the
+operands (what ``operator.mul`` computes), ``@`` calls ``torch.matmul``, functions, constants and
+hyperparameters are the registry's and the checker's objects, bound as globals of the code.
+Operands evaluate left to right, a call's callee before its arguments, every operation
+parenthesized as the spec's tree has it: the results are the ones the spec's walk would give,
+bit for bit.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import itertools
 import keyword
 import linecache
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +61,8 @@ class ForwardCompiler:
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         function = self.namespace["forward"]
         function.__lightdsl_source__ = source
+        # the traceback lines live as long as the function (a sweep compiles many models)
+        weakref.finalize(function, linecache.cache.pop, filename, None)
         return function
 
     def source(self, forward: n.ForwardDef) -> str:

@@ -86,3 +86,19 @@ def test_a_traceback_shows_the_generated_line(tmp_path):
     except RuntimeError:
         text = traceback.format_exc()
     assert "<lightdsl forward M" in text and "_v1 = _c3(_m['fc'](_v0))" in text
+
+
+def test_a_collected_models_source_leaves_linecache(tmp_path):
+    """A sweep compiles many models: each generated source lives as long as its function."""
+    import copy
+    import gc
+    import linecache
+
+    module = _module(tmp_path)
+    twin = copy.deepcopy(module)  # compiles its own forward
+    name = twin._dataflow.__code__.co_filename
+    assert name in linecache.cache and name != module._dataflow.__code__.co_filename
+    del twin
+    gc.collect()
+    assert name not in linecache.cache
+    assert module._dataflow.__code__.co_filename in linecache.cache
