@@ -1,6 +1,7 @@
 """Per-step overhead on a tiny model: the StatQuest net, 3 points, batch 1, 1,000 steps; and the
-Python function calls each step makes (counted with sys.setprofile: the calls of a 2,000-step run
-less those of a 1,000-step run, so that the set-up's calls cancel)."""
+Python function calls each step makes, all and lightdsl's own (counted with sys.setprofile: the
+calls of a 2,000-step run less those of a 1,000-step run, so that the set-up's calls cancel).
+The counts are the steady number on a shared machine, where timings of a ~150 us step drift."""
 
 from __future__ import annotations
 
@@ -57,27 +58,33 @@ def lightdsl_steps(logs: Path, steps: int = STEPS):
     return run
 
 
-def python_calls(fn) -> int:
-    """How many Python functions ``fn()`` calls (C functions not counted)."""
-    calls = 0
+def python_calls(fn) -> tuple[int, int]:
+    """How many Python functions ``fn()`` calls (C functions not counted), and how many of
+    them are lightdsl's own (its package's and its generated forward's)."""
+    calls = own = 0
+    package = str(Path(__file__).resolve().parents[1] / "lightdsl")
 
     def profile(frame, event, arg):
-        nonlocal calls
-        calls += event == "call"
+        nonlocal calls, own
+        if event == "call":
+            calls += 1
+            own += frame.f_code.co_filename.startswith((package, "<lightdsl forward"))
 
     sys.setprofile(profile)
     try:
         fn()
     finally:
         sys.setprofile(None)
-    return calls
+    return calls, own
 
 
-def calls_per_step(make) -> float:
-    """Python calls per training step of the runs ``make(steps)`` builds (set-up cancelled)."""
+def calls_per_step(make) -> tuple[float, float]:
+    """Python calls per training step of the runs ``make(steps)`` builds (set-up cancelled),
+    all of them and lightdsl's own."""
     one, two = make(STEPS), make(2 * STEPS)
     one(), two()  # warm-up: first calls import and cache
-    return (python_calls(two) - python_calls(one)) / STEPS
+    (all_one, own_one), (all_two, own_two) = python_calls(one), python_calls(two)
+    return (all_two - all_one) / STEPS, (own_two - own_one) / STEPS
 
 
 def run(repeats: int = 5) -> list[Row]:
@@ -90,8 +97,10 @@ def run(repeats: int = 5) -> list[Row]:
     rows = []
     for name, (seconds, samples) in timings.items():
         per_step_us = seconds / STEPS * 1e6
+        total, own = calls[name]
+        mine = f" ({own:.0f} lightdsl's own)" if own else ""
         rows.append(Row("Tiny net, 1,000 steps", name, seconds, "hand-written loop",
                         seconds / base, "<= 1.1" if name.startswith("lightdsl") else None,
-                        note=f"{per_step_us:.0f} us/step, {calls[name]:.0f} Python calls/step",
+                        note=f"{per_step_us:.0f} us/step, {total:.0f} Python calls/step{mine}",
                         samples=samples))
     return rows

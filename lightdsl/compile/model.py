@@ -2,15 +2,14 @@
 
 Params become ``nn.Parameter`` (``frozen`` -> ``requires_grad=False``), named layers become
 submodules with the spec's names, ``layers { }`` becomes an ``nn.Sequential`` called ``layers``
-and ``forward`` is compiled once into nested closures, so a step runs no AST walking.
+and ``forward`` is compiled once into one generated Python function (:mod:`.forward`), so a
+step runs no AST walking and no call per statement.
 """
 
 from __future__ import annotations
 
 import contextlib
-import operator
 import os
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -19,19 +18,12 @@ from torch import nn
 from ..checker.models import ModelInfo, ModelUse, Repeated
 from ..checker.python import PythonBound
 from ..errors import LightdslError
-from ..frontend import nodes as n
 from ..sizes import parameter_bytes
-from ..vocab.registry import REGISTRY
 from ..vocab.reserved import argument_names
-from ..vocab.types import Tensor, TensorList
 from .finetune import refreeze_inner, set_batchnorm_eval, warm_start
+from .forward import ForwardCompiler
 from .python import build_layer
 from .resolve import instantiate, resolve, torch_kwargs
-
-Env = dict[str, Any]
-Compiled = Callable[[Env], Any]
-_BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-           "**": operator.pow, "@": torch.matmul}
 
 
 class SpecModel(nn.Module):
@@ -105,7 +97,7 @@ class SpecModel(nn.Module):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """A copy (``copy.deepcopy``, as EMA and SWA make) compiles its forward again: the
-        compiled closures hold the modules and parameters they were compiled over, so a copy
+        compiled function holds the modules and parameters they were compiled over, so a copy
         that kept them would train and run the original's weights."""
         super().__setstate__(state)
         shared = state.get("_compiled_from")
@@ -206,95 +198,3 @@ def _allocation_error(info: ModelInfo, why: str) -> LightdslError:
     return LightdslError(f"could not allocate model {info.name}{size}: {why}",
                          hint="make the model's layers smaller (`lightdsl check` shows the "
                          "estimate)")
-
-
-class ForwardCompiler:
-    """Compiles a ``forward`` body into a function of the input, closing over the module."""
-
-    def __init__(self, module: nn.Module, info: ModelInfo):
-        self.params = module._parameters
-        self.layers = module._modules
-        self.info = info
-
-    def compile(self, forward: n.ForwardDef) -> Callable[..., Any]:
-        names = [name.id for name in forward.inputs]
-        steps = [(self._target(s), self.expr(s.value)) for s in forward.body
-                 if isinstance(s, n.Assign)]
-        returned = next(s for s in forward.body if isinstance(s, n.ReturnStmt))
-        result = self._result(returned)
-
-        def run(*inputs: torch.Tensor) -> Any:
-            env = dict(zip(names, inputs))
-            for target, compute in steps:  # one statement of the spec's forward each
-                if isinstance(target, str):
-                    env[target] = compute(env)
-                else:  # a, b = block(x)
-                    env.update(zip(target, compute(env)))
-            return result(env)
-
-        return run
-
-    @staticmethod
-    def _target(statement: n.Assign) -> str | tuple[str, ...]:
-        if statement.rest:
-            return tuple(name.id for name in statement.targets)
-        return statement.target.id
-
-    def _result(self, statement: n.ReturnStmt) -> Compiled:
-        if not statement.rest:
-            return self.expr(statement.value)
-        values = [self.expr(value) for value in statement.values]
-        return lambda env: tuple(value(env) for value in values)
-
-    def expr(self, expr: n.Expr) -> Compiled:
-        if isinstance(expr, n.Number):
-            value = expr.value
-            return lambda env: value
-        if isinstance(expr, n.Name):
-            return self.name(expr.id)
-        if isinstance(expr, n.Neg):
-            operand = self.expr(expr.operand)
-            return lambda env: -operand(env)
-        if isinstance(expr, n.BinOp):
-            op, left, right = _BINARY[expr.op], self.expr(expr.left), self.expr(expr.right)
-            return lambda env: op(left(env), right(env))
-        if isinstance(expr, n.ListExpr):
-            items = [self.expr(item) for item in expr.items]
-            return lambda env: [item(env) for item in items]
-        return self.call(expr)
-
-    def name(self, name: str) -> Compiled:
-        if name in self.params:
-            params = self.params
-            return lambda env: params[name]
-        if name in self.info.hypers:
-            value = self.info.hypers[name]
-            return lambda env: value
-        return lambda env: env[name]
-
-    def call(self, call: n.Call) -> Compiled:
-        name = call.func.id
-        if name in self.layers:  # several inputs: attention, or a used model's forward(q, k, v)
-            layers, arguments = self.layers, [self.expr(arg) for arg in call.args]
-            if len(arguments) == 1:  # the common, hot case
-                (argument,) = arguments
-                return lambda env: layers[name](argument(env))
-            return lambda env: layers[name](*[argument(env) for argument in arguments])
-        entry = REGISTRY.get("function", name)
-        fn = resolve(entry.target)
-        tensors, constants = self._arguments(entry, call)
-        if len(tensors) == 1 and not constants:  # relu(x) and friends: the common, hot case
-            (only,) = tensors
-            return lambda env: fn(only(env))
-        return lambda env: fn(*[t(env) for t in tensors], **constants)
-
-    def _arguments(self, entry, call: n.Call) -> tuple[list[Compiled], dict[str, Any]]:
-        bound = self.info.calls[call.span.start_pos]  # bound by the checker's flow pass
-        tensors, constants = [], {}
-        for arg in entry.args:
-            value = bound.values[arg.name]
-            if isinstance(arg.type, (Tensor, TensorList)):
-                tensors.append(self.expr(value))
-            else:
-                constants[arg.name] = tuple(value) if isinstance(value, list) else value
-        return tensors, constants

@@ -59,7 +59,10 @@ class SpecModule(SpecModel):
     # ---- steps ----
     def _shared_step(self, batch, stage: str, batch_idx: int) -> dict[str, Any]:
         inputs, labels = batch[0], batch[1]
-        with located_errors(self._python_layers, stage):
+        if self._python_layers:  # their errors are located; nothing to watch otherwise
+            with located_errors(self._python_layers, stage):
+                output = self(inputs)
+        else:
             output = self(inputs)
         if self._float_labels and not labels.is_floating_point():  # 0/1 class labels
             labels = labels.to(output.dtype).reshape(output.shape)  # (N,) for an (N, 1) output

@@ -121,26 +121,42 @@ def split_training_output(output: Any) -> tuple[torch.Tensor, dict[str, torch.Te
     return loss, metrics
 
 
+# a float64 product of a value of these dtypes (at most 24 significant bits) and a weight under
+# 2**29 is exact, so MeanMetrics' Python sum rounds as add_ does
+_NARROW = (torch.float32, torch.float16, torch.bfloat16)
+_EXACT_WEIGHT = 1 << 29
+
+
 class MeanMetrics:
-    """Batch-size-weighted means of scalar metrics, accumulated on the metrics' device, and the
-    ``Metric`` objects the steps updated, computed over everything they saw."""
+    """Batch-size-weighted means of scalar metrics, accumulated on the metrics' device (a CPU
+    loss the loop has read: as a Python float, the same float64 sum), and the ``Metric``
+    objects the steps updated, computed over everything they saw."""
 
     def __init__(self) -> None:
-        self.sums: dict[str, torch.Tensor] = {}
+        self.sums: dict[str, torch.Tensor | float] = {}  # float: a CPU sum kept in Python
         self.weights: dict[str, int] = {}
         self.objects: dict[str, Any] = {}
         self.matrices: dict[str, torch.Tensor] = {}  # non-scalar values of the last compute()
         self._resumed: dict[str, dict] = {}
 
-    def add(self, metrics: dict[str, Any], weight: int) -> None:
-        """Add one batch's metrics, each scalar counted ``weight`` times."""
+    def add(self, metrics: dict[str, Any], weight: int, loss_value: float | None = None) -> None:
+        """Add one batch's metrics, each scalar counted ``weight`` times. ``loss_value``: the
+        ``"loss"`` entry already read as a Python float (a CPU loss, which the loop's
+        finiteness check reads), summed in Python rather than with a tensor op."""
         for name, value in metrics.items():
-            if is_metric(value):
+            if not isinstance(value, torch.Tensor) and is_metric(value):  # tensors: no call
                 if name not in self.objects:
                     self.objects[name] = value
                     _merge_resumed(value, self._resumed.pop(name, None))
                 continue
             total = self.sums.get(name)
+            if loss_value is not None and name == "loss" and type(total) is not torch.Tensor \
+                    and value.dtype in _NARROW and weight < _EXACT_WEIGHT:
+                # the float64 sum add_ makes, to the bit: weight * value is exact in float64
+                # (a float32 or narrower value, a weight under 2**29), so both round once
+                self.sums[name] = (0.0 if total is None else total) + loss_value * weight
+                self.weights[name] = self.weights.get(name, 0) + weight
+                continue
             if total is None:
                 # float64 sums keep the average exact enough; MPS has no float64: float32
                 wide = torch.float32 if value.device.type == "mps" else torch.float64
@@ -161,14 +177,16 @@ class MeanMetrics:
                 values[name] = value.reshape(())
             else:
                 self.matrices[name] = value.detach().cpu()
-        return {**means, **as_floats(values)}
+        return {**means, **as_floats(values)} if values else means
 
     def state_dict(self) -> dict:
         """The running sums and metric states, so that a mid-epoch resume finishes the same
         epoch values."""
         states = {name: {k: _cpu(v) for k, v in m.metric_state.items()}
                   for name, m in self.objects.items()}
-        return {"sums": dict(self.sums), "weights": dict(self.weights), "metric_states": states}
+        sums = {name: torch.tensor(total, dtype=torch.float64) if type(total) is float else total
+                for name, total in self.sums.items()}  # a float sum is a CPU float64 sum
+        return {"sums": sums, "weights": dict(self.weights), "metric_states": states}
 
     def load_state_dict(self, state: dict, device: torch.device) -> None:
         """Restore :meth:`state_dict` onto ``device`` (metric states are merged into the

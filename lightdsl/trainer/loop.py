@@ -38,7 +38,8 @@ def fit_loop(run, state) -> None:
         while not _fit_done(run, state):
             epoch, skip = state.next_position()
             train_epoch(run, state, epoch, skip)
-            _agree_on_stop(run, state)
+            if run.dist.enabled:
+                _agree_on_stop(run, state)
             if state.interrupt_requested and not state.interrupted:
                 save_interrupt_checkpoint(run, state)  # Ctrl-C during the epoch's last steps
 
@@ -69,6 +70,10 @@ def train_epoch(run, state, epoch: int, skip: int) -> None:
     # decided once per epoch, not per batch (a step of a small model is a few microseconds)
     on_device = isinstance(loader, InMemoryLoader)  # in-memory batches already live there
     validates, distributed = run.loaders.has_val_data, run.dist.enabled
+    max_steps = run.config.max_steps if run.config.max_steps != -1 else math.inf
+    # the outputs as returned, unless a callback reads them or accumulation divides the loss
+    plain_outputs = (run.config.accumulate_grad_batches == 1
+                     and not callbacks.reads_outputs("on_train_batch_end"))
     wait_s, started = 0.0, time.perf_counter()
     for batch_idx in range(skip, total) if total else count(skip):
         # fetch batch: waiting for data here is what the data-loading hint measures
@@ -84,18 +89,20 @@ def train_epoch(run, state, epoch: int, skip: int) -> None:
         state.batches_done = batch_idx + 1
         state.total_batches += 1
         # callbacks (the progress bar first) see the batch
-        callbacks.call("on_train_batch_end", trainer, module, _callback_outputs(run, outputs),
-                       batch, batch_idx)
+        callbacks.call("on_train_batch_end", trainer, module,
+                       outputs if plain_outputs else _callback_outputs(run, outputs), batch,
+                       batch_idx)
         # validate in the middle of the epoch (val_check_interval < one epoch)
         if validates and validation_due(run, state, state.batches_done, epoch_end=False):
             run_validation(run, state)
         # stop between optimizer steps: at max_steps, when a callback asks, or after a Ctrl-C
         if distributed:
             _agree_on_stop(run, state)
-        stop = state.interrupt_requested or state.should_stop or max_steps_reached(run, state)
+        stop = state.interrupt_requested or state.should_stop or state.global_step >= max_steps
         if stop and state.pending_batches == 0:
             break
-    _agree_on_stop(run, state)
+    if distributed:
+        _agree_on_stop(run, state)
     if state.interrupt_requested and state.pending_batches == 0:
         save_interrupt_checkpoint(run, state)
         return
@@ -145,16 +152,20 @@ def _start_epoch(run, state, epoch: int, skip: int):
 def train_step(run, state, batch, batch_idx: int) -> dict:
     """Forward, backward and (every accumulate_grad_batches batches) an optimizer step."""
     cfg, scaler = run.config, run.scaler
-    # forward under autocast (a no-op context for the *-true precisions); under DDP this runs
-    # inside DistributedDataParallel, whose backward averages the gradients over the ranks
-    with run.precision.autocast():
+    # forward under autocast (none for the *-true precisions: no context to enter); under DDP
+    # this runs inside DistributedDataParallel, whose backward averages the gradients
+    if run.precision.autocast_dtype is None:
         output = run.training_step(batch, batch_idx)
+    else:
+        with run.precision.autocast():
+            output = run.training_step(batch, batch_idx)
     loss, metrics = split_training_output(output)
     # a nan/inf loss stops training here, before it can reach the weights (on the CPU every
-    # step: reading a number is cheap; on an accelerator at logging steps, see _finite)
-    on_cpu = loss.device.type == "cpu"
-    if not (math.isfinite(loss.item()) if on_cpu else _finite(loss, state.global_step,
-                                                                 cfg.log_every_n_steps)):
+    # step: reading a number is cheap, and the epoch's sum reuses it; on an accelerator at
+    # logging steps, see _finite)
+    value = loss.item() if loss.device.type == "cpu" else None
+    if not (math.isfinite(value) if value is not None else _finite(loss, state.global_step,
+                                                                   cfg.log_every_n_steps)):
         raise nonfinite_loss_error(loss, state.epoch, state.global_step, batch_idx,
                                    run.kept_ckpt())
     # scale + backward; dividing by N makes N accumulated batches average like one large batch
@@ -162,8 +173,10 @@ def train_step(run, state, batch, batch_idx: int) -> dict:
     scaled = loss / accumulate if accumulate > 1 else loss
     (scaler.scale(scaled) if scaler else scaled).backward()
     state.pending_batches += 1
-    state.train_means.add({"loss": loss, **metrics}, batch_size_of(batch))
-    outputs = {"loss": loss.detach(), **step_values(metrics)}
+    state.train_means.add({"loss": loss, **metrics}, batch_size_of(batch), loss_value=value)
+    outputs = {"loss": loss.detach()}
+    if metrics:
+        outputs.update(step_values(metrics))
     # accumulate: step once every accumulate_grad_batches batches (and at the epoch's end)
     state.should_log = False
     if state.pending_batches == accumulate:
@@ -218,10 +231,10 @@ def _end_epoch(run, state) -> None:
         optimizer_step(run, state, state.last_outputs)
     state.epoch_finished = finished
     # validate at the end of the epoch (or where max_steps stopped it)
-    if validation_due(run, state, state.batches_done, epoch_end=True):
+    if run.loaders.has_val_data and validation_due(run, state, state.batches_done, True):
         run_validation(run, state)
     # scheduler step, for schedulers that follow epochs
-    if finished:
+    if finished and run.opt.schedulers:
         run.opt.step_schedulers("epoch", state.epoch + 1, run.trainer)
     # log the epoch's training means; callbacks (logger and progress first, checkpoints and
     # hints last) see the finished epoch
