@@ -42,7 +42,8 @@ _forward_hooks_always_called _forward_hooks_with_kwargs _forward_pre_hooks
 _forward_pre_hooks_with_kwargs _is_full_backward_hook _load_state_dict_post_hooks
 _load_state_dict_pre_hooks _modules _non_persistent_buffers_set _parameters _state_dict_hooks
 _state_dict_pre_hooks _version call_super_init dump_patches training
-""")
+___needs_generation_tag_patch
+""")  # the last is set on nn.Module once torch.compile (dynamo) has run in the process
 COMPILED_MODULE = _words("""
 _build _class_scores _compiled_from _dataflow _finetuning frozen_parts part_bn part_lr_mults
 set_part_frozen unfreezes _estimated_steps _float_labels _python_layers _python_loss
