@@ -81,9 +81,20 @@ experiment = lightdsl.load(sys.argv[1])
 experiment.fit(default_root_dir=sys.argv[2], logger=None, enable_progress_bar=False,
                enable_model_summary=False, enable_checkpointing=False)
 """
+# the peak of this process's own memory: VmHWM belongs to the address space exec made, whereas
+# ru_maxrss survives exec on Linux and would report the (larger) bench process that forked us
 REPORT = """
 import json
-print(json.dumps({"rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+
+def peak_mib():
+    try:
+        with open("/proc/self/status") as status:
+            line = next(l for l in status if l.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+print(json.dumps({"rss_mib": peak_mib(),
                   "scipy": sum(m.split(".")[0] == "scipy" for m in sys.modules),
                   "torchmetrics": "torchmetrics" in sys.modules}))
 """
