@@ -6,6 +6,7 @@ import sys
 import time
 
 from ..analysis import Analysis
+from ..display import plural
 from ..space import Space
 from .engine import Sweep, SweepOptions
 from .workers import run_workers
@@ -17,10 +18,8 @@ def run_sweep(analysis: Analysis, space: Space, options: SweepOptions):
     started = time.perf_counter()
     study = sweep.study()
     left = sweep.remaining(study)
-    plural = "" if sweep.total == 1 else "s"
-    print(f"sweep {space.name} of {analysis.source.path}: {sweep.total} trial{plural}, "
-          f"{left} to run; "
-          f"folder {sweep.folder}", file=sys.stderr, flush=True)
+    print(f"sweep {space.name} of {analysis.source.path}: {plural(sweep.total, 'trial')}, "
+          f"{left} to run; folder {sweep.folder}", file=sys.stderr, flush=True)
     tracking = sweep.tracking if left else None
     if tracking is not None:
         tracking.open(study)  # before the workers start: they all nest under this run

@@ -8,6 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from ..display import plural
 from .study import load_study, read_info
 
 PLOTS = {"history": "plot_optimization_history",
@@ -53,9 +54,9 @@ def summary(study, monitor: str) -> str:
     try:
         best = study.best_trial
     except ValueError:
-        return f"{_trials(len(study.trials))} ({counts}); none completed"
+        return f"{plural(len(study.trials), 'trial')} ({counts}); none completed"
     values = ", ".join(f"{k} = {_short(v)}" for k, v in best.params.items())
-    return (f"{_trials(len(study.trials))} ({counts}); best: trial {best.number}, {monitor} "
+    return (f"{plural(len(study.trials), 'trial')} ({counts}); best: trial {best.number}, {monitor} "
             f"{best.value:.4g} with {values}")
 
 
@@ -109,6 +110,3 @@ def write_plots(study, folder: Path) -> list[Path]:
 def _short(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
-
-def _trials(count: int) -> str:
-    return f"{count} trial{'' if count == 1 else 's'}"

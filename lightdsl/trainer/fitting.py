@@ -14,6 +14,7 @@ import sys
 
 import torch
 
+from lightdsl.display import plural
 from lightdsl.errors import ConfigError
 from lightdsl.run_settings import TRAINER_SETTINGS
 
@@ -25,7 +26,7 @@ from .evaluation import evaluate
 from .result import FitResult, build_result
 from .run import FitRun, base_lrs, start_run
 from .setup import _call, example_input
-from .summary import model_summary, plural, run_summary
+from .summary import model_summary, run_summary
 
 
 def announce(trainer, ckpt_path, ckpt: dict | None) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from lightdsl.display import fmt
+from lightdsl.display import fmt, plural
 
 from ..runtime.runs import metrics_text  # the summary line a generated script prints too
 from .compiling import uncompiled
@@ -230,11 +230,6 @@ def _frozen_parts(module: nn.Module, width: int) -> list[str]:
         shown.append(f"(params) {_human(sum(p.numel() for p in own) - frozen)} trainable, "
                      f"{_human(frozen)} frozen")
     return textwrap.wrap("By part: " + "; ".join(shown), width)
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 epoch``, ``2 epochs``, ``0 steps``."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _without_aliases(metrics: dict[str, float]) -> dict[str, float]:
