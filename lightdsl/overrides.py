@@ -128,12 +128,11 @@ def _override_block(block, overrides, kind: str):
             settings.append(setting)
         else:
             settings[index] = setting
-    update = {"settings": settings}
-    if kind == "train" and any(t == "train" and name == "compile" for t, name, _ in overrides):
-        # --set train.compile=false turns a spec's compile(...) off (=true: its defaults)
-        update["calls"] = [c for c in block.calls
-                           if not (isinstance(c.func, n.Name) and c.func.id == "compile")]
-    return block.replace(**update)
+    # an override of X replaces the block's X(...) statement too, where a setting and a
+    # statement share the name: --set train.compile=false turns compile(...) off
+    replaced = {name for target, name, _ in overrides if target == kind}
+    calls = [c for c in block.calls if c.func.id not in replaced]
+    return block.replace(settings=settings, calls=calls)
 
 
 def _data_of(train: n.TrainDef | None) -> str | None:
