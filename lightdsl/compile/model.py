@@ -23,7 +23,7 @@ from ..vocab.reserved import argument_names
 from .finetune import refreeze_inner, set_batchnorm_eval, warm_start
 from .forward import ForwardCompiler
 from .python import build_layer
-from .resolve import instantiate, resolve, torch_kwargs
+from .resolve import instantiate
 
 
 class SpecModel(nn.Module):
@@ -133,8 +133,6 @@ def _layer(bound) -> nn.Module:
         return nn.Sequential(*[_copy(bound) for _ in range(bound.count)])
     if isinstance(bound, PythonBound):
         return build_layer(bound)
-    if bound.entry.build is not None:  # lightdsl's own module where scripts print torch's
-        return resolve(bound.entry.build)(**torch_kwargs(bound.values))
     return instantiate(bound)
 
 

@@ -21,5 +21,6 @@ def torch_kwargs(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def instantiate(bound: Bound, **extra: Any) -> Any:
-    """Call an entry's target with its bound arguments as keywords."""
-    return resolve(bound.entry.target)(**torch_kwargs(bound.values), **extra)
+    """Call an entry's builder (its ``build``, else its ``target``) with its bound arguments
+    as keywords."""
+    return resolve(bound.entry.build or bound.entry.target)(**torch_kwargs(bound.values), **extra)

@@ -90,7 +90,8 @@ class Entry:
     python_always: tuple[str, ...] = ()
     #: the dotted callable the builder calls instead of ``target``, with the same arguments,
     #: where lightdsl's module differs from the one scripts print (embedding: an nn.Embedding
-    #: that takes integer-valued float indices, as lightdsl's loaders give them).
+    #: that takes integer-valued float indices, as lightdsl's loaders give them; mse and l1:
+    #: torch's losses without the broadcast the checker makes needless).
     build: str | None = None
     #: functions: the result has the dtype of the first argument (``relu`` of indices is
     #: indices); otherwise a function's result is float.

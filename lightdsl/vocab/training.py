@@ -63,16 +63,19 @@ def _loss(name, target, *args, check, doc, labels="float", **facts):
     entry("loss", name, *args, target=target, doc=doc, check=check, labels=labels, **facts)
 
 
+# build: lightdsl's subclass, which skips torch's broadcast where the shapes match (the checker
+# makes them match); scripts print torch's class
 _loss("mse", "torch.nn.MSELoss", REDUCTION, check=same_shape_as_labels("mse"),
-      doc="mean squared error", outputs="values",
+      doc="mean squared error", outputs="values", build="lightdsl.runtime.losses.MSELoss",
       aliases=("mean_squared_error", "mse_loss", "mseloss"))
 # python_always: arguments the code generator prints even when the spec leaves them
 # out, because lightdsl's default is not torch's (here "sum" where MSELoss means "mean").
 _loss("sum_squared_error", "torch.nn.MSELoss", Arg("reduction", Choice("sum"), "sum"),
       check=same_shape_as_labels("sum_squared_error"), doc="sum of squared errors (StatQuest)",
-      python_always=("reduction",), outputs="values", aliases=("sse",))
+      python_always=("reduction",), outputs="values", aliases=("sse",),
+      build="lightdsl.runtime.losses.MSELoss")
 _loss("l1", "torch.nn.L1Loss", REDUCTION, check=same_shape_as_labels("l1"),
-      doc="mean absolute error", outputs="values",
+      doc="mean absolute error", outputs="values", build="lightdsl.runtime.losses.L1Loss",
       aliases=("mean_absolute_error", "mae", "l1_loss", "l1loss"))
 # labels="index": the loss indexes the output with each label, so a label outside
 # 0 .. width - 1 is an error in torch (the checker points at the inline label).
