@@ -89,6 +89,7 @@ class CallbackList:
     def __init__(self, callbacks: list) -> None:
         self.callbacks = sorted(callbacks, key=_order)
         self._hooks: dict[str, list] = {}  # hook -> the methods that do something
+        self._reads: dict[str, bool] = {}  # hook -> whether one of them reads the outputs
 
     def call(self, hook: str, *args) -> None:
         """Run ``hook(*args)`` on each callback that defines it."""
@@ -109,6 +110,12 @@ class CallbackList:
     def reads_outputs(self, hook: str) -> bool:
         """Whether a callback that reads the batch's outputs does something at ``hook``
         (Callback's own hooks do nothing; built-ins read only the loss)."""
+        reads = self._reads.get(hook)
+        if reads is None:
+            reads = self._reads[hook] = self._any_reads_outputs(hook)
+        return reads
+
+    def _any_reads_outputs(self, hook: str) -> bool:
         base = getattr(Callback, hook, None)
         return any(getattr(cb, "reads_outputs", True) and callable(getattr(cb, hook, None))
                    and getattr(type(cb), hook, None) is not base for cb in self.callbacks)

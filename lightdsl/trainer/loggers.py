@@ -305,16 +305,20 @@ def call_logger(logger: Any, method: str, *args) -> None:
 
 
 def as_floats(metrics: dict[str, Any]) -> dict[str, float]:
-    """Metric values as Python floats (one device sync for all of them)."""
-    tensors = {k: v for k, v in metrics.items() if isinstance(v, torch.Tensor)}
-    if tensors and all(t.device.type == "cpu" for t in tensors.values()):
-        return {k: float(v.item() if isinstance(v, torch.Tensor) else v)  # no sync on a CPU
-                for k, v in metrics.items()}
-    if tensors:
-        # float64 only where a value is float64 already (MPS has no float64 at all).
-        wide = any(t.dtype is torch.float64 for t in tensors.values())
-        dtype = torch.float64 if wide else torch.float32
-        values = torch.stack([t.detach().reshape(()).to(dtype) for t in tensors.values()])
-        values = values.tolist()
-        metrics = {**metrics, **dict(zip(tensors, values))}
-    return {k: float(v) for k, v in metrics.items()}
+    """Metric values as Python floats (one device sync for all of the accelerator's)."""
+    floats, on_device = {}, {}
+    for name, value in metrics.items():
+        if not isinstance(value, torch.Tensor):
+            floats[name] = float(value)
+        elif value.device.type == "cpu":
+            floats[name] = float(value.item())  # no sync on a CPU
+        else:
+            on_device[name] = value
+    if not on_device:
+        return floats
+    # float64 only where a value is float64 already (MPS has no float64 at all).
+    wide = any(t.dtype is torch.float64 for t in on_device.values())
+    dtype = torch.float64 if wide else torch.float32
+    values = torch.stack([t.detach().reshape(()).to(dtype) for t in on_device.values()])
+    floats.update(zip(on_device, values.tolist()))
+    return {name: floats[name] for name in metrics}  # in the metrics' order

@@ -35,6 +35,7 @@ from .state import LoopState  # noqa: F401 - the loop's state, defined beside it
 def fit_loop(run, state) -> None:
     """Train epoch after epoch until max_epochs, max_steps, a stop request or Ctrl-C."""
     with stop_on_ctrl_c(run, state):
+        run.module.train()  # validation restores it; an epoch sets it again only if it is off
         while not _fit_done(run, state):
             epoch, skip = state.next_position()
             train_epoch(run, state, epoch, skip)
@@ -131,7 +132,8 @@ def _start_epoch(run, state, epoch: int, skip: int):
     """Set the counters and return the batch iterator, positioned at batch ``skip``."""
     loader = run.loaders.train_loader
     state.start_epoch(epoch, skip)
-    run.module.train()
+    if not run.module.training:  # a callback switched it off (train() walks every submodule)
+        run.module.train()
     run.callbacks.call("on_train_epoch_start", run.trainer, run.module)
     resume = state.take_resume_rng()
     if resume:

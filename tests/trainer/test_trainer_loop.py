@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from trainer_modules import Regression, StatQuest, fast_trainer_kwargs
 
 from lightdsl.errors import ConfigError, TrainingError
-from lightdsl.trainer import EarlyStopping, ModelCheckpoint, Trainer, load_checkpoint
+from lightdsl.trainer import Callback, EarlyStopping, ModelCheckpoint, Trainer, load_checkpoint
 
 
 def fit(tmp_path, module, **kw):
@@ -240,3 +240,41 @@ def test_nan_loss_stops_with_epoch_and_step_and_keeps_the_last_good_checkpoint(t
     saved = load_checkpoint(last)
     assert saved["loop"]["global_step"] == 8  # the epoch-0 checkpoint, untouched
     assert all(torch.isfinite(p).all() for p in module.parameters())  # nan never applied
+
+
+# ------------------------------------------------------------------ train mode
+
+
+class ModeRecording(Regression):
+    """Records ``self.training`` at every training step (with the epoch's number)."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.modes, self.epoch = [], None
+
+    def training_step(self, batch, batch_idx):
+        self.modes.append((self.epoch, self.training, self.net[1].training))
+        return super().training_step(batch, batch_idx)
+
+    def validation_step(self, batch, batch_idx):
+        assert not self.training  # and the epoch after it trains in train mode again
+        return super().training_step(batch, batch_idx)
+
+
+class EvalAtEpochEnd(Callback):
+    def on_train_epoch_start(self, trainer, module):
+        module.epoch = trainer.current_epoch
+
+    def on_train_epoch_end(self, trainer, module):
+        module.eval()
+
+
+def test_every_step_trains_in_train_mode_even_after_eval_elsewhere(tmp_path):
+    """Train mode is set once at the fit's start (validation restores it), and again at an
+    epoch's start only where it is off: a module put in eval mode before fit, or by a
+    callback at an epoch's end, still trains in train mode, submodules included."""
+    module = ModeRecording(val_size=16)
+    module.eval()
+    fit(tmp_path, module, max_epochs=3, callbacks=[EvalAtEpochEnd()])
+    assert [epoch for epoch, _, _ in module.modes] == [0] * 8 + [1] * 8 + [2] * 8
+    assert all(own and inner for _, own, inner in module.modes), module.modes

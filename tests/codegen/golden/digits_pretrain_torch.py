@@ -423,11 +423,9 @@ def slice_batches(tensors, order, batch_size, count):
     """Yield ``count`` batches of ``tensors``: slices (views, no copy) when ``order`` is None,
     else the rows ``order`` lists, ``batch_size`` at a time."""
     for start in range(0, count * batch_size, batch_size):
-        if order is None:
-            yield tuple(t[start : start + batch_size] for t in tensors)
-        else:
-            index = order[start : start + batch_size]
-            yield tuple(t[index] for t in tensors)
+        stop = start + batch_size
+        rows = slice(start, stop) if order is None else order[start:stop]
+        yield tuple([t[rows] for t in tensors])
 
 
 def batches(tensors, batch_size, shuffle=False, seed=0, drop_last=False):
