@@ -93,9 +93,46 @@ def test_macro_accuracy_leaves_out_classes_never_seen_nor_predicted():
     assert ours.compute().item() == pytest.approx(0.75)  # classes 0 (1/1) and 1 (1/2) only
 
 
-def test_reset_merge_and_a_torchmetrics_checkpoint_state():
+@pytest.mark.parametrize("average", ["micro", "macro"])
+def test_states_read_between_updates_equal_torchmetrics_at_every_batch(average):
+    """Micro accuracy adds up only the correct and the seen, and makes the states when they
+    are read: read after every batch (as a mid-epoch checkpoint reads them), they are
+    torchmetrics' states at that batch."""
+    kind = "sequence" if average == "micro" else "multiclass"
+    ours, theirs = _both("accuracy", {"task": "multiclass", "num_classes": 4,
+                                      "average": average})
+    for preds, target in _pairs(kind, seed=3, sizes=(5, 1, 9, 2)):
+        ours.update(preds, target)
+        theirs.update(preds, target)
+        for key, value in theirs.metric_state.items():
+            assert ours.metric_state[key].dtype == value.dtype
+            assert torch.equal(ours.metric_state[key], value), key
+
+
+def test_a_micro_accuracy_update_makes_four_tensor_operations():
+    """argmax, ==, sum and one addition: what the per-step cost of metrics = [accuracy] is."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    ops = []
+
+    class Count(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.__name__ not in ("view.default", "_unsafe_view.default", "detach.default"):
+                ops.append(func.__name__)
+            return func(*args, **(kwargs or {}))
+
+    metric = counted.Accuracy("multiclass", num_classes=4)
+    batches = list(_pairs("multiclass"))
+    metric.update(*batches[0])  # the first update also validates the inputs
+    with Count():
+        metric.update(*batches[1])
+    assert sorted(ops) == ["add.Tensor", "argmax.default", "eq.Tensor", "sum.default"]
+
+
+@pytest.mark.parametrize("average", ["micro", "macro"])
+def test_reset_merge_and_a_torchmetrics_checkpoint_state(average):
     """A resumed epoch's saved states (torchmetrics' names) merge into the counted metric."""
-    kwargs = {"task": "multiclass", "num_classes": 4, "average": "macro"}
+    kwargs = {"task": "multiclass", "num_classes": 4, "average": average}
     ours, theirs = _both("accuracy", kwargs)
     batches = list(_pairs("multiclass"))
     for preds, target in batches[:2]:
