@@ -12,7 +12,7 @@ from ..vocab.python import python_entry
 from ..vocab.registry import REGISTRY, Entry
 from ..vocab.types import Choice, Float, OneOf, Symbol, Tensor, TensorList, show
 from .bound import Bound
-from .constants import INVALID, contains_invalid, evaluate
+from .constants import INVALID, any_invalid, contains_invalid, evaluate
 
 __all__ = ["Bound", "bind_call", "bind_settings", "lookup"]  # Bound: see .bound
 
@@ -126,7 +126,7 @@ def _checked_value(entry, param, node, env, reporter, settings) -> Any:
 
 
 def _cross_checks(bound: Bound, reporter: Reporter) -> None:
-    if bound.entry.validate is None or any(v is INVALID for v in bound.values.values()):
+    if bound.entry.validate is None or any_invalid(bound.values.values()):
         return
     for arg, message in bound.entry.validate(bound.values):
         reporter.error("value", bound.span_of(arg), message)

@@ -19,10 +19,7 @@ class Bound:
     def __init__(self, entry: Entry, values: dict[str, Any], nodes: dict[str, n.Node],
                  span):
         self.entry, self.values, self.nodes, self.span = entry, values, nodes, span
-
-    @property
-    def name(self) -> str:
-        return self.entry.name
+        self.name = entry.name  # the entry's name (read per layer and walk: no property)
 
     def span_of(self, arg: str | None):
         """Where an argument was written, or the whole call."""

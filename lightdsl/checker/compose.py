@@ -16,7 +16,7 @@ from ..frontend import nodes as n
 from ..frontend.diagnostics import Note, Reporter, Severity
 from ..frontend.source import Span
 from ..suggest import did_you_mean
-from .constants import INVALID, evaluate
+from .constants import any_invalid, evaluate
 from .models import ModelInfo, ModelUse, check_model, hyper_defaults
 
 
@@ -141,7 +141,7 @@ class ModelTable:
             given.append((keyword.name.id, keyword.value))
         for name, node in given:
             hypers[name] = evaluate(node, env, reporter)
-        if any(value is INVALID for value in hypers.values()):
+        if any_invalid(hypers.values()):
             return None
         return rederive(base.node, hypers, {name for name, _ in given}, reporter)
 

@@ -13,8 +13,10 @@ parser already refuses literals that are infinite or larger than 64 bits.)
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
+from collections.abc import Iterable
 from typing import Any
 
 from ..frontend import nodes as n
@@ -28,6 +30,12 @@ class _Invalid:
 
 
 INVALID: Any = _Invalid()
+
+
+def any_invalid(values: Iterable[Any]) -> bool:
+    """Whether one of ``values`` is INVALID (compared by identity, as ``v is INVALID``; in C:
+    the checker asks this of every layer's arguments, several times)."""
+    return any(map(operator.is_, values, itertools.repeat(INVALID)))
 
 # Largest integer along the way (10**300 is fine; 2**10000 is refused before it is computed).
 MAX_BITS = 1024
@@ -181,7 +189,7 @@ def _fits_int64(expr: n.Expr, value: Any, reporter: Reporter) -> Any:
         items = expr.items if isinstance(expr, n.ListExpr) and \
             len(expr.items) == len(value) else [expr] * len(value)
         checked = [_fits_int64(item, v, reporter) for item, v in zip(items, value)]
-        return INVALID if any(v is INVALID for v in checked) else checked
+        return INVALID if any_invalid(checked) else checked
     if isinstance(value, int) and not isinstance(value, bool) and \
             not -INT64_MAX - 1 <= value <= INT64_MAX:
         reporter.error("value", expr.span, f"number too large: {_shown(expr, reporter)} does "

@@ -18,7 +18,7 @@ from ..vocab.registry import REGISTRY
 from ..vocab.shapes import Labels, Shape, ShapeError, numel
 from ..vocab.types import CallValue, Symbol
 from .binding import Bound, bind_call, bind_settings, lookup
-from .constants import INVALID
+from .constants import INVALID, any_invalid
 from .models import tensor_shape
 
 
@@ -146,7 +146,7 @@ def _warn_missing_dataset(bound: Bound, reporter: Reporter, spec_dir: str | None
     """A data set source (mnist, cifar10...) whose files are not where the loader looks, and
     that cannot be downloaded either: a warning saying where to put them."""
     files = bound.entry.files
-    if files is None or spec_dir is None or any(v is INVALID for v in bound.values.values()):
+    if files is None or spec_dir is None or any_invalid(bound.values.values()):
         return
     values = source_values(bound, spec_dir)
     folder, missing = files(values)
@@ -187,7 +187,7 @@ def _shown(path: str) -> str:
 
 def _sample(bound: Bound, spec_dir: str, reporter: Reporter) -> tuple[Shape, Labels]:
     """What the source's registry entry can tell without loading (file headers at most)."""
-    if any(v is INVALID for v in bound.values.values()):
+    if any_invalid(bound.values.values()):
         return None, Labels()
     try:
         return bound.entry.sample(source_values(bound, spec_dir))

@@ -19,7 +19,7 @@ from ..frontend.diagnostics import Reporter
 from ..suggest import did_you_mean
 from ..vocab.registry import REGISTRY
 from .binding import Bound, bind_call, lookup
-from .constants import INVALID, evaluate
+from .constants import INVALID, any_invalid, evaluate
 
 BN_MODES = ("eval", "train")
 
@@ -113,7 +113,7 @@ def bind_weights(call: n.Expr, reporter: Reporter) -> WeightsInit | None:
     entry = lookup("init", call.func, reporter)
     bound = bind_call(entry, call, {}, reporter) if entry else None
     if bound is None or not isinstance(bound.values.get("path"), str) \
-            or any(v is INVALID for v in bound.values.values()):
+            or any_invalid(bound.values.values()):
         return None
     found = check_weights_file(bound, reporter)
     span = bound.span_of("path")

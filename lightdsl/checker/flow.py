@@ -20,7 +20,7 @@ from ..vocab.shapes import Shape, ShapeError, broadcast
 from ..vocab.types import Tensor, TensorList
 from .binding import Bound, bind_call
 from .compose import NestedReporter
-from .constants import INVALID
+from .constants import any_invalid
 from .models import ModelInfo, ModelUse, Repeated
 
 Dtype = str | None  # "float", "int", or None when unknown
@@ -221,8 +221,8 @@ class FlowChecker:
     def record(self, layer, inputs: list[Shape], output, dtype: Dtype, call_span) -> None:
         """Keep one call's shapes in this walk (``calls``)."""
         params = layer.entry.params if isinstance(layer, Bound) else None
-        count = params(layer.values) if params is not None and not any(
-            v is INVALID for v in layer.values.values()) else None
+        count = params(layer.values) if params is not None and not any_invalid(
+            layer.values.values()) else None
         self.calls.append(CallShape(call_span, getattr(layer, "name", "?"), tuple(inputs),
                                     output, dtype, count, layer))
 
@@ -234,9 +234,11 @@ class FlowChecker:
         if isinstance(bound, (ModelUse, Repeated)):
             result = self.apply_use(bound, [(shape, dtype) for shape in inputs], call_span)
             return self.single(result, bound.name, call_span)
-        if not self._dtype_fits(bound, dtype, call_span):
+        wanted = bound.entry.input_dtype  # checked inline: most layers take any dtype
+        if wanted is not None and dtype is not None and dtype != wanted:
+            self._wrong_dtype(bound, dtype, call_span)
             return None
-        if bound.entry.shape is None or any(v is INVALID for v in bound.values.values()):
+        if bound.entry.shape is None or any_invalid(bound.values.values()):
             return None
         try:
             return bound.entry.shape(inputs, bound.values)
@@ -253,15 +255,11 @@ class FlowChecker:
             self.reporter.error("shape", where, error.message, hint=hint)
             return None
 
-    def _dtype_fits(self, bound: Bound, dtype: Dtype, call_span) -> bool:
-        wanted = bound.entry.input_dtype
-        if wanted is None or dtype is None or dtype == wanted:
-            return True
+    def _wrong_dtype(self, bound: Bound, dtype: Dtype, call_span) -> None:
         self.reporter.error("dtype", call_span, f"{bound.name} looks up integer indices, but "
                             f"its input is {dtype} (images, CSV features and inline numbers "
                             "with a fraction are floats)",
                             hint=_lookup_hint(bound))
-        return False
 
     def _warn_unused(self) -> None:
         if self.empty:

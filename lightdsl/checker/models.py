@@ -13,7 +13,7 @@ from ..sizes import parameter_bytes
 from ..vocab.registry import REGISTRY
 from ..vocab.reserved import reserved_reason
 from .binding import Bound, bind_call, lookup
-from .constants import INVALID, contains_invalid, evaluate
+from .constants import INVALID, any_invalid, contains_invalid, evaluate
 from .finetune import check_options
 from .uses import ModelUse, Repeated
 from .weights import check_part_weights
@@ -119,7 +119,7 @@ def layer_parameter_count(layer: Layer | None) -> int | None:
     count = layer.entry.params
     if count is None:
         return 0
-    if any(v is INVALID for v in layer.values.values()):
+    if any_invalid(layer.values.values()):
         return None
     return count(layer.values)
 

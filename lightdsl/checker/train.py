@@ -16,7 +16,7 @@ from ..vocab.shapes import Shape, ShapeError, batched
 from ..vocab.types import CallValue, Symbol
 from .binding import Bound, bind_call, bind_settings, lookup
 from .compose import given_twice, rederive
-from .constants import INVALID, evaluate
+from .constants import INVALID, any_invalid, evaluate
 from .data import DataInfo
 from .finetune import bind_unfreeze, bind_weights, check_unfreezes
 from .flow import FlowChecker
@@ -335,7 +335,7 @@ class TrainChecker:
     def _metric_fits(self, metric: Bound, run: Run) -> None:
         """A metric's rule checks it against the output, labels and loss, and fills in what
         it infers (a classification metric's task and number of classes)."""
-        if any(v is INVALID for v in metric.values.values()):
+        if any_invalid(metric.values.values()):
             return  # its arguments are reported already
         loss = builtin_loss(run)
         try:
