@@ -28,16 +28,27 @@ class Row:
 
 
 def interleaved(cases: dict, repeats: int) -> dict[str, tuple[float, list[float]]]:
-    """Time several cases round-robin, so machine noise hits them alike; medians per case."""
+    """Time several cases round-robin, so machine noise hits them alike; medians per case.
+    Each round runs every case once, starting one case further on each round (no case always
+    follows the same one); sample i of every case comes from round i (see paired_ratio)."""
     for fn in cases.values():
         fn()  # warm-up
+    names = list(cases)
     samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(repeats):
-        for name, fn in cases.items():
+    for round_ in range(repeats):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
             started = time.perf_counter()
-            fn()
+            cases[name]()
             samples[name].append(time.perf_counter() - started)
     return {name: (statistics.median(s), s) for name, s in samples.items()}
+
+
+def paired_ratio(samples: list[float], base: list[float]) -> float:
+    """The median over rounds of one case's time over the baseline's in the same round. The
+    runs of a round are back to back, so a slow stretch of a shared machine slows both; the
+    ratio of the two medians would mix rounds run at different speeds."""
+    return statistics.median(a / b for a, b in zip(samples, base, strict=True))
 
 
 def write_mnist_idx(root: Path, n_train: int = 60_000, n_test: int = 1_000, seed: int = 0) -> Path:

@@ -15,7 +15,7 @@ import tempfile
 from itertools import count
 from pathlib import Path
 
-from .common import Row, interleaved
+from .common import Row, interleaved, paired_ratio
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUP = "Sweep (whole process)"
@@ -108,7 +108,7 @@ def run(repeats: int = 3) -> list[Row]:
     note = f"iris, hidden in {WIDTHS}, {EPOCHS} epochs each"
     return [
         Row(GROUP, f"lightdsl sweep --trials {n}", sweep, f"{n} x lightdsl train",
-            sweep / trains, note=note, samples=sweep_s),
+            paired_ratio(sweep_s, trains_s), note=note, samples=sweep_s),
         Row(GROUP, f"{n} x lightdsl train (same points)", trains, note=note, samples=trains_s),
         Row(GROUP, "sweep: per trial", sweep / n, "train: per call", sweep / trains,
             note="the sweep's process start shared by its trials"),

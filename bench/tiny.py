@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .common import QUIET, Row, interleaved
+from .common import QUIET, Row, interleaved, paired_ratio
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
 STEPS = 1000
@@ -87,20 +87,20 @@ def calls_per_step(make) -> tuple[float, float]:
     return (all_two - all_one) / STEPS, (own_two - own_one) / STEPS
 
 
-def run(repeats: int = 5) -> list[Row]:
+def run(repeats: int = 15) -> list[Row]:
     with tempfile.TemporaryDirectory() as folder:
         cases = {"hand-written loop": hand_loop,
                  "lightdsl train (spec)": lambda steps=STEPS: lightdsl_steps(Path(folder), steps)}
         timings = interleaved({name: make() for name, make in cases.items()}, repeats)
         calls = {name: calls_per_step(make) for name, make in cases.items()}
-    base = timings["hand-written loop"][0]
+    base = timings["hand-written loop"][1]
     rows = []
     for name, (seconds, samples) in timings.items():
         per_step_us = seconds / STEPS * 1e6
         total, own = calls[name]
         mine = f" ({own:.0f} lightdsl's own)" if own else ""
         rows.append(Row("Tiny net, 1,000 steps", name, seconds, "hand-written loop",
-                        seconds / base, "<= 1.1" if name.startswith("lightdsl") else None,
+                        paired_ratio(samples, base), "<= 1.1" if name.startswith("lightdsl") else None,
                         note=f"{per_step_us:.0f} us/step, {total:.0f} Python calls/step{mine}",
                         samples=samples))
     return rows
