@@ -93,11 +93,16 @@ class CallbackList:
 
     def call(self, hook: str, *args) -> None:
         """Run ``hook(*args)`` on each callback that defines it."""
+        for method in self.methods(hook):
+            method(*args)
+
+    def methods(self, hook: str) -> list:
+        """The callbacks' ``hook`` methods that do something (the loop takes the per-batch
+        ones once an epoch and calls them itself: most runs have none)."""
         methods = self._hooks.get(hook)
         if methods is None:
             methods = self._hooks[hook] = self._methods(hook)
-        for method in methods:
-            method(*args)
+        return methods
 
     def _methods(self, hook: str) -> list:
         """The callbacks' ``hook`` methods, less :class:`Callback`'s empty defaults (one

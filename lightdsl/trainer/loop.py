@@ -75,6 +75,7 @@ def train_epoch(run, state, epoch: int, skip: int) -> None:
     # the outputs as returned, unless a callback reads them or accumulation divides the loss
     plain_outputs = (run.config.accumulate_grad_batches == 1
                      and not callbacks.reads_outputs("on_train_batch_end"))
+    batch_end_hooks = callbacks.methods("on_train_batch_end")
     wait_s, started = 0.0, time.perf_counter()
     for batch_idx in range(skip, total) if total else count(skip):
         # fetch batch: waiting for data here is what the data-loading hint measures
@@ -90,9 +91,10 @@ def train_epoch(run, state, epoch: int, skip: int) -> None:
         state.batches_done = batch_idx + 1
         state.total_batches += 1
         # callbacks (the progress bar first) see the batch
-        callbacks.call("on_train_batch_end", trainer, module,
-                       outputs if plain_outputs else _callback_outputs(run, outputs), batch,
-                       batch_idx)
+        if batch_end_hooks:
+            seen = outputs if plain_outputs else _callback_outputs(run, outputs)
+            for hook in batch_end_hooks:
+                hook(trainer, module, seen, batch, batch_idx)
         # validate in the middle of the epoch (val_check_interval < one epoch)
         if validates and validation_due(run, state, state.batches_done, epoch_end=False):
             run_validation(run, state)
