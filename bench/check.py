@@ -127,8 +127,10 @@ def run(repeats: int = 9, before: str | None = None) -> list[Row]:
         timings = interleaved_cpu(cases, repeats)
         spec = Path(tmp) / "generated.lit"
         spec.write_text(generated_spec(LAYERS))
-        layer = {label: [per_layer_seconds(root, spec, 5) for _ in range(3)]
-                 for label, root in roots.items()}
+        layer: dict[str, list[float]] = {label: [] for label in roots}
+        for _ in range(3):  # round-robin, as the start-up cases
+            for label, root in roots.items():
+                layer[label].append(per_layer_seconds(root, spec, 5))
     return _start_up_rows(timings) + _layer_rows(layer)
 
 
