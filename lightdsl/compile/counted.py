@@ -202,23 +202,20 @@ class Accuracy(CountedMetric):
             return self._correct_and_seen(preds, target)  # 4 tensor ops a batch, not 15
         return None
 
-    def states(self, correct, seen):
-        return self._micro_states(correct, seen)
-
     def _correct_and_seen(self, preds, target) -> dict:
         """How many predictions are right (a tensor, not read: no device sync) and made."""
         if preds.ndim == target.ndim + 1:
             preds = preds.argmax(dim=1)
         return {"correct": (preds.reshape(-1) == target.reshape(-1)).sum(), "seen": preds.numel()}
 
-    def _micro_states(self, correct, seen) -> dict[str, torch.Tensor]:
+    def states(self, correct, seen) -> dict[str, torch.Tensor]:
         """torchmetrics' micro states: it counts (preds != target) as fp and as fn alike."""
         fp = fn = seen - correct
         return {"tp": correct, "fp": fp, "tn": self.classes * seen - (fp + fn + correct), "fn": fn}
 
     def _multiclass(self, preds, target):
         if self.average == "micro":
-            return self._micro_states(**self._correct_and_seen(preds, target))
+            return self.states(**self._correct_and_seen(preds, target))
         if preds.ndim == target.ndim + 1:
             preds = preds.argmax(dim=1)
         preds, target = preds.reshape(-1), target.reshape(-1)

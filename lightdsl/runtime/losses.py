@@ -13,35 +13,30 @@ import torch
 from torch import nn
 
 
-def _direct(kernel, input, target):
-    """Whether ``kernel`` can be called without torch's broadcast and dispatch checks (None:
-    this torch has moved it, and torch's own path is taken)."""
-    return (
-        kernel is not None
-        and input.shape == target.shape
-        and not torch.overrides.has_torch_function_variadic(input, target)
-    )
+class _DirectKernel:
+    """What the classes below add to torch's loss: ``_kernel`` (the function ``F.*_loss``
+    ends in; None where this torch has moved it) called straight where the shapes match."""
+
+    _kernel = None
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if (
+            self._kernel is not None
+            and input.shape == target.shape
+            and not torch.overrides.has_torch_function_variadic(input, target)
+        ):
+            reduction = torch.nn._reduction.get_enum(self.reduction)
+            return self._kernel(input, target, reduction)
+        return super().forward(input, target)
 
 
-class MSELoss(nn.MSELoss):
+class MSELoss(_DirectKernel, nn.MSELoss):
     """``nn.MSELoss``, its kernel called directly where the shapes match."""
 
     _kernel = staticmethod(getattr(torch._C._nn, "mse_loss", None))
 
-    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if _direct(self._kernel, input, target):
-            reduction = torch.nn._reduction.get_enum(self.reduction)
-            return self._kernel(input, target, reduction)
-        return super().forward(input, target)
 
-
-class L1Loss(nn.L1Loss):
+class L1Loss(_DirectKernel, nn.L1Loss):
     """``nn.L1Loss``, its kernel called directly where the shapes match."""
 
     _kernel = staticmethod(getattr(torch._C._nn, "l1_loss", None))
-
-    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if _direct(self._kernel, input, target):
-            reduction = torch.nn._reduction.get_enum(self.reduction)
-            return self._kernel(input, target, reduction)
-        return super().forward(input, target)
