@@ -13,8 +13,13 @@ PIP    := $(BIN)/python -m pip -q --disable-pip-version-check
 demo: $(VENV)/.installed
 	$(BIN)/lightdsl train specs/statquest.lit
 
+# The suite in parallel (pytest-xdist): up to 4 workers, one file per worker at a time (a
+# file's module fixtures are made once). More workers than cores still helps on a busy machine:
+# many tests wait on a child process. TEST_ARGS= runs it in one process.
+TEST_ARGS ?= -n auto --maxprocesses 4 --dist loadfile
+
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(TEST_ARGS)
 
 # specs/*.lit are the working examples; the README's deliberately broken spec lives in
 # specs/mistakes/ so that this target (and CI) fails only for a real mistake. They are kept

@@ -2,6 +2,7 @@
 send a signal. Those are the tests that can race a child or a signal on a busy machine.
 
     python -m pytest -p tests.children_audit        # writes tests/stress_selection.txt
+    python -m pytest -p tests.children_audit -n 2   # the same, with pytest-xdist workers
 
 It records the running test's node id whenever ``subprocess.Popen`` starts a program (every
 ``subprocess.run``, pty and DDP launch goes through it; not the linters and renderers in
@@ -53,5 +54,13 @@ def pytest_configure(config):
         setattr(module, name, _spying(getattr(module, name)))
 
 
+def pytest_testnodedown(node, error):
+    """With pytest-xdist: what a worker found, gathered in the controller."""
+    found.update(node.workeroutput.get("children_audit", ()))
+
+
 def pytest_unconfigure(config):
-    OUT.write_text("".join(f"{node}\n" for node in sorted(found)), encoding="utf-8")
+    if hasattr(config, "workeroutput"):  # an xdist worker: hand its finds to the controller
+        config.workeroutput["children_audit"] = sorted(found)
+    else:
+        OUT.write_text("".join(f"{node}\n" for node in sorted(found)), encoding="utf-8")

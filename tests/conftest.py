@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from .helpers.runner import run_python
+from .helpers.shared import made_once, run_root
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,12 +38,16 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def lightdsl_wheel(tmp_path_factory) -> Path:
-    """A wheel of this checkout, built once per test run as ``pip wheel`` builds it (in an
-    isolated build environment), for every test that installs lightdsl."""
-    wheels = tmp_path_factory.mktemp("wheels")
-    # this process's environment as it is: no PYTHONPATH into pip's isolated build
-    done = run_python("-m", "pip", "wheel", "--no-deps", "-q", "--disable-pip-version-check",
-                      "-w", wheels, ROOT, env=dict(os.environ))
-    assert done.returncode == 0, done.stderr
+    """A wheel of this checkout, built once per test run (one build for all xdist workers) as
+    ``pip wheel`` builds it (in an isolated build environment), for every test that installs
+    lightdsl."""
+    wheels = made_once(run_root(tmp_path_factory) / "wheels", _build_wheel)
     (wheel,) = wheels.glob("lightdsl-*.whl")
     return wheel
+
+
+def _build_wheel(folder: Path) -> None:
+    # this process's environment as it is: no PYTHONPATH into pip's isolated build
+    done = run_python("-m", "pip", "wheel", "--no-deps", "-q", "--disable-pip-version-check",
+                      "-w", folder, ROOT, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr

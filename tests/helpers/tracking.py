@@ -2,7 +2,7 @@
 ``mlflow server`` on a free localhost port.
 
 Creating an MLflow SQLite database runs all of MLflow's schema migrations (about 8 s here);
-the template is made once per MLflow version (kept in pytest's cache, else once per session)
+the template is made once per MLflow version (kept in pytest's cache, else once per test run)
 and each test gets a copy, which MLflow opens as it would its own.
 """
 
@@ -22,20 +22,29 @@ import urllib.request
 from pathlib import Path
 
 from .runner import child_env
+from .shared import made_once, run_root
 
 SERVER_DEADLINE_S = 120  # the shared machine can be slow; a server that never answers fails
 
 
-def template_db(folder: Path) -> Path:
-    """``folder/mlflow.db``, a fresh MLflow database at the current schema (made if absent)."""
+def template_db(request, tmp_path_factory) -> Path:
+    """A fresh MLflow database at the current schema, to copy: made once per MLflow version in
+    pytest's cache (kept between runs), else once per test run (shared by its xdist workers)."""
     import mlflow
 
-    db = folder / "mlflow.db"
-    if not db.is_file():
-        partial = folder / f"mlflow-{os.getpid()}.db"
-        mlflow.MlflowClient(tracking_uri=f"sqlite:///{partial}").search_experiments()
-        os.replace(partial, db)  # whole, or not at all: two sessions may make it at once
-    return db
+    try:
+        folder = request.config.cache.mkdir(f"mlflow-{mlflow.__version__}")
+    except (AttributeError, OSError):  # -p no:cacheprovider
+        folder = run_root(tmp_path_factory) / "mlflow-db"
+    return made_once(folder, _migrate) / "mlflow.db"
+
+
+def _migrate(folder: Path) -> None:
+    import mlflow
+
+    partial = folder / f"mlflow-{os.getpid()}.db"
+    mlflow.MlflowClient(tracking_uri=f"sqlite:///{partial}").search_experiments()
+    os.replace(partial, folder / "mlflow.db")  # whole, or not at all
 
 
 def local_store(template: Path, root: Path) -> Path:

@@ -30,11 +30,7 @@ BLOCK = """sweep {
 def template(request, tmp_path_factory):
     """A migrated MLflow database to copy (shared with tests/tracking through pytest's
     cache)."""
-    try:
-        folder = request.config.cache.mkdir(f"mlflow-{mlflow.__version__}")
-    except (AttributeError, OSError):
-        folder = tmp_path_factory.mktemp("mlflow-db")
-    return template_db(folder)
+    return template_db(request, tmp_path_factory)
 
 
 def _sweep(folder, trials=None):

@@ -10,9 +10,5 @@ from tests.helpers.tracking import template_db
 @pytest.fixture(scope="session")
 def mlflow_db(request, tmp_path_factory):
     """A migrated MLflow SQLite database to copy (pytest's cache keeps it between runs)."""
-    mlflow = pytest.importorskip("mlflow")
-    try:
-        folder = request.config.cache.mkdir(f"mlflow-{mlflow.__version__}")
-    except (AttributeError, OSError):  # -p no:cacheprovider
-        folder = tmp_path_factory.mktemp("mlflow-db")
-    return template_db(folder)
+    pytest.importorskip("mlflow")
+    return template_db(request, tmp_path_factory)
