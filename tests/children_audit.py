@@ -18,6 +18,8 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
+
 OUT = Path(__file__).with_name("stress_selection.txt")
 QUICK = {"ruff", "dot"}
 found: set[str] = set()
@@ -54,13 +56,18 @@ def pytest_configure(config):
         setattr(module, name, _spying(getattr(module, name)))
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
     """With pytest-xdist: what a worker found, gathered in the controller."""
     found.update(node.workeroutput.get("children_audit", ()))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which sends workeroutput
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: hand its finds over
+        session.config.workeroutput["children_audit"] = sorted(found)
+
+
 def pytest_unconfigure(config):
-    if hasattr(config, "workeroutput"):  # an xdist worker: hand its finds to the controller
-        config.workeroutput["children_audit"] = sorted(found)
-    else:
+    if not hasattr(config, "workeroutput"):
         OUT.write_text("".join(f"{node}\n" for node in sorted(found)), encoding="utf-8")
