@@ -16,6 +16,7 @@ shift || true
 PYTHON=${PYTHON:-.venv/bin/python}
 JOBS=${JOBS:-1}
 LOGS=${LOGS:-$(mktemp -d)}
+mkdir -p "$LOGS"
 LOOPS=$((2 * $(nproc)))
 
 busy=()

@@ -191,8 +191,13 @@ def test_evaluate_reads_weights_with_orig_mod_keys(tmp_path, monkeypatch):
 # ---- whether this machine can compile ----------------------------------------------------
 
 def test_the_messages_say_what_is_missing_and_what_to_do(tmp_path, monkeypatch):
-    from torch._inductor import config
+    from torch._inductor import config, cpp_builder
 
+    # inductor remembers the compiler its search found (lru_cache): a compile earlier in this
+    # process (another test's, whatever the order) would hide the empty PATH below
+    cpp_builder.cpp_compiler_search.cache_clear()
+    monkeypatch.setattr(cpp_builder, "cpp_compiler_search",
+                        cpp_builder.cpp_compiler_search.__wrapped__)
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.delenv("CXX", raising=False)
