@@ -80,9 +80,9 @@ class SweepTracking:
             close_parent_run(parent, self.uri, status)
 
     def client(self):
-        from mlflow import MlflowClient
+        from ..trainer.mlflow_logger import mlflow_client
 
-        return MlflowClient(tracking_uri=self.uri)
+        return mlflow_client()(tracking_uri=self.uri)
 
     @staticmethod
     def _exists(client, run_id: str) -> bool:

@@ -41,8 +41,9 @@ MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param's value
 BATCH = {"metrics": 1000, "params": 100}  # MLflow's limits per log_batch request
 
 
-def _mlflow():
-    """The mlflow package, or a ConfigError saying how to install it."""
+def mlflow_client():
+    """MLflow's ``MlflowClient`` class, its telemetry settled (:func:`_settle_telemetry`), or a
+    ConfigError saying how to install mlflow."""
     try:
         import mlflow  # noqa: F401 (an optional extra, imported when a run logs to it)
         from mlflow import MlflowClient
@@ -50,7 +51,29 @@ def _mlflow():
         raise ConfigError(f"logger mlflow needs the mlflow package, which is not installed "
                           f"({error})", hint=f"install lightdsl[mlflow] "
                           f"({extra_command('mlflow')})") from None
+    _settle_telemetry()
     return MlflowClient
+
+
+def _settle_telemetry() -> None:
+    """Let MLflow's telemetry start up now, and wait for it (at most a few seconds).
+
+    Its first tracked call starts a thread that fetches a config (1 s timeout) and, when that
+    fails (offline, behind a firewall: most CI), deletes a variable from ``os.environ``. A
+    thread reading ``os.environ`` at that moment (requests does for proxies on every HTTP
+    call to a tracking server) fails with KeyError mid-run. Activated here, before any store
+    is touched, nothing reads it concurrently."""
+    try:
+        from mlflow.telemetry.client import get_telemetry_client
+    except ImportError:  # an MLflow without telemetry
+        return
+    client = get_telemetry_client()  # None where telemetry is off (MLFLOW_DISABLE_TELEMETRY)
+    if client is None or getattr(client, "is_active", True):
+        return
+    client.activate()
+    fetching = getattr(client, "_config_thread", None)
+    if fetching is not None:
+        fetching.join(timeout=5)
 
 
 def local_store(log_dir: str | Path) -> Path:
@@ -84,7 +107,7 @@ class MLflowLogger(Logger):
                  log_model: bool = True, parent_run_id: str | None = None,
                  tags: dict[str, str] | None = None) -> None:
         super().__init__(log_dir)
-        client_class = _mlflow()
+        client_class = mlflow_client()
         self.tracking_uri = resolve_tracking_uri(tracking_uri, self.log_dir)
         self.experiment_name = experiment_name or self.log_dir.parent.name or "lightdsl"
         self.run_name = run_name or self.log_dir.name
@@ -254,12 +277,12 @@ def open_parent_run(experiment_name: str, run_name: str, tracking_uri: str,
                     tags: dict[str, str] | None = None) -> str:
     """Start a parent run (a sweep's) and return its id; each trial's logger gets it as
     ``parent_run_id`` and is nested under it. End it with :func:`close_parent_run`."""
-    client = _mlflow()(tracking_uri=tracking_uri)
+    client = mlflow_client()(tracking_uri=tracking_uri)
     experiment = experiment_id(client, experiment_name, tracking_uri)
     return client.create_run(experiment, run_name=run_name, tags=tags or {}).info.run_id
 
 
 def close_parent_run(run_id: str, tracking_uri: str, status: str = "success") -> None:
     """End a parent run with the sweep's status (``"success"``, ``"failed"``, ...)."""
-    _mlflow()(tracking_uri=tracking_uri).set_terminated(run_id, status=STATUS.get(status,
+    mlflow_client()(tracking_uri=tracking_uri).set_terminated(run_id, status=STATUS.get(status,
                                                                                   "FAILED"))
