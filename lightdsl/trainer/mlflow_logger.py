@@ -284,5 +284,5 @@ def open_parent_run(experiment_name: str, run_name: str, tracking_uri: str,
 
 def close_parent_run(run_id: str, tracking_uri: str, status: str = "success") -> None:
     """End a parent run with the sweep's status (``"success"``, ``"failed"``, ...)."""
-    mlflow_client()(tracking_uri=tracking_uri).set_terminated(run_id, status=STATUS.get(status,
-                                                                                  "FAILED"))
+    client = mlflow_client()(tracking_uri=tracking_uri)
+    client.set_terminated(run_id, status=STATUS.get(status, "FAILED"))
