@@ -20,6 +20,7 @@ from typing import Any
 from ..analysis import Analysis
 from ..api import Experiment
 from ..space import Space
+from .claims import claim_lock
 from .pruning import PruningCallback
 from .stale import fail_lost_trials, owner
 from .study import (
@@ -60,6 +61,7 @@ class Sweep:
         self.total = options.trials or space.trial_count(self.text)
         self.study_name = f"{Path(analysis.source.path).stem}-{space.name}"
         self.tracking = SweepTracking.of(self)  # None unless the run logs to MLflow
+        self.claim = None  # the claim lock, while the trials run (see claims.py)
 
     # ---- the study ----
     def study(self):
@@ -95,6 +97,14 @@ class Sweep:
         return max(0, self.total - sum(1 for t in study.get_trials(deepcopy=False)
                                        if counted(t)))
 
+    def needed(self, study) -> int:
+        """How many more trials the sweep needs: ``total`` less those that count and those
+        running (other workers', other machines': they will count unless cut short)."""
+        trials = study.get_trials(deepcopy=False)  # one read: counted and running agree
+        done = sum(1 for t in trials if counted(t))
+        running = sum(1 for t in trials if t.state.name == "RUNNING")
+        return self.total - done - running
+
     # ---- running ----
     def run(self, workers_share: int | None = None) -> Any:
         """Run the trials still missing (or ``workers_share`` of them, in a worker)."""
@@ -106,28 +116,39 @@ class Sweep:
                                  "monitor": self.space.monitor, "mode": self.space.mode,
                                  "trials": self.total})
         left = self.remaining(study) if workers_share is None else workers_share
-        if left == 0:
-            return study
-        study.optimize(self.objective, n_trials=left, timeout=self.space.timeout,
-                       catch=(Exception,), callbacks=[self._stop_when_done, self._announce],
-                       gc_after_trial=True)
+        with claim_lock(self.folder, self.options.storage, self.study_name) as self.claim:
+            if left == 0 or not self._claim_next(study):
+                return study
+            study.optimize(self.objective, n_trials=left, timeout=self.space.timeout,
+                           catch=(Exception,), callbacks=[self._announce, self._next_or_stop],
+                           gc_after_trial=True)
         return study
 
-    def _stop_when_done(self, study, trial) -> None:
-        """Stop once ``total`` trials count or run (other workers', other machines'); as
-        Optuna's MaxTrialsCallback, but trials cut short (Ctrl-C, a killed worker) do not
+    def _claim_next(self, study) -> bool:
+        """Whether the sweep needs another trial, decided under the claim lock; when it does,
+        the lock stays held until Optuna has asked for the trial (the objective releases
+        it), so no other worker decides from a count that lacks it."""
+        self.claim.take()
+        if self.needed(study) > 0:
+            return True
+        self.claim.release()
+        return False
+
+    def _next_or_stop(self, study, trial) -> None:
+        """After each trial: claim the next one, or stop once ``total`` trials count or run;
+        as Optuna's MaxTrialsCallback, but trials cut short (Ctrl-C, a killed worker) do not
         count."""
-        running = len(study.get_trials(deepcopy=False, states=(trial.state.RUNNING,)))
-        if self.remaining(study) - running <= 0:  # the others' running trials will count
+        if not self._claim_next(study):
             study.stop()
 
     def objective(self, trial) -> float:
-        trial.set_user_attr("owner", owner())  # a killed worker's trial is found later
-        point = {d.key: self._suggest(trial, d) for d in self.space.searched}
-        trial.set_user_attr("sweep", self.space.name)
-        write_values(self.folder, trial.number, point, {"sweep": self.space.name,
-                                                        "study": self.study_name})
+        self.claim.release()  # the trial exists (RUNNING): the other workers count it
         try:
+            trial.set_user_attr("owner", owner())  # a killed worker's trial is found later
+            point = {d.key: self._suggest(trial, d) for d in self.space.searched}
+            trial.set_user_attr("sweep", self.space.name)
+            write_values(self.folder, trial.number, point, {"sweep": self.space.name,
+                                                            "study": self.study_name})
             return self._train(trial, point)
         except KeyboardInterrupt:
             trial.set_user_attr("interrupted", True)

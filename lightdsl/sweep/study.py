@@ -70,17 +70,19 @@ def rdb_storage(optuna, url: str, heartbeat: int, grace: int):
 def _created(optuna, url: str, heartbeat: int, grace: int, attempts: int = 5):
     """The storage; its tables are created by the first worker to come, and two workers
     starting together on an empty database may both try (one then meets the other's table:
-    an IntegrityError or ProgrammingError), so creating it is tried again."""
+    an IntegrityError or ProgrammingError, SQLite's OperationalError "already exists"), so
+    creating it is tried again."""
     import time
 
-    from sqlalchemy.exc import IntegrityError, ProgrammingError
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
     for attempt in range(attempts):
         try:
             return optuna.storages.RDBStorage(url, heartbeat_interval=heartbeat,
                                               grace_period=grace)
-        except (IntegrityError, ProgrammingError):
-            if attempt + 1 == attempts:
+        except (IntegrityError, ProgrammingError, OperationalError) as error:
+            raced = not isinstance(error, OperationalError) or "already exists" in str(error)
+            if not raced or attempt + 1 == attempts:
                 raise
             time.sleep(0.2 * (attempt + 1))  # the other worker finishes its CREATE TABLEs
     raise AssertionError("unreachable")
