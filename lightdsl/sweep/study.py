@@ -10,6 +10,7 @@ Optuna's RDB backend takes, shared by workers on many machines.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ def optuna_module():
         raise UsageError("lightdsl sweep needs Optuna: pip install 'lightdsl[sweep]' "
                          "(or pip install optuna)") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # lightdsl prints how each trial ended (a failed one with its error); Optuna's warning
+    # repeats that with a traceback, and after a Ctrl-C the traceback would be all one sees
+    logging.getLogger("optuna.study._optimize").setLevel(logging.ERROR)
     return optuna
 
 

@@ -4,7 +4,12 @@
 from __future__ import annotations
 
 import multiprocessing
+import sys
 from dataclasses import asdict
+
+from ..errors import LightdslError, TrainingError
+
+INTERRUPTED = 130  # a worker's exit code after a Ctrl-C, as the command's
 
 
 def run_workers(path: str, sweep: str, options, left: int) -> None:
@@ -23,11 +28,27 @@ def run_workers(path: str, sweep: str, options, left: int) -> None:
         for process in processes:
             process.join(timeout=30)
         raise
+    if any(process.exitcode == INTERRUPTED for process in processes):
+        raise KeyboardInterrupt  # a Ctrl-C sent to the workers alone
+    failed = [i + 1 for i, process in enumerate(processes) if process.exitcode != 0]
+    if failed:
+        raise TrainingError(f"sweep worker {', '.join(map(str, failed))} stopped with an "
+                            "error (above); the trials that finished are kept",
+                            hint="run the sweep again to run the trials still missing")
 
 
 def _worker(path: str, sweep: str, options: dict, share: int) -> None:
+    """One worker process: its share of the trials; a Ctrl-C or a lightdsl error ends it
+    with an exit code and a message, not multiprocessing's traceback."""
     from ..analysis import analyze_file
     from .engine import Sweep, SweepOptions
 
-    analysis = analyze_file(path)
-    Sweep(analysis, analysis.sweeps[sweep], SweepOptions(**options)).run(workers_share=share)
+    try:
+        analysis = analyze_file(path)
+        Sweep(analysis, analysis.sweeps[sweep], SweepOptions(**options)).run(
+            workers_share=share)
+    except KeyboardInterrupt:
+        sys.exit(INTERRUPTED)  # its trial is recorded interrupted; the parent says the rest
+    except LightdslError as error:
+        print(error.report(), file=sys.stderr, flush=True)
+        sys.exit(error.exit_code)

@@ -10,7 +10,7 @@ import pytest
 
 from ..helpers.postgres import missing_reason, postgres_server
 from ..helpers.runner import finish, run_lightdsl, start_lightdsl, wait_until
-from .helpers import write_spec
+from .helpers import write_gated_spec, write_spec
 
 optuna = pytest.importorskip("optuna")
 
@@ -32,13 +32,14 @@ def _states(study) -> list[str]:
     return [t.state.name for t in sorted(study.trials, key=lambda t: t.number)]
 
 
-def _started(tmp_path, epochs: int, *args):
-    write_spec(tmp_path, BLOCK % epochs)
+def _held(tmp_path, hook: str):
+    """A sweep of 3 trials started in the background and holding still in trial 1 (at
+    ``hook``: its fit start, or after its first step) until the test's signal comes."""
+    write_gated_spec(tmp_path, BLOCK % 20, hook)
     sweep = tmp_path / "sweep"
-    child = start_lightdsl("sweep", "iris.lit", "--dir", sweep, *args, cwd=tmp_path,
+    child = start_lightdsl("sweep", "iris.lit", "--dir", sweep, cwd=tmp_path,
                            log=tmp_path / "child.log")
-    wait_until(lambda: (sweep / "trial_1" / "values.json").is_file(), "trial_1's folder",
-               process=child)
+    wait_until(lambda: (tmp_path / "gate.ready").is_file(), "trial 1 holding", process=child)
     return child, sweep
 
 
@@ -58,13 +59,24 @@ def test_jobs_2_runs_the_exact_count_in_two_workers_on_one_journal(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes_the_rest(tmp_path):
-    child, sweep = _started(tmp_path, 20)
+@pytest.mark.parametrize("hook", ["fit_start", "step"])
+def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes_the_rest(tmp_path, hook):
+    """Ctrl-C in a trial's set-up (a KeyboardInterrupt) or in its training (the trainer stops
+    after the step): the trial is interrupted, not counted, and said so without a traceback."""
+    child, sweep = _held(tmp_path, hook)
     child.send_signal(signal.SIGINT)
-    assert finish(child) == 130, (tmp_path / "child.log").read_text()
+    log = tmp_path / "child.log"
+    assert finish(child) == 130, log.read_text()
+    shown = log.read_text()
+    assert "Traceback" not in shown, shown
+    assert ("Ctrl-C: the sweep stopped; 1 finished trial kept in" in shown
+            and "again runs the 2 still missing" in shown), shown
     study = _study(sweep)
     assert _states(study) == ["COMPLETE", "FAIL"]
     assert study.trials[1].user_attrs.get("interrupted") is True
+    if hook == "step":  # the trainer saw the Ctrl-C: it stopped after the step and saved
+        assert "Ctrl-C: stopping after the current step" in shown
+        assert list((sweep / "trial_1").glob("version_0/checkpoints/last.ckpt")), shown
     done = run_lightdsl("sweep", "iris.lit", "--dir", "sweep", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "3 trials, 2 to run" in done.stderr
@@ -74,7 +86,7 @@ def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes_the_rest(tmp_path):
 
 @pytest.mark.slow
 def test_a_killed_workers_trial_is_failed_and_replaced(tmp_path):
-    child, sweep = _started(tmp_path, 20)
+    child, sweep = _held(tmp_path, "fit_start")
     child.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the journal
     finish(child)
     assert _states(_study(sweep)) == ["COMPLETE", "RUNNING"]
