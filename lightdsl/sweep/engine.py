@@ -12,6 +12,7 @@ number (for loggers that nest runs, e.g. MLflow), and ``trial_N/values.json`` it
 from __future__ import annotations
 
 import math
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,19 @@ class Sweep:
         running = sum(1 for t in trials if t.state.name == "RUNNING")
         return self.total - done - running
 
+    def command(self) -> str:
+        """The command that runs this sweep again (its spec, block, folder and storage)."""
+        words = ["lightdsl", "sweep", self.analysis.source.path]
+        if self.space.name != "default":
+            words += ["--sweep", self.space.name]
+        if self.options.trials:
+            words += ["--trials", str(self.options.trials)]
+        if self.options.folder:
+            words += ["--dir", self.options.folder]
+        if self.options.storage:
+            words += ["--storage", self.options.storage]
+        return shlex.join(words)
+
     # ---- running ----
     def run(self, workers_share: int | None = None) -> Any:
         """Run the trials still missing (or ``workers_share`` of them, in a worker)."""
@@ -179,7 +193,9 @@ class Sweep:
         if self.tracking is not None:  # the trial's MLflow run nests under the sweep's
             extra["logger"] = self.tracking.trial_logger(kwargs.get("logger"), trial.study,
                                                          trial.number)
-        result = experiment.fit(default_root_dir=str(self.folder),
+        # a trial is not resumed: running the sweep again runs a new one in its place
+        again = f"{self.command()} (a new trial takes its place)"
+        result = experiment.fit(resume_command=again, default_root_dir=str(self.folder),
                                 run_name=trial_folder(self.folder, trial.number).name,
                                 callbacks=[*kwargs["callbacks"], pruning, params], **extra)
         if result.interrupted:

@@ -33,7 +33,7 @@ def run_sweep(analysis: Analysis, space: Space, options: SweepOptions):
         status = "success"
     except KeyboardInterrupt:
         status = "interrupted"
-        print(stopped_message(analysis, sweep), file=sys.stderr, flush=True)
+        print(stopped_message(sweep), file=sys.stderr, flush=True)
         raise
     finally:
         if tracking is not None:
@@ -42,12 +42,12 @@ def run_sweep(analysis: Analysis, space: Space, options: SweepOptions):
     return sweep.study(), sweep.folder, elapsed
 
 
-def stopped_message(analysis: Analysis, sweep: Sweep) -> str:
+def stopped_message(sweep: Sweep) -> str:
     """What a Ctrl-C kept, and how to go on."""
     study = sweep.study()
     kept = sum(1 for t in study.get_trials(deepcopy=False) if counted(t))
     missing = sweep.remaining(study)
-    then = (f"`lightdsl sweep {analysis.source.path}` again runs the {missing} still missing"
-            if missing else "none is missing")
+    then = f"`{sweep.command()}` runs the {missing} still missing" if missing \
+        else "none is missing"
     return (f"Ctrl-C: the sweep stopped; {plural(kept, 'finished trial')} kept in "
             f"{sweep.folder} (a trial cut short does not count); {then}")

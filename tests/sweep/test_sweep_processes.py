@@ -70,12 +70,15 @@ def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes_the_rest(tmp_path, h
     shown = log.read_text()
     assert "Traceback" not in shown, shown
     assert ("Ctrl-C: the sweep stopped; 1 finished trial kept in" in shown
-            and "again runs the 2 still missing" in shown), shown
+            and f"`lightdsl sweep iris.lit --dir {sweep}` runs the 2 still missing" in shown), \
+        shown
     study = _study(sweep)
     assert _states(study) == ["COMPLETE", "FAIL"]
     assert study.trials[1].user_attrs.get("interrupted") is True
     if hook == "step":  # the trainer saw the Ctrl-C: it stopped after the step and saved
         assert "Ctrl-C: stopping after the current step" in shown
+        assert f"continue with lightdsl sweep iris.lit --dir {sweep} (a new trial takes its " \
+            "place)" in shown
         assert list((sweep / "trial_1").glob("version_0/checkpoints/last.ckpt")), shown
     done = run_lightdsl("sweep", "iris.lit", "--dir", "sweep", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
