@@ -22,6 +22,7 @@ from ..analysis import Analysis
 from ..api import Experiment
 from ..space import Space
 from .claims import claim_lock
+from .interrupts import CtrlC
 from .pruning import PruningCallback
 from .stale import fail_lost_trials, owner
 from .study import (
@@ -63,6 +64,7 @@ class Sweep:
         self.study_name = f"{Path(analysis.source.path).stem}-{space.name}"
         self.tracking = SweepTracking.of(self)  # None unless the run logs to MLflow
         self.claim = None  # the claim lock, while the trials run (see claims.py)
+        self.ctrl_c = None  # whether a Ctrl-C came, while the trials run (interrupts.py)
 
     # ---- the study ----
     def study(self):
@@ -130,7 +132,8 @@ class Sweep:
                                  "monitor": self.space.monitor, "mode": self.space.mode,
                                  "trials": self.total})
         left = self.remaining(study) if workers_share is None else workers_share
-        with claim_lock(self.folder, self.options.storage, self.study_name) as self.claim:
+        with CtrlC().remembered() as self.ctrl_c, \
+                claim_lock(self.folder, self.options.storage, self.study_name) as self.claim:
             if left == 0 or not self._claim_next(study):
                 return study
             study.optimize(self.objective, n_trials=left, timeout=self.space.timeout,
@@ -151,7 +154,9 @@ class Sweep:
     def _next_or_stop(self, study, trial) -> None:
         """After each trial: claim the next one, or stop once ``total`` trials count or run;
         as Optuna's MaxTrialsCallback, but trials cut short (Ctrl-C, a killed worker) do not
-        count."""
+        count. A Ctrl-C some code swallowed during the trial stops the sweep here."""
+        if self.ctrl_c.pressed:
+            raise KeyboardInterrupt
         if not self._claim_next(study):
             study.stop()
 

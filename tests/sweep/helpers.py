@@ -61,6 +61,11 @@ class Gate:
     def on_fit_start(self, trainer, module):
         if self.hook == "fit_start" and self._first_in_trial_1():
             _hold(lambda: False)  # until the Ctrl-C's KeyboardInterrupt (or a SIGKILL)
+        if self.hook == "swallow" and self._first_in_trial_1():
+            try:  # as a __del__ or a careless library would: the Ctrl-C is lost here
+                _hold(lambda: False)
+            except KeyboardInterrupt:
+                Path("gate.swallowed").write_text("yes\\n")
 
     def on_train_batch_end(self, trainer, module, *args):
         if self.hook == "step" and self._first_in_trial_1():
@@ -84,7 +89,8 @@ def _hold(released):
 
 def write_gated_spec(folder: Path, sweep: str, hook: str) -> Path:
     """:func:`write_spec` with the :data:`GATE` callback (module ``gate``) in its train
-    block, holding at ``hook`` (``fit_start`` or ``step``)."""
+    block, holding at ``hook`` (``fit_start`` or ``step``; ``swallow``: at fit start, then
+    swallowing the KeyboardInterrupt)."""
     (folder / "gate.py").write_text(GATE)
     path = write_spec(folder, sweep)
     text = path.read_text().replace(

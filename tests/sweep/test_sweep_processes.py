@@ -88,6 +88,17 @@ def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes_the_rest(tmp_path, h
 
 
 @pytest.mark.slow
+def test_a_ctrl_c_that_code_swallowed_still_stops_the_sweep_after_the_trial(tmp_path):
+    child, sweep = _held(tmp_path, "swallow")
+    child.send_signal(signal.SIGINT)
+    log = tmp_path / "child.log"
+    assert finish(child) == 130, log.read_text()
+    assert (tmp_path / "gate.swallowed").is_file()
+    assert "Ctrl-C: the sweep stopped; 2 finished trials kept in" in log.read_text()
+    assert _states(_study(sweep)) == ["COMPLETE", "COMPLETE"]  # trial 1 went on, then stop
+
+
+@pytest.mark.slow
 def test_a_killed_workers_trial_is_failed_and_replaced(tmp_path):
     child, sweep = _held(tmp_path, "fit_start")
     child.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the journal
