@@ -29,6 +29,7 @@ from .study import (
     counted,
     open_study,
     optuna_module,
+    shown_url,
     trial_folder,
     write_info,
     write_values,
@@ -109,7 +110,8 @@ class Sweep:
         return self.total - done - running
 
     def command(self) -> str:
-        """The command that runs this sweep again (its spec, block, folder and storage)."""
+        """The command that runs this sweep again (its spec, block, folder and storage, the
+        storage's password left out)."""
         words = ["lightdsl", "sweep", self.analysis.source.path]
         if self.space.name != "default":
             words += ["--sweep", self.space.name]
@@ -118,7 +120,7 @@ class Sweep:
         if self.options.folder:
             words += ["--dir", self.options.folder]
         if self.options.storage:
-            words += ["--storage", self.options.storage]
+            words += ["--storage", shown_url(self.options.storage)]
         return shlex.join(words)
 
     # ---- running ----

@@ -1,6 +1,6 @@
 """A Ctrl-C that reaches a sweep is never lost, even where Python code swallows it.
 
-Between a trial's training (where the trainer's own handler turns the first Ctrl-C into "stop
+Outside a trial's training (where the trainer's own handler turns the first Ctrl-C into "stop
 after this step") a Ctrl-C is a KeyboardInterrupt, raised wherever the main thread is. Code
 can swallow it: a ``__del__`` run by the garbage collector (CPython prints "Exception
 ignored" and goes on), a library's ``except BaseException: pass``, a user's python(...)

@@ -63,11 +63,11 @@ def rdb_storage(optuna, url: str, heartbeat: int, grace: int):
         try:
             return _created(optuna, driver_url(url), heartbeat, grace)
         except ImportError as error:
-            raise UsageError(f"--storage {_shown(url)}: no database driver ({error})",
+            raise UsageError(f"--storage {shown_url(url)}: no database driver ({error})",
                              hint="pip install psycopg2-binary (PostgreSQL)") from None
         except Exception as error:  # noqa: BLE001 (SQLAlchemy's: cannot connect, refused)
             first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-            raise UsageError(f"--storage {_shown(url)}: cannot open the database: "
+            raise UsageError(f"--storage {shown_url(url)}: cannot open the database: "
                              f"{first}") from None
 
 
@@ -106,8 +106,8 @@ def driver_url(url: str) -> str:
     return url  # SQLAlchemy's own ImportError then names what is missing
 
 
-def _shown(url: str) -> str:
-    """``url`` without its password."""
+def shown_url(url: str) -> str:
+    """``url`` without its password (as a message shows it)."""
     scheme, sep, rest = url.partition("://")
     auth, at, host = rest.rpartition("@")
     if not at or ":" not in auth:

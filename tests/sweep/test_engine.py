@@ -123,3 +123,13 @@ def test_a_failed_trial_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch)
     pytest.importorskip("matplotlib")
     assert {p.name for p in write_plots(study, folder)} == {
         "history.png", "parallel_coordinates.png", "importance.png"}
+
+
+def test_the_command_to_run_a_sweep_again_keeps_its_options_but_not_a_password(tmp_path):
+    analysis = analyze_file(str(write_spec(tmp_path, "sweep {\n    hidden = choice(8, 16)\n}")))
+    options = SweepOptions(trials=5, folder="my sweeps/a", storage="postgresql://me:pw@db/s")
+    command = Sweep(analysis, analysis.sweeps["default"], options).command()
+    assert command == (f"lightdsl sweep {analysis.source.path} --trials 5 --dir 'my sweeps/a' "
+                       "--storage 'postgresql://me:***@db/s'")
+    plain = Sweep(analysis, analysis.sweeps["default"], SweepOptions()).command()
+    assert plain == f"lightdsl sweep {analysis.source.path}"
