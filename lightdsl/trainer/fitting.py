@@ -108,7 +108,9 @@ def abort_message(abort: KeyboardInterrupt, kept: str | None) -> str:
         left = (f"{abort.path} is the previous complete checkpoint" if abort.path.is_file()
                 else f"{abort.path} was not written")
         return f"Aborted while saving a checkpoint: {left}; nothing else was saved."
-    return f"Aborted: nothing saved since the last checkpoint ({kept or 'none'})."
+    if kept is None:  # e.g. a Ctrl-C during set-up, before the first checkpoint
+        return "Aborted: no checkpoint was saved."
+    return f"Aborted: nothing saved since the last checkpoint ({kept})."
 
 
 def finish(trainer, ckpt_path, elapsed_s: float) -> FitResult:

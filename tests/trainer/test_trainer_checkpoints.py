@@ -204,3 +204,12 @@ def test_checkpoints_get_the_mode_a_new_file_gets(tmp_path, umask):
     path.chmod(0o640)  # an existing file keeps its mode when rewritten, as with open("w")
     atomic_save({"x": 2}, path)
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_an_abort_before_any_checkpoint_says_none_was_saved(tmp_path):
+    from lightdsl.trainer.fitting import abort_message
+
+    assert abort_message(KeyboardInterrupt(), None) == "Aborted: no checkpoint was saved."
+    kept = str(tmp_path / "last.ckpt")
+    assert abort_message(KeyboardInterrupt(), kept) == \
+        f"Aborted: nothing saved since the last checkpoint ({kept})."
