@@ -65,6 +65,29 @@ def unwrap_compiled(module: torch.nn.Module):
     return module, None
 
 
+# ---- when it fails mid-fit ------------------------------------------------------------------
+
+def compile_failure(error: BaseException, compiled) -> ConfigError | None:
+    """A clear error for torch.compile's backend failing during a fit (a C++ compiler that
+    breaks on the kernels it is given, a header missing): torch's own trace is long and says
+    nothing a user can act on. None for any other error, or when nothing was compiled."""
+    dynamo = sys.modules.get("torch._dynamo.exc")
+    if compiled is None or dynamo is None or not isinstance(error, dynamo.BackendCompilerFailed):
+        return None
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    what = lines[0] if lines else type(error).__name__
+    said = _line_after(lines, "Output:")  # a compile error: what the compiler printed
+    return ConfigError(f"compile: torch.compile failed while building the model's kernels "
+                       f"({what}" + (f"; the compiler said: {said})" if said else ")"),
+                       hint="TORCHDYNAMO_VERBOSE=1 shows torch's own trace, " + OFF_HINT)
+
+
+def _line_after(lines: list[str], heading: str) -> str | None:
+    if heading in lines and lines.index(heading) + 1 < len(lines):
+        return lines[lines.index(heading) + 1]
+    return None
+
+
 # ---- is it possible here ------------------------------------------------------------------
 
 def compile_problem(device: torch.device) -> ConfigError | None:

@@ -19,7 +19,7 @@ from lightdsl.errors import ConfigError
 from lightdsl.run_settings import TRAINER_SETTINGS
 
 from .checkpoint import SaveInterrupted
-from .compiling import release_compiled
+from .compiling import compile_failure, release_compiled
 from .data import move_batch, prepare_loader
 from .distributed import Ranks
 from .evaluation import evaluate
@@ -92,8 +92,8 @@ def guarded(run: FitRun):
         if run.dist.is_main:
             print(abort_message(abort, run.kept_ckpt()), file=sys.stderr, flush=True)
         raise
-    except RuntimeError as error:  # under DDP: another rank died or vanished
-        failure = run.dist.failure(error)
+    except RuntimeError as error:  # a rank died or vanished (DDP), or a compiler failed
+        failure = run.dist.failure(error) or compile_failure(error, run.compiled)
         if failure is None:
             raise
         raise failure from None

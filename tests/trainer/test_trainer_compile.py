@@ -9,6 +9,7 @@ forward. The tests marked slow really compile (inductor, and dynamo with the eag
 
 from __future__ import annotations
 
+import shutil
 import sysconfig
 from collections import OrderedDict
 from pathlib import Path
@@ -261,6 +262,33 @@ def test_train_without_a_compiler_says_so_and_writes_nothing(tmp_path):
         "compiler was found (tried CXX=/nowhere/g++)" in done.stderr
     assert "set compile = false" in done.stderr and "Traceback" not in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["line.lit"]
+
+
+BROKEN_CXX = """#!/bin/sh
+case "$1" in --version|-v|-dumpversion) exec g++ "$@";; esac
+echo "fakecxx: internal compiler error: out of luck" >&2
+exit 1
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++ to answer --version")
+def test_a_compiler_that_fails_on_the_kernels_is_a_message_not_a_trace(tmp_path):
+    """It passes the check before training (it answers --version) and fails on the first
+    kernel, mid-fit: torch's 90-line trace becomes one message with the compiler's words."""
+    cxx = tmp_path / "fakecxx"
+    cxx.write_text(BROKEN_CXX)
+    cxx.chmod(0o755)
+    spec = tmp_path / "line.lit"
+    spec.write_text(LINE_SPEC.replace("COMPILE", "compile = true"))
+    env = child_env(CXX=str(cxx), TORCHINDUCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    done = run_lightdsl("train", spec, cwd=tmp_path, env=env)  # a fresh cache: it compiles
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "error: compile: torch.compile failed while building the model's kernels " \
+        "(CppCompileError: C++ compile error; the compiler said: fakecxx: internal compiler " \
+        "error: out of luck)" in done.stderr
+    assert "set compile = false" in done.stderr
 
 
 @pytest.mark.slow
