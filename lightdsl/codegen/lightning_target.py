@@ -252,6 +252,7 @@ class LightningTarget(Target):
         self.w.line("suggestion = None if found is None else found[0]")
 
     def _trainer_args(self) -> tuple:
+        """``pl.Trainer``'s arguments, as the entries of main()'s ``settings`` dict."""
         plan, run = self.plan, self.run
         args = []
         for key, value in plan.run.settings.values.items():
@@ -260,16 +261,16 @@ class LightningTarget(Target):
             if key not in SPEC_LIGHTNING_SETTINGS or not plan.written(key):
                 continue
             value = max_epochs(value) if key == "max_epochs" else value
-            args.append(f"{key}={flat(literal(value, tuples=True))}")
+            args.append(f'"{key}": {flat(literal(value, tuples=True))}')
         calls = tuple(vocab_call(b, func="pl.callbacks." + b.entry.target.rsplit(".", 1)[1])
                       for b in builtin(run.callbacks))
         if plan["device_stats"] is True:  # lightdsl's setting is Lightning's callback
             calls += ("pl.callbacks.DeviceStatsMonitor()",)
         if calls:
-            args.append(concat("callbacks=", Group("[", calls, "]")))
+            args.append(concat('"callbacks": ', Group("[", calls, "]")))
         if plan.written("logger"):
             logger = lightning_logger(run, *log_location(run, self.s.path))
-            args.append(concat("logger=", logger))
+            args.append(concat('"logger": ', logger))
         return tuple(args)
 
     def _lr_find(self) -> None:
@@ -301,9 +302,10 @@ class LightningTarget(Target):
             w.line(f"model = {self.model_call}")
             self.write_compile()
             w.line(f"data = {self.data_class}({'data_root' if self.reads_files else ''})")
-            trainer = concat("pl.Trainer", Group("(", (*self._trainer_args(), "**trainer_args"),
-                                                 ")"))
-            w.statement(trainer, prefix="trainer = ", span=run.node.span)
+            settings = Group("{", self._trainer_args(), "}")
+            w.statement(settings, prefix="settings = ", span=run.node.span)
+            w.line("settings.update(trainer_args)  # main()'s arguments replace the spec's")
+            w.line("trainer = pl.Trainer(**settings)")
             if run.lr_find is not None:
                 # a resume keeps the checkpoint's learning rate (its optimizer state), as
                 # `lightdsl train --resume` does; fast_dev_run skips it, as lightdsl (and

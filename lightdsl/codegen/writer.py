@@ -7,8 +7,9 @@ records which generated line came from which spec line (:attr:`CodeWriter.line_m
 Expressions that may be too long are documents: a string, or :class:`Group` (a bracketed,
 comma-separated list) inside :class:`Concat`. :func:`layout` renders them as ``ruff format``
 does: on one line if it fits, else the last bracket opened on the line breaks, with its contents
-on one indented line if they fit there, else a sole item split in place, several one per line
-with a trailing comma. An operator chain splits before its operators, in parentheses of its own
+on one indented line if they fit there (a call's arguments; a list or dict display always goes
+one item per line), else a sole item split in place, several one per line with a trailing
+comma. An operator chain splits before its operators, in parentheses of its own
 unless a bracket already holds it (``torch.relu(a + b)``, not ``torch.relu((a + b),)``).
 """
 
@@ -113,7 +114,9 @@ def layout(doc: Doc, column: int, suffix: str = "", bracketed: bool = False) -> 
     head, group, tail = last
     inner = column + len(INDENT)
     items = ", ".join(flat(i) for i in group.items) + ("," if group.one else "")
-    if inner + len(items) <= WIDTH and not group.one:
+    # a display ([...], {...}) that breaks has one item per line, as ruff (and black) do;
+    # a call's arguments may stay together on one indented line
+    if inner + len(items) <= WIDTH and not group.one and group.open not in ("[", "{"):
         body = [INDENT + items]
     elif len(group.items) == 1 and not group.one:  # ruff adds no comma after a sole item
         body = [INDENT + line for line in layout(group.items[0], inner, bracketed=True)]

@@ -31,17 +31,20 @@ def test_the_tables_lightning_flag_is_pytorch_lightnings_signature():
     assert {"seed", "compile", "device_stats"} & SPEC_LIGHTNING_SETTINGS == set()
 
 
-def _trainer_keywords(script: str) -> list[str]:
-    """The keyword names of every ``pl.Trainer(...)`` call in ``script``."""
-    return [k.arg for node in ast.walk(ast.parse(script)) if isinstance(node, ast.Call)
-            and ast.unparse(node.func) == "pl.Trainer" for k in node.keywords if k.arg]
-
-
 def _scripts():
     for spec in SPECS:
         analysis = analyze(SourceFile.read(str(spec)))
         for run in analysis.program.runs:
             yield spec, run, generate(analysis, run, "lightning", str(spec.with_suffix(".py")))
+
+
+def _trainer_keywords(script: str) -> list[str]:
+    """The keyword names main() gives ``pl.Trainer``: the keys of its ``settings = {...}``
+    (``pl.Trainer(**settings)``, after main()'s own arguments)."""
+    assert "trainer = pl.Trainer(**settings)" in script
+    return [key.value for node in ast.walk(ast.parse(script)) if isinstance(node, ast.Assign)
+            and [ast.unparse(t) for t in node.targets] == ["settings"]
+            and isinstance(node.value, ast.Dict) for key in node.value.keys]
 
 
 def test_every_generated_pl_trainer_keyword_is_a_lightning_parameter():
@@ -56,3 +59,16 @@ def test_every_generated_pl_trainer_keyword_is_a_lightning_parameter():
     assert {"seed", "compile"} <= written
     assert {"seed", "compile"} & seen == set()
     assert {"max_epochs", "callbacks", "logger"} <= seen
+
+
+def test_mains_arguments_replace_the_specs_settings(tmp_path, monkeypatch):
+    """``main(max_epochs=2)`` on a spec that sets max_epochs = 2000 trains 2 epochs (it was a
+    TypeError: pl.Trainer got max_epochs twice)."""
+    from tests.helpers.scripts import load_script, write_script
+
+    monkeypatch.chdir(tmp_path)
+    script = load_script(write_script(ROOT / "specs" / "statquest.lit", tmp_path / "sq.py",
+                                      target="lightning"))
+    model = script.main(max_epochs=2, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)
+    assert model.trainer.max_epochs == 2 and model.trainer.current_epoch == 2

@@ -203,3 +203,28 @@ def test_without_mlflow_installed_training_says_how_to_install_it(tmp_path, monk
     with pytest.raises(ConfigError, match="logger mlflow needs the mlflow package") as error:
         lightdsl.load(str(spec)).fit(**QUIET, default_root_dir=str(tmp_path / "logs"))
     assert "install lightdsl[mlflow]" in error.value.hint and "[mlflow]'" in error.value.hint
+
+
+def test_the_generated_lightning_script_logs_to_mlflow_what_lightdsl_logs(tmp_path, mlflow_db):
+    """The Lightning script's MLFlowLogger writes to lightdsl's store, beside lightdsl's own
+    run, the same metrics at the same steps (Lightning and lightdsl train alike)."""
+    pytest.importorskip("pytorch_lightning")
+    from tests.helpers.scripts import load_script, write_script
+
+    local_store(mlflow_db, tmp_path / "lightning_logs")
+    _, spec = _train(tmp_path, "mlflow", enable_model_summary=False)
+    script = load_script(write_script(spec, tmp_path / "iris_pl.py", target="lightning"))
+    script.main(enable_progress_bar=False, enable_model_summary=False)
+    client = _client(tmp_path)
+    found = client.get_experiment_by_name("iris")
+    runs = client.search_runs([found.experiment_id], order_by=["attributes.start_time ASC"])
+    assert len(runs) == 2, [r.info.run_name for r in runs]
+    ours, theirs = (run.info.run_id for run in runs)  # lightdsl's first, then Lightning's
+    keys = sorted(client.get_run(ours).data.metrics)
+    assert keys == sorted(client.get_run(theirs).data.metrics) == \
+        ["epoch", "train_loss_epoch", "train_loss_step", "val_loss"]
+    for key in keys[1:]:
+        assert _same(_history(client, ours, key), _history(client, theirs, key)), key
+    # Lightning adds `epoch` to each of its log calls (three at an epoch's last step, where
+    # lightdsl logs two): the same (step, epoch) points
+    assert set(_history(client, ours, "epoch")) == set(_history(client, theirs, "epoch"))

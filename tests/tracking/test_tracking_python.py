@@ -138,7 +138,7 @@ def test_the_lightning_script_passes_every_logger_and_notes_the_python_callback(
     spec = iris_spec(tmp_path, 1, 16, *SEVERAL.replace("MODULE", module).strip().splitlines())
     generated = generate_file(str(spec), None, "lightning", str(tmp_path / "s.py"))
     text = generated.text
-    assert ('logger=[\n            pl.loggers.TensorBoardLogger(),\n'
+    assert ('"logger": [\n            pl.loggers.TensorBoardLogger(),\n'
             '            pl.loggers.CSVLogger(),\n            pl.loggers.MLFlowLogger(\n'
             '                experiment_name="iris",\n'
             '                tracking_uri="sqlite:///mlruns/mlflow.db",\n'

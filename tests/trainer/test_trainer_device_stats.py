@@ -113,7 +113,7 @@ def test_spec_setting_logs_lightnings_names_at_lightnings_steps(tmp_path, monkey
     result = lightdsl.load(str(spec)).fit(logger="csv")
     ours = device_rows(result.log_dir)
     script = generate_file(str(spec), None, "lightning").text
-    assert "callbacks=[pl.callbacks.DeviceStatsMonitor()]" in script
+    assert "\"callbacks\": [pl.callbacks.DeviceStatsMonitor()]" in script
     (tmp_path / "stats_pl.py").write_text(script, encoding="utf-8")
     logger = pl.loggers.CSVLogger(str(tmp_path / "pl"))
     spec_of = importlib.util.spec_from_file_location("stats_pl", tmp_path / "stats_pl.py")

@@ -117,7 +117,9 @@ def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
     # ckpt_path: resume from a checkpoint of this script or of `lightdsl train`
     model = CharBigram()
     data = TinyData(data_root)
-    trainer = pl.Trainer(max_epochs=3, **trainer_args)  # char_bigram.lit:20
+    settings = {"max_epochs": 3}  # char_bigram.lit:20
+    settings.update(trainer_args)  # main()'s arguments replace the spec's
+    trainer = pl.Trainer(**settings)
     trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
     return model
 

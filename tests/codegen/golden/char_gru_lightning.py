@@ -120,7 +120,9 @@ def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
     # ckpt_path: resume from a checkpoint of this script or of `lightdsl train`
     model = CharGRU()
     data = TinyData(data_root)
-    trainer = pl.Trainer(max_epochs=10, **trainer_args)  # char_gru.lit:22
+    settings = {"max_epochs": 10}  # char_gru.lit:22
+    settings.update(trainer_args)  # main()'s arguments replace the spec's
+    trainer = pl.Trainer(**settings)
     trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
     return model
 

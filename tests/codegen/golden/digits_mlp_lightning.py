@@ -113,11 +113,12 @@ def main(ckpt_path=None, **trainer_args):
     model = DigitsNet()
     data = Digits8Data()
     # digits_mlp.lit:21
-    trainer = pl.Trainer(
-        max_epochs=20,
-        callbacks=[pl.callbacks.ModelCheckpoint(monitor="val_accuracy", mode="max")],
-        **trainer_args,
-    )
+    settings = {
+        "max_epochs": 20,
+        "callbacks": [pl.callbacks.ModelCheckpoint(monitor="val_accuracy", mode="max")],
+    }
+    settings.update(trainer_args)  # main()'s arguments replace the spec's
+    trainer = pl.Trainer(**settings)
     pl.seed_everything(SEED)
     trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
     return model

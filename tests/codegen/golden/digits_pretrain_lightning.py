@@ -141,7 +141,9 @@ def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
     pl.seed_everything(SEED)
     model = Classifier()
     data = Digits10Data(data_root)
-    trainer = pl.Trainer(max_epochs=10, **trainer_args)  # digits_pretrain.lit:35
+    settings = {"max_epochs": 10}  # digits_pretrain.lit:35
+    settings.update(trainer_args)  # main()'s arguments replace the spec's
+    trainer = pl.Trainer(**settings)
     pl.seed_everything(SEED)
     trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
     return model

@@ -153,7 +153,9 @@ def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
     pl.seed_everything(SEED)
     model = FineTuned()
     data = Mod3Data(data_root)
-    trainer = pl.Trainer(max_epochs=10, **trainer_args)  # finetune_digits.lit:37
+    settings = {"max_epochs": 10}  # finetune_digits.lit:37
+    settings.update(trainer_args)  # main()'s arguments replace the spec's
+    trainer = pl.Trainer(**settings)
     pl.seed_everything(SEED)
     trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
     return model

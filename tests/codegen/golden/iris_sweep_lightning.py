@@ -122,7 +122,9 @@ def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
     pl.seed_everything(SEED)
     model = IrisNet()
     data = IrisData(data_root)
-    trainer = pl.Trainer(max_epochs=10, **trainer_args)  # iris_sweep.lit:20
+    settings = {"max_epochs": 10}  # iris_sweep.lit:20
+    settings.update(trainer_args)  # main()'s arguments replace the spec's
+    trainer = pl.Trainer(**settings)
     pl.seed_everything(SEED)
     trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
     return model

@@ -136,14 +136,15 @@ def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
     model = ConvNet()
     data = MnistData(data_root)
     # mnist_cnn.lit:28
-    trainer = pl.Trainer(
-        max_epochs=5,
-        callbacks=[
+    settings = {
+        "max_epochs": 5,
+        "callbacks": [
             pl.callbacks.EarlyStopping(monitor="val_loss", patience=2),
             pl.callbacks.ModelCheckpoint(monitor="val_accuracy", mode="max"),
         ],
-        **trainer_args,
-    )
+    }
+    settings.update(trainer_args)  # main()'s arguments replace the spec's
+    trainer = pl.Trainer(**settings)
     trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
     return model
 

@@ -127,12 +127,13 @@ def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
     model = NeuralNet()
     data = MnistData(data_root)
     # mnist_mlp.lit:20
-    trainer = pl.Trainer(
-        max_epochs=2,
-        gradient_clip_val=0.5,
-        logger=pl.loggers.TensorBoardLogger(save_dir="lightning_logs"),
-        **trainer_args,
-    )
+    settings = {
+        "max_epochs": 2,
+        "gradient_clip_val": 0.5,
+        "logger": pl.loggers.TensorBoardLogger(save_dir="lightning_logs"),
+    }
+    settings.update(trainer_args)  # main()'s arguments replace the spec's
+    trainer = pl.Trainer(**settings)
     trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
     return model
 

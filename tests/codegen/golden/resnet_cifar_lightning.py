@@ -180,11 +180,12 @@ def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
     model = ResNet()
     data = CifarData(data_root)
     # resnet_cifar.lit:55
-    trainer = pl.Trainer(
-        max_epochs=30,
-        callbacks=[pl.callbacks.ModelCheckpoint(monitor="val_accuracy", mode="max")],
-        **trainer_args,
-    )
+    settings = {
+        "max_epochs": 30,
+        "callbacks": [pl.callbacks.ModelCheckpoint(monitor="val_accuracy", mode="max")],
+    }
+    settings.update(trainer_args)  # main()'s arguments replace the spec's
+    trainer = pl.Trainer(**settings)
     trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
     return model
 

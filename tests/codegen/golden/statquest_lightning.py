@@ -74,9 +74,9 @@ def main(ckpt_path=None, **trainer_args):
     model = BasicLightningTrain()
     data = DosesData()
     # statquest.lit:35
-    trainer = pl.Trainer(
-        max_epochs=2000, accelerator="auto", devices="auto", **trainer_args
-    )
+    settings = {"max_epochs": 2000, "accelerator": "auto", "devices": "auto"}
+    settings.update(trainer_args)  # main()'s arguments replace the spec's
+    trainer = pl.Trainer(**settings)
     if ckpt_path is None and not trainer.fast_dev_run:
         pl.seed_everything(SEED)
         # statquest.lit:40 lr_find

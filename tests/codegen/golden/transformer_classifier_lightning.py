@@ -129,7 +129,9 @@ def main(ckpt_path=None, data_root=SPEC_DIR, **trainer_args):
     pl.seed_everything(SEED)
     model = OrderTransformer()
     data = OrderData(data_root)
-    trainer = pl.Trainer(max_epochs=20, **trainer_args)  # transformer_classifier.lit:29
+    settings = {"max_epochs": 20}  # transformer_classifier.lit:29
+    settings.update(trainer_args)  # main()'s arguments replace the spec's
+    trainer = pl.Trainer(**settings)
     pl.seed_everything(SEED)
     trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
     return model
