@@ -94,10 +94,12 @@ def check_output_classes(module, bundle: DataBundle) -> None:
     split's labels against it (:func:`check_labels`, rows located through the splits)."""
     if not class_index_loss(getattr(module, "loss_name", None)):
         return
+    from ..trainer.data import widened
+
     was_training = module.training
     module.eval()  # a probe, not a training step: batch norm's running statistics stay as built
     with torch.no_grad():
-        output = module(bundle.train.inputs[:2])
+        output = module(widened(bundle.train.inputs[:2]))
     module.train(was_training)
     if output.dim() < 2:
         return  # the loss itself will say what it expects
@@ -129,7 +131,7 @@ def _to_float(dataset: Dataset | None) -> Dataset | None:
 
 def make_loader(dataset: Dataset, settings: dict[str, Any], *, train: bool):
     """In-memory slicing batches, or a DataLoader when ``num_workers`` > 0."""
-    from ..trainer.data import InMemoryLoader
+    from ..trainer.data import InMemoryLoader, widening_collate
 
     batch_size = settings.get("batch_size", 32)
     if not isinstance(batch_size, int):
@@ -143,6 +145,6 @@ def make_loader(dataset: Dataset, settings: dict[str, Any], *, train: bool):
         return torch.utils.data.DataLoader(
             torch.utils.data.TensorDataset(*dataset.tensors), batch_size=batch_size,
             shuffle=shuffle, drop_last=drop_last, num_workers=settings["num_workers"],
-            pin_memory=settings.get("pin_memory", False))
+            pin_memory=settings.get("pin_memory", False), collate_fn=widening_collate)
     return InMemoryLoader(dataset.tensors, batch_size=batch_size, shuffle=shuffle,
                           drop_last=drop_last)

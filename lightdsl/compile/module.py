@@ -17,7 +17,7 @@ from ..checker.train import Run
 from ..errors import ConfigError
 from ..run_settings import max_epochs as run_max_epochs
 from ..runtime.sequences import class_scores_first
-from ..trainer.data import limit_batches
+from ..trainer.data import limit_batches, widened
 from ..trainer.setup import stepping_batches
 from .data import DataBundle, make_loader
 from .finetune import param_groups, warm_start
@@ -46,7 +46,7 @@ class SpecModule(SpecModel):
                         "optimizer": run.optimizer.name, **_prefixed(run.optimizer),
                         "batch_size": data.settings.get("batch_size")}
         self._loaders: dict[str, Any] = {}
-        self.example_input_array = data.train.inputs[:2].clone()
+        self.example_input_array = widened(data.train.inputs[:2]).clone()
         # fine-tuning: the parts unfrozen later (own optimizer groups), a warm start
         self.unfreezes = [(b.values["part"], b.values.get("lr"), b.values["at_epoch"])
                           for b in run.unfreeze]

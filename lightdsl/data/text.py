@@ -28,13 +28,14 @@ def read_text(path: str | Path) -> str:
 
 
 def encode_file(path: str | Path) -> tuple[torch.Tensor, list[str]]:
-    """The file's characters as int64 indices into its sorted distinct characters, and those
-    characters: read in chunks, about 8 bytes of memory a character (see
+    """The file's characters as indices into its sorted distinct characters (int16, or int32
+    beyond 32,767 characters: loaders widen each batch to int64), and those characters: read
+    in chunks, about 2 bytes of memory a character (see
     :func:`lightdsl.runtime.text.encode_chunks`); a DataError naming the file."""
     if not Path(path).is_file():
         raise DataError("file not found", path=str(path))
     try:
-        return encode_chunks(file_chunks(path))
+        return encode_chunks(file_chunks(path), compact=True)
     except UnicodeDecodeError as err:
         raise _not_utf8(path) from err
 
@@ -61,9 +62,10 @@ def _not_utf8(path: str | Path) -> DataError:
 
 
 def load_text(path: str | Path, seq_len: int = 64, stride: int | None = None) -> Dataset:
-    """A UTF-8 text file as next-character samples: inputs (N, seq_len) int64 indices into
-    the file's sorted distinct characters, labels (N, seq_len) the character after each input
-    position. Windows start every ``stride`` characters (default ``seq_len``: no overlap)."""
+    """A UTF-8 text file as next-character samples: inputs (N, seq_len) indices (int16, see
+    :func:`encode_file`) into the file's sorted distinct characters, labels (N, seq_len) the
+    character after each input position. Windows start every ``stride`` characters (default
+    ``seq_len``: no overlap)."""
     ids, _ = encode_file(path)
     if len(ids) < seq_len + 1:
         raise DataError(f"the file has {len(ids)} characters; seq_len = {seq_len} needs at "

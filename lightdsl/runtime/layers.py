@@ -5,12 +5,14 @@ from torch import nn
 
 
 class IndexEmbedding(nn.Embedding):
-    """``nn.Embedding`` that also takes indices arriving as floats: lightdsl's loaders give the
-    model float32 inputs, and the checker lets only integer-valued inputs (inline integers)
-    reach an embedding, so the conversion is exact."""
+    """``nn.Embedding`` that also takes indices arriving as floats (lightdsl's loaders give the
+    model float32 inputs, and the checker lets only integer-valued inputs, inline integers,
+    reach an embedding, so the conversion is exact) or as narrow integers (a text dataset's
+    int16 characters, given to the model directly)."""
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
-        return super().forward(input.long() if input.is_floating_point() else input)
+        indices = input if input.dtype in (torch.int64, torch.int32) else input.long()
+        return super().forward(indices)
 
 
 def last_hidden(hidden: torch.Tensor, directions: int) -> torch.Tensor:

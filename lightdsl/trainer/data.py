@@ -53,6 +53,7 @@ class InMemoryLoader:
             raise ConfigError(f"batch_size={self.batch_size!r} is not an integer")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size={self.batch_size} must be >= 1")
+        self._narrow = any(t.dtype in NARROW_INTEGERS for t in tensors)  # compact text indices
 
     @property
     def num_samples(self) -> int:
@@ -104,8 +105,25 @@ class InMemoryLoader:
         return order.to(self.tensors[0].device)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        # the batches' own generator, not one wrapping it: a layer less on every batch
-        return schedule.slice_batches(self.tensors, self._order(), self.batch_size, len(self))
+        batches = schedule.slice_batches(self.tensors, self._order(), self.batch_size, len(self))
+        if not self._narrow:
+            # the batches' own generator, not one wrapping it: a layer less on every batch
+            return batches
+        return (tuple(widened(t) for t in batch) for batch in batches)
+
+
+NARROW_INTEGERS = (torch.int8, torch.int16, torch.int32)  # not uint8: images, made float
+
+
+def widened(tensor: torch.Tensor) -> torch.Tensor:
+    """Compactly stored indices (a text file's characters, int16) as the int64 that
+    embeddings and class-index losses take; any other tensor as it is."""
+    return tensor.long() if tensor.dtype in NARROW_INTEGERS else tensor
+
+
+def widening_collate(samples):
+    """A DataLoader's collate (``num_workers`` > 0) that widens as :class:`InMemoryLoader`."""
+    return tuple(widened(t) for t in torch.utils.data.default_collate(samples))
 
 
 def move_batch(batch: Any, device: torch.device, float_dtype=None, non_blocking=False) -> Any:

@@ -31,10 +31,10 @@ def bigram_baseline(train, val, classes: int, smoothing: float = 0.01) -> float:
     (next-character frequencies after each character, add-``smoothing``)."""
     counts = torch.full((classes, classes), smoothing, dtype=torch.float64)
     ones = torch.ones(train.inputs.numel(), dtype=torch.float64)
-    counts.index_put_((train.inputs.reshape(-1), train.labels.reshape(-1)), ones,
-                      accumulate=True)
+    pairs = (train.inputs.reshape(-1).long(), train.labels.reshape(-1).long())  # int16 kept
+    counts.index_put_(pairs, ones, accumulate=True)
     log_p = (counts / counts.sum(1, keepdim=True)).log()
-    return float(-log_p[val.inputs.reshape(-1), val.labels.reshape(-1)].mean())
+    return float(-log_p[val.inputs.reshape(-1).long(), val.labels.reshape(-1).long()].mean())
 
 
 def small_spec(folder: Path, hidden: int = 16) -> Path:
