@@ -21,8 +21,8 @@ class Dataset:
     ``inputs`` is float32, or uint8 for images (shape ``(N, C, H, W)``) until ``to_float`` or
     ``normalize`` converts them. ``labels`` is int64 for class labels, float32 for regression
     targets, or ``None``. A text file's characters (inputs and labels) are int16 indices (two
-    bytes a character, not eight): the loaders widen each batch to int64. ``classes`` holds the class names when labels were strings (label ``i``
-    means ``classes[i]``). ``source`` describes where the data came from and prefixes messages;
+    bytes a character, not eight): the loaders widen each batch to int64. ``classes`` holds
+    the class names when labels were strings (label ``i`` means ``classes[i]``). ``source`` describes where the data came from and prefixes messages;
     ``labels_source`` does the same for label problems when labels came from another file.
     ``lines`` holds, for data read from a text file (CSV), the 1-based line of each sample as an
     editor shows it (header counted), and ``origin`` (after a split) each sample's index in the
