@@ -61,15 +61,19 @@ class Gate:
     def on_fit_start(self, trainer, module):
         if self.hook == "fit_start" and self._first_in_trial_1():
             _hold(lambda: False)  # until the Ctrl-C's KeyboardInterrupt (or a SIGKILL)
-        if self.hook == "swallow" and self._first_in_trial_1():
-            try:  # as a __del__ or a careless library would: the Ctrl-C is lost here
-                _hold(lambda: False)
+        if self.hook == "swallow":
+            try:  # as a __del__ or a careless library would: the Ctrl-C is lost here (the
+                # cue is written inside, as the signal may come the moment it exists)
+                if self._first_in_trial_1():
+                    _hold(lambda: False)
             except KeyboardInterrupt:
                 Path("gate.swallowed").write_text("yes\\n")
 
     def on_train_batch_end(self, trainer, module, *args):
+        # the trainer's handler, which replaces itself on the Ctrl-C: taken before the cue
+        # is written, since the signal may come the moment it exists
+        handler = signal.getsignal(signal.SIGINT)
         if self.hook == "step" and self._first_in_trial_1():
-            handler = signal.getsignal(signal.SIGINT)  # the trainer's: it replaces itself
             _hold(lambda: signal.getsignal(signal.SIGINT) is not handler)
 
     def _first_in_trial_1(self):
