@@ -47,3 +47,19 @@ def test_children_start_through_the_runner():
                 starting.add(name)
     assert starting - set(OWN_CHILDREN) == set(), "start children with tests.helpers.runner"
     assert set(OWN_CHILDREN) - starting == set(), "moved to the runner: drop from OWN_CHILDREN"
+
+
+def test_every_test_the_stress_run_selects_exists():
+    """tests/stress.sh runs the node ids of tests/stress_selection.txt: a test renamed since
+    the file was written makes pytest refuse the whole run ("not found"), so stress runs
+    nothing. Regenerate the file with ``python -m pytest -p tests.children_audit``."""
+    modules = _test_modules()
+    stale = []
+    for node_id in (TESTS / "stress_selection.txt").read_text(encoding="utf-8").split():
+        path, _, name = node_id.partition("::")
+        tree = modules.get(path.removeprefix("tests/"))
+        defined = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)} \
+            if tree is not None else set()
+        if name.split("[")[0] not in defined:
+            stale.append(node_id)
+    assert stale == [], "tests/stress_selection.txt names tests that no longer exist"
