@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..analysis import Analysis, SpecError, analyze, choose_run
 from ..errors import UsageError
 from ..frontend.source import SourceFile
-from .finetune import finetune_notes
+from .finetune import finetune_notes, warm_start_call
 from .lightning_target import LightningTarget
 from .model import ModelWriter
 from .python import add_imports
@@ -94,7 +94,8 @@ def _model_parts(run, script: Script):
     class_name = script.globals(info.name)
     defaults = info.defaults  # evaluated once by the checker
     changed = {k: v for k, v in info.hypers.items() if defaults.get(k) != v}
-    writer = ModelWriter(info, defaults, script.w, class_name, class_names=script.globals)
+    writer = ModelWriter(info, defaults, script.w, class_name, class_names=script.globals,
+                         warm_start=lambda init, part: warm_start_call(init, part, script))
     for helper in writer.helpers():
         script.use(helper)
     from .printer import literal

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ..analysis import log_location
 from ..run_settings import SPEC_LIGHTNING_SETTINGS, max_epochs
 from .data import inline_classes
+from .finetune import optimizer_params, warm_start_call, write_unfreezes
 from .loggers import builtin, lightning_logger, omitted
 from .metrics import inputs_lines, is_matrix, is_open, task_line, update_args, write_metric_dict
 from .printer import Namer, literal, vocab_call
@@ -84,7 +85,20 @@ class LightningTarget(Target):
         if self.run.data.val is not None:
             self._step("validation_step", "val")
         self._matrix_hooks()
+        self._unfreeze_hook()
         self._configure_optimizers()
+
+    def _unfreeze_hook(self) -> None:
+        """``on_train_epoch_start``: the parts that ``unfreeze`` names train from their epoch
+        on (decided by the epoch alone, so a resumed run does as the uninterrupted one)."""
+        if not self.run.unfreeze:
+            return
+        w = self.w
+        w.blank()
+        w.line("def on_train_epoch_start(self):")
+        with w.indent():
+            write_unfreezes(w, self.run, "self", "self.current_epoch")
+            w.line("self.train()  # an unfrozen part's batch norms train from now on too")
 
     def _step(self, name: str, prefix: str, augment: bool = False) -> None:
         w = self.w
@@ -176,7 +190,10 @@ class LightningTarget(Target):
         w.blank()
         w.line("def configure_optimizers(self):")
         with w.indent():
-            w.line("params = [p for p in self.parameters() if p.requires_grad]")
+            lr = f"self.{self.lr_attr}" if "lr" in run.optimizer.values else "None"
+            groups = optimizer_params(run, self.s, "self", lr)
+            w.statement(groups or "[p for p in self.parameters() if p.requires_grad]",
+                        prefix="params = ")
 
             def value(name: str):
                 if name == "lr":
@@ -300,6 +317,8 @@ class LightningTarget(Target):
             if self.plan["seed"] is not None:
                 w.line("pl.seed_everything(SEED)")
             w.line(f"model = {self.model_call}")
+            if run.init is not None:
+                w.statement(warm_start_call(run.init, "model", self.s), span=run.init.bound.span)
             self.write_compile()
             w.line(f"data = {self.data_class}({'data_root' if self.reads_files else ''})")
             settings = Group("{", self._trainer_args(), "}")

@@ -31,8 +31,11 @@ class ModelWriter:
 
     def __init__(self, info: ModelInfo, defaults: dict[str, Any], writer: CodeWriter,
                  class_name: str, base: str = "nn.Module",
-                 class_names: Callable[[str], str] | None = None):
+                 class_names: Callable[[str], str] | None = None,
+                 warm_start: Callable[[Any, str], str] | None = None):
         self.info, self.defaults, self.w = info, defaults, writer
+        # warm_start(init, part): the line that loads a part's init weights(...)
+        self.warm_start = warm_start
         self.class_name, self.base = class_name, base
         # the classes of models used as layers: one per model, named by the script's namer
         self.class_names = class_names or (lambda name: name)
@@ -77,7 +80,7 @@ class ModelWriter:
             written.add(use.name)
             info = use.model.table.default(use.name) if use.model.table else use.model
             ModelWriter(info, dict(info.hypers), self.w, self.class_names(use.name),
-                        class_names=self.class_names).write()
+                        class_names=self.class_names, warm_start=self.warm_start).write()
             self.w.blank(2)  # before the next class (a layers { } model's ends with no blank)
 
     # ---- __init__ ----
@@ -215,7 +218,11 @@ class ModelWriter:
         return f"self.{path}" if plain_attribute(path) else f"getattr(self, {str_literal(path)})"
 
     def _freeze(self) -> None:
+        """Warm-start, then freeze, the parts written with options (as lightdsl builds them)."""
         for path, part in self.info.options.items():
+            if part.init is not None and self.warm_start is not None:
+                self.w.statement(self.warm_start(part.init, self._part(path)),
+                                 span=part.node.span)
             if part.frozen:
                 self.w.statement(f"{self._part(path)}.requires_grad_(False)",
                                  span=part.node.span)
@@ -234,6 +241,9 @@ class ModelWriter:
             with w.indent():
                 w.line(f"for part in ({', '.join(kept)},):")
                 with w.indent():
+                    w.line("if any(p.requires_grad for p in part.parameters()):")
+                    with w.indent():
+                        w.line("continue  # unfrozen (unfreeze): its batch norms train")
                     w.line("for module in part.modules():")
                     with w.indent():
                         w.line("if isinstance(module, nn.modules.batchnorm._BatchNorm):")

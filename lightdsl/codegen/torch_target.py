@@ -13,6 +13,7 @@ import textwrap
 from ..analysis import log_location
 from ..errors import UsageError
 from ..run_settings import ACCELERATOR_DEVICE, PRECISION, SETTING
+from .finetune import optimizer_params, warm_start_call, write_unfreezes
 from .loggers import builtin, omitted, torch_logger_note
 from .metrics import is_open, task_line, write_metric_dict, write_updates
 from .overrides import script_callback
@@ -260,7 +261,9 @@ class TorchTarget(Target):
                 w.statement(move, prefix=f"{name} = ")
         w.ref(self.run.loss.span, "loss")
         w.statement(vocab_call(self.run.loss), prefix="loss_fn = ")
-        w.line("params = [p for p in model.parameters() if p.requires_grad]")
+        groups = optimizer_params(self.run, self.s, "model", "lr" if self._has_lr else "None")
+        w.statement(groups or "[p for p in model.parameters() if p.requires_grad]",
+                    prefix="params = ")
         w.ref(self.run.optimizer.span, "optimizer")
         optimizer = self.run.optimizer
 
@@ -388,6 +391,7 @@ class TorchTarget(Target):
             epochs = "epochs"
         w.line(f"for epoch in {epochs}:")
         with w.indent():
+            write_unfreezes(w, self.run, "model", "epoch")
             w.line("model.train()")
             w.line("total, seen = 0.0, 0")
             if self._const("CHECK_VAL_EVERY_N_EPOCH"):
@@ -612,6 +616,9 @@ class TorchTarget(Target):
             else:
                 w.line("train_set, val_set = load_data()")
             w.line(f"model = {model_call}")
+            if self.run.init is not None:
+                w.statement(warm_start_call(self.run.init, "model", self.s),
+                            span=self.run.init.bound.span)
             self.write_compile()
             if self.run.lr_find is not None:
                 w.line("lr = lr_find(model, train_set)")

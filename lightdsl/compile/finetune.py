@@ -16,6 +16,7 @@ from torch import nn
 
 from ..checker.finetune import WeightsInit
 from ..errors import LightdslError
+from ..runtime.finetune import param_groups as runtime_param_groups
 from .warmstart import load_weights
 
 
@@ -59,37 +60,11 @@ def _join(prefix: str, path: str) -> str:
 
 def param_groups(root: nn.Module, lr: float | None, unfreezes: list[tuple[str, float | None]]
                  ) -> list[dict]:
-    """The optimizer's parameter groups: first everything trainable now at the optimizer's
-    lr, then a group per ``lr_mult`` part (lr times the multiplier) and per unfrozen part
-    (its ``lr``, else the optimizer's times the part's multiplier). Frozen tensors that no
-    ``unfreeze`` names are left out; empty groups are dropped."""
+    """The optimizer's parameter groups (:func:`lightdsl.runtime.finetune.param_groups`, as
+    generated scripts build them): the parts' ``lr_mult`` read from the built model, and a
+    group for each part that ``unfreezes`` (part path, lr) trains later."""
     mults, _ = part_settings(root)
-    later = {path: rate for path, rate in unfreezes}
-    owners = sorted([*later, *mults], key=lambda p: -p.count("."))  # deepest part first
-    groups: dict[str, list] = {"": []}
-    for name, param in root.named_parameters():
-        owner = next((p for p in owners if name.startswith(p + ".")), "")
-        if owner in later or param.requires_grad:
-            groups.setdefault(owner, []).append(param)
-    result = [{"params": groups.pop("")}]
-    for owner, params in groups.items():
-        group = {"params": params, "part": owner}
-        rate = later.get(owner)
-        if rate is None and lr is not None:
-            rate = lr * _mult_of(owner, mults)
-        if rate is not None:
-            group["lr"] = rate
-        result.append(group)
-    return [g for g in result if g["params"]]
-
-
-def _mult_of(path: str, mults: dict[str, float]) -> float:
-    """The multiplier of the part at ``path``: its own, else its nearest enclosing part's."""
-    while path:
-        if path in mults:
-            return mults[path]
-        path = path.rpartition(".")[0]
-    return 1.0
+    return runtime_param_groups(root, lr, mults, dict(unfreezes))
 
 
 def count_parameters(module: nn.Module) -> tuple[int, int]:
@@ -99,10 +74,10 @@ def count_parameters(module: nn.Module) -> tuple[int, int]:
 
 
 def refreeze_inner(module: nn.Module) -> None:
-    """The parts frozen inside ``module``'s used models stay frozen when it is unfrozen."""
-    for prefix, inner in module.named_modules():
+    """The parts the spec freezes inside ``module`` (its own, and those of the models it
+    uses) stay frozen when it is unfrozen, as their batch norms do."""
+    for _, inner in module.named_modules():
         for path in getattr(inner, "part_bn", {}):
-            if prefix:  # ``module`` itself: the caller decides
-                inner.get_submodule(path).requires_grad_(False)
+            inner.get_submodule(path).requires_grad_(False)
 
 

@@ -1,5 +1,6 @@
-"""Generated scripts freeze what the spec freezes (batch norms kept in eval mode, as lightdsl
-trains them) and name, as codegen notes, the fine-tuning they leave out."""
+"""Generated scripts fine-tune as lightdsl does: the warm start, the frozen parts and their
+batch norms, lr_mult's parameter group and the unfreeze at its epoch give the same weights as
+``lightdsl train``, in the torch script and in the Lightning one."""
 
 from __future__ import annotations
 
@@ -8,38 +9,185 @@ from pathlib import Path
 import pytest
 import torch
 
+import lightdsl
 from lightdsl.codegen import generate_file
-from tests.helpers.scripts import load_script
+from tests.helpers.scripts import load_script, write_script
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "finetune_digits.lit"
+QUIET = {"enable_progress_bar": False, "enable_model_summary": False,
+         "enable_checkpointing": False}
 
 
-@pytest.mark.parametrize("target", ["torch", "lightning"])
-def test_frozen_parts_are_frozen_in_both_targets_and_the_rest_is_a_note(target):
-    generated = generate_file(str(SPEC), target=target)
-    assert "self.backbone.requires_grad_(False)" in generated.text
-    assert "isinstance(module, nn.modules.batchnorm._BatchNorm)" in generated.text
-    notes = "\n".join(generated.notes)
-    assert "init weights(...) (warm starts of the model)" in notes
-    assert "lr_mult of FineTuned.backbone" in notes
-    assert "unfreeze (backbone at epoch 6): the script keeps these parts frozen" in notes
+def _lightdsl_weights(spec: Path, monkeypatch) -> dict[str, torch.Tensor]:
+    monkeypatch.chdir(spec.parent)
+    experiment = lightdsl.load(str(spec))
+    experiment.fit(logger=None, **QUIET)
+    return {k: v.detach().clone() for k, v in experiment.module.state_dict().items()}
 
 
-def test_a_run_without_fine_tuning_gets_no_such_note():
-    generated = generate_file(str(SPEC.parent / "digits_pretrain.lit"))
-    assert not [n for n in generated.notes if "init" in n or "unfreeze" in n]
-    assert "requires_grad_" not in generated.text
+def _assert_same(expected: dict, model) -> None:
+    actual = model.state_dict()
+    assert list(actual) == list(expected)
+    for name, value in expected.items():
+        torch.testing.assert_close(actual[name].cpu(), value, rtol=1e-6, atol=1e-6, msg=name)
 
 
-def test_generated_model_keeps_frozen_batch_norm_statistics(tmp_path):
-    path = tmp_path / "model.py"
-    path.write_text(generate_file(str(SPEC), output=str(path)).text)
-    script = load_script(path)
-    model = script.FineTuned()
-    model.train()
-    batch_norm = model.backbone.layers[2]
-    before = batch_norm.running_mean.clone()
-    model(torch.randn(8, 1, 8, 8) * 5 + 3)
-    assert not batch_norm.training and torch.equal(batch_norm.running_mean, before)
+@pytest.fixture(scope="module")
+def lightdsl_weights(pretrained):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return _lightdsl_weights(pretrained / "spec.lit", monkeypatch)
+
+
+def test_torch_script_fine_tunes_to_lightdsls_weights(pretrained, lightdsl_weights, tmp_path,
+                                                      monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    script = load_script(write_script(pretrained / "spec.lit", tmp_path / "ft.py"))
+    model = script.main(out=str(tmp_path / "run"))
+    assert "warm start: loaded 9 of the model's 11 tensors" in (err := capsys.readouterr().err)
+    assert "left out head.weight, head.bias" in err  # 10 classes in the file, 3 here
+    _assert_same(lightdsl_weights, model)
+    saved = torch.load(pretrained / "data" / "digits_pretrained.ckpt", weights_only=True)
+    # the body trained after its unfreeze at epoch 6 (at a tenth of the lr), batch norm too
+    body = model.backbone.layers[1].weight
+    assert not torch.equal(body, saved["state_dict"]["backbone.layers.1.weight"])
+    assert body.requires_grad
+
+
+def test_lightning_script_fine_tunes_to_lightdsls_weights(pretrained, lightdsl_weights,
+                                                          tmp_path, monkeypatch):
+    pytest.importorskip("pytorch_lightning")
+    monkeypatch.chdir(tmp_path)
+    script = load_script(write_script(pretrained / "spec.lit", tmp_path / "ft_pl.py",
+                                      target="lightning"))
+    model = script.main(logger=False, **QUIET)
+    _assert_same(lightdsl_weights, model)
+
+
+def test_frozen_parts_stay_as_loaded_before_the_unfreeze(pretrained, tmp_path, monkeypatch):
+    """Two epochs, before the unfreeze at 6: the body and its batch norm's statistics are the
+    file's, the head trained."""
+    text = (pretrained / "spec.lit").read_text().replace("max_epochs = 10", "max_epochs = 2")
+    (pretrained / "short.lit").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    script = load_script(write_script(pretrained / "short.lit", tmp_path / "short.py"))
+    model = script.main(out=str(tmp_path / "run"))
+    saved = torch.load(pretrained / "data" / "digits_pretrained.ckpt", weights_only=True)
+    for name, value in model.backbone.state_dict().items():
+        assert torch.equal(value.cpu(), saved["state_dict"][f"backbone.{name}"]), name
     assert not any(p.requires_grad for p in model.backbone.parameters())
-    assert all(p.requires_grad for p in model.head.parameters())
+
+
+def test_a_part_warm_start_with_a_map_is_in_the_model_class(pretrained, tmp_path, capsys):
+    text = (pretrained / "spec.lit").read_text().replace(
+        "backbone = Body(32) frozen lr_mult(0.1)",
+        'backbone = Body(32) frozen init weights("data/digits_pretrained.ckpt", '
+        'map = [["backbone.", ""]])')
+    text = "\n".join(line for line in text.splitlines() if "init       =" not in line)
+    (pretrained / "part.lit").write_text(text)
+    generated = generate_file(str(pretrained / "part.lit"), output=str(tmp_path / "part.py"))
+    assert 'key_map={"backbone.": ""}' in generated.text
+    assert generated.notes == ()
+    (tmp_path / "part.py").write_text(generated.text)
+    model = load_script(tmp_path / "part.py").FineTuned()  # the class loads its part
+    assert "loaded 9 of the model's 9 tensors" in capsys.readouterr().err
+    expected = lightdsl.load(str(pretrained / "part.lit")).module
+    _assert_same({k: v for k, v in expected.state_dict().items() if k.startswith("backbone.")},
+                 _Part(model))
+
+
+class _Part:
+    """The backbone's tensors under the names the whole model gives them."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def state_dict(self):
+        return {f"backbone.{k}": v for k, v in self.model.backbone.state_dict().items()}
+
+
+def test_a_strict_warm_start_that_does_not_fit_is_one_line(pretrained, tmp_path, capsys):
+    from lightdsl.runtime.finetune import warm_start
+
+    with pytest.raises(SystemExit) as ended:
+        warm_start(torch.nn.Linear(3, 3), pretrained / "data" / "digits_pretrained.ckpt",
+                   strict=True)
+    assert ended.value.code == 2
+    assert "does not fit the model: missing ['weight', 'bias']" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        warm_start(torch.nn.Linear(3, 3), tmp_path / "none.ckpt")
+    assert "weights file not found" in capsys.readouterr().err
+
+
+def test_a_lightning_checkpoints_model_prefix_is_dropped(tmp_path, capsys):
+    from lightdsl.runtime.finetune import warm_start
+
+    source = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    torch.save({"state_dict": {f"model.{k}": v for k, v in source.state_dict().items()},
+                "pytorch-lightning_version": "2.6.0"}, tmp_path / "pl.ckpt")
+    target = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    warm_start(target, tmp_path / "pl.ckpt")
+    assert "loaded 4 of the model's 4 tensors" in capsys.readouterr().err
+    _assert_same(source.state_dict(), target)
+
+
+def test_a_run_without_fine_tuning_has_no_fine_tuning_code():
+    generated = generate_file(str(SPEC.parent / "digits_pretrain.lit"))
+    assert "requires_grad_" not in generated.text
+    assert "def param_groups" not in generated.text and "warm_start(" not in generated.text
+
+
+NESTED = """
+model Body {
+    first  = linear(4, 8) frozen
+    second = linear(8, 8)
+    forward(x) {
+        return relu(second(relu(first(x))))
+    }
+}
+
+model Net {
+    backbone = Body() frozen
+    head     = linear(8, 3)
+    forward(x) {
+        return head(backbone(x))
+    }
+}
+
+data iris {
+    source     = csv("iris_like.csv", label = "species")
+    standardize()
+    batch_size = 16
+}
+
+train {
+    model      = Net()
+    data       = iris
+    loss       = cross_entropy
+    optimizer  = adam(lr = 0.01)
+    max_epochs = 3
+    seed       = 0
+    unfreeze(backbone, at_epoch = 1)
+}
+"""
+
+
+def test_unfreezing_a_used_model_keeps_the_part_it_froze_itself(tmp_path, monkeypatch):
+    """backbone = Body() frozen, Body's own first layer frozen: unfreeze(backbone) trains
+    backbone.second and leaves backbone.first as built, in lightdsl and in the script."""
+    import shutil
+
+    shutil.copy(SPEC.parent / "data" / "iris_like.csv", tmp_path)
+    spec = tmp_path / "nested.lit"
+    spec.write_text(NESTED)
+    monkeypatch.chdir(tmp_path)
+    torch.manual_seed(0)
+    experiment = lightdsl.load(str(spec))
+    built = {k: v.detach().clone() for k, v in experiment.module.state_dict().items()}
+    experiment.fit(logger=None, **QUIET)
+    trained = experiment.module
+    assert torch.equal(trained.backbone.first.weight, built["backbone.first.weight"])
+    assert not trained.backbone.first.weight.requires_grad
+    assert not torch.equal(trained.backbone.second.weight, built["backbone.second.weight"])
+    script = load_script(write_script(spec, tmp_path / "nested.py"))
+    _assert_same({k: v.detach() for k, v in trained.state_dict().items()},
+                 script.main(out=str(tmp_path / "run")))
