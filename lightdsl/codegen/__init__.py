@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..analysis import Analysis, SpecError, analyze, choose_run
 from ..errors import UsageError
 from ..frontend.source import SourceFile
-from .finetune import finetune_notes, warm_start_call
+from .finetune import warm_start_call
 from .lightning_target import LightningTarget
 from .model import ModelWriter
 from .python import add_imports
@@ -71,8 +71,7 @@ def generate(analysis: Analysis, run: str | None = None, target: str = "torch",
     writer, model_call = _model_parts(checked, script)
     target_writer = TARGETS[target](script, plan, writer, model_call)
     text, line_map = script.text(target_writer.write())
-    notes = (*target_writer.notes(), *finetune_notes(checked))
-    return Generated(text, line_map, name, target, model_call, notes)
+    return Generated(text, line_map, name, target, model_call, tuple(target_writer.notes()))
 
 
 def _check_member_names(info, source: SourceFile) -> None:

@@ -99,18 +99,3 @@ def _frozen_inside(layer) -> list[str]:
     if not isinstance(layer, ModelUse):
         return []
     return [path for path, part in part_options(layer.model) if part.frozen]
-
-
-def finetune_notes(run) -> list[str]:
-    """What a script does differently: lr_find sweeps only the first parameter group."""
-    if run.lr_find is not None and optimizer_params(run, _NoScript(), "model", "lr"):
-        return [("lr_find with parameter groups (lr_mult, unfreeze): the script's range test "
-                 "moves the first group's lr only, lightdsl's every group's")]
-    return []
-
-
-class _NoScript:
-    """A script that carries nothing: for asking :func:`optimizer_params` a question."""
-
-    def use(self, helper: str) -> None:
-        pass

@@ -495,7 +495,12 @@ class TorchTarget(Target):
         if self.run.lr_find is not None:
             w.line("if range_test is not None:  # lr_find: this step's learning rate")
             with w.indent():
-                w.line("optimizer.param_groups[0][\"lr\"] = range_test.lr(step)")
+                if optimizer_params(self.run, self.s, "model", "lr") is None:
+                    w.line("optimizer.param_groups[0][\"lr\"] = range_test.lr(step)")
+                else:  # every group's, as lightdsl's lr_find
+                    w.line("for group in optimizer.param_groups:")
+                    with w.indent():
+                        w.line("group[\"lr\"] = range_test.lr(step)")
         if scaler:
             w.line("scaler.step(optimizer)")
             w.line("scaler.update()")

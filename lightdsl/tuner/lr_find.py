@@ -225,8 +225,8 @@ def lr_find(module, trainer_kwargs: dict | None = None, *, min_lr: float = 1e-8,
     """Run the range test on ``module`` (a LightningModule-style object) with lightdsl's trainer.
 
     ``trainer_kwargs`` are the run's Trainer arguments (device, precision, clipping,
-    accumulation, data limits, seed); logging, checkpoints, validation and callbacks are switched
-    off for the search, and ``max_epochs`` and ``max_steps`` are replaced: the search runs
+    accumulation, data limits, seed); logging, checkpoints, validation and callbacks (but the
+    run's ``unfreeze``) are switched off for the search, and ``max_epochs`` and ``max_steps`` are replaced: the search runs
     ``num_training`` optimizer steps, through as many epochs of the training data as that takes.
     The module is left exactly as it was. After a Ctrl-C the result holds the points so far,
     with ``stop_reason == "interrupted"``. ``suggestion`` is the rule the result suggests with:
@@ -241,8 +241,11 @@ def lr_find(module, trainer_kwargs: dict | None = None, *, min_lr: float = 1e-8,
     kwargs = {**(trainer_kwargs or {}), **_SEARCH_SETTINGS, "max_steps": num_training}
     box: list = []
     recorder = _Recorder(box, early_stop_threshold)
-    kwargs["callbacks"] = [recorder]
+    # a part the run unfreezes trains in the search from the same epoch as in the run (as in
+    # a generated Lightning script, whose module hook unfreezes it in Lightning's search too)
+    kwargs["callbacks"] = [*_unfreezes(trainer_kwargs), recorder]
     saved_state, saved_rng = copy.deepcopy(module.state_dict()), capture_rng()
+    saved_freezing = _freezing(module)
     original = module.configure_optimizers
 
     def configure_optimizers():
@@ -260,11 +263,39 @@ def lr_find(module, trainer_kwargs: dict | None = None, *, min_lr: float = 1e-8,
     finally:
         del module.configure_optimizers
         module.load_state_dict(saved_state)
+        _restore_freezing(module, saved_freezing)
         restore_rng(saved_rng)
     return LRFinderResult(recorder.lrs, recorder.losses, mode, min_lr, max_lr, num_training,
                           stop_reason=recorder.stop_reason(trainer, interrupted, num_training),
                           steps=trainer.global_step, divergence=recorder.divergence,
                           rule=suggestion)
+
+
+def _unfreezes(trainer_kwargs: dict | None) -> list:
+    """The run's ``unfreeze`` callbacks (the search leaves out every other callback)."""
+    from ..trainer.finetuning import Unfreeze
+
+    callbacks = (trainer_kwargs or {}).get("callbacks") or []
+    return [c for c in callbacks if isinstance(c, Unfreeze)]
+
+
+def _freezing(module) -> tuple[list[bool], dict[str, dict]]:
+    """Which parameters train, and each part's record of its frozen parts: what an unfreeze
+    during the search changes, and the search puts back."""
+    parts = {name: dict(inner.frozen_parts) for name, inner in module.named_modules()
+             if isinstance(getattr(inner, "frozen_parts", None), dict)}
+    return [p.requires_grad for p in module.parameters()], parts
+
+
+def _restore_freezing(module, saved: tuple[list[bool], dict[str, dict]]) -> None:
+    flags, parts = saved
+    for param, flag in zip(module.parameters(), flags):
+        param.requires_grad_(flag)
+    for name, frozen in parts.items():
+        inner = module.get_submodule(name)
+        inner.frozen_parts.clear()
+        inner.frozen_parts.update(frozen)
+    module.train(module.training)
 
 
 def _check_arguments(min_lr, max_lr, num_training, mode, threshold) -> None:

@@ -63,6 +63,43 @@ def test_lightning_script_fine_tunes_to_lightdsls_weights(pretrained, lightdsl_w
     _assert_same(lightdsl_weights, model)
 
 
+LR_FIND = "lr_find(min_lr = 0.001, max_lr = 0.1, num_training = 20, early_stop_threshold = none)"
+
+
+@pytest.mark.parametrize("target", ["torch", "lightning"])
+def test_lr_find_over_parameter_groups_is_lightdsls(pretrained, tmp_path, monkeypatch, target):
+    """lr_find moves every group's lr (the body's, trained from epoch 0 here, too): the
+    script's range test records lightdsl's losses; the run then trains with the suggestion
+    and the part's multiplier to lightdsl's weights. (Lightning's finder stops at max_epochs,
+    lightdsl's does not: 7 epochs of 3 steps hold the 20 steps.)"""
+    if target == "lightning":
+        pytest.importorskip("pytorch_lightning")
+    text = (pretrained / "spec.lit").read_text().replace(
+        "max_epochs = 10", f"max_epochs = 7\n    {LR_FIND}").replace("at_epoch = 6", "at_epoch = 0")
+    spec = pretrained / f"lr_find_{target}.lit"
+    spec.write_text(text)
+    monkeypatch.chdir(spec.parent)
+    experiment = lightdsl.load(str(spec))
+    experiment.fit(logger=None, **QUIET)
+    expected = {k: v.detach().clone() for k, v in experiment.module.state_dict().items()}
+    monkeypatch.chdir(tmp_path)
+    script = load_script(write_script(spec, tmp_path / "lr.py", target=target))
+    if target == "lightning":
+        _assert_same(expected, script.main(logger=False, **QUIET))
+        return
+    tests = []
+
+    class Recorded(script.RangeTest):  # the script's range test, kept for its losses
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            tests.append(self)
+
+    monkeypatch.setattr(script, "RangeTest", Recorded)
+    _assert_same(expected, script.main(out=str(tmp_path / "run")))
+    assert len(tests) == 1 and len(tests[0].losses) == 20
+    assert tests[0].losses == pytest.approx(experiment.lr_finder.losses, rel=1e-6)
+
+
 def test_frozen_parts_stay_as_loaded_before_the_unfreeze(pretrained, tmp_path, monkeypatch):
     """Two epochs, before the unfreeze at 6: the body and its batch norm's statistics are the
     file's, the head trained."""

@@ -147,3 +147,21 @@ def test_strict_init_refuses_a_file_that_does_not_fit_at_the_spec_line(pretraine
         warm_start(experiment.module, init)
     assert caught.value.location == where
     assert "head.weight" in caught.value.message
+
+
+def test_lr_find_unfreezes_as_the_run_does_and_puts_the_freezing_back(pretrained):
+    """A part unfrozen at epoch 0 trains in the search (its losses are those of a search with
+    the part trainable from the start), and the module comes back frozen as it was built."""
+    from lightdsl.tuner.lr_find import lr_find
+
+    text = (pretrained / "spec.lit").read_text().replace("at_epoch = 6", "at_epoch = 0")
+    (pretrained / "early.lit").write_text(text)
+    experiment = lightdsl.load(str(pretrained / "early.lit"))
+    module = experiment.module
+    options = {"min_lr": 0.001, "max_lr": 0.1, "num_training": 6, "early_stop_threshold": None}
+    found = lr_find(module, experiment.trainer_kwargs(), **options)
+    assert not any(p.requires_grad for p in module.backbone.parameters())
+    assert "backbone" in module.frozen_parts
+    module.set_part_frozen("backbone", False)  # trainable from the start, no unfreeze
+    kwargs = {**experiment.trainer_kwargs(), "callbacks": []}
+    assert lr_find(module, kwargs, **options).losses == pytest.approx(found.losses, rel=1e-6)
