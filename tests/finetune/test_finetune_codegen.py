@@ -228,3 +228,21 @@ def test_unfreezing_a_used_model_keeps_the_part_it_froze_itself(tmp_path, monkey
     script = load_script(write_script(spec, tmp_path / "nested.py"))
     _assert_same({k: v.detach() for k, v in trained.state_dict().items()},
                  script.main(out=str(tmp_path / "run")))
+
+
+@pytest.mark.parametrize("epochs", [4, 7])
+def test_the_lightning_script_resumes_a_fine_tuning_checkpoint_across_the_unfreeze(
+        pretrained, lightdsl_weights, tmp_path, monkeypatch, epochs):
+    """lightdsl trains 4 epochs (before the unfreeze at 6) or 7 (after it), the Lightning script
+    resumes its last.ckpt, optimizer groups and all, to the weights of lightdsl's 10 epochs."""
+    pytest.importorskip("pytorch_lightning")
+    monkeypatch.chdir(pretrained)
+    experiment = lightdsl.load(str(pretrained / "spec.lit"))
+    result = experiment.fit(default_root_dir=str(tmp_path / "logs"), logger=None,
+                            max_epochs=epochs, **{**QUIET, "enable_checkpointing": True})
+    monkeypatch.chdir(tmp_path)
+    script = load_script(write_script(pretrained / "spec.lit", tmp_path / "ft_pl.py",
+                                      target="lightning"))
+    model = script.main(ckpt_path=result.last_checkpoint, logger=False, **QUIET)
+    assert model.trainer.current_epoch == 10
+    _assert_same(lightdsl_weights, model)
