@@ -298,8 +298,15 @@ class LightningTarget(Target):
             w.line("pl.seed_everything(SEED)")
         w.ref(run.lr_find.span, "lr_find")
         attr = () if self.lr_attr == "learning_rate" else (f'attr_name="{self.lr_attr}"',)
+        steps = run.lr_find.values.get("num_training", 100)
+        w.comment("the search has a Trainer of its own, with an epoch for each of its steps")
+        w.comment("(an epoch gives at least one) and without loggers and callbacks: Lightning's")
+        w.comment("search would stop at max_epochs (its issue #16561), lightdsl's runs all steps")
+        w.statement(Group("{", ("**settings", f'"max_epochs": {steps}', '"logger": False',
+                                '"callbacks": []', '"enable_checkpointing": False'), "}"),
+                    prefix="search = ")
         find = vocab_call(_lightning_lr_find(run.lr_find),
-                          func="pl.tuner.Tuner(trainer).lr_find",
+                          func="pl.tuner.Tuner(pl.Trainer(**search)).lr_find",
                           leading=("model",), trailing=("datamodule=data", *attr))
         w.statement(find, prefix="finder = ")
         self._suggestion(run.lr_find)

@@ -140,8 +140,9 @@ def test_generated_scripts_suggest_with_the_specs_rule(tmp_path, monkeypatch, ca
         text = f.read().replace("early_stop_threshold = none)",
                                 'early_stop_threshold = none, suggestion = "valley")')
     spec = tmp_path / "sq.lit"
-    # 34 epochs of 3 steps: Lightning's search also stops at max_epochs (its issue #16561)
-    spec.write_text(text.replace("max_epochs  = 2000", "max_epochs  = 34"))
+    # 20 epochs of 3 steps: Lightning's search would stop at max_epochs (its issue #16561);
+    # the Lightning script gives it a Trainer without, and it runs all 100 steps, as lightdsl's
+    spec.write_text(text.replace("max_epochs  = 2000", "max_epochs  = 20"))
     script = load_script(write_script(spec, tmp_path / f"sq_{target}.py", target=target),
                          f"sq_valley_{target}")
     monkeypatch.chdir(tmp_path)

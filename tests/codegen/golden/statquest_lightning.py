@@ -80,7 +80,17 @@ def main(ckpt_path=None, **trainer_args):
     if ckpt_path is None and not trainer.fast_dev_run:
         pl.seed_everything(SEED)
         # statquest.lit:40 lr_find
-        finder = pl.tuner.Tuner(trainer).lr_find(
+        # the search has a Trainer of its own, with an epoch for each of its steps
+        # (an epoch gives at least one) and without loggers and callbacks: Lightning's
+        # search would stop at max_epochs (its issue #16561), lightdsl's runs all steps
+        search = {
+            **settings,
+            "max_epochs": 100,
+            "logger": False,
+            "callbacks": [],
+            "enable_checkpointing": False,
+        }
+        finder = pl.tuner.Tuner(pl.Trainer(**search)).lr_find(
             model, min_lr=0.001, max_lr=1.0, early_stop_threshold=None, datamodule=data
         )
         suggestion = finder.suggestion()
