@@ -59,6 +59,15 @@ def default_output(experiment, name: str) -> str:
 
 
 def run(args) -> int:
+    """``lightdsl lr-find``; a Ctrl-C that code swallows while the run is set up still stops it
+    before training (:mod:`lightdsl.interrupts`)."""
+    from ..interrupts import CtrlC
+
+    with CtrlC().remembered():
+        return _run(args)
+
+
+def _run(args) -> int:
     from ..api import load
     from ..errors import LightdslError
     from ..outputs import check_file

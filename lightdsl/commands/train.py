@@ -76,6 +76,15 @@ def _as_value(text: str, quote: bool = False) -> str:
 
 
 def run(args) -> int:
+    """``lightdsl train``; a Ctrl-C that code swallows while the run is set up still stops it
+    before training (:mod:`lightdsl.interrupts`)."""
+    from ..interrupts import CtrlC
+
+    with CtrlC().remembered():
+        return _run(args)
+
+
+def _run(args) -> int:
     from ..api import load
     from ..trainer.distributed import is_rank_zero
 

@@ -20,9 +20,9 @@ from typing import Any
 
 from ..analysis import Analysis
 from ..api import Experiment
+from ..interrupts import CtrlC
 from ..space import Space
 from .claims import claim_lock
-from .interrupts import CtrlC
 from .pruning import PruningCallback
 from .stale import fail_lost_trials, owner
 from .study import (
@@ -65,7 +65,7 @@ class Sweep:
         self.study_name = f"{Path(analysis.source.path).stem}-{space.name}"
         self.tracking = SweepTracking.of(self)  # None unless the run logs to MLflow
         self.claim = None  # the claim lock, while the trials run (see claims.py)
-        self.ctrl_c = None  # whether a Ctrl-C came, while the trials run (interrupts.py)
+        self.ctrl_c = None  # whether a Ctrl-C came, while the trials run (lightdsl.interrupts)
 
     # ---- the study ----
     def study(self):

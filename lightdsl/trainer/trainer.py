@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from lightdsl.errors import ConfigError
+from lightdsl.interrupts import raise_if_pressed
 from lightdsl.run_settings import SETTING, TRAINER_SETTINGS
 from lightdsl.suggest import did_you_mean
 
@@ -152,6 +153,7 @@ class Trainer:
             if not run.nothing_left:
                 announce(self, ckpt_path, ckpt)
                 run.callbacks.call("on_fit_start", self, run.module)
+                raise_if_pressed()  # a Ctrl-C that set-up code swallowed: stop before training
                 sanity_check(self)
                 fit_loop(run, state)
                 run.callbacks.call("on_fit_end", self, run.module)

@@ -69,6 +69,14 @@ class Gate:
             except KeyboardInterrupt:
                 Path("gate.swallowed").write_text("yes\\n")
 
+    def on_fit_end(self, trainer, module):
+        if self.hook == "swallow_end":
+            try:  # after training, where the trainer's handler is gone: swallowed again
+                if self._first_in_trial_1():
+                    _hold(lambda: False)
+            except KeyboardInterrupt:
+                Path("gate.swallowed").write_text("yes\\n")
+
     def on_train_batch_end(self, trainer, module, *args):
         # the trainer's handler, which replaces itself on the Ctrl-C: taken before the cue
         # is written, since the signal may come the moment it exists
@@ -94,7 +102,7 @@ def _hold(released):
 def write_gated_spec(folder: Path, sweep: str, hook: str) -> Path:
     """:func:`write_spec` with the :data:`GATE` callback (module ``gate``) in its train
     block, holding at ``hook`` (``fit_start`` or ``step``; ``swallow``: at fit start, then
-    swallowing the KeyboardInterrupt)."""
+    swallowing the KeyboardInterrupt; ``swallow_end``: the same at fit end)."""
     (folder / "gate.py").write_text(GATE)
     path = write_spec(folder, sweep)
     text = path.read_text().replace(

@@ -88,14 +88,31 @@ def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes_the_rest(tmp_path, h
 
 
 @pytest.mark.slow
-def test_a_ctrl_c_that_code_swallowed_still_stops_the_sweep_after_the_trial(tmp_path):
+def test_a_ctrl_c_that_code_swallowed_still_stops_the_sweep(tmp_path):
+    """Swallowed at the trial's fit start, the Ctrl-C stops the trial before its first step
+    (the trainer asks lightdsl.interrupts), and the sweep there."""
     child, sweep = _held(tmp_path, "swallow")
     child.send_signal(signal.SIGINT)
     log = tmp_path / "child.log"
     assert finish(child) == 130, log.read_text()
     assert (tmp_path / "gate.swallowed").is_file()
+    assert "Ctrl-C: the sweep stopped; 1 finished trial kept in" in log.read_text()
+    study = _study(sweep)
+    assert _states(study) == ["COMPLETE", "FAIL"]
+    assert study.trials[1].user_attrs.get("interrupted") is True
+
+
+@pytest.mark.slow
+def test_a_ctrl_c_swallowed_after_training_stops_the_sweep_after_the_trial(tmp_path):
+    """Swallowed at the trial's fit end, the Ctrl-C lets the trial finish (it counts) and
+    stops the sweep after it."""
+    child, sweep = _held(tmp_path, "swallow_end")
+    child.send_signal(signal.SIGINT)
+    log = tmp_path / "child.log"
+    assert finish(child) == 130, log.read_text()
+    assert (tmp_path / "gate.swallowed").is_file()
     assert "Ctrl-C: the sweep stopped; 2 finished trials kept in" in log.read_text()
-    assert _states(_study(sweep)) == ["COMPLETE", "COMPLETE"]  # trial 1 went on, then stop
+    assert _states(_study(sweep)) == ["COMPLETE", "COMPLETE"]
 
 
 @pytest.mark.slow
