@@ -37,15 +37,21 @@ def warm_start_call(init: WeightsInit, target: str, script) -> Doc:
     return concat("warm_start", Group("(", tuple(items), ")"))
 
 
+def has_param_groups(run) -> bool:
+    """Whether parts have optimizer groups of their own (``lr_mult``, a later unfreeze)."""
+    return bool(run.unfreeze) or any(part.lr_mult is not None
+                                     for _, part in part_options(run.model))
+
+
 def optimizer_params(run, script, model: str, lr: str) -> Doc | None:
-    """The optimizer's parameters when parts have their own groups (``lr_mult``, a later
-    unfreeze): ``param_groups(model, lr, mults={...}, later={...})``; None otherwise (every
-    trainable parameter at the optimizer's lr)."""
+    """The optimizer's parameter groups when parts have their own (:func:`has_param_groups`):
+    ``param_groups(model, lr, mults={...}, later={...})``; None otherwise (every trainable
+    parameter at the optimizer's lr)."""
+    if not has_param_groups(run):
+        return None
     mults = {path: part.lr_mult for path, part in part_options(run.model)
              if part.lr_mult is not None}
     later = {b.values["part"]: b.values.get("lr") for b in run.unfreeze}
-    if not mults and not later:
-        return None
     script.use("param_groups")
     return concat("param_groups", Group("(", (model, lr, concat("mults=", _dict(mults)),
                                               concat("later=", _dict(later))), ")"))

@@ -32,7 +32,7 @@ class ModelWriter:
     def __init__(self, info: ModelInfo, defaults: dict[str, Any], writer: CodeWriter,
                  class_name: str, base: str = "nn.Module",
                  class_names: Callable[[str], str] | None = None,
-                 warm_start: Callable[[Any, str], str] | None = None):
+                 warm_start: Callable[[Any, str], Doc] | None = None):
         self.info, self.defaults, self.w = info, defaults, writer
         # warm_start(init, part): the line that loads a part's init weights(...)
         self.warm_start = warm_start

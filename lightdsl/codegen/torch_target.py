@@ -13,7 +13,7 @@ import textwrap
 from ..analysis import log_location
 from ..errors import UsageError
 from ..run_settings import ACCELERATOR_DEVICE, PRECISION, SETTING
-from .finetune import optimizer_params, warm_start_call, write_unfreezes
+from .finetune import has_param_groups, optimizer_params, warm_start_call, write_unfreezes
 from .loggers import builtin, omitted, torch_logger_note
 from .metrics import is_open, task_line, write_metric_dict, write_updates
 from .overrides import script_callback
@@ -262,8 +262,11 @@ class TorchTarget(Target):
         w.ref(self.run.loss.span, "loss")
         w.statement(vocab_call(self.run.loss), prefix="loss_fn = ")
         groups = optimizer_params(self.run, self.s, "model", "lr" if self._has_lr else "None")
-        w.statement(groups or "[p for p in model.parameters() if p.requires_grad]",
-                    prefix="params = ")
+        if groups is None:
+            w.line("params = [p for p in model.parameters() if p.requires_grad]")
+        else:  # the optimizer's groups; params: all of theirs (gradient clipping's)
+            w.statement(groups, prefix="groups = ")
+            w.line('params = [p for group in groups for p in group["params"]]')
         w.ref(self.run.optimizer.span, "optimizer")
         optimizer = self.run.optimizer
 
@@ -271,7 +274,8 @@ class TorchTarget(Target):
             return "lr" if name == "lr" else literal(optimizer.values[name], tuples=True)
 
         lr = () if "lr" in optimizer.nodes or not self._has_lr else ("lr=lr",)
-        w.statement(vocab_call(optimizer, value, leading=("params",), trailing=lr),
+        leading = ("params",) if groups is None else ("groups",)
+        w.statement(vocab_call(optimizer, value, leading=leading, trailing=lr),
                     prefix="optimizer = ")
         # every count is defined before anything (the scheduler, validation) uses it
         self._batch_counts()
@@ -495,7 +499,7 @@ class TorchTarget(Target):
         if self.run.lr_find is not None:
             w.line("if range_test is not None:  # lr_find: this step's learning rate")
             with w.indent():
-                if optimizer_params(self.run, self.s, "model", "lr") is None:
+                if not has_param_groups(self.run):
                     w.line("optimizer.param_groups[0][\"lr\"] = range_test.lr(step)")
                 else:  # every group's, as lightdsl's lr_find
                     w.line("for group in optimizer.param_groups:")

@@ -68,14 +68,15 @@ LR_FIND = "lr_find(min_lr = 0.001, max_lr = 0.1, num_training = 20, early_stop_t
 
 @pytest.mark.parametrize("target", ["torch", "lightning"])
 def test_lr_find_over_parameter_groups_is_lightdsls(pretrained, tmp_path, monkeypatch, target):
-    """lr_find moves every group's lr (the body's, trained from epoch 0 here, too): the
-    script's range test records lightdsl's losses; the run then trains with the suggestion
+    """lr_find moves every group's lr (the body's, trained from epoch 0 here, too), and
+    clipping sees every group's parameters: the script's range test records lightdsl's losses; the run then trains with the suggestion
     and the part's multiplier to lightdsl's weights. (Lightning's finder stops at max_epochs,
     lightdsl's does not: 7 epochs of 3 steps hold the 20 steps.)"""
     if target == "lightning":
         pytest.importorskip("pytorch_lightning")
     text = (pretrained / "spec.lit").read_text().replace(
-        "max_epochs = 10", f"max_epochs = 7\n    {LR_FIND}").replace("at_epoch = 6", "at_epoch = 0")
+        "max_epochs = 10", f"max_epochs = 7\n    gradient_clip_val = 0.5\n    {LR_FIND}").replace(
+        "at_epoch = 6", "at_epoch = 0")
     spec = pretrained / f"lr_find_{target}.lit"
     spec.write_text(text)
     monkeypatch.chdir(spec.parent)

@@ -131,9 +131,10 @@ def fit(model, train_set, val_set=None, run=None, lr=0.01):
         val_set = tuple(t.to(device) for t in val_set)
     # finetune_digits.lit:40 loss
     loss_fn = nn.CrossEntropyLoss()
-    params = param_groups(model, lr, mults={"backbone": 0.1}, later={"backbone": None})
+    groups = param_groups(model, lr, mults={"backbone": 0.1}, later={"backbone": None})
+    params = [p for group in groups for p in group["params"]]
     # finetune_digits.lit:42 optimizer
-    optimizer = torch.optim.Adam(params, lr=lr)
+    optimizer = torch.optim.Adam(groups, lr=lr)
     validating = val_set is not None
     step, metrics = 0, {}
     for epoch in range(MAX_EPOCHS):
