@@ -264,9 +264,10 @@ class TorchTarget(Target):
         groups = optimizer_params(self.run, self.s, "model", "lr" if self._has_lr else "None")
         if groups is None:
             w.line("params = [p for p in model.parameters() if p.requires_grad]")
-        else:  # the optimizer's groups; params: all of theirs (gradient clipping's)
+        else:  # the optimizer's groups; params: all of theirs, for gradient clipping
             w.statement(groups, prefix="groups = ")
-            w.line('params = [p for group in groups for p in group["params"]]')
+            if self.plan["gradient_clip_val"]:
+                w.line('params = [p for group in groups for p in group["params"]]')
         w.ref(self.run.optimizer.span, "optimizer")
         optimizer = self.run.optimizer
 

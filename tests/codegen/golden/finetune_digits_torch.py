@@ -132,7 +132,6 @@ def fit(model, train_set, val_set=None, run=None, lr=0.01):
     # finetune_digits.lit:40 loss
     loss_fn = nn.CrossEntropyLoss()
     groups = param_groups(model, lr, mults={"backbone": 0.1}, later={"backbone": None})
-    params = [p for group in groups for p in group["params"]]
     # finetune_digits.lit:42 optimizer
     optimizer = torch.optim.Adam(groups, lr=lr)
     validating = val_set is not None
