@@ -8,7 +8,8 @@ above; within a layer, modules import each other without cycles):
     nothing of lightdsl), ``outputs`` (files and run folders), ``display`` (a shape as text,
     the classes a matrix shows), ``dotted`` (the one place dotted names become objects) and
     ``plots``, the pictures of numbers (lr curve, run curves, confusion matrix, a model's
-    response; matplotlib, optional)
+    response; matplotlib, optional), and ``interrupts`` (a Ctrl-C remembered where code
+    swallows it: the trainer asks, the commands and the sweep remember)
  1. ``trainer``: the Lightning-style trainer; it knows nothing of the language, so it sits
     below it and imports only the ground floor (and torch)
  2. ``tuner``: lr_find and the batch-size finder, on top of the trainer
@@ -48,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1] / "lightdsl"
 
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "suggest", "sizes", "run_settings", "install", "runtime", "outputs", "display",
-     "dotted", "plots"),
+     "dotted", "plots", "interrupts"),
     ("trainer",),
     ("tuner",),
     ("frontend", "weightfiles"),
