@@ -13,6 +13,7 @@ calls it as its training loop starts, the sweep after each trial.
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import threading
 
@@ -57,3 +58,13 @@ def raise_if_pressed() -> None:
     raised one was swallowed: code went on as if it had not come)."""
     if any(ctrl_c.pressed for ctrl_c in _active):
         raise KeyboardInterrupt
+
+
+def remembering(command):
+    """``command`` (a CLI command's ``run(args)``) with Ctrl-C remembered while it runs."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        with CtrlC().remembered():
+            return command(*args, **kwargs)
+    return run

@@ -37,21 +37,15 @@ def warm_start_call(init: WeightsInit, target: str, script) -> Doc:
     return concat("warm_start", Group("(", tuple(items), ")"))
 
 
-def has_param_groups(run) -> bool:
-    """Whether parts have optimizer groups of their own (``lr_mult``, a later unfreeze)."""
-    return bool(run.unfreeze) or any(part.lr_mult is not None
-                                     for _, part in part_options(run.model))
-
-
 def optimizer_params(run, script, model: str, lr: str) -> Doc | None:
-    """The optimizer's parameter groups when parts have their own (:func:`has_param_groups`):
-    ``param_groups(model, lr, mults={...}, later={...})``; None otherwise (every trainable
-    parameter at the optimizer's lr)."""
-    if not has_param_groups(run):
-        return None
+    """The optimizer's parameter groups when parts have their own (``lr_mult``, a later
+    unfreeze): ``param_groups(model, lr, mults={...}, later={...})``; None otherwise (every
+    trainable parameter at the optimizer's lr)."""
     mults = {path: part.lr_mult for path, part in part_options(run.model)
              if part.lr_mult is not None}
     later = {b.values["part"]: b.values.get("lr") for b in run.unfreeze}
+    if not mults and not later:
+        return None
     script.use("param_groups")
     return concat("param_groups", Group("(", (model, lr, concat("mults=", _dict(mults)),
                                               concat("later=", _dict(later))), ")"))
@@ -62,9 +56,9 @@ def _dict(values: dict) -> Doc:
                             for k, v in values.items()), "}")
 
 
-def write_unfreezes(w: CodeWriter, run, model: str, epoch: str) -> bool:
+def write_unfreezes(w: CodeWriter, run, model: str, epoch: str) -> None:
     """At an epoch's start: each ``unfreeze`` part trains from its epoch on (the parts
-    frozen inside it stay frozen). Whether there were any."""
+    frozen inside it stay frozen)."""
     for bound in run.unfreeze:
         part, at_epoch = bound.values["part"], bound.values["at_epoch"]
         w.ref(bound.span, "unfreeze")
@@ -72,7 +66,6 @@ def write_unfreezes(w: CodeWriter, run, model: str, epoch: str) -> bool:
                f"# frozen before epoch {at_epoch}")
         for inner in _frozen_inside(run.model.layers.get(part)):
             w.line(f"{model}.{part}.{inner}.requires_grad_(False)  # frozen in its own model")
-    return bool(run.unfreeze)
 
 
 def part_options(info: ModelInfo | None, prefix: str = ""):

@@ -13,7 +13,7 @@ import textwrap
 from ..analysis import log_location
 from ..errors import UsageError
 from ..run_settings import ACCELERATOR_DEVICE, PRECISION, SETTING
-from .finetune import has_param_groups, optimizer_params, warm_start_call, write_unfreezes
+from .finetune import optimizer_params, warm_start_call, write_unfreezes
 from .loggers import builtin, omitted, torch_logger_note
 from .metrics import is_open, task_line, write_metric_dict, write_updates
 from .overrides import script_callback
@@ -500,12 +500,9 @@ class TorchTarget(Target):
         if self.run.lr_find is not None:
             w.line("if range_test is not None:  # lr_find: this step's learning rate")
             with w.indent():
-                if not has_param_groups(self.run):
-                    w.line("optimizer.param_groups[0][\"lr\"] = range_test.lr(step)")
-                else:  # every group's, as lightdsl's lr_find
-                    w.line("for group in optimizer.param_groups:")
-                    with w.indent():
-                        w.line("group[\"lr\"] = range_test.lr(step)")
+                w.line("for group in optimizer.param_groups:  # every group's, as lightdsl's")
+                with w.indent():
+                    w.line("group[\"lr\"] = range_test.lr(step)")
         if scaler:
             w.line("scaler.step(optimizer)")
             w.line("scaler.update()")

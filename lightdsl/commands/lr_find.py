@@ -9,6 +9,7 @@ and prints why it ended. Exit 0 with a suggestion, 1 without one, 130 after Ctrl
 from __future__ import annotations
 
 from ..errors import UsageError
+from ..interrupts import remembering
 from ._args import add_spec_arguments
 
 
@@ -58,16 +59,8 @@ def default_output(experiment, name: str) -> str:
     return os.path.join(str(root), kwargs["run_name"], name)
 
 
+@remembering  # a Ctrl-C that code swallows in set-up still stops the run before training
 def run(args) -> int:
-    """``lightdsl lr-find``; a Ctrl-C that code swallows while the run is set up still stops it
-    before training (:mod:`lightdsl.interrupts`)."""
-    from ..interrupts import CtrlC
-
-    with CtrlC().remembered():
-        return _run(args)
-
-
-def _run(args) -> int:
     from ..api import load
     from ..errors import LightdslError
     from ..outputs import check_file

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 
+from ..interrupts import remembering
 from ._args import add_spec_arguments
 
 # Shortcut options and the train setting each one sets.
@@ -75,16 +76,8 @@ def _as_value(text: str, quote: bool = False) -> str:
     return repr(stripped)
 
 
+@remembering  # a Ctrl-C that code swallows in set-up still stops the run before training
 def run(args) -> int:
-    """``lightdsl train``; a Ctrl-C that code swallows while the run is set up still stops it
-    before training (:mod:`lightdsl.interrupts`)."""
-    from ..interrupts import CtrlC
-
-    with CtrlC().remembered():
-        return _run(args)
-
-
-def _run(args) -> int:
     from ..api import load
     from ..trainer.distributed import is_rank_zero
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..analysis import Analysis
 from ..api import Experiment
-from ..interrupts import CtrlC
+from ..interrupts import CtrlC, raise_if_pressed
 from ..space import Space
 from .claims import claim_lock
 from .pruning import PruningCallback
@@ -65,7 +65,6 @@ class Sweep:
         self.study_name = f"{Path(analysis.source.path).stem}-{space.name}"
         self.tracking = SweepTracking.of(self)  # None unless the run logs to MLflow
         self.claim = None  # the claim lock, while the trials run (see claims.py)
-        self.ctrl_c = None  # whether a Ctrl-C came, while the trials run (lightdsl.interrupts)
 
     # ---- the study ----
     def study(self):
@@ -134,7 +133,7 @@ class Sweep:
                                  "monitor": self.space.monitor, "mode": self.space.mode,
                                  "trials": self.total})
         left = self.remaining(study) if workers_share is None else workers_share
-        with CtrlC().remembered() as self.ctrl_c, \
+        with CtrlC().remembered(), \
                 claim_lock(self.folder, self.options.storage, self.study_name) as self.claim:
             if left == 0 or not self._claim_next(study):
                 return study
@@ -157,8 +156,7 @@ class Sweep:
         """After each trial: claim the next one, or stop once ``total`` trials count or run;
         as Optuna's MaxTrialsCallback, but trials cut short (Ctrl-C, a killed worker) do not
         count. A Ctrl-C some code swallowed during the trial stops the sweep here."""
-        if self.ctrl_c.pressed:
-            raise KeyboardInterrupt
+        raise_if_pressed()
         if not self._claim_next(study):
             study.stop()
 

@@ -43,6 +43,16 @@ def _held(tmp_path, hook: str):
     return child, sweep
 
 
+def _ctrl_c_at(tmp_path, hook: str):
+    """The sweep of :func:`_held`, sent a Ctrl-C while it holds at ``hook``: it exits 130.
+    Returns its folder and what it printed."""
+    child, sweep = _held(tmp_path, hook)
+    child.send_signal(signal.SIGINT)
+    log = tmp_path / "child.log"
+    assert finish(child) == 130, log.read_text()
+    return sweep, log.read_text()
+
+
 @pytest.mark.slow
 def test_jobs_2_runs_the_exact_count_in_two_workers_on_one_journal(tmp_path):
     write_spec(tmp_path, BLOCK % 1)
@@ -63,11 +73,7 @@ def test_jobs_2_runs_the_exact_count_in_two_workers_on_one_journal(tmp_path):
 def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes_the_rest(tmp_path, hook):
     """Ctrl-C in a trial's set-up (a KeyboardInterrupt) or in its training (the trainer stops
     after the step): the trial is interrupted, not counted, and said so without a traceback."""
-    child, sweep = _held(tmp_path, hook)
-    child.send_signal(signal.SIGINT)
-    log = tmp_path / "child.log"
-    assert finish(child) == 130, log.read_text()
-    shown = log.read_text()
+    sweep, shown = _ctrl_c_at(tmp_path, hook)
     assert "Traceback" not in shown, shown
     assert ("Ctrl-C: the sweep stopped; 1 finished trial kept in" in shown
             and f"`lightdsl sweep iris.lit --dir {sweep}` runs the 2 still missing" in shown), \
@@ -91,12 +97,9 @@ def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes_the_rest(tmp_path, h
 def test_a_ctrl_c_that_code_swallowed_still_stops_the_sweep(tmp_path):
     """Swallowed at the trial's fit start, the Ctrl-C stops the trial before its first step
     (the trainer asks lightdsl.interrupts), and the sweep there."""
-    child, sweep = _held(tmp_path, "swallow")
-    child.send_signal(signal.SIGINT)
-    log = tmp_path / "child.log"
-    assert finish(child) == 130, log.read_text()
+    sweep, shown = _ctrl_c_at(tmp_path, "swallow")
     assert (tmp_path / "gate.swallowed").is_file()
-    assert "Ctrl-C: the sweep stopped; 1 finished trial kept in" in log.read_text()
+    assert "Ctrl-C: the sweep stopped; 1 finished trial kept in" in shown
     study = _study(sweep)
     assert _states(study) == ["COMPLETE", "FAIL"]
     assert study.trials[1].user_attrs.get("interrupted") is True
@@ -106,12 +109,9 @@ def test_a_ctrl_c_that_code_swallowed_still_stops_the_sweep(tmp_path):
 def test_a_ctrl_c_swallowed_after_training_stops_the_sweep_after_the_trial(tmp_path):
     """Swallowed at the trial's fit end, the Ctrl-C lets the trial finish (it counts) and
     stops the sweep after it."""
-    child, sweep = _held(tmp_path, "swallow_end")
-    child.send_signal(signal.SIGINT)
-    log = tmp_path / "child.log"
-    assert finish(child) == 130, log.read_text()
+    sweep, shown = _ctrl_c_at(tmp_path, "swallow_end")
     assert (tmp_path / "gate.swallowed").is_file()
-    assert "Ctrl-C: the sweep stopped; 2 finished trials kept in" in log.read_text()
+    assert "Ctrl-C: the sweep stopped; 2 finished trials kept in" in shown
     assert _states(_study(sweep)) == ["COMPLETE", "COMPLETE"]
 
 

@@ -80,7 +80,8 @@ def fit(model, train_set, val_set=None, run=None, lr=0.01, range_test=None):
             loss = loss_fn(output, labels)
             loss.backward()
             if range_test is not None:  # lr_find: this step's learning rate
-                optimizer.param_groups[0]["lr"] = range_test.lr(step)
+                for group in optimizer.param_groups:  # every group's, as lightdsl's
+                    group["lr"] = range_test.lr(step)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
