@@ -94,22 +94,32 @@ def check_folder(path: str | os.PathLike, option: str | None = None) -> Path:
     return Path(path)
 
 
+PROBES = 20  # tries: other runs probing the same new folder may remove it meanwhile
+
+
 def _probe(path: Path) -> OSError | None:
-    """The error creating an entry in the folder ``path`` gives, or None; leaves nothing."""
-    made: list[Path] = []
-    try:
-        for folder in [*reversed(path.parents), path]:
-            if not folder.is_dir():
-                folder.mkdir()
-                made.append(folder)
-        os.rmdir(tempfile.mkdtemp(dir=path, prefix=".lightdsl-probe-"))
-    except OSError as error:
-        return error
-    finally:
-        for folder in reversed(made):
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-    return None
+    """The error creating an entry in the folder ``path`` gives, or None; leaves nothing.
+    Runs started together in one folder each make (and remove) ``lightning_logs``: a folder
+    another run made is taken as there, and one it removed under this probe is made again."""
+    vanished = None
+    for _ in range(PROBES):
+        made: list[Path] = []
+        try:
+            for folder in [*reversed(path.parents), path]:
+                with contextlib.suppress(FileExistsError):  # there, or just made by another
+                    folder.mkdir()
+                    made.append(folder)
+            os.rmdir(tempfile.mkdtemp(dir=path, prefix=".lightdsl-probe-"))
+            return None
+        except FileNotFoundError as error:  # a folder removed under the probe: again
+            vanished = error
+        except OSError as error:
+            return error
+        finally:
+            for folder in reversed(made):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+    return vanished
 
 
 def write_text(path: str | os.PathLike, text: str, option: str | None = None) -> Path:

@@ -76,6 +76,41 @@ def test_checks_leave_nothing_behind(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_folder_another_run_removes_meanwhile_is_made_again(tmp_path, monkeypatch):
+    """Runs started together in one folder each make and remove lightning_logs: the other
+    run's clean-up removing it between this probe's mkdir and its entry is not an error."""
+    import tempfile
+
+    from lightdsl import outputs
+
+    real, calls = tempfile.mkdtemp, []
+
+    def other_run_cleans_up_first(dir, prefix):
+        calls.append(dir)
+        if len(calls) == 1:
+            os.rmdir(dir)  # the other run's probe ends: the folder it saw empty goes
+        return real(dir=dir, prefix=prefix)
+
+    monkeypatch.setattr(outputs.tempfile, "mkdtemp", other_run_cleans_up_first)
+    target = tmp_path / "lightning_logs"
+    assert check_folder(target) == target
+    assert len(calls) == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_another_run_makes_meanwhile_is_taken_as_there(tmp_path, monkeypatch):
+    real = Path.mkdir
+
+    def made_by_another_run_first(self, *args, **kwargs):
+        if self.name == "lightning_logs" and not self.exists():
+            real(self)  # the other run's probe, a moment earlier
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", made_by_another_run_first)
+    target = tmp_path / "lightning_logs"
+    assert check_folder(target) == target
+    assert target.is_dir()  # the other run's: left for it to remove
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_a_folder_without_write_permission(tmp_path):
     locked = tmp_path / "locked"
